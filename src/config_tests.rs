@@ -1,0 +1,146 @@
+use super::*;
+
+const MINIMAL: &str = r#"
+[server]
+listen = "127.0.0.1:8443"
+tls_cert = "certs/server.pem"
+tls_key = "/abs/server.key"
+
+[upstream]
+endpoint = "http://127.0.0.1:8333"
+"#;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("/etc/ssec/proxy.toml"))
+}
+
+fn key_of(text: &str) -> String {
+    parse(text).unwrap_err().key().unwrap().to_owned()
+}
+
+#[test]
+fn parses_minimal_file_with_fail_closed_defaults() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.server.listen, "127.0.0.1:8443".parse().unwrap());
+    assert_eq!(
+        c.server.tls_cert,
+        PathBuf::from("/etc/ssec/certs/server.pem")
+    );
+    assert_eq!(c.server.tls_key, PathBuf::from("/abs/server.key"));
+    assert_eq!(
+        c.server.admin_listen,
+        Some("127.0.0.1:9901".parse().unwrap())
+    );
+    assert_eq!(c.server.max_header_bytes, 65536);
+    assert_eq!(c.upstream.scheme, Scheme::HTTP);
+    assert_eq!(c.upstream.authority.as_str(), "127.0.0.1:8333");
+    assert_eq!(c.upstream.store, Store::Generic);
+    assert!(!c.upstream.forwarded_proto);
+    assert_eq!(c.auth, AuthMode::Passthrough);
+    assert_eq!(c.etag, EtagMode::Canonical);
+}
+
+#[test]
+fn parses_the_shipped_example() {
+    let text = include_str!("../proxy.toml");
+    let c = Config::parse(text, Path::new("proxy.toml")).unwrap();
+    assert_eq!(c.upstream.scheme, Scheme::HTTPS);
+}
+
+#[test]
+fn names_unknown_keys_with_their_path() {
+    assert_eq!(key_of(&format!("{MINIMAL}\nbogus = 1")), "upstream.bogus");
+    assert_eq!(
+        key_of(&MINIMAL.replace("[upstream]", "[upstream]\ntimeout = 3")),
+        "upstream.timeout"
+    );
+    assert_eq!(key_of(&format!("[extra]\n{MINIMAL}")), "extra");
+}
+
+#[test]
+fn names_missing_and_mistyped_keys() {
+    let e = parse(&MINIMAL.replace("listen = \"127.0.0.1:8443\"\n", "")).unwrap_err();
+    assert!(e.to_string().contains("listen"), "{e}");
+    assert_eq!(
+        key_of(&MINIMAL.replace("[upstream]", "[upstream]\nforwarded_proto = \"yes\"")),
+        "upstream.forwarded_proto"
+    );
+    assert_eq!(
+        key_of(&MINIMAL.replace("[upstream]", "[upstream]\nstore = \"s3\"")),
+        "upstream.store"
+    );
+}
+
+#[test]
+fn rejects_bad_addresses_and_endpoints() {
+    assert_eq!(
+        key_of(&MINIMAL.replace("127.0.0.1:8443", "localhost")),
+        "server.listen"
+    );
+    assert_eq!(
+        key_of(&MINIMAL.replace("[upstream]", "[server.x]\n[upstream]")),
+        "server.x"
+    );
+    for bad in [
+        "ftp://h:1",
+        "127.0.0.1:8333",
+        "http://h:1/path",
+        "http://u:p@h:1",
+        "http://h:1/?q",
+    ] {
+        assert_eq!(
+            key_of(&MINIMAL.replace("http://127.0.0.1:8333", bad)),
+            "upstream.endpoint",
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn rejects_zero_and_malformed_durations() {
+    let with = |line: &str| MINIMAL.replace("[upstream]", &format!("[upstream]\n{line}"));
+    assert_eq!(
+        key_of(&with("idle_timeout = \"0s\"")),
+        "upstream.idle_timeout"
+    );
+    assert_eq!(
+        key_of(&with("connect_timeout = \"soon\"")),
+        "upstream.connect_timeout"
+    );
+    assert_eq!(
+        parse(&with("idle_timeout = \"2m 30s\""))
+            .unwrap()
+            .upstream
+            .idle_timeout,
+        Duration::from_secs(150)
+    );
+}
+
+#[test]
+fn rejects_ca_file_for_plain_http_upstream() {
+    let text = MINIMAL.replace("[upstream]", "[upstream]\nca_file = \"ca.pem\"");
+    assert_eq!(key_of(&text), "upstream.ca_file");
+}
+
+#[test]
+fn empty_admin_listen_disables_admin() {
+    let text = MINIMAL.replace("[upstream]", "admin_listen = \"\"\n[upstream]");
+    assert_eq!(parse(&text).unwrap().server.admin_listen, None);
+}
+
+#[test]
+fn normalizes_virtual_host_suffixes() {
+    let text = MINIMAL.replace(
+        "[upstream]",
+        "virtual_host_suffixes = [\".S3.Example.com\"]\n[upstream]",
+    );
+    assert_eq!(
+        parse(&text).unwrap().server.virtual_host_suffixes,
+        vec!["s3.example.com"]
+    );
+    let bad = MINIMAL.replace(
+        "[upstream]",
+        "virtual_host_suffixes = [\"a/b\"]\n[upstream]",
+    );
+    assert_eq!(key_of(&bad), "server.virtual_host_suffixes[0]");
+}

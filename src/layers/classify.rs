@@ -1,0 +1,126 @@
+//! Classification, once: checks the header section, resolves the addressed host, and
+//! stores the request's [`S3Request`] and [`ClientHost`] in its extensions.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::future::{Either, Ready, ready};
+use http::header::CONTENT_TYPE;
+use http::{Method, Request};
+use tower::{Layer, Service};
+
+use crate::error::ProxyError;
+use crate::forwarding::{check_header_section, request_host};
+use crate::s3::error::{S3Error, S3ErrorCode};
+use crate::s3::headers::COPY_SOURCE;
+use crate::s3::op::{S3Request, Target, classify};
+use crate::upstream::ClientHost;
+
+/// Settings the classify layer needs.
+#[derive(Debug)]
+pub struct ClassifySettings {
+    /// `server.virtual_host_suffixes`.
+    pub virtual_host_suffixes: Vec<String>,
+    /// `server.max_header_bytes`.
+    pub max_header_bytes: usize,
+}
+
+/// Adds [`Classify`].
+#[derive(Clone, Debug)]
+pub struct ClassifyLayer {
+    settings: Arc<ClassifySettings>,
+}
+
+impl ClassifyLayer {
+    /// A layer with these settings.
+    pub fn new(settings: ClassifySettings) -> Self {
+        Self {
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+impl<S> Layer<S> for ClassifyLayer {
+    type Service = Classify<S>;
+    fn layer(&self, inner: S) -> Classify<S> {
+        Classify {
+            inner,
+            settings: Arc::clone(&self.settings),
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct Classify<S> {
+    inner: S,
+    settings: Arc<ClassifySettings>,
+}
+
+impl<S, B> Service<Request<B>> for Classify<S>
+where
+    S: Service<Request<B>, Error = ProxyError>,
+{
+    type Response = S::Response;
+    type Error = ProxyError;
+    type Future = Either<Ready<Result<S::Response, ProxyError>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        match inspect(&req, &self.settings) {
+            Ok((s3, host)) => {
+                let span = tracing::Span::current();
+                span.record("s3.op", s3.op.as_str());
+                if let Some(bucket) = &s3.bucket {
+                    span.record("s3.bucket", bucket.as_str());
+                }
+                req.extensions_mut().insert(s3);
+                req.extensions_mut().insert(host);
+                Either::Right(self.inner.call(req))
+            }
+            Err(e) => Either::Left(ready(Err(e.into()))),
+        }
+    }
+}
+
+fn inspect<B>(
+    req: &Request<B>,
+    settings: &ClassifySettings,
+) -> Result<(S3Request, ClientHost), S3Error> {
+    if req.method() == Method::CONNECT || req.method() == Method::TRACE {
+        return Err(S3Error::new(
+            S3ErrorCode::MethodNotAllowed,
+            "The specified method is not allowed against this resource.",
+        ));
+    }
+    check_header_section(req.headers(), settings.max_header_bytes)?;
+    let host = request_host(req.uri(), req.headers())?;
+    let host_str = host.to_str().map_err(|_| {
+        S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "The Host header is not valid.",
+        )
+    })?;
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .get(..19)
+                .is_some_and(|p| p.eq_ignore_ascii_case("multipart/form-data"))
+        });
+    let target = Target {
+        method: req.method(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        host: host_str,
+        has_copy_source: req.headers().contains_key(COPY_SOURCE),
+        is_form,
+    };
+    let s3 = classify(&target, &settings.virtual_host_suffixes);
+    Ok((s3, ClientHost(host)))
+}

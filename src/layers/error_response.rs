@@ -1,0 +1,132 @@
+//! Error rendering: every `ProxyError` becomes an S3 XML `<Error>` (HEAD: status only)
+//! carrying the request id. The one place request errors are logged.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response, Uri};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+use crate::body::ResponseBody;
+use crate::error::{ProxyError, chain};
+use crate::request_id::RequestId;
+use crate::s3::headers::REQUEST_ID;
+
+/// Adds [`ErrorResponse`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ErrorResponseLayer;
+
+impl<S> Layer<S> for ErrorResponseLayer {
+    type Service = ErrorResponse<S>;
+    fn layer(&self, inner: S) -> ErrorResponse<S> {
+        ErrorResponse { inner }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct ErrorResponse<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for ErrorResponse<S>
+where
+    S: Service<Request<B>, Response = Response<ResponseBody>, Error = ProxyError>,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The inner services are always ready; an error here would be a bug.
+        match ready!(self.inner.poll_ready(cx)) {
+            Ok(()) | Err(_) => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .copied()
+            .unwrap_or_else(RequestId::next);
+        ResponseFuture {
+            head: req.method() == Method::HEAD,
+            uri: req.uri().clone(),
+            id,
+            inner: self.inner.call(req),
+        }
+    }
+}
+
+pin_project! {
+    /// Turns an error into its S3 response.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        head: bool,
+        uri: Uri,
+        id: RequestId,
+    }
+}
+
+impl<F> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResponseBody>, ProxyError>>,
+{
+    type Output = Result<Response<ResponseBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match ready!(this.inner.poll(cx)) {
+            Ok(response) => Poll::Ready(Ok(response)),
+            Err(err) => {
+                log(&err);
+                Poll::Ready(Ok(render(&err, *this.head, this.uri.path(), this.id)))
+            }
+        }
+    }
+}
+
+fn log(err: &ProxyError) {
+    match err {
+        ProxyError::Rejected(e) => {
+            tracing::info!(
+                s3.error = e.code.as_str(),
+                outcome = err.outcome(),
+                "request rejected"
+            );
+        }
+        other => tracing::warn!(
+            outcome = other.outcome(),
+            error = %chain(other),
+            "request failed"
+        ),
+    }
+}
+
+/// The S3 error response for `err`.
+pub fn render(err: &ProxyError, head: bool, path: &str, id: &RequestId) -> Response<ResponseBody> {
+    let s3 = err.to_s3();
+    let body = if head {
+        ResponseBody::empty()
+    } else {
+        ResponseBody::full(s3.to_xml(path, id.as_str()))
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = s3.status();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        headers.insert(REQUEST_ID, value);
+    }
+    if !head {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    } else {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
+    response
+}

@@ -1,0 +1,19 @@
+//! ssec-proxy: a TLS-terminating reverse proxy that makes SSE-C (server-side encryption
+//! with customer-provided keys) safe and uniform in front of S3-compatible stores.
+//!
+//! Request path: `server` (rustls, hyper) → `stack` (tower layers in `layers`) →
+//! `upstream` (pooled hyper-util client). Pure S3 logic lives in `s3`.
+
+pub mod admin;
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod forwarding;
+pub mod layers;
+pub mod request_id;
+pub mod s3;
+pub mod server;
+pub mod stack;
+pub mod telemetry;
+pub mod tls;
+pub mod upstream;

@@ -1,0 +1,5 @@
+//! Pure S3 logic: no tower types, no I/O. Unit- and property-tested.
+
+pub mod error;
+pub mod headers;
+pub mod op;

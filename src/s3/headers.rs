@@ -1,0 +1,57 @@
+//! Header names the proxy reads or writes, one constant each.
+//!
+//! Spellings follow AWS's S3 API reference; HTTP matches names case-insensitively,
+//! so the lower-case form is canonical here.
+
+use http::HeaderName;
+
+/// Algorithm of the customer-provided key (`AES256`).
+pub const SSE_C_ALGORITHM: HeaderName =
+    HeaderName::from_static("x-amz-server-side-encryption-customer-algorithm");
+/// Base64 of the 256-bit customer key. Secret.
+pub const SSE_C_KEY: HeaderName =
+    HeaderName::from_static("x-amz-server-side-encryption-customer-key");
+/// Base64 of the MD5 of the raw customer key.
+pub const SSE_C_KEY_MD5: HeaderName =
+    HeaderName::from_static("x-amz-server-side-encryption-customer-key-md5");
+/// Copy-source algorithm (CopyObject, UploadPartCopy).
+pub const COPY_SOURCE_SSE_C_ALGORITHM: HeaderName =
+    HeaderName::from_static("x-amz-copy-source-server-side-encryption-customer-algorithm");
+/// Copy-source customer key. Secret.
+pub const COPY_SOURCE_SSE_C_KEY: HeaderName =
+    HeaderName::from_static("x-amz-copy-source-server-side-encryption-customer-key");
+/// Copy-source customer key MD5.
+pub const COPY_SOURCE_SSE_C_KEY_MD5: HeaderName =
+    HeaderName::from_static("x-amz-copy-source-server-side-encryption-customer-key-md5");
+/// Server-side encryption with store-managed keys (`AES256`, `aws:kms`, `aws:kms:dsse`).
+pub const SSE: HeaderName = HeaderName::from_static("x-amz-server-side-encryption");
+/// KMS key id that goes with `x-amz-server-side-encryption: aws:kms`.
+pub const SSE_KMS_KEY_ID: HeaderName =
+    HeaderName::from_static("x-amz-server-side-encryption-aws-kms-key-id");
+/// Source of CopyObject and UploadPartCopy.
+pub const COPY_SOURCE: HeaderName = HeaderName::from_static("x-amz-copy-source");
+/// Request id the store (and the proxy, for its own errors) returns.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+/// Payload hash the client signed (`UNSIGNED-PAYLOAD`, `STREAMING-…`, or a hex SHA-256).
+pub const CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
+/// Session token of temporary credentials. Secret.
+pub const SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
+
+/// RFC 7239 forwarding header; a client's copy is never trusted.
+pub const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+/// De-facto forwarding header read by RGW's `rgw_trust_forwarded_https`.
+pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+/// Prefix of the de-facto `X-Forwarded-*` family, all stripped from client requests.
+pub const X_FORWARDED_PREFIX: &str = "x-forwarded-";
+/// Legacy hop-by-hop header (RFC 9110 §7.6.1).
+pub const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+/// Hop-by-hop header (RFC 9110 §7.6.1).
+pub const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+
+/// Headers whose values are secret: never logged, never echoed.
+pub const SENSITIVE: [HeaderName; 4] = [
+    http::header::AUTHORIZATION,
+    SSE_C_KEY,
+    COPY_SOURCE_SSE_C_KEY,
+    SECURITY_TOKEN,
+];

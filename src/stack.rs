@@ -1,0 +1,28 @@
+//! The one place the request path is assembled, outermost first.
+
+use tower::ServiceBuilder;
+
+use crate::config::Config;
+use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
+use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
+use crate::layers::trace::{Trace, TraceLayer};
+use crate::upstream::Upstream;
+
+/// The complete per-request service: `Request<Incoming>` in, `Response<ResponseBody>` out.
+pub type ProxyService = Trace<ErrorResponse<Classify<Upstream>>>;
+
+/// Builds the stack around an upstream client.
+pub fn build(config: &Config, upstream: Upstream) -> ProxyService {
+    ServiceBuilder::new()
+        // Request id and span first, so everything below logs inside the request.
+        .layer(TraceLayer)
+        // Every error below becomes an S3 XML answer here, and is logged here only.
+        .layer(ErrorResponseLayer)
+        // Header checks and S3 classification, once; later layers read extensions.
+        .layer(ClassifyLayer::new(ClassifySettings {
+            virtual_host_suffixes: config.server.virtual_host_suffixes.clone(),
+            max_header_bytes: config.server.max_header_bytes,
+        }))
+        // The store: pooled, streaming both ways.
+        .service(upstream)
+}
