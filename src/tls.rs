@@ -146,11 +146,10 @@ pub fn upstream_client_config(ca_file: Option<&Path>) -> Result<rustls::ClientCo
             "no trust roots: the system has none and no ca_file is set",
         ));
     }
-    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+    // ALPN (http/1.1) is set by the hyper-rustls connector.
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsError::new("upstream", e.to_string()))?
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+        .with_no_client_auth())
 }

@@ -1,0 +1,96 @@
+//! The command line: `validate` accepts good files and names the key path of bad ones;
+//! the run command refuses to start on a bad file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{BIN, Pki};
+
+fn config(pki: &Pki, cert: &Path, key: &Path, extra: &str) -> String {
+    let _ = pki;
+    format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ntls_cert = {:?}\ntls_key = {:?}\n{extra}\n[upstream]\nendpoint = \"http://127.0.0.1:1\"\n",
+        cert.display().to_string(),
+        key.display().to_string()
+    )
+}
+
+fn validate(pki: &Pki, text: &str) -> (bool, String) {
+    let path = pki.dir.path().join(format!("v-{}.toml", support::unique()));
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BIN)
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn validate_accepts_a_good_file() {
+    let pki = Pki::new();
+    let (ok, out) = validate(&pki, &config(&pki, &pki.cert_path, &pki.key_path, ""));
+    assert!(ok, "{out}");
+    assert!(out.starts_with("ok: "), "{out}");
+}
+
+#[test]
+fn validate_names_the_key_path_of_each_problem() {
+    let pki = Pki::new();
+    let good = config(&pki, &pki.cert_path, &pki.key_path, "");
+    let (other_cert, other_key) = pki.leaf("other", &["localhost"]);
+    let garbage = pki.dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a pem file").unwrap();
+    let cases: Vec<(String, &str)> = vec![
+        (good.replace("[upstream]", "[upstream]\ntimeout = 3"), "upstream.timeout"),
+        (good.replace("listen = \"127.0.0.1:0\"", "listen = \"localhost:x\""), "server.listen"),
+        (config(&pki, &pki.dir.path().join("missing.pem"), &pki.key_path, ""), "server.tls_cert"),
+        (config(&pki, &garbage, &pki.key_path, ""), "server.tls_cert"),
+        (config(&pki, &pki.cert_path, &garbage, ""), "server.tls_key"),
+        (config(&pki, &pki.cert_path, &other_key, ""), "server.tls_key"),
+        (config(&pki, &other_cert, &pki.key_path, ""), "server.tls_key"),
+        (good.replace("http://127.0.0.1:1", "https://127.0.0.1:1\"\nca_file = \"nope.pem"), "upstream.ca_file"),
+        (good.replace("[upstream]", "admin_listen = \"127.0.0.1\"\n[upstream]"), "server.admin_listen"),
+    ];
+    for (text, key) in cases {
+        let (ok, out) = validate(&pki, &text);
+        assert!(!ok, "accepted a bad file for {key}: {out}");
+        assert!(out.contains(key), "{key} not named in: {out}");
+    }
+}
+
+#[test]
+fn run_refuses_to_start_with_a_bad_file() {
+    let pki = Pki::new();
+    let path = pki.dir.path().join("bad.toml");
+    std::fs::write(&path, "[server]\nlisten = 1\n").unwrap();
+    let out = Command::new(BIN).arg("--config").arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen"));
+}
+
+#[test]
+fn shipped_example_validates_with_its_certificates_in_place() {
+    let pki = Pki::new();
+    let dir = pki.dir.path().join("example");
+    std::fs::create_dir_all(dir.join("certs")).unwrap();
+    std::fs::copy(&pki.cert_path, dir.join("certs/server.pem")).unwrap();
+    std::fs::copy(&pki.key_path, dir.join("certs/server.key")).unwrap();
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/proxy.toml")).unwrap();
+    std::fs::write(dir.join("proxy.toml"), example).unwrap();
+    let out = Command::new(BIN)
+        .args(["validate", "--config"])
+        .arg(dir.join("proxy.toml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,0 +1,435 @@
+//! Test harness: certificates made at test time, the real binary started on free
+//! ports, real stores found through the environment that `dev/stores` writes, clients.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod mock;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+/// A test CA and a server certificate for localhost, 127.0.0.1 and *.s3.localhost.
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+    pub ca_pem: String,
+    pub ca_path: PathBuf,
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Pki {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "ssec-proxy test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let ca_path = dir.path().join("ca.pem");
+        std::fs::write(&ca_path, ca_cert.pem()).unwrap();
+        let (cert_path, key_path) = Self::leaf_into(
+            &issuer,
+            dir.path(),
+            "server",
+            &["localhost", "127.0.0.1", "*.s3.localhost"],
+        );
+        Self {
+            ca_pem: ca_cert.pem(),
+            ca_path,
+            cert_path,
+            key_path,
+            dir,
+            issuer,
+        }
+    }
+
+    /// Issues another leaf (for reload and mismatch tests).
+    pub fn leaf(&self, name: &str, sans: &[&str]) -> (PathBuf, PathBuf) {
+        Self::leaf_into(&self.issuer, self.dir.path(), name, sans)
+    }
+
+    fn leaf_into(issuer: &Issuer<'_, KeyPair>, dir: &Path, name: &str, sans: &[&str]) -> (PathBuf, PathBuf) {
+        let key = KeyPair::generate().unwrap();
+        let sans: Vec<String> = sans.iter().map(|s| (*s).to_owned()).collect();
+        let mut params = CertificateParams::new(sans).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.signed_by(&key, issuer).unwrap();
+        let cert_path = dir.join(format!("{name}.pem"));
+        let key_path = dir.join(format!("{name}.key"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        (cert_path, key_path)
+    }
+}
+
+/// What goes into the proxy's configuration file besides certificates and addresses.
+#[derive(Clone, Default)]
+pub struct ProxyOptions {
+    /// `upstream.endpoint`.
+    pub endpoint: String,
+    /// Extra lines in `[upstream]`.
+    pub upstream: String,
+    /// Extra lines in `[server]`.
+    pub server: String,
+    /// Further tables, appended as is.
+    pub tables: String,
+    /// `RUST_LOG` for the process.
+    pub rust_log: Option<String>,
+}
+
+impl ProxyOptions {
+    pub fn endpoint(endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The real binary, running.
+pub struct Proxy {
+    child: Child,
+    pub pki: Arc<Pki>,
+    pub s3_addr: SocketAddr,
+    pub admin_addr: Option<SocketAddr>,
+    pub config_path: PathBuf,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ssec-proxy");
+
+impl Proxy {
+    pub fn start(options: ProxyOptions) -> Self {
+        Self::start_with(Arc::new(Pki::new()), options)
+    }
+
+    pub fn start_with(pki: Arc<Pki>, options: ProxyOptions) -> Self {
+        let config_path = pki
+            .dir
+            .path()
+            .join(format!("proxy-{}.toml", unique()));
+        let config = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
+             tls_cert = {cert:?}\ntls_key = {key:?}\n{server}\n\
+             [upstream]\nendpoint = {endpoint:?}\n{upstream}\n\
+             [log]\nformat = \"json\"\nlevel = \"debug\"\n{tables}\n",
+            cert = pki.cert_path.display().to_string(),
+            key = pki.key_path.display().to_string(),
+            server = options.server,
+            endpoint = options.endpoint,
+            upstream = options.upstream,
+            tables = options.tables,
+        );
+        std::fs::write(&config_path, config).unwrap();
+        let mut command = Command::new(BIN);
+        command
+            .arg("--config")
+            .arg(&config_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_remove("RUST_LOG");
+        if let Some(filter) = &options.rust_log {
+            command.env("RUST_LOG", filter);
+        }
+        let mut child = command.spawn().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let logs = Arc::clone(&logs);
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if line.contains("\"listening\"") {
+                        let _ = tx.send(line.clone());
+                    }
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        let line = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("proxy did not start; logs:\n{}", logs.lock().unwrap().join("\n"));
+            }
+        };
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let s3_addr = value["s3.addr"].as_str().unwrap().parse().unwrap();
+        let admin_addr = value["admin.addr"].as_str().and_then(|a| a.parse().ok());
+        Self {
+            child,
+            pki,
+            s3_addr,
+            admin_addr,
+            config_path,
+            logs,
+        }
+    }
+
+    /// `https://localhost:<port>` (the certificate's name).
+    pub fn url(&self) -> String {
+        format!("https://localhost:{}", self.s3_addr.port())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Sends a signal to the process (`kill -s SIG`).
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args(["-s", sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, up to `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Peak resident set size of the process so far (VmHWM), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        proc_status_kib(self.child.id(), "VmHWM:") * 1024
+    }
+
+    /// Current resident set size (VmRSS), in bytes.
+    pub fn rss(&self) -> u64 {
+        proc_status_kib(self.child.id(), "VmRSS:") * 1024
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn unique() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A bucket name unique to this run.
+pub fn bucket_name(prefix: &str) -> String {
+    format!("{prefix}-{}", unique()).to_ascii_lowercase()
+}
+
+/// A real store, from the environment written by `dev/stores`.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub name: &'static str,
+    pub http: String,
+    pub https: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub ca: PathBuf,
+    /// SeaweedFS data directory (volume files), to check what is stored at rest.
+    pub data_dir: Option<PathBuf>,
+    /// Ceph configuration, for `rados` checks at rest.
+    pub ceph_conf: Option<PathBuf>,
+}
+
+impl Store {
+    /// The store named `SEAWEEDFS` or `RGW`, or `None` when not configured. When
+    /// `SSEC_REQUIRE_STORES=1` (CI), a missing store is a test failure, not a skip.
+    pub fn from_env(name: &'static str) -> Option<Self> {
+        let var = |suffix: &str| std::env::var(format!("SSEC_TEST_{name}_{suffix}")).ok();
+        let Some(http) = var("HTTP") else {
+            if std::env::var("SSEC_REQUIRE_STORES").as_deref() == Ok("1") {
+                panic!("SSEC_TEST_{name}_HTTP is not set but SSEC_REQUIRE_STORES=1: run through dev/test");
+            }
+            eprintln!("SKIPPED: store {name} not configured (run through dev/test)");
+            return None;
+        };
+        Some(Self {
+            name,
+            http,
+            https: var("HTTPS").expect("store https endpoint"),
+            access_key: var("ACCESS_KEY").expect("store access key"),
+            secret_key: var("SECRET_KEY").expect("store secret key"),
+            ca: PathBuf::from(var("CA").expect("store CA")),
+            data_dir: var("DATA").map(PathBuf::from),
+            ceph_conf: var("CEPH_CONF").map(PathBuf::from),
+        })
+    }
+
+    pub fn seaweedfs() -> Option<Self> {
+        Self::from_env("SEAWEEDFS")
+    }
+
+    pub fn rgw() -> Option<Self> {
+        Self::from_env("RGW")
+    }
+}
+
+/// Returns from the test (skips) when the store is not configured.
+#[macro_export]
+macro_rules! require_store {
+    ($store:ident) => {
+        match $crate::support::Store::$store() {
+            Some(store) => store,
+            None => return,
+        }
+    };
+}
+
+/// An aws-sdk-s3 client for `endpoint`, trusting `ca_pem`, path style, us-east-1.
+/// `when_required` sets checksum calculation as `AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED`.
+pub fn s3_client(endpoint: &str, ca_pem: &str, access: &str, secret: &str, when_required: bool) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_context(
+            TlsContext::builder()
+                .with_trust_store(TrustStore::empty().with_pem_certificate(ca_pem.as_bytes().to_vec()))
+                .build()
+                .unwrap(),
+        )
+        .build_https();
+    let mut config = aws_sdk_s3::Config::builder()
+        .credentials_provider(Credentials::new(access, secret, None, None, "test"))
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .http_client(http);
+    if when_required {
+        config = config
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+    }
+    aws_sdk_s3::Client::from_conf(config.build())
+}
+
+/// A raw HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) trusting `ca_pem`, for requests
+/// that SDKs would not send.
+pub struct RawClient {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+pub struct RawResponse {
+    pub status: http::StatusCode,
+    pub version: http::Version,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+impl RawClient {
+    pub fn new(ca_pem: &str, h2: bool) -> Self {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_only();
+        let connector = if h2 {
+            builder.enable_http2().build()
+        } else {
+            builder.enable_http1().build()
+        };
+        let mut client = Client::builder(TokioExecutor::new());
+        client.http2_only(h2);
+        Self {
+            client: client.build(connector),
+        }
+    }
+
+    pub async fn send(&self, req: http::Request<Full<Bytes>>) -> RawResponse {
+        let response = tokio::time::timeout(Duration::from_secs(30), self.client.request(req))
+            .await
+            .expect("response in time")
+            .expect("response");
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.expect("body").to_bytes();
+        RawResponse {
+            status: parts.status,
+            version: parts.version,
+            headers: parts.headers,
+            body,
+        }
+    }
+}
+
+/// Runs a Python script from `tests/clients/` with the venv's interpreter.
+pub fn python(script: &str, env: &[(&str, String)]) -> std::process::Output {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join(".dev/venv/bin/python3");
+    let interpreter = if venv.exists() { venv } else { PathBuf::from("python3") };
+    let mut command = Command::new(interpreter);
+    command.arg(root.join("tests/clients").join(script));
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+/// Pulls the S3 error code out of an XML error body.
+pub fn xml_code(body: &str) -> Option<String> {
+    let start = body.find("<Code>")? + 6;
+    let end = body[start..].find("</Code>")? + start;
+    Some(body[start..end].to_owned())
+}
