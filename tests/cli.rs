@@ -51,15 +51,39 @@ fn validate_names_the_key_path_of_each_problem() {
     let garbage = pki.dir.path().join("garbage.pem");
     std::fs::write(&garbage, "not a pem file").unwrap();
     let cases: Vec<(String, &str)> = vec![
-        (good.replace("[upstream]", "[upstream]\ntimeout = 3"), "upstream.timeout"),
-        (good.replace("listen = \"127.0.0.1:0\"", "listen = \"localhost:x\""), "server.listen"),
-        (config(&pki, &pki.dir.path().join("missing.pem"), &pki.key_path, ""), "server.tls_cert"),
+        (
+            good.replace("[upstream]", "[upstream]\ntimeout = 3"),
+            "upstream.timeout",
+        ),
+        (
+            good.replace("listen = \"127.0.0.1:0\"", "listen = \"localhost:x\""),
+            "server.listen",
+        ),
+        (
+            config(&pki, &pki.dir.path().join("missing.pem"), &pki.key_path, ""),
+            "server.tls_cert",
+        ),
         (config(&pki, &garbage, &pki.key_path, ""), "server.tls_cert"),
         (config(&pki, &pki.cert_path, &garbage, ""), "server.tls_key"),
-        (config(&pki, &pki.cert_path, &other_key, ""), "server.tls_key"),
-        (config(&pki, &other_cert, &pki.key_path, ""), "server.tls_key"),
-        (good.replace("http://127.0.0.1:1", "https://127.0.0.1:1\"\nca_file = \"nope.pem"), "upstream.ca_file"),
-        (good.replace("[upstream]", "admin_listen = \"127.0.0.1\"\n[upstream]"), "server.admin_listen"),
+        (
+            config(&pki, &pki.cert_path, &other_key, ""),
+            "server.tls_key",
+        ),
+        (
+            config(&pki, &other_cert, &pki.key_path, ""),
+            "server.tls_key",
+        ),
+        (
+            good.replace(
+                "http://127.0.0.1:1",
+                "https://127.0.0.1:1\"\nca_file = \"nope.pem",
+            ),
+            "upstream.ca_file",
+        ),
+        (
+            good.replace("[upstream]", "admin_listen = \"127.0.0.1\"\n[upstream]"),
+            "server.admin_listen",
+        ),
     ];
     for (text, key) in cases {
         let (ok, out) = validate(&pki, &text);
@@ -73,7 +97,11 @@ fn run_refuses_to_start_with_a_bad_file() {
     let pki = Pki::new();
     let path = pki.dir.path().join("bad.toml");
     std::fs::write(&path, "[server]\nlisten = 1\n").unwrap();
-    let out = Command::new(BIN).arg("--config").arg(&path).output().unwrap();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen"));
 }
@@ -85,12 +113,17 @@ fn shipped_example_validates_with_its_certificates_in_place() {
     std::fs::create_dir_all(dir.join("certs")).unwrap();
     std::fs::copy(&pki.cert_path, dir.join("certs/server.pem")).unwrap();
     std::fs::copy(&pki.key_path, dir.join("certs/server.key")).unwrap();
-    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/proxy.toml")).unwrap();
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/proxy.toml")).unwrap();
     std::fs::write(dir.join("proxy.toml"), example).unwrap();
     let out = Command::new(BIN)
         .args(["validate", "--config"])
         .arg(dir.join("proxy.toml"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

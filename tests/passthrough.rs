@@ -25,7 +25,10 @@ async fn forwards_host_headers_query_and_body_unchanged_over_http1() {
     let proxy = Proxy::start(ProxyOptions::endpoint(store.url()));
     let client = RawClient::new(&proxy.pki.ca_pem, false);
     let body = Bytes::from(vec![7u8; 100_000]);
-    let uri = format!("{}/bucket/dir/a%20key?partNumber=1&uploadId=x%2By&X-Amz-Signature=abc", proxy.url());
+    let uri = format!(
+        "{}/bucket/dir/a%20key?partNumber=1&uploadId=x%2By&X-Amz-Signature=abc",
+        proxy.url()
+    );
     let response = client
         .send(
             request(Method::PUT, &uri)
@@ -45,12 +48,20 @@ async fn forwards_host_headers_query_and_body_unchanged_over_http1() {
     assert_eq!(seen.len(), 1);
     let r = &seen[0];
     assert_eq!(r.method, Method::PUT);
-    assert_eq!(r.uri.to_string(), "/bucket/dir/a%20key?partNumber=1&uploadId=x%2By&X-Amz-Signature=abc");
+    assert_eq!(
+        r.uri.to_string(),
+        "/bucket/dir/a%20key?partNumber=1&uploadId=x%2By&X-Amz-Signature=abc"
+    );
     assert_eq!(r.headers["host"], "signed-host.example:9999");
     assert_eq!(r.headers["x-amz-date"], "20261127T000000Z");
     assert_eq!(r.headers["x-amz-meta-mixed"], "spaced   value");
     assert_eq!(r.headers["content-length"], "100000");
-    assert!(r.headers["authorization"].to_str().unwrap().ends_with("Signature=00"));
+    assert!(
+        r.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .ends_with("Signature=00")
+    );
     assert_eq!(r.body, body);
 }
 
@@ -72,7 +83,10 @@ async fn forwards_h2_requests_with_authority_as_host() {
     assert_eq!(response.version, Version::HTTP_2);
     let r = &store.requests()[0];
     assert_eq!(r.version, Version::HTTP_11);
-    assert_eq!(r.headers["host"], format!("localhost:{}", proxy.s3_addr.port()));
+    assert_eq!(
+        r.headers["host"],
+        format!("localhost:{}", proxy.s3_addr.port())
+    );
     assert_eq!(r.uri.to_string(), "/b/k?x=1");
     assert_eq!(r.headers["content-length"], "5");
     assert_eq!(&r.body[..], b"hello");
@@ -86,11 +100,13 @@ async fn raw_exchange(proxy: &Proxy, bytes: &[u8]) -> String {
     for cert in rustls_pki_types::CertificateDer::pem_slice_iter(proxy.pki.ca_pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = tokio::net::TcpStream::connect(proxy.s3_addr).await.unwrap();
     let mut tls = connector
@@ -175,15 +191,26 @@ async fn absolute_form_targets_never_reach_another_host() {
 async fn refuses_connect_and_malformed_requests_with_4xx() {
     let store = MockStore::ok().await;
     let proxy = Proxy::start(ProxyOptions::endpoint(store.url()));
-    let answer = raw_exchange(&proxy, b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n").await;
+    let answer = raw_exchange(
+        &proxy,
+        b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n",
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
-    let answer = raw_exchange(&proxy, b"GET /b/k HTTP/1.1\r\nHost: h\r\nBad Header\r\n\r\n").await;
+    let answer = raw_exchange(
+        &proxy,
+        b"GET /b/k HTTP/1.1\r\nHost: h\r\nBad Header\r\n\r\n",
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     let answer = raw_exchange(&proxy, b"GET /b/k HTTP/1.1\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("<Code>InvalidArgument</Code>"), "{answer}");
     let answer = raw_exchange(&proxy, b"\x16\x03\x01garbage\r\n\r\n").await;
-    assert!(answer.starts_with("HTTP/1.1 400") || answer.is_empty(), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 400") || answer.is_empty(),
+        "{answer}"
+    );
     assert!(store.requests().is_empty());
 }
 
@@ -195,16 +222,27 @@ async fn answers_oversized_headers_and_non_utf8_values_with_4xx() {
         ..ProxyOptions::endpoint(store.url())
     });
     // Above the configured limit: an S3 error from the proxy.
-    let big = format!("GET /b/k HTTP/1.1\r\nHost: h\r\nx-amz-meta-big: {}\r\n\r\n", "a".repeat(20_000));
+    let big = format!(
+        "GET /b/k HTTP/1.1\r\nHost: h\r\nx-amz-meta-big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
     let answer = raw_exchange(&proxy, big.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
-    assert!(answer.contains("<Code>RequestHeaderSectionTooLarge</Code>"), "{answer}");
+    assert!(
+        answer.contains("<Code>RequestHeaderSectionTooLarge</Code>"),
+        "{answer}"
+    );
     assert!(answer.contains("<RequestId>"), "{answer}");
     // Far above: the HTTP layer refuses it before any parsing.
-    let huge = format!("GET /b/k HTTP/1.1\r\nHost: h\r\nx-amz-meta-big: {}\r\n\r\n", "a".repeat(200_000));
+    let huge = format!(
+        "GET /b/k HTTP/1.1\r\nHost: h\r\nx-amz-meta-big: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
     let answer = raw_exchange(&proxy, huge.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
-    let mut bad = b"GET /b/k HTTP/1.1\r\nHost: h\r\nx-amz-meta-x: \xff\xfe\r\nConnection: close\r\n\r\n".to_vec();
+    let mut bad =
+        b"GET /b/k HTTP/1.1\r\nHost: h\r\nx-amz-meta-x: \xff\xfe\r\nConnection: close\r\n\r\n"
+            .to_vec();
     let answer = raw_exchange(&proxy, &bad).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("not valid UTF-8"), "{answer}");
@@ -222,14 +260,22 @@ async fn store_unreachable_is_503_with_s3_error_and_request_id() {
     let proxy = Proxy::start(ProxyOptions::endpoint(format!("http://127.0.0.1:{port}")));
     let client = RawClient::new(&proxy.pki.ca_pem, false);
     let r = client
-        .send(request(Method::GET, &format!("{}/b/k", proxy.url())).body(Full::default()).unwrap())
+        .send(
+            request(Method::GET, &format!("{}/b/k", proxy.url()))
+                .body(Full::default())
+                .unwrap(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(xml_code(&r.text()).as_deref(), Some("ServiceUnavailable"));
     let id = r.headers["x-amz-request-id"].to_str().unwrap().to_owned();
     assert!(r.text().contains(&format!("<RequestId>{id}</RequestId>")));
     let head = client
-        .send(request(Method::HEAD, &format!("{}/b/k", proxy.url())).body(Full::default()).unwrap())
+        .send(
+            request(Method::HEAD, &format!("{}/b/k", proxy.url()))
+                .body(Full::default())
+                .unwrap(),
+        )
         .await;
     assert_eq!(head.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(head.body.is_empty());
@@ -260,7 +306,11 @@ async fn store_garbage_is_502_and_silence_is_504() {
     let proxy = Proxy::start(ProxyOptions::endpoint(format!("http://{garbage_addr}")));
     let client = RawClient::new(&proxy.pki.ca_pem, false);
     let r = client
-        .send(request(Method::GET, &format!("{}/b/k", proxy.url())).body(Full::default()).unwrap())
+        .send(
+            request(Method::GET, &format!("{}/b/k", proxy.url()))
+                .body(Full::default())
+                .unwrap(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_GATEWAY);
     assert_eq!(xml_code(&r.text()).as_deref(), Some("BadGateway"));
@@ -272,7 +322,11 @@ async fn store_garbage_is_502_and_silence_is_504() {
     let client = RawClient::new(&proxy.pki.ca_pem, false);
     let started = std::time::Instant::now();
     let r = client
-        .send(request(Method::GET, &format!("{}/b/k", proxy.url())).body(Full::default()).unwrap())
+        .send(
+            request(Method::GET, &format!("{}/b/k", proxy.url()))
+                .body(Full::default())
+                .unwrap(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(xml_code(&r.text()).as_deref(), Some("GatewayTimeout"));
@@ -288,8 +342,12 @@ async fn passes_store_errors_and_head_responses_through() {
         if r.method == Method::HEAD {
             *resp.body_mut() = Full::default();
             *resp.status_mut() = StatusCode::OK;
-            resp.headers_mut().insert("content-length", "1234".parse().unwrap());
-            resp.headers_mut().insert("etag", "\"0123456789abcdef0123456789abcdef\"".parse().unwrap());
+            resp.headers_mut()
+                .insert("content-length", "1234".parse().unwrap());
+            resp.headers_mut().insert(
+                "etag",
+                "\"0123456789abcdef0123456789abcdef\"".parse().unwrap(),
+            );
         } else {
             *resp.status_mut() = StatusCode::NOT_FOUND;
         }
@@ -299,12 +357,20 @@ async fn passes_store_errors_and_head_responses_through() {
     let proxy = Proxy::start(ProxyOptions::endpoint(store.url()));
     let client = RawClient::new(&proxy.pki.ca_pem, false);
     let r = client
-        .send(request(Method::GET, &format!("{}/b/k", proxy.url())).body(Full::default()).unwrap())
+        .send(
+            request(Method::GET, &format!("{}/b/k", proxy.url()))
+                .body(Full::default())
+                .unwrap(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(xml_code(&r.text()).as_deref(), Some("NoSuchKey"));
     let r = client
-        .send(request(Method::HEAD, &format!("{}/b/k", proxy.url())).body(Full::default()).unwrap())
+        .send(
+            request(Method::HEAD, &format!("{}/b/k", proxy.url()))
+                .body(Full::default())
+                .unwrap(),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers["content-length"], "1234");
@@ -318,12 +384,17 @@ async fn admin_endpoints_answer_on_plain_http() {
     let admin = proxy.admin_addr.unwrap();
     for (path, want) in [("/livez", "200"), ("/readyz", "200"), ("/nope", "404")] {
         let mut tcp = tokio::net::TcpStream::connect(admin).await.unwrap();
-        tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
+        tcp.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
         let mut out = String::new();
         tcp.read_to_string(&mut out).await.unwrap();
-        assert!(out.starts_with(&format!("HTTP/1.1 {want}")), "{path}: {out}");
+        assert!(
+            out.starts_with(&format!("HTTP/1.1 {want}")),
+            "{path}: {out}"
+        );
     }
     assert!(store.requests().is_empty());
 }

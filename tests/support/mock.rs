@@ -47,7 +47,9 @@ impl MockStore {
         let recorded = Arc::clone(&requests);
         let task = tokio::spawn(async move {
             loop {
-                let Ok((tcp, _)) = listener.accept().await else { return };
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
                 let recorded = Arc::clone(&recorded);
                 let handler = Arc::clone(&handler);
                 tokio::spawn(async move {
@@ -83,7 +85,11 @@ impl MockStore {
                 });
             }
         });
-        Self { addr, requests, task }
+        Self {
+            addr,
+            requests,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod mock;
+pub mod s3;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -63,7 +64,12 @@ impl Pki {
         Self::leaf_into(&self.issuer, self.dir.path(), name, sans)
     }
 
-    fn leaf_into(issuer: &Issuer<'_, KeyPair>, dir: &Path, name: &str, sans: &[&str]) -> (PathBuf, PathBuf) {
+    fn leaf_into(
+        issuer: &Issuer<'_, KeyPair>,
+        dir: &Path,
+        name: &str,
+        sans: &[&str],
+    ) -> (PathBuf, PathBuf) {
         let key = KeyPair::generate().unwrap();
         let sans: Vec<String> = sans.iter().map(|s| (*s).to_owned()).collect();
         let mut params = CertificateParams::new(sans).unwrap();
@@ -119,10 +125,7 @@ impl Proxy {
     }
 
     pub fn start_with(pki: Arc<Pki>, options: ProxyOptions) -> Self {
-        let config_path = pki
-            .dir
-            .path()
-            .join(format!("proxy-{}.toml", unique()));
+        let config_path = pki.dir.path().join(format!("proxy-{}.toml", unique()));
         let config = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
              tls_cert = {cert:?}\ntls_key = {key:?}\n{server}\n\
@@ -169,7 +172,10 @@ impl Proxy {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
-                panic!("proxy did not start; logs:\n{}", logs.lock().unwrap().join("\n"));
+                panic!(
+                    "proxy did not start; logs:\n{}",
+                    logs.lock().unwrap().join("\n")
+                );
             }
         };
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -254,7 +260,11 @@ pub fn unique() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos();
-    format!("{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{nanos:x}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A bucket name unique to this run.
@@ -284,7 +294,9 @@ impl Store {
         let var = |suffix: &str| std::env::var(format!("SSEC_TEST_{name}_{suffix}")).ok();
         let Some(http) = var("HTTP") else {
             if std::env::var("SSEC_REQUIRE_STORES").as_deref() == Ok("1") {
-                panic!("SSEC_TEST_{name}_HTTP is not set but SSEC_REQUIRE_STORES=1: run through dev/test");
+                panic!(
+                    "SSEC_TEST_{name}_HTTP is not set but SSEC_REQUIRE_STORES=1: run through dev/test"
+                );
             }
             eprintln!("SKIPPED: store {name} not configured (run through dev/test)");
             return None;
@@ -323,14 +335,26 @@ macro_rules! require_store {
 
 /// An aws-sdk-s3 client for `endpoint`, trusting `ca_pem`, path style, us-east-1.
 /// `when_required` sets checksum calculation as `AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED`.
-pub fn s3_client(endpoint: &str, ca_pem: &str, access: &str, secret: &str, when_required: bool) -> aws_sdk_s3::Client {
-    use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+pub fn s3_client(
+    endpoint: &str,
+    ca_pem: &str,
+    access: &str,
+    secret: &str,
+    when_required: bool,
+) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{
+        Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    };
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
     let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
         .tls_context(
             TlsContext::builder()
-                .with_trust_store(TrustStore::empty().with_pem_certificate(ca_pem.as_bytes().to_vec()))
+                .with_trust_store(
+                    TrustStore::empty().with_pem_certificate(ca_pem.as_bytes().to_vec()),
+                )
                 .build()
                 .unwrap(),
         )
@@ -418,7 +442,11 @@ impl RawClient {
 pub fn python(script: &str, env: &[(&str, String)]) -> std::process::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join(".dev/venv/bin/python3");
-    let interpreter = if venv.exists() { venv } else { PathBuf::from("python3") };
+    let interpreter = if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    };
     let mut command = Command::new(interpreter);
     command.arg(root.join("tests/clients").join(script));
     for (k, v) in env {

@@ -1,0 +1,70 @@
+//! Helpers for driving real stores through the proxy with aws-sdk-s3.
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use md5::{Digest, Md5};
+
+/// A customer key with its header encodings.
+#[derive(Clone, Debug)]
+pub struct Key {
+    pub raw: [u8; 32],
+    pub b64: String,
+    pub md5: String,
+}
+
+impl Key {
+    /// Bytes `seed..seed+32`: K1 = `Key::new(0)`, K2 = `Key::new(1)`.
+    pub fn new(seed: u8) -> Self {
+        let mut raw = [0u8; 32];
+        for (i, b) in raw.iter_mut().enumerate() {
+            *b = seed.wrapping_add(i as u8);
+        }
+        Self {
+            raw,
+            b64: B64.encode(raw),
+            md5: B64.encode(Md5::digest(raw)),
+        }
+    }
+
+    pub fn hex(&self) -> String {
+        self.raw.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Deterministic test data of `len` bytes, different per `seed`.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// HTTP status and S3 error code of a failed SDK call.
+pub fn failure<E, R>(err: &SdkError<E, R>) -> (u16, String)
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: HasStatus + std::fmt::Debug,
+{
+    let status = err.raw_response().map_or(0, HasStatus::status_u16);
+    let code = match err {
+        SdkError::ServiceError(e) => e.err().code().unwrap_or("").to_owned(),
+        other => format!("{other:?}"),
+    };
+    (status, code)
+}
+
+pub trait HasStatus {
+    fn status_u16(&self) -> u16;
+}
+
+impl HasStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status_u16(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
