@@ -1,6 +1,9 @@
 //! Pure S3 logic: no tower types, no I/O. Unit- and property-tested.
 
 pub mod error;
+pub mod etag;
 pub mod headers;
 pub mod op;
+pub mod policy;
 pub mod ssec;
+pub mod xml;

@@ -1,0 +1,388 @@
+//! Per-bucket SSE-C policy: `require`, `allow` or `forbid`, with an optional allow-list
+//! of key digests. First matching rule wins, then `ssec.default`.
+
+use super::error::{S3Error, S3ErrorCode};
+use super::op::S3Op;
+use super::ssec::{Checked, KeyDigest};
+
+/// What a bucket demands of SSE-C.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    /// Every object write and read must carry SSE-C.
+    Require,
+    /// SSE-C is validated when present.
+    Allow,
+    /// No request may carry SSE-C.
+    Forbid,
+}
+
+/// One `[[ssec.buckets]]` entry.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Bucket name or glob (`*`, `?`, `[…]`).
+    pub pattern: glob::Pattern,
+    /// The policy for matching buckets.
+    pub policy: Policy,
+    /// When set, only keys with these digests are accepted.
+    pub allowlist: Option<Vec<KeyDigest>>,
+}
+
+/// The policy and allow-list that apply to one bucket.
+#[derive(Clone, Copy, Debug)]
+pub struct Effective<'a> {
+    /// The policy.
+    pub policy: Policy,
+    /// The allowed key digests, if restricted.
+    pub allowlist: Option<&'a [KeyDigest]>,
+}
+
+/// All bucket rules.
+#[derive(Clone, Debug)]
+pub struct BucketPolicies {
+    /// `ssec.default`.
+    pub default: Policy,
+    /// `ssec.buckets`, in file order.
+    pub rules: Vec<Rule>,
+}
+
+/// Which side of a copy a check is about (for messages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Destination,
+    Source,
+}
+
+impl BucketPolicies {
+    /// The rule for `bucket`: the first matching entry, else the default. Requests
+    /// without a bucket get the default.
+    pub fn for_bucket(&self, bucket: Option<&str>) -> Effective<'_> {
+        let matched = bucket.and_then(|b| self.rules.iter().find(|r| r.pattern.matches(b)));
+        match matched {
+            Some(rule) => Effective {
+                policy: rule.policy,
+                allowlist: rule.allowlist.as_deref(),
+            },
+            None => Effective {
+                policy: self.default,
+                allowlist: None,
+            },
+        }
+    }
+
+    /// Applies the bucket policies to a request that passed header validation.
+    ///
+    /// `present` says whether any SSE-C header of the destination and copy-source
+    /// groups was sent (also on operations that ignore them).
+    pub fn enforce(
+        &self,
+        op: S3Op,
+        bucket: Option<&str>,
+        source_bucket: Option<&str>,
+        present: (bool, bool),
+        checked: &Checked,
+    ) -> Result<(), S3Error> {
+        let dest = self.for_bucket(bucket);
+        check_side(
+            dest,
+            Side::Destination,
+            present.0,
+            checked.destination,
+            requires_destination(op),
+        )?;
+        if source_bucket.is_some() || present.1 {
+            let source = self.for_bucket(source_bucket.or(bucket));
+            let copies = matches!(op, S3Op::CopyObject | S3Op::UploadPartCopy);
+            check_side(source, Side::Source, present.1, checked.source, copies)?;
+        }
+        Ok(())
+    }
+}
+
+/// Operations that write or read object data with the destination key (issue contract:
+/// PutObject, PostObject, CreateMultipartUpload, UploadPart, UploadPartCopy, CopyObject's
+/// destination, GetObject, HeadObject, GetObjectAttributes, SelectObjectContent).
+pub fn requires_destination(op: S3Op) -> bool {
+    matches!(
+        op,
+        S3Op::PutObject
+            | S3Op::PostObject
+            | S3Op::CreateMultipartUpload
+            | S3Op::UploadPart
+            | S3Op::UploadPartCopy
+            | S3Op::CopyObject
+            | S3Op::GetObject
+            | S3Op::HeadObject
+            | S3Op::GetObjectAttributes
+            | S3Op::SelectObjectContent
+    )
+}
+
+fn check_side(
+    rule: Effective<'_>,
+    side: Side,
+    present: bool,
+    digest: Option<KeyDigest>,
+    covered: bool,
+) -> Result<(), S3Error> {
+    let whose = match side {
+        Side::Destination => "this bucket",
+        Side::Source => "the copy source's bucket",
+    };
+    match rule.policy {
+        Policy::Forbid if present => Err(denied(format!("SSE-C is not allowed on {whose}."))),
+        Policy::Require if covered && digest.is_none() => Err(denied(format!(
+            "{whose} requires SSE-C: send the {}server-side-encryption-customer-* headers.",
+            match side {
+                Side::Destination => "x-amz-",
+                Side::Source => "x-amz-copy-source-",
+            }
+        ))),
+        _ => match (rule.allowlist, digest) {
+            (Some(list), Some(d)) if !list.iter().any(|a| a.matches(&d)) => Err(denied(format!(
+                "the customer-provided key is not allowed on {whose}."
+            ))),
+            _ => Ok(()),
+        },
+    }
+}
+
+fn denied(reason: String) -> S3Error {
+    S3Error::new(
+        S3ErrorCode::AccessDenied,
+        format!("Access Denied: {reason}"),
+    )
+}
+
+/// The bucket named by an `x-amz-copy-source` value (`bucket/key`, optionally with a
+/// leading `/`, percent-encoded, optionally with `?versionId=`). Access-point ARNs
+/// name no bucket.
+pub fn copy_source_bucket(value: &str) -> Option<String> {
+    let value = value.strip_prefix('/').unwrap_or(value);
+    if value.starts_with("arn:") {
+        return None;
+    }
+    let bucket = value.split(['/', '?']).next()?;
+    let decoded = percent_encoding::percent_decode_str(bucket)
+        .decode_utf8()
+        .ok()?;
+    (!decoded.is_empty()).then(|| decoded.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policies() -> BucketPolicies {
+        let k = KeyDigest::of_key(&[1u8; 32]);
+        BucketPolicies {
+            default: Policy::Require,
+            rules: vec![
+                Rule {
+                    pattern: glob::Pattern::new("public-*").unwrap(),
+                    policy: Policy::Forbid,
+                    allowlist: None,
+                },
+                Rule {
+                    pattern: glob::Pattern::new("open").unwrap(),
+                    policy: Policy::Allow,
+                    allowlist: None,
+                },
+                Rule {
+                    pattern: glob::Pattern::new("vault-?").unwrap(),
+                    policy: Policy::Require,
+                    allowlist: Some(vec![k]),
+                },
+                Rule {
+                    pattern: glob::Pattern::new("*").unwrap(),
+                    policy: Policy::Allow,
+                    allowlist: None,
+                },
+            ],
+        }
+    }
+
+    fn with(dest: Option<u8>, source: Option<u8>) -> Checked {
+        Checked {
+            destination: dest.map(|b| KeyDigest::of_key(&[b; 32])),
+            source: source.map(|b| KeyDigest::of_key(&[b; 32])),
+        }
+    }
+
+    #[test]
+    fn first_match_wins_then_default() {
+        let p = policies();
+        assert_eq!(p.for_bucket(Some("public-www")).policy, Policy::Forbid);
+        assert_eq!(p.for_bucket(Some("open")).policy, Policy::Allow);
+        assert!(p.for_bucket(Some("vault-a")).allowlist.is_some());
+        assert_eq!(p.for_bucket(Some("anything")).policy, Policy::Allow);
+        assert_eq!(p.for_bucket(None).policy, Policy::Require);
+        let only_default = BucketPolicies {
+            default: Policy::Forbid,
+            rules: vec![],
+        };
+        assert_eq!(only_default.for_bucket(Some("x")).policy, Policy::Forbid);
+    }
+
+    #[test]
+    fn require_covers_object_data_operations_only() {
+        let p = BucketPolicies {
+            default: Policy::Require,
+            rules: vec![],
+        };
+        for op in [
+            S3Op::PutObject,
+            S3Op::PostObject,
+            S3Op::CreateMultipartUpload,
+            S3Op::UploadPart,
+            S3Op::UploadPartCopy,
+            S3Op::CopyObject,
+            S3Op::GetObject,
+            S3Op::HeadObject,
+            S3Op::GetObjectAttributes,
+            S3Op::SelectObjectContent,
+        ] {
+            let err = p
+                .enforce(op, Some("b"), None, (false, false), &with(None, None))
+                .unwrap_err();
+            assert_eq!(err.code, S3ErrorCode::AccessDenied, "{}", op.as_str());
+            assert!(
+                p.enforce(op, Some("b"), None, (true, false), &with(Some(1), None))
+                    .is_ok()
+            );
+        }
+        for op in [
+            S3Op::DeleteObject,
+            S3Op::ListObjectsV2,
+            S3Op::CompleteMultipartUpload,
+            S3Op::AbortMultipartUpload,
+            S3Op::ListParts,
+            S3Op::CreateBucket,
+            S3Op::PutObjectTagging,
+        ] {
+            assert!(
+                p.enforce(op, Some("b"), None, (false, false), &with(None, None))
+                    .is_ok(),
+                "{}",
+                op.as_str()
+            );
+        }
+    }
+
+    #[test]
+    fn require_on_the_source_bucket_needs_copy_source_keys() {
+        let mut p = policies();
+        p.rules.pop(); // no catch-all: "secret" falls to the default, require
+        // Destination allows, source bucket (default: require) needs a source key.
+        let err = p
+            .enforce(
+                S3Op::CopyObject,
+                Some("open"),
+                Some("secret"),
+                (false, false),
+                &with(None, None),
+            )
+            .unwrap_err();
+        assert!(err.message.contains("copy source"), "{}", err.message);
+        assert!(
+            p.enforce(
+                S3Op::CopyObject,
+                Some("open"),
+                Some("secret"),
+                (false, true),
+                &with(None, Some(2))
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn forbid_rejects_any_sse_c_header_on_any_operation() {
+        let p = policies();
+        for op in [
+            S3Op::PutObject,
+            S3Op::GetObject,
+            S3Op::DeleteObject,
+            S3Op::ListObjects,
+        ] {
+            let err = p
+                .enforce(op, Some("public-x"), None, (true, false), &with(None, None))
+                .unwrap_err();
+            assert_eq!(err.status().as_u16(), 403);
+            assert!(
+                p.enforce(
+                    op,
+                    Some("public-x"),
+                    None,
+                    (false, false),
+                    &with(None, None)
+                )
+                .is_ok()
+            );
+        }
+        // Copying an SSE-C object out of a forbid bucket is refused too.
+        assert!(
+            p.enforce(
+                S3Op::CopyObject,
+                Some("open"),
+                Some("public-x"),
+                (false, true),
+                &with(None, Some(1))
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn allowlist_accepts_listed_digests_only() {
+        let p = policies();
+        assert!(
+            p.enforce(
+                S3Op::PutObject,
+                Some("vault-a"),
+                None,
+                (true, false),
+                &with(Some(1), None)
+            )
+            .is_ok()
+        );
+        let err = p
+            .enforce(
+                S3Op::PutObject,
+                Some("vault-a"),
+                None,
+                (true, false),
+                &with(Some(2), None),
+            )
+            .unwrap_err();
+        assert!(err.message.contains("not allowed"));
+        assert!(
+            p.enforce(
+                S3Op::CopyObject,
+                Some("open"),
+                Some("vault-b"),
+                (false, true),
+                &with(None, Some(2))
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn finds_the_copy_source_bucket() {
+        assert_eq!(copy_source_bucket("b/k").as_deref(), Some("b"));
+        assert_eq!(
+            copy_source_bucket("/b/dir/k?versionId=1").as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            copy_source_bucket("my%2Dbucket/k").as_deref(),
+            Some("my-bucket")
+        );
+        assert_eq!(
+            copy_source_bucket("arn:aws:s3:us-east-1:1:accesspoint/ap/object/k"),
+            None
+        );
+        assert_eq!(copy_source_bucket(""), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! XML in S3 bodies: a streaming `<ETag>` rewriter for responses, a collector for the
+//! part list of CompleteMultipartUpload requests, and single-element extraction from
+//! small bounded bodies.
+//!
+//! The streaming scanner is hand-written because it must pass every other byte through
+//! untouched, chunk by chunk, with a small fixed carry: re-serialising with an XML
+//! writer would change bytes the proxy has no business changing. Extraction from
+//! complete small documents uses quick-xml.
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+use super::etag::{MultipartEtag, canonical_xml};
+
+const OPEN: &[u8] = b"<ETag>";
+const CLOSE: &[u8] = b"</ETag>";
+/// Longest `<ETag>` content the scanner holds; longer elements pass through unchanged.
+pub const MAX_ELEMENT: usize = 1024;
+
+/// Finds `<ETag>…</ETag>` elements in a byte stream fed in arbitrary pieces.
+#[derive(Debug, Default)]
+struct Scanner {
+    carry: Vec<u8>,
+    inside: bool,
+}
+
+impl Scanner {
+    /// Feeds a piece. `on_element` gets each element's content and may return a
+    /// replacement; when `out` is given, the (rewritten) stream is appended to it.
+    fn feed(
+        &mut self,
+        input: &[u8],
+        mut out: Option<&mut Vec<u8>>,
+        on_element: &mut dyn FnMut(&[u8]) -> Option<Vec<u8>>,
+    ) {
+        let owned;
+        let data: &[u8] = if self.carry.is_empty() {
+            input
+        } else {
+            self.carry.extend_from_slice(input);
+            owned = std::mem::take(&mut self.carry);
+            &owned
+        };
+        let mut emit = |bytes: &[u8]| {
+            if let Some(out) = out.as_deref_mut() {
+                out.extend_from_slice(bytes);
+            }
+        };
+        let mut pos = 0;
+        loop {
+            let rest = &data[pos..];
+            if self.inside {
+                match find(rest, CLOSE) {
+                    Some(end) => {
+                        let content = &rest[..end];
+                        match on_element(content) {
+                            Some(replacement) => emit(&replacement),
+                            None => emit(content),
+                        }
+                        emit(CLOSE);
+                        pos += end + CLOSE.len();
+                        self.inside = false;
+                    }
+                    None if rest.len() > MAX_ELEMENT + CLOSE.len() => {
+                        // Not an ETag we understand: give up on this element.
+                        emit(rest);
+                        self.inside = false;
+                        return;
+                    }
+                    None => {
+                        self.carry = rest.to_vec();
+                        return;
+                    }
+                }
+            } else {
+                match find(rest, OPEN) {
+                    Some(start) => {
+                        emit(&rest[..start + OPEN.len()]);
+                        pos += start + OPEN.len();
+                        self.inside = true;
+                    }
+                    None => {
+                        // Keep a tail that could be the start of "<ETag>".
+                        let keep = (1..OPEN.len())
+                            .rev()
+                            .find(|&n| rest.len() >= n && rest.ends_with(&OPEN[..n]))
+                            .unwrap_or(0);
+                        emit(&rest[..rest.len() - keep]);
+                        self.carry = rest[rest.len() - keep..].to_vec();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whatever is still held (an unterminated element or a partial tag).
+    fn finish(&mut self) -> Vec<u8> {
+        self.inside = false;
+        std::mem::take(&mut self.carry)
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Rewrites every `<ETag>` in a response body to its canonical form.
+#[derive(Debug)]
+pub struct EtagRewriter {
+    scanner: Scanner,
+    quoted: bool,
+    /// Used for an empty `<ETag></ETag>` (RGW's CompleteMultipartUploadResult).
+    empty: Option<String>,
+}
+
+impl EtagRewriter {
+    /// A rewriter producing `&quot;…&quot;` (or bare values when `quoted` is false,
+    /// for GetObjectAttributes).
+    pub fn new(quoted: bool) -> Self {
+        Self {
+            scanner: Scanner::default(),
+            quoted,
+            empty: None,
+        }
+    }
+
+    /// Sets the value that replaces an empty `<ETag></ETag>`.
+    pub fn replace_empty_with(&mut self, etag: Option<String>) {
+        self.empty = etag;
+    }
+
+    /// Rewrites one piece; the output may hold back a few bytes until the next piece.
+    pub fn feed(&mut self, input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(input.len() + 16);
+        let quoted = self.quoted;
+        let empty = self.empty.clone();
+        self.scanner.feed(input, Some(&mut out), &mut |content| {
+            let text = std::str::from_utf8(content).ok()?;
+            if text.trim().is_empty() {
+                let e = empty.as_deref()?;
+                return Some(
+                    if quoted {
+                        format!("&quot;{e}&quot;")
+                    } else {
+                        e.to_owned()
+                    }
+                    .into_bytes(),
+                );
+            }
+            canonical_xml(text, quoted).map(String::into_bytes)
+        });
+        out
+    }
+
+    /// The bytes still held at the end of the body.
+    pub fn finish(&mut self) -> Vec<u8> {
+        self.scanner.finish()
+    }
+}
+
+/// Collects the part ETags of a CompleteMultipartUpload request as it streams past.
+#[derive(Debug, Default)]
+pub struct PartEtagCollector {
+    scanner: Scanner,
+    etag: MultipartEtag,
+}
+
+impl PartEtagCollector {
+    /// Looks at one piece of the request body.
+    pub fn feed(&mut self, input: &[u8]) {
+        let etag = &mut self.etag;
+        self.scanner.feed(input, None, &mut |content| {
+            etag.push(&String::from_utf8_lossy(content));
+            None
+        });
+    }
+
+    /// The multipart ETag the parts add up to, if every part ETag was MD5-style.
+    pub fn finish(self) -> Option<String> {
+        self.etag.finish()
+    }
+}
+
+/// The text of the first element called `name` in a complete, small document,
+/// with entity references resolved.
+pub fn first_element(xml: &[u8], name: &str) -> Option<String> {
+    let mut reader = Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let mut raw: Option<String> = None;
+    loop {
+        match (reader.read_event_into(&mut buf).ok()?, raw.as_mut()) {
+            (Event::Start(e), None) if e.local_name().as_ref() == name => raw = Some(String::new()),
+            (Event::Text(t), Some(raw)) => raw.push_str(&t),
+            (Event::GeneralRef(r), Some(raw)) => {
+                raw.push('&');
+                raw.push_str(&r);
+                raw.push(';');
+            }
+            (Event::End(_), Some(raw)) => {
+                return quick_xml::escape::unescape(raw)
+                    .ok()
+                    .map(|t| t.into_owned());
+            }
+            (Event::Eof, _) => return None,
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+#[cfg(test)]
+#[path = "xml_tests.rs"]
+mod tests;

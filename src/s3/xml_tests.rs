@@ -1,0 +1,119 @@
+use super::*;
+
+const HEX: &str = "0123456789abcdef0123456789abcdef";
+
+fn rewrite_in_pieces(doc: &str, piece: usize, quoted: bool, empty: Option<&str>) -> String {
+    let mut r = EtagRewriter::new(quoted);
+    r.replace_empty_with(empty.map(str::to_owned));
+    let mut out = Vec::new();
+    for chunk in doc.as_bytes().chunks(piece) {
+        out.extend(r.feed(chunk));
+    }
+    out.extend(r.finish());
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn rewrites_etags_in_listings_whatever_the_chunking() {
+    let doc = format!(
+        "<?xml version=\"1.0\"?><ListBucketResult><Contents><Key>a&lt;ETag&gt;</Key><ETag>\"{}\"</ETag></Contents>\
+         <Contents><Key>b</Key><ETag>&quot;{HEX}-3&quot;</ETag></Contents><Contents><ETag>{HEX}</ETag></Contents></ListBucketResult>",
+        HEX.to_uppercase()
+    );
+    let want = format!(
+        "<?xml version=\"1.0\"?><ListBucketResult><Contents><Key>a&lt;ETag&gt;</Key><ETag>&quot;{HEX}&quot;</ETag></Contents>\
+         <Contents><Key>b</Key><ETag>&quot;{HEX}-3&quot;</ETag></Contents><Contents><ETag>&quot;{HEX}&quot;</ETag></Contents></ListBucketResult>"
+    );
+    for piece in [1, 2, 3, 5, 6, 7, 13, 64, 4096] {
+        assert_eq!(
+            rewrite_in_pieces(&doc, piece, true, None),
+            want,
+            "piece {piece}"
+        );
+    }
+}
+
+#[test]
+fn fills_an_empty_etag_when_the_value_is_known() {
+    let doc = "<CompleteMultipartUploadResult><Location>x</Location><ETag></ETag></CompleteMultipartUploadResult>";
+    let out = rewrite_in_pieces(doc, 4, true, Some(&format!("{HEX}-2")));
+    assert!(
+        out.contains(&format!("<ETag>&quot;{HEX}-2&quot;</ETag>")),
+        "{out}"
+    );
+    assert_eq!(rewrite_in_pieces(doc, 4, true, None), doc);
+}
+
+#[test]
+fn unquoted_mode_for_get_object_attributes() {
+    let doc = format!(
+        "<GetObjectAttributesResponse><ETag>\"{HEX}\"</ETag></GetObjectAttributesResponse>"
+    );
+    let out = rewrite_in_pieces(&doc, 3, false, None);
+    assert_eq!(
+        out,
+        format!("<GetObjectAttributesResponse><ETag>{HEX}</ETag></GetObjectAttributesResponse>")
+    );
+}
+
+#[test]
+fn passes_oversized_or_unterminated_elements_through() {
+    let long = format!("<a><ETag>{}</ETag></a>", "x".repeat(MAX_ELEMENT * 2));
+    assert_eq!(rewrite_in_pieces(&long, 100, true, None), long);
+    let cut = "<a><ETag>\"abc";
+    assert_eq!(rewrite_in_pieces(cut, 2, true, None), cut);
+    let no_tags = "plain bytes <ETa and more <ETa";
+    assert_eq!(rewrite_in_pieces(no_tags, 3, true, None), no_tags);
+}
+
+#[test]
+fn collects_part_etags_from_a_complete_request() {
+    let doc = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"{HEX}\"</ETag></Part>\
+         <Part><PartNumber>2</PartNumber><ETag>&quot;{HEX}&quot;</ETag></Part></CompleteMultipartUpload>"
+    );
+    let mut whole = PartEtagCollector::default();
+    whole.feed(doc.as_bytes());
+    let mut pieces = PartEtagCollector::default();
+    for c in doc.as_bytes().chunks(3) {
+        pieces.feed(c);
+    }
+    let a = whole.finish().unwrap();
+    assert!(a.ends_with("-2"));
+    assert_eq!(Some(a), pieces.finish());
+}
+
+#[test]
+fn extracts_first_element_text() {
+    let doc = b"<?xml version=\"1.0\"?><InitiateMultipartUploadResult><Bucket>b</Bucket><UploadId>a&amp;b~1</UploadId></InitiateMultipartUploadResult>";
+    assert_eq!(first_element(doc, "UploadId").as_deref(), Some("a&b~1"));
+    assert_eq!(first_element(doc, "Missing"), None);
+    assert_eq!(
+        first_element(
+            b"<Error><Code>InvalidArgument</Code><Message></Message></Error>",
+            "Message"
+        )
+        .as_deref(),
+        Some("")
+    );
+    assert_eq!(first_element(b"not xml <<<", "Code"), None);
+}
+
+proptest::proptest! {
+    #[test]
+    fn rewriting_never_panics_and_keeps_bytes_without_etags(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048), piece in 1usize..64) {
+        let mut r = EtagRewriter::new(true);
+        let mut out = Vec::new();
+        for c in data.chunks(piece) {
+            out.extend(r.feed(c));
+        }
+        out.extend(r.finish());
+        if find(&data, OPEN).is_none() {
+            proptest::prop_assert_eq!(out, data.clone());
+        }
+        let mut c = PartEtagCollector::default();
+        c.feed(&data);
+        let _ = c.finish();
+        let _ = first_element(&data, "Code");
+    }
+}
