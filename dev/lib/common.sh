@@ -57,11 +57,13 @@ wait_for() {
 
 # s3_signed_ok URL [CURL_ARGS...]: a SigV4-signed ListBuckets with the test identity gets a 2xx.
 # Proves the endpoint is up, TLS (if any) verifies and the credentials are known.
+# curl 7.88 does not send x-amz-content-sha256 itself, and RGW insists on it (signed).
 s3_signed_ok() {
 	local url=$1
 	shift
 	curl -sf -o /dev/null --max-time 5 --aws-sigv4 "aws:amz:us-east-1:s3" \
-		-u "$TEST_ACCESS_KEY:$TEST_SECRET_KEY" "$@" "$url/"
+		-u "$TEST_ACCESS_KEY:$TEST_SECRET_KEY" \
+		-H "x-amz-content-sha256: $(printf '' | sha256sum | cut -d' ' -f1)" "$@" "$url/"
 }
 
 # http_answers URL [CURL_ARGS...]: anything at all answers HTTP there (any status).
@@ -110,7 +112,7 @@ pids_with_arg() {
 				printf '%s\n' "$pid"
 				break
 			fi
-		done <"$d/cmdline" 2>/dev/null || true
+		done 2>/dev/null <"$d/cmdline" || true # gone meanwhile
 	done
 }
 

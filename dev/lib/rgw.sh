@@ -22,10 +22,14 @@ run_logged() {
 		die "$desc failed (exit $?)"
 }
 
-# One start attempt of the whole cluster, in its own process (errexit holds).
+# One start attempt of the whole cluster, in its own process (errexit holds). Usually
+# 3 s; every step is bounded, so a stuck attempt gives up within about 5 minutes.
 rgw_attempt() {
 	local D=$RGW_DIR t0
 	t0=$(now_us)
+	# ceph.conf values cannot hold whitespace; CEPH_ARGS would leak into every ceph tool.
+	[[ $D != *[[:space:]]* ]] || die "the repository path must not contain whitespace: $D"
+	unset CEPH_ARGS
 	local b
 	for b in ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool; do
 		command -v "$b" >/dev/null || die "$b missing: run dev/install-deps"
@@ -66,6 +70,9 @@ rgw_attempt() {
 		mon allow pool size one = true
 		mon allow pool delete = true
 		mon warn on pool no redundancy = false
+		# Dev speed: commit mon updates at once (default 1 s each; RGW creates ~5 pools at start).
+		paxos propose interval = 0.05
+		paxos min wait = 0.01
 		run dir = $D/run
 		# \$pid: CLI clients (ceph, rados, radosgw-admin) may run side by side
 		admin socket = $D/run/\$name.\$pid.asok
@@ -98,43 +105,43 @@ rgw_attempt() {
 	run_logged "keyring" 30 ceph-authtool "$D/keyring" --gen-key -n client.admin \
 		--cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *'
 	run_logged "monmap" 30 monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$mon_port]" "$D/monmap"
-	run_logged "mon mkfs" 60 ceph-mon -c "$conf" --mkfs -i a --monmap "$D/monmap" --keyring "$D/keyring"
-	timeout 60 ceph-mon -c "$conf" -i a --pid-file "$D/run/mon.a.pid" </dev/null >>"$stdio" 2>&1 ||
+	run_logged "mon mkfs" 30 ceph-mon -c "$conf" --mkfs -i a --monmap "$D/monmap" --keyring "$D/keyring"
+	timeout 30 ceph-mon -c "$conf" -i a --pid-file "$D/run/mon.a.pid" </dev/null >>"$stdio" 2>&1 ||
 		die "ceph-mon did not start"
 	wait_for 5 test -s "$D/run/mon.a.pid" || die "no mon pid file"
 	WATCH_PIDS=("$(<"$D/run/mon.a.pid")")
-	wait_for 30 ceph_cli -s || die "mon not answering: $WAIT_REASON"
+	wait_for 20 ceph_cli -s || die "mon not answering: $WAIT_REASON"
 	say "rgw: mon up ($(elapsed "$t0"))"
 
 	local uuid id
 	uuid=$(cat /proc/sys/kernel/random/uuid)
 	id=$(ceph_cli osd new "$uuid" 2>>"$D/log/setup.log") || die "ceph osd new failed"
 	[[ $id == 0 ]] || die "unexpected osd id '$id'"
-	run_logged "osd crush add" 30 ceph_cli osd crush add osd.0 1.0 root=default host=localhost
-	run_logged "osd mkfs" 60 ceph-osd -c "$conf" -i 0 --mkfs --osd-uuid "$uuid"
+	run_logged "osd crush add" 30 ceph -c "$conf" --connect-timeout 10 osd crush add osd.0 1.0 root=default host=localhost
+	run_logged "osd mkfs" 30 ceph-osd -c "$conf" -i 0 --mkfs --osd-uuid "$uuid"
 	# ceph-osd returns once initialised. Should it still lose a start-up race with the fresh
 	# mon, that shows up here or as an OSD that never comes up; either way the caller
 	# retries the whole cluster from scratch.
-	timeout 60 ceph-osd -c "$conf" -i 0 --pid-file "$D/run/osd.0.pid" </dev/null >>"$stdio" 2>&1 ||
+	timeout 30 ceph-osd -c "$conf" -i 0 --pid-file "$D/run/osd.0.pid" </dev/null >>"$stdio" 2>&1 ||
 		die "ceph-osd did not start"
 	wait_for 5 test -s "$D/run/osd.0.pid" || die "no osd pid file"
 	WATCH_PIDS+=("$(<"$D/run/osd.0.pid")")
-	wait_for 45 osd_up || die "osd.0 not up: $WAIT_REASON"
+	wait_for 30 osd_up || die "osd.0 not up: $WAIT_REASON"
 	say "rgw: osd.0 up ($(elapsed "$t0"))"
 
-	# First start creates the realm/zone and its pools: the slow part.
-	timeout 60 radosgw -c "$conf" -n client.rgw.a --pid-file "$D/run/rgw.a.pid" </dev/null >>"$stdio" 2>&1 ||
+	# First start creates the realm/zone and its pools (fast thanks to the paxos settings).
+	timeout 30 radosgw -c "$conf" -n client.rgw.a --pid-file "$D/run/rgw.a.pid" </dev/null >>"$stdio" 2>&1 ||
 		die "radosgw did not start"
 	wait_for 10 test -s "$D/run/rgw.a.pid" || die "no radosgw pid file"
 	WATCH_PIDS+=("$(<"$D/run/rgw.a.pid")")
 	local http=http://127.0.0.1:$http_port https=https://127.0.0.1:$https_port
-	wait_for 90 http_answers "$http" || die "radosgw not answering on $http: $WAIT_REASON"
+	wait_for 60 http_answers "$http" || die "radosgw not answering on $http: $WAIT_REASON"
 	say "rgw: radosgw answering ($(elapsed "$t0"))"
 
-	run_logged "radosgw-admin user create" 60 radosgw-admin -c "$conf" user create \
+	run_logged "radosgw-admin user create" 30 radosgw-admin -c "$conf" user create \
 		--uid=test --display-name=test \
 		--access-key="$TEST_ACCESS_KEY" --secret="$TEST_SECRET_KEY"
-	wait_for 30 s3_signed_ok "$http" || die "signed request over http failed: $WAIT_REASON"
+	wait_for 20 s3_signed_ok "$http" || die "signed request over http failed: $WAIT_REASON"
 	wait_for 15 s3_signed_ok "$https" --cacert "$CA_PEM" ||
 		die "signed request over https failed: $WAIT_REASON"
 	say "rgw: user created, signed requests OK over http and https ($(elapsed "$t0"))"
@@ -150,9 +157,10 @@ rgw_attempt() {
 	ENV
 }
 
+# Live pids, in stop order: gateway, OSD, mon, then anything else using our ceph.conf.
 rgw_pids() {
 	local f pid
-	for f in "$RGW_DIR"/run/*.pid; do
+	for f in "$RGW_DIR"/run/{rgw.a,osd.0,mon.a}.pid; do
 		[[ -s $f ]] || continue
 		pid=$(<"$f")
 		alive "$pid" && printf '%s\n' "$pid"

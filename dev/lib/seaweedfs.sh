@@ -31,9 +31,13 @@ seaweedfs_attempt() {
 		JSON
 	)
 
+	# Its unix sockets go in our dir too, unless the path is too long for one (108 bytes).
+	local -a socks=()
+	((${#D} > 90)) || socks=(-filer.localSocket="$D/filer.sock" -s3.localSocket="$D/s3.sock")
 	# -logtostderr keeps logs out of /tmp; -config_dir (empty) keeps stray
 	# ~/.seaweedfs or /etc/seaweedfs toml files out; telemetry goes nowhere.
 	# weed also saves these options in data/mini.options and reloads them: start always wipes.
+	# (It also insists that the TLS cert and key sit in the same directory.)
 	(
 		cd "$D" || exit
 		exec setsid "$weed" -logtostderr -config_dir="$D/conf" mini \
@@ -46,8 +50,7 @@ seaweedfs_attempt() {
 			-master.port="${p[3]}" -master.port.grpc="${p[4]}" \
 			-volume.port="${p[5]}" -volume.port.grpc="${p[6]}" \
 			-filer.port="${p[7]}" -filer.port.grpc="${p[8]}" \
-			-admin.port="${p[9]}" -admin.port.grpc="${p[10]}" \
-			-filer.localSocket="$D/filer.sock" -s3.localSocket="$D/s3.sock"
+			-admin.port="${p[9]}" -admin.port.grpc="${p[10]}" "${socks[@]}"
 	) </dev/null >"$D/log/weed.log" 2>&1 &
 	local pid=$!
 	printf '%s\n' "$pid" >"$D/weed.pid"
