@@ -2,7 +2,7 @@
 //! client. Both stream frame by frame; neither is ever collected.
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -14,6 +14,46 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
 use crate::error::BoxError;
+use crate::s3::xml::{EtagRewriter, PartEtagCollector};
+
+/// Bytes a layer already read from the client's body (POST Object form fields); the
+/// store receives them first, then the rest of the body. Request extension.
+#[derive(Clone, Debug)]
+pub struct BodyPrefix(pub Bytes);
+
+/// Collects the part ETags of a CompleteMultipartUpload body as it streams to the
+/// store. Request extension; the etag layer reads the result.
+#[derive(Clone, Debug, Default)]
+pub struct PartTap(Arc<Mutex<TapState>>);
+
+#[derive(Debug, Default)]
+struct TapState {
+    collector: PartEtagCollector,
+    complete: bool,
+}
+
+impl PartTap {
+    fn state(&self) -> std::sync::MutexGuard<'_, TapState> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn feed(&self, data: &[u8]) {
+        self.state().collector.feed(data);
+    }
+
+    fn complete(&self) {
+        self.state().complete = true;
+    }
+
+    /// The multipart ETag of the listed parts, once the whole body was sent.
+    pub fn result(&self) -> Option<String> {
+        let mut state = self.state();
+        if !state.complete {
+            return None;
+        }
+        std::mem::take(&mut state.collector).finish()
+    }
+}
 
 /// Shared record of a request's progress, read by the timeout logic in `upstream`.
 #[derive(Debug)]
@@ -61,16 +101,23 @@ pin_project! {
     /// The client's request body on its way to the store, unchanged, with progress
     /// recorded for the idle timeout.
     pub struct RequestBody {
+        prefix: Option<Bytes>,
         #[pin]
         inner: Incoming,
         progress: Arc<Progress>,
+        tap: Option<PartTap>,
     }
 }
 
 impl RequestBody {
-    /// Wraps a client body.
-    pub fn new(inner: Incoming, progress: Arc<Progress>) -> Self {
-        Self { inner, progress }
+    /// Wraps a client body; `prefix` (already read by a layer) goes first.
+    pub fn new(prefix: Option<Bytes>, inner: Incoming, progress: Arc<Progress>, tap: Option<PartTap>) -> Self {
+        Self {
+            prefix: prefix.filter(|p| !p.is_empty()),
+            inner,
+            progress,
+            tap,
+        }
     }
 }
 
@@ -83,8 +130,23 @@ impl Body for RequestBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = self.project();
+        if let Some(prefix) = this.prefix.take() {
+            this.progress.touch();
+            return Poll::Ready(Some(Ok(Frame::data(prefix))));
+        }
         let polled = this.inner.poll_frame(cx);
         let progress = &**this.progress;
+        if let (Some(tap), Poll::Ready(ready)) = (this.tap.as_ref(), &polled) {
+            match ready {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        tap.feed(data);
+                    }
+                }
+                None => tap.complete(),
+                Some(Err(_)) => {}
+            }
+        }
         match &polled {
             Poll::Pending => progress.waiting_on_client.store(true, Ordering::Relaxed),
             Poll::Ready(frame) => {
@@ -99,11 +161,11 @@ impl Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.prefix.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        add(self.inner.size_hint(), self.prefix.as_ref().map_or(0, |p| p.len() as u64))
     }
 }
 
@@ -121,6 +183,14 @@ pin_project! {
         },
         /// A body the proxy generated (errors, admin answers).
         Full { data: Option<Bytes> },
+        /// Bytes already read, then the rest.
+        Chain { prefix: Option<Bytes>, rest: Pin<Box<ResponseBody>> },
+        /// An XML body with its `<ETag>` elements made canonical on the way.
+        Rewrite {
+            inner: Pin<Box<ResponseBody>>,
+            rewriter: Box<EtagRewriter>,
+            finished: bool,
+        },
     }
 }
 
@@ -147,6 +217,64 @@ impl ResponseBody {
     pub fn empty() -> Self {
         Self::Full { data: None }
     }
+
+    /// `prefix`, then `rest`.
+    pub fn chain(prefix: Bytes, rest: ResponseBody) -> Self {
+        Self::Chain {
+            prefix: (!prefix.is_empty()).then_some(prefix),
+            rest: Box::pin(rest),
+        }
+    }
+
+    /// `inner` with its ETags rewritten.
+    pub fn rewrite(inner: ResponseBody, rewriter: EtagRewriter) -> Self {
+        Self::Rewrite {
+            inner: Box::pin(inner),
+            rewriter: Box::new(rewriter),
+            finished: false,
+        }
+    }
+
+    /// Reads the body whole if it is at most `limit` bytes. Otherwise gives back what
+    /// was read and the unread rest, so the caller can pass it through unchanged.
+    pub async fn read_bounded(mut self, limit: usize) -> Result<Bytes, BoundedRead> {
+        use http_body_util::BodyExt as _;
+        let mut buf = bytes::BytesMut::new();
+        loop {
+            match self.frame().await {
+                None => return Ok(buf.freeze()),
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        buf.extend_from_slice(data);
+                    }
+                    if buf.len() > limit {
+                        return Err(BoundedRead::TooLarge(buf.freeze(), self));
+                    }
+                }
+                Some(Err(e)) => return Err(BoundedRead::Failed(e)),
+            }
+        }
+    }
+}
+
+/// Why [`ResponseBody::read_bounded`] did not return a whole body.
+#[derive(Debug)]
+pub enum BoundedRead {
+    /// Larger than the limit: what was read, and the rest.
+    TooLarge(Bytes, ResponseBody),
+    /// The body failed.
+    Failed(BoxError),
+}
+
+impl std::fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Upstream { .. } => "ResponseBody::Upstream",
+            Self::Full { .. } => "ResponseBody::Full",
+            Self::Chain { .. } => "ResponseBody::Chain",
+            Self::Rewrite { .. } => "ResponseBody::Rewrite",
+        })
+    }
 }
 
 /// The store's body stalled longer than `upstream.idle_timeout`.
@@ -164,6 +292,38 @@ impl Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project() {
             ResponseBodyProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            ResponseBodyProj::Chain { prefix, rest } => match prefix.take() {
+                Some(p) => Poll::Ready(Some(Ok(Frame::data(p)))),
+                None => rest.as_mut().poll_frame(cx),
+            },
+            ResponseBodyProj::Rewrite {
+                inner,
+                rewriter,
+                finished,
+            } => loop {
+                if *finished {
+                    return Poll::Ready(None);
+                }
+                match ready!(inner.as_mut().poll_frame(cx)) {
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) => {
+                            let out = rewriter.feed(&data);
+                            if !out.is_empty() {
+                                return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
+                            }
+                        }
+                        Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
+                    },
+                    Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                    None => {
+                        *finished = true;
+                        let rest = rewriter.finish();
+                        if !rest.is_empty() {
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(rest)))));
+                        }
+                    }
+                }
+            },
             ResponseBodyProj::Upstream {
                 inner,
                 idle,
@@ -195,15 +355,30 @@ impl Body for ResponseBody {
         match self {
             Self::Upstream { inner, .. } => inner.is_end_stream(),
             Self::Full { data } => data.is_none(),
+            Self::Chain { prefix, rest } => prefix.is_none() && rest.is_end_stream(),
+            Self::Rewrite { finished, .. } => *finished,
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             Self::Upstream { inner, .. } => inner.size_hint(),
-            Self::Full { data } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            Self::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            Self::Chain { prefix, rest } => {
+                add(rest.size_hint(), prefix.as_ref().map_or(0, |p| p.len() as u64))
             }
+            // The length changes as ETags are rewritten.
+            Self::Rewrite { .. } => SizeHint::new(),
         }
     }
+}
+
+/// `hint` plus `extra` bytes.
+fn add(hint: SizeHint, extra: u64) -> SizeHint {
+    let mut out = SizeHint::new();
+    out.set_lower(hint.lower().saturating_add(extra));
+    if let Some(upper) = hint.upper() {
+        out.set_upper(upper.saturating_add(extra));
+    }
+    out
 }

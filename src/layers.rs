@@ -2,4 +2,5 @@
 
 pub mod classify;
 pub mod error_response;
+pub mod etag;
 pub mod trace;

@@ -17,3 +17,4 @@ pub mod stack;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;
+pub mod uploads;

@@ -5,11 +5,12 @@ use tower::ServiceBuilder;
 use crate::config::Config;
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
+use crate::layers::etag::{Etag, EtagLayer};
 use crate::layers::trace::{Trace, TraceLayer};
 use crate::upstream::Upstream;
 
 /// The complete per-request service: `Request<Incoming>` in, `Response<ResponseBody>` out.
-pub type ProxyService = Trace<ErrorResponse<Classify<Upstream>>>;
+pub type ProxyService = Trace<ErrorResponse<Classify<Etag<Upstream>>>>;
 
 /// Builds the stack around an upstream client.
 pub fn build(config: &Config, upstream: Upstream) -> ProxyService {
@@ -23,6 +24,8 @@ pub fn build(config: &Config, upstream: Upstream) -> ProxyService {
             virtual_host_suffixes: config.server.virtual_host_suffixes.clone(),
             max_header_bytes: config.server.max_header_bytes,
         }))
+        // Canonical ETags in headers and XML bodies; collapses repeated headers.
+        .layer(EtagLayer)
         // The store: pooled, streaming both ways.
         .service(upstream)
 }

@@ -13,10 +13,10 @@ use http::{HeaderValue, Request, Response, Uri, Version};
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{CaptureConnection, HttpConnector, capture_connection};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::body::{Progress, RequestBody, ResponseBody};
+use crate::body::{BodyPrefix, PartTap, Progress, RequestBody, ResponseBody};
 use crate::config::UpstreamConfig;
 use crate::error::ProxyError;
 use crate::forwarding::{strip_forwarding_claims, strip_hop_by_hop};
@@ -79,7 +79,7 @@ impl Upstream {
     fn prepare(
         &self,
         req: Request<Incoming>,
-    ) -> Result<(Request<RequestBody>, Arc<Progress>), ProxyError> {
+    ) -> Result<Prepared, ProxyError> {
         let (mut parts, body) = req.into_parts();
         let host = match parts.extensions.remove::<ClientHost>() {
             Some(ClientHost(host)) => host,
@@ -106,8 +106,40 @@ impl Upstream {
                 .insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
         }
         let progress = Progress::new();
-        let body = RequestBody::new(body, Arc::clone(&progress));
-        Ok((Request::from_parts(parts, body), progress))
+        let prefix = parts.extensions.remove::<BodyPrefix>().map(|p| p.0);
+        let has_body = prefix.is_some() || !http_body::Body::is_end_stream(&body);
+        let tap = parts.extensions.remove::<PartTap>();
+        let body = RequestBody::new(prefix, body, Arc::clone(&progress), tap);
+        let mut request = Request::from_parts(parts, body);
+        let capture = has_body.then(|| capture_connection(&mut request));
+        Ok(Prepared {
+            request,
+            progress,
+            capture,
+        })
+    }
+}
+
+/// A request ready for the store, with what is needed to watch it.
+struct Prepared {
+    request: Request<RequestBody>,
+    progress: Arc<Progress>,
+    /// The store connection carrying a request body, so it can be retired.
+    capture: Option<CaptureConnection>,
+}
+
+/// Keeps a store connection out of the pool after an answer that may have left the
+/// request body unread. Some stores (Ceph RGW 16.2 among them) reject a request
+/// without reading its body and keep the connection open; reusing it would make the
+/// leftover body bytes the start of the next client's request.
+fn retire_if_unread(capture: Option<&CaptureConnection>, status: http::StatusCode) {
+    if status.is_success() {
+        return;
+    }
+    if let Some(capture) = capture
+        && let Some(connected) = capture.connection_metadata().as_ref()
+    {
+        connected.poison();
     }
 }
 
@@ -124,9 +156,15 @@ impl tower::Service<Request<Incoming>> for Upstream {
         let inner = Arc::clone(&self.inner);
         let prepared = self.prepare(req);
         Box::pin(async move {
-            let (req, progress) = prepared?;
+            let Prepared {
+                request,
+                progress,
+                capture,
+            } = prepared?;
             let response =
-                wait_for_response(inner.client.request(req), &progress, inner.idle_timeout).await?;
+                wait_for_response(inner.client.request(request), &progress, inner.idle_timeout)
+                    .await?;
+            retire_if_unread(capture.as_ref(), response.status());
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
             Ok(Response::from_parts(

@@ -100,7 +100,7 @@ async fn get_bytes(
     let out = req
         .send()
         .await
-        .unwrap_or_else(|e| panic!("GET {key}: {:?}", failure(&e)));
+        .unwrap_or_else(|e| panic!("GET {key}: {:?} {e:?}", failure(&e)));
     out.body.collect().await.unwrap().into_bytes().to_vec()
 }
 
@@ -366,7 +366,7 @@ async fn rgw_wrong_secret_is_signature_does_not_match() {
 
 /// Without the forwarded-proto trust, RGW refuses SSE-C over plain HTTP: shows that
 /// the header the proxy adds is what makes the HTTP route work, and that a client
-/// cannot forge it (the proxy strips the client's copy).
+/// cannot supply it itself (the proxy strips the client's copy, signed or not).
 #[tokio::test]
 async fn rgw_refuses_sse_c_over_http_without_the_proxy_header() {
     let store = require_store!(rgw);
@@ -375,20 +375,24 @@ async fn rgw_refuses_sse_c_over_http_without_the_proxy_header() {
     let bucket = bucket_name("xfp");
     c.create_bucket().bucket(&bucket).send().await.unwrap();
     let k = Key::new(0);
-    let err = c
+    let put = c
         .put_object()
         .bucket(&bucket)
         .key("k")
         .sse_customer_algorithm("AES256")
         .sse_customer_key(&k.b64)
         .sse_customer_key_md5(&k.md5)
-        .body(ByteStream::from_static(b"x"))
-        .customize()
-        .mutate_request(|r| {
-            r.headers_mut().insert("x-forwarded-proto", "https");
-        })
-        .send()
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(60)).unwrap())
         .await
-        .unwrap_err();
-    assert_eq!(failure(&err), (400, "InvalidRequest".to_owned()));
+        .unwrap();
+    let mut req = http::Request::builder().method("PUT").uri(put.uri());
+    for (name, value) in put.headers() {
+        req = req.header(name, value);
+    }
+    // Unsigned, added after signing: RGW would trust it if it arrived.
+    req = req.header("x-forwarded-proto", "https").header("forwarded", "proto=https");
+    let raw = RawClient::new(&proxy.pki.ca_pem, false);
+    let response = raw.send(req.body(Full::new(Bytes::from_static(b"x"))).unwrap()).await;
+    assert_eq!(response.status, 400, "{}", response.text());
+    assert_eq!(support::xml_code(&response.text()).as_deref(), Some("InvalidRequest"));
 }
