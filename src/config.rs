@@ -11,6 +11,10 @@ use std::time::Duration;
 use http::uri::{Authority, Scheme};
 use serde::Deserialize;
 
+use crate::s3::policy::{BucketPolicies, Policy, Rule};
+use crate::s3::ssec::KeyDigest;
+pub use crate::s3::store::{Store, UnknownUploads};
+
 /// A configuration problem, naming the file and the key path.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -59,6 +63,21 @@ pub struct Config {
     pub etag: EtagMode,
     /// `[log]`.
     pub log: LogConfig,
+    /// `[ssec]`.
+    pub ssec: SsecConfig,
+}
+
+/// `[ssec]`: what SSE-C the proxy demands and how it tracks multipart uploads.
+#[derive(Clone, Debug)]
+pub struct SsecConfig {
+    /// `default` and `[[ssec.buckets]]`.
+    pub policies: BucketPolicies,
+    /// What to do with parts of uploads this replica has no record of.
+    pub unknown_uploads: UnknownUploads,
+    /// Most multipart uploads remembered per replica.
+    pub max_tracked_uploads: usize,
+    /// How long an upload is remembered.
+    pub upload_record_ttl: Duration,
 }
 
 /// `[server]`.
@@ -82,6 +101,8 @@ pub struct ServerConfig {
     pub tls_handshake_timeout: Duration,
     /// Runtime worker threads; `None` = one per CPU.
     pub worker_threads: Option<usize>,
+    /// Optional plain-HTTP S3 listener (same pod); SSE-C is refused there.
+    pub plain_listen: Option<SocketAddr>,
 }
 
 /// `[upstream]`.
@@ -105,22 +126,6 @@ pub struct UpstreamConfig {
     pub pool_idle_timeout: Duration,
     /// Most idle pooled connections kept to the store.
     pub pool_max_idle: usize,
-}
-
-/// The store behind the proxy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Store {
-    /// Unknown S3 store: trust nothing that cannot be confirmed.
-    Generic,
-    /// Ceph RADOS Gateway.
-    Rgw,
-    /// SeaweedFS.
-    Seaweedfs,
-    /// MinIO.
-    Minio,
-    /// Garage.
-    Garage,
 }
 
 /// `[auth] mode`.
@@ -169,6 +174,42 @@ struct RawConfig {
     etag: RawEtag,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    ssec: RawSsec,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSsec {
+    #[serde(default = "default_policy")]
+    default: Policy,
+    #[serde(default)]
+    buckets: Vec<RawBucketRule>,
+    unknown_uploads: Option<UnknownUploads>,
+    #[serde(default = "default_max_tracked_uploads")]
+    max_tracked_uploads: usize,
+    #[serde(default = "default_upload_record_ttl")]
+    upload_record_ttl: String,
+}
+
+impl Default for RawSsec {
+    fn default() -> Self {
+        Self {
+            default: default_policy(),
+            buckets: Vec::new(),
+            unknown_uploads: None,
+            max_tracked_uploads: default_max_tracked_uploads(),
+            upload_record_ttl: default_upload_record_ttl(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBucketRule {
+    bucket: String,
+    policy: Policy,
+    key_md5_allowlist: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +229,7 @@ struct RawServer {
     #[serde(default = "default_tls_handshake_timeout")]
     tls_handshake_timeout: String,
     worker_threads: Option<usize>,
+    plain_listen: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -281,6 +323,15 @@ fn default_pool_idle_timeout() -> String {
 }
 fn default_pool_max_idle() -> usize {
     256
+}
+fn default_policy() -> Policy {
+    Policy::Require
+}
+fn default_max_tracked_uploads() -> usize {
+    100_000
+}
+fn default_upload_record_ttl() -> String {
+    "7d".to_owned()
 }
 fn default_log_format() -> LogFormat {
     LogFormat::Json
@@ -383,10 +434,12 @@ impl Cx<'_> {
     }
 
     fn build(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let upstream = self.upstream(raw.upstream)?;
         Ok(Config {
             file: self.file.to_path_buf(),
             server: self.server(raw.server)?,
-            upstream: self.upstream(raw.upstream)?,
+            ssec: self.ssec(raw.ssec, upstream.store)?,
+            upstream,
             auth: raw.auth.mode,
             etag: raw.etag.mode,
             log: LogConfig {
@@ -432,6 +485,51 @@ impl Cx<'_> {
             tls_handshake_timeout: self
                 .duration("server.tls_handshake_timeout", &raw.tls_handshake_timeout)?,
             worker_threads: raw.worker_threads,
+            plain_listen: match raw.plain_listen.as_deref() {
+                None | Some("") => None,
+                Some(value) => Some(self.addr("server.plain_listen", value)?),
+            },
+        })
+    }
+
+    fn ssec(&self, raw: RawSsec, store: Store) -> Result<SsecConfig, ConfigError> {
+        let mut rules = Vec::with_capacity(raw.buckets.len());
+        for (i, rule) in raw.buckets.into_iter().enumerate() {
+            let pattern = glob::Pattern::new(&rule.bucket)
+                .map_err(|e| self.invalid(&format!("ssec.buckets[{i}].bucket"), format!("not a glob: {e}")))?;
+            let allowlist = match rule.key_md5_allowlist {
+                None => None,
+                Some(list) => {
+                    let mut digests = Vec::with_capacity(list.len());
+                    for (j, text) in list.iter().enumerate() {
+                        let digest = KeyDigest::from_base64(text).ok_or_else(|| {
+                            self.invalid(
+                                &format!("ssec.buckets[{i}].key_md5_allowlist[{j}]"),
+                                "must be the base64 MD5 of a key, as in x-amz-server-side-encryption-customer-key-MD5",
+                            )
+                        })?;
+                        digests.push(digest);
+                    }
+                    Some(digests)
+                }
+            };
+            rules.push(Rule {
+                pattern,
+                policy: rule.policy,
+                allowlist,
+            });
+        }
+        if raw.max_tracked_uploads == 0 {
+            return Err(self.invalid("ssec.max_tracked_uploads", "must be at least 1"));
+        }
+        Ok(SsecConfig {
+            policies: BucketPolicies {
+                default: raw.default,
+                rules,
+            },
+            unknown_uploads: raw.unknown_uploads.unwrap_or(store.default_unknown_uploads()),
+            max_tracked_uploads: raw.max_tracked_uploads,
+            upload_record_ttl: self.duration("ssec.upload_record_ttl", &raw.upload_record_ttl)?,
         })
     }
 

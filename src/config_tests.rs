@@ -144,3 +144,41 @@ fn normalizes_virtual_host_suffixes() {
     );
     assert_eq!(key_of(&bad), "server.virtual_host_suffixes[0]");
 }
+
+#[test]
+fn ssec_defaults_to_require_and_store_specific_unknown_uploads() {
+    let c = parse(MINIMAL).unwrap();
+    assert_eq!(c.ssec.policies.default, Policy::Require);
+    assert!(c.ssec.policies.rules.is_empty());
+    assert_eq!(c.ssec.unknown_uploads, UnknownUploads::Reject);
+    let rgw = parse(&MINIMAL.replace("[upstream]", "[upstream]\nstore = \"rgw\"")).unwrap();
+    assert_eq!(rgw.ssec.unknown_uploads, UnknownUploads::Allow);
+}
+
+#[test]
+fn parses_bucket_rules_with_allowlists() {
+    let text = format!(
+        "{MINIMAL}\n[ssec]\ndefault = \"allow\"\nunknown_uploads = \"allow\"\n\
+         [[ssec.buckets]]\nbucket = \"public-*\"\npolicy = \"forbid\"\n\
+         [[ssec.buckets]]\nbucket = \"vault\"\npolicy = \"require\"\nkey_md5_allowlist = [\"zZ0MVlsXnkA0dTQ7RnfyVQ==\"]\n"
+    );
+    let c = parse(&text).unwrap();
+    assert_eq!(c.ssec.policies.default, Policy::Allow);
+    assert_eq!(c.ssec.unknown_uploads, UnknownUploads::Allow);
+    assert_eq!(c.ssec.policies.for_bucket(Some("public-x")).policy, Policy::Forbid);
+    assert_eq!(c.ssec.policies.for_bucket(Some("vault")).allowlist.map(<[_]>::len), Some(1));
+}
+
+#[test]
+fn names_bad_bucket_rules() {
+    let bad_glob = format!("{MINIMAL}\n[[ssec.buckets]]\nbucket = \"a[\"\npolicy = \"allow\"\n");
+    assert_eq!(key_of(&bad_glob), "ssec.buckets[0].bucket");
+    let bad_md5 = format!(
+        "{MINIMAL}\n[[ssec.buckets]]\nbucket = \"a\"\npolicy = \"allow\"\nkey_md5_allowlist = [\"zZ0MVlsXnkA0dTQ7RnfyVQ==\", \"nope\"]\n"
+    );
+    assert_eq!(key_of(&bad_md5), "ssec.buckets[0].key_md5_allowlist[1]");
+    let bad_policy = format!("{MINIMAL}\n[ssec]\ndefault = \"maybe\"\n");
+    assert_eq!(key_of(&bad_policy), "ssec.default");
+    let unknown = format!("{MINIMAL}\n[[ssec.buckets]]\nbucket = \"a\"\npolicy = \"allow\"\nextra = 1\n");
+    assert_eq!(key_of(&unknown), "ssec.buckets[0].extra");
+}

@@ -26,6 +26,9 @@ pub enum ProxyError {
     /// The client's request body failed (aborted or malformed framing).
     #[error("client body failed")]
     ClientBody(#[source] BoxError),
+    /// The store reported success for an SSE-C write without confirming the key.
+    #[error("store did not confirm SSE-C for {0}")]
+    Unconfirmed(&'static str),
 }
 
 impl ProxyError {
@@ -53,6 +56,10 @@ impl ProxyError {
                 S3ErrorCode::IncompleteBody,
                 "You did not provide the number of bytes specified by the Content-Length HTTP header.",
             ),
+            Self::Unconfirmed(_) => S3Error::new(
+                S3ErrorCode::BadGateway,
+                "The object store did not confirm that it encrypted the data with the customer-provided key. Treat the write as failed.",
+            ),
         }
     }
 
@@ -65,6 +72,7 @@ impl ProxyError {
             Self::UpstreamTimeout => "store_timeout",
             Self::ClientTimeout => "client_timeout",
             Self::ClientBody(_) => "client_aborted",
+            Self::Unconfirmed(_) => "store_unconfirmed",
         }
     }
 }

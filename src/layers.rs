@@ -3,4 +3,5 @@
 pub mod classify;
 pub mod error_response;
 pub mod etag;
+pub mod ssec;
 pub mod trace;

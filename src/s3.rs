@@ -7,3 +7,5 @@ pub mod op;
 pub mod policy;
 pub mod ssec;
 pub mod xml;
+pub mod store;
+pub mod form;

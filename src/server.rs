@@ -6,18 +6,26 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use std::convert::Infallible;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use hyper_util::service::TowerToHyperService;
+use tower::ServiceExt as _;
+use tower::util::Oneshot;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::admin;
+use crate::body::ResponseBody;
 use crate::config::{Config, ServerConfig};
+use crate::layers::ssec::ConnInfo;
 use crate::stack::{self, ProxyService};
 use crate::tls::{CertResolver, TlsError, load_certified_key, server_config};
+use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
 
 /// Why the proxy could not start.
@@ -59,6 +67,8 @@ impl Health {
 pub struct Server {
     /// Address of the S3 listener (useful when the configuration said port 0).
     pub s3_addr: SocketAddr,
+    /// Address of the plain-HTTP S3 listener, if enabled.
+    pub plain_addr: Option<SocketAddr>,
     /// Address of the admin listener, if enabled.
     pub admin_addr: Option<SocketAddr>,
     health: Arc<Health>,
@@ -77,7 +87,11 @@ impl Server {
         let resolver = Arc::new(CertResolver::new(key));
         let acceptor = TlsAcceptor::from(Arc::new(server_config(resolver)?));
         let upstream = Upstream::new(&config.upstream)?;
-        let service = stack::build(config, upstream);
+        let records = Arc::new(UploadRecords::new(
+            config.ssec.max_tracked_uploads,
+            config.ssec.upload_record_ttl,
+        ));
+        let service = stack::build(config, upstream, records);
 
         let listener = bind("server.listen", config.server.listen).await?;
         let s3_addr = local_addr("server.listen", &listener)?;
@@ -99,16 +113,27 @@ impl Server {
             None => None,
         };
         let settings = ConnSettings::from(&config.server);
-        tasks.spawn(accept_loop(listener, acceptor, service, settings, stopped));
+        let plain_addr = match config.server.plain_listen {
+            Some(addr) => {
+                let plain = bind("server.plain_listen", addr).await?;
+                let bound = local_addr("server.plain_listen", &plain)?;
+                tasks.spawn(accept_loop(plain, None, service.clone(), settings, stopped.clone()));
+                Some(bound)
+            }
+            None => None,
+        };
+        tasks.spawn(accept_loop(listener, Some(acceptor), service, settings, stopped));
         health.set_ready(true);
         tracing::info!(
             s3.addr = %s3_addr,
+            plain.addr = plain_addr.map(|a| a.to_string()).unwrap_or_default(),
             admin.addr = admin_addr.map(|a| a.to_string()).unwrap_or_default(),
             upstream.addr = %config.upstream.authority,
             "listening"
         );
         Ok(Self {
             s3_addr,
+            plain_addr,
             admin_addr,
             health,
             stop,
@@ -171,7 +196,7 @@ impl From<&ServerConfig> for ConnSettings {
 
 async fn accept_loop(
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    acceptor: Option<TlsAcceptor>,
     service: ProxyService,
     settings: ConnSettings,
     mut stopped: watch::Receiver<bool>,
@@ -208,16 +233,24 @@ async fn accept_loop(
 async fn serve_connection(
     tcp: TcpStream,
     peer: SocketAddr,
-    acceptor: TlsAcceptor,
-    service: ProxyService,
+    acceptor: Option<TlsAcceptor>,
+    stack: ProxyService,
     settings: ConnSettings,
     watcher: Watcher,
 ) {
     let _ = tcp.set_nodelay(true);
     let span = tracing::debug_span!("conn", client.addr = %peer);
     let _entered = span.enter();
-    let tls = match tokio::time::timeout(settings.tls_handshake_timeout, acceptor.accept(tcp)).await
-    {
+    let Some(acceptor) = acceptor else {
+        let service = ConnService {
+            stack,
+            info: ConnInfo { tls: false },
+        };
+        serve_http(TokioIo::new(tcp), false, service, settings, watcher).await;
+        return;
+    };
+    let handshake = tokio::time::timeout(settings.tls_handshake_timeout, acceptor.accept(tcp));
+    let tls = match handshake.await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "tls handshake failed");
@@ -229,8 +262,17 @@ async fn serve_connection(
         }
     };
     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-    let io = TokioIo::new(tls);
-    let service = TowerToHyperService::new(service);
+    let service = ConnService {
+        stack,
+        info: ConnInfo { tls: true },
+    };
+    serve_http(TokioIo::new(tls), h2, service, settings, watcher).await;
+}
+
+async fn serve_http<I>(io: I, h2: bool, service: ConnService, settings: ConnSettings, watcher: Watcher)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let result = if h2 {
         let mut builder = http2::Builder::new(TokioExecutor::new());
         builder
@@ -248,5 +290,23 @@ async fn serve_connection(
     };
     if let Err(e) = result {
         tracing::debug!(error = %e, "connection ended with error");
+    }
+}
+
+/// The request service of one connection: the shared stack, told about the transport.
+#[derive(Clone)]
+struct ConnService {
+    stack: ProxyService,
+    info: ConnInfo,
+}
+
+impl hyper::service::Service<Request<Incoming>> for ConnService {
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = Oneshot<ProxyService, Request<Incoming>>;
+
+    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        req.extensions_mut().insert(self.info);
+        self.stack.clone().oneshot(req)
     }
 }

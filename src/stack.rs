@@ -1,19 +1,23 @@
 //! The one place the request path is assembled, outermost first.
 
+use std::sync::Arc;
+
 use tower::ServiceBuilder;
 
 use crate::config::Config;
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer};
+use crate::layers::ssec::{Ssec, SsecLayer, SsecSettings};
+use crate::uploads::UploadRecords;
 use crate::layers::trace::{Trace, TraceLayer};
 use crate::upstream::Upstream;
 
 /// The complete per-request service: `Request<Incoming>` in, `Response<ResponseBody>` out.
-pub type ProxyService = Trace<ErrorResponse<Classify<Etag<Upstream>>>>;
+pub type ProxyService = Trace<ErrorResponse<Classify<Ssec<Etag<Upstream>>>>>;
 
 /// Builds the stack around an upstream client.
-pub fn build(config: &Config, upstream: Upstream) -> ProxyService {
+pub fn build(config: &Config, upstream: Upstream, records: Arc<UploadRecords>) -> ProxyService {
     ServiceBuilder::new()
         // Request id and span first, so everything below logs inside the request.
         .layer(TraceLayer)
@@ -24,7 +28,17 @@ pub fn build(config: &Config, upstream: Upstream) -> ProxyService {
             virtual_host_suffixes: config.server.virtual_host_suffixes.clone(),
             max_header_bytes: config.server.max_header_bytes,
         }))
-        // Canonical ETags in headers and XML bodies; collapses repeated headers.
+        // SSE-C: AWS's validation, bucket policy, store quirks, multipart keys; then
+        // confirmation and AWS-shaped errors on the way back.
+        .layer(SsecLayer::new(SsecSettings {
+            policies: config.ssec.policies.clone(),
+            store: config.upstream.store,
+            unknown_uploads: config.ssec.unknown_uploads,
+            records,
+            form_timeout: config.upstream.idle_timeout,
+        }))
+        // Canonical ETags in headers and XML bodies; collapses repeated headers, so
+        // the SSE-C layer sees one echo.
         .layer(EtagLayer)
         // The store: pooled, streaming both ways.
         .service(upstream)

@@ -101,6 +101,11 @@ fn log(err: &ProxyError) {
                 "request rejected"
             );
         }
+        ProxyError::Unconfirmed(op) => tracing::error!(
+            outcome = err.outcome(),
+            s3.op = *op,
+            "store reported success for an sse-c write without confirming the key"
+        ),
         other => tracing::warn!(
             outcome = other.outcome(),
             error = %chain(other),

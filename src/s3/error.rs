@@ -31,6 +31,8 @@ pub enum S3ErrorCode {
     InvalidRequest,
     /// 405: the method is not supported on this resource.
     MethodNotAllowed,
+    /// 400: a POST Object body is not well-formed multipart/form-data.
+    MalformedPOSTRequest,
     /// 501: the request is valid but the proxy or the store cannot serve it safely.
     NotImplemented,
     /// 400: the request headers are larger than the configured limit.
@@ -54,6 +56,7 @@ impl S3ErrorCode {
             Self::InvalidEncryptionAlgorithmError => StatusCode::BAD_REQUEST,
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MalformedPOSTRequest => StatusCode::BAD_REQUEST,
             Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             Self::RequestHeaderSectionTooLarge => StatusCode::BAD_REQUEST,
             Self::RequestTimeout => StatusCode::BAD_REQUEST,
@@ -73,6 +76,7 @@ impl S3ErrorCode {
             Self::InvalidEncryptionAlgorithmError => "InvalidEncryptionAlgorithmError",
             Self::InvalidRequest => "InvalidRequest",
             Self::MethodNotAllowed => "MethodNotAllowed",
+            Self::MalformedPOSTRequest => "MalformedPOSTRequest",
             Self::NotImplemented => "NotImplemented",
             Self::RequestHeaderSectionTooLarge => "RequestHeaderSectionTooLarge",
             Self::RequestTimeout => "RequestTimeout",

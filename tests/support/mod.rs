@@ -92,6 +92,8 @@ pub struct ProxyOptions {
     pub upstream: String,
     /// Extra lines in `[server]`.
     pub server: String,
+    /// Lines of `[ssec]` (tests default to `default = "allow"`).
+    pub ssec: String,
     /// Further tables, appended as is.
     pub tables: String,
     /// `RUST_LOG` for the process.
@@ -102,6 +104,7 @@ impl ProxyOptions {
     pub fn endpoint(endpoint: impl Into<String>) -> Self {
         Self {
             endpoint: endpoint.into(),
+            ssec: "default = \"allow\"".into(),
             ..Self::default()
         }
     }
@@ -130,12 +133,13 @@ impl Proxy {
             "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
              tls_cert = {cert:?}\ntls_key = {key:?}\n{server}\n\
              [upstream]\nendpoint = {endpoint:?}\n{upstream}\n\
-             [log]\nformat = \"json\"\nlevel = \"debug\"\n{tables}\n",
+             [log]\nformat = \"json\"\nlevel = \"debug\"\n[ssec]\n{ssec}\n{tables}\n",
             cert = pki.cert_path.display().to_string(),
             key = pki.key_path.display().to_string(),
             server = options.server,
             endpoint = options.endpoint,
             upstream = options.upstream,
+            ssec = options.ssec,
             tables = options.tables,
         );
         std::fs::write(&config_path, config).unwrap();

@@ -1,0 +1,430 @@
+//! SSE-C enforcement: header validation in AWS's order, the bucket policy, the store's
+//! known failures, multipart key consistency and POST Object form fields on the way in;
+//! confirmation of SSE-C writes, multipart records and AWS-shaped store errors on the
+//! way out. The rules live in `s3::ssec`, `s3::policy` and `s3::store`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::future::{BoxFuture, Either, Ready};
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, Method, Request, Response};
+use http_body::Body;
+use http_body_util::BodyExt as _;
+use pin_project_lite::pin_project;
+use tower::{Layer, Service, ServiceExt as _};
+
+use crate::body::{BodyPrefix, BoundedRead, ResponseBody};
+use crate::error::{BoxError, ProxyError};
+use crate::s3::error::{S3Error, S3ErrorCode};
+use crate::s3::form::{self, Parsed};
+use crate::s3::headers::{COPY_SOURCE, SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
+use crate::s3::op::{S3Op, S3Request};
+use crate::s3::policy::{BucketPolicies, Policy, copy_source_bucket};
+use crate::s3::ssec::{self, Checked, Group, KeyDigest, RawTriple, Usage};
+use crate::s3::store::{Store, UnknownUploads};
+use crate::s3::xml::first_element;
+use crate::uploads::{Upload, UploadRecords};
+
+/// Largest store answer read whole (CreateMultipartUpload results, errors to translate).
+const MAX_SMALL_BODY: usize = 64 * 1024;
+
+/// Whether the request arrived over TLS. Request extension set by the listener; a
+/// request without it counts as plaintext.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnInfo {
+    /// TLS listener (true) or the plain listener (false).
+    pub tls: bool,
+}
+
+/// What the SSE-C layer needs.
+#[derive(Debug)]
+pub struct SsecSettings {
+    /// `ssec.default` and `ssec.buckets`.
+    pub policies: BucketPolicies,
+    /// `upstream.store`.
+    pub store: Store,
+    /// `ssec.unknown_uploads`.
+    pub unknown_uploads: UnknownUploads,
+    /// The multipart record of this replica.
+    pub records: Arc<UploadRecords>,
+    /// How long a POST Object client may take to send the form fields.
+    pub form_timeout: Duration,
+}
+
+/// Adds [`Ssec`].
+#[derive(Clone, Debug)]
+pub struct SsecLayer {
+    settings: Arc<SsecSettings>,
+}
+
+impl SsecLayer {
+    /// A layer with these settings.
+    pub fn new(settings: SsecSettings) -> Self {
+        Self {
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+impl<S> Layer<S> for SsecLayer {
+    type Service = Ssec<S>;
+    fn layer(&self, inner: S) -> Ssec<S> {
+        Ssec {
+            inner,
+            settings: Arc::clone(&self.settings),
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct Ssec<S> {
+    inner: S,
+    settings: Arc<SsecSettings>,
+}
+
+/// What the response side needs to know about the request.
+#[derive(Clone, Debug)]
+struct Ctx {
+    s3: S3Request,
+    checked: Checked,
+    head: bool,
+}
+
+type Resp = Response<ResponseBody>;
+
+impl<S, B> Service<Request<B>> for Ssec<S>
+where
+    S: Service<Request<B>, Response = Resp, Error = ProxyError> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Resp;
+    type Error = ProxyError;
+    type Future = Either<Ready<Result<Resp, ProxyError>>, ResponseFuture<S::Future>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let settings = Arc::clone(&self.settings);
+        let tls = req.extensions().get::<ConnInfo>().is_some_and(|c| c.tls);
+        let Some(s3) = req.extensions().get::<S3Request>().cloned() else {
+            // Classification runs first; without it nothing here can be decided.
+            let e = S3Error::new(S3ErrorCode::InternalError, "We encountered an internal error. Please try again.");
+            return Either::Left(futures_util::future::ready(Err(e.into())));
+        };
+        if s3.op == S3Op::PostObject {
+            // The form fields must be read before deciding; take the ready service.
+            let clone = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, clone);
+            return Either::Right(ResponseFuture::Async {
+                fut: Box::pin(post_object(inner, settings, tls, s3, req)),
+            });
+        }
+        let head = req.method() == Method::HEAD;
+        match check(&settings, &s3, req.headers(), tls) {
+            Ok(checked) => {
+                req.extensions_mut().insert(checked);
+                Either::Right(ResponseFuture::Forward {
+                    inner: self.inner.call(req),
+                    ctx: Some(Ctx { s3, checked, head }),
+                    settings,
+                })
+            }
+            Err(e) => Either::Left(futures_util::future::ready(Err(e.into()))),
+        }
+    }
+}
+
+/// Every request-side check, in order: AWS's header validation, the bucket policy,
+/// the store's known failures, multipart key consistency.
+fn check(settings: &SsecSettings, s3: &S3Request, headers: &HeaderMap, tls: bool) -> Result<Checked, S3Error> {
+    let checked = ssec::check_request(s3.op, headers, tls)?;
+    let present = (
+        RawTriple::from_headers(headers, Group::Destination).is_present(),
+        RawTriple::from_headers(headers, Group::CopySource).is_present(),
+    );
+    let source_bucket = headers
+        .get(COPY_SOURCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(copy_source_bucket);
+    settings
+        .policies
+        .enforce(s3.op, s3.bucket.as_deref(), source_bucket.as_deref(), present, &checked)?;
+    if let Some(refusal) = settings.store.refusal(s3.op, &checked) {
+        return Err(refusal);
+    }
+    check_upload(settings, s3, &checked)?;
+    Ok(checked)
+}
+
+/// Spec S9–S13 against this replica's record of the upload.
+fn check_upload(settings: &SsecSettings, s3: &S3Request, checked: &Checked) -> Result<(), S3Error> {
+    let (Some(bucket), Some(key), Some(id)) = (&s3.bucket, &s3.key, &s3.upload_id) else {
+        return Ok(());
+    };
+    let part = matches!(s3.op, S3Op::UploadPart | S3Op::UploadPartCopy);
+    if !part && s3.op != S3Op::CompleteMultipartUpload {
+        return Ok(());
+    }
+    let upload = settings.records.get(bucket, key, id);
+    match (upload, checked.destination) {
+        (Upload::Encrypted(_), None) if part => Err(ssec::part_missing_encryption()),
+        (Upload::Encrypted(d), Some(x)) if !x.matches(&d) => Err(match part {
+            true => ssec::parameters_mismatch(),
+            false => ssec::complete_mismatch(),
+        }),
+        (Upload::Plain, Some(_)) => Err(match part {
+            true => ssec::parameters_mismatch(),
+            false => ssec::complete_mismatch(),
+        }),
+        (Upload::Unknown, _)
+            if part
+                && settings.unknown_uploads == UnknownUploads::Reject
+                && settings.policies.for_bucket(Some(bucket)).policy != Policy::Forbid =>
+        {
+            Err(S3Error::new(
+                S3ErrorCode::InvalidRequest,
+                "This proxy has no record of how the multipart upload was initiated (another replica, a restart, or too long ago), so its parts cannot be checked against the upload's key. Start the upload again.",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// POST Object: reads the form fields before the file part, checks them like the
+/// headers of a PutObject, then forwards the fields read and streams the rest.
+async fn post_object<S, B>(
+    inner: S,
+    settings: Arc<SsecSettings>,
+    tls: bool,
+    s3: S3Request,
+    req: Request<B>,
+) -> Result<Resp, ProxyError>
+where
+    S: Service<Request<B>, Response = Resp, Error = ProxyError>,
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    let malformed = |why: &str| {
+        ProxyError::from(S3Error::new(
+            S3ErrorCode::MalformedPOSTRequest,
+            format!("The body of your POST request is not well-formed multipart/form-data: {why}."),
+        ))
+    };
+    let boundary = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(form::boundary)
+        .ok_or_else(|| malformed("no boundary"))?;
+    let (mut parts, mut body) = req.into_parts();
+    let mut read = BytesMut::new();
+    let fields = loop {
+        match form::parse(&read, &boundary) {
+            Parsed::Fields(fields) => break fields,
+            Parsed::Malformed => return Err(malformed("bad part")),
+            Parsed::Incomplete if read.len() > form::MAX_PREFIX => {
+                return Err(malformed("form fields before the file are too large"));
+            }
+            Parsed::Incomplete => {}
+        }
+        match tokio::time::timeout(settings.form_timeout, body.frame()).await {
+            Err(_) => return Err(ProxyError::ClientTimeout),
+            Ok(None) => return Err(malformed("the body ended early")),
+            Ok(Some(Err(e))) => return Err(ProxyError::ClientBody(e.into())),
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    read.extend_from_slice(data);
+                }
+            }
+        }
+    };
+    let checked = check_form(&settings, &s3, &fields, tls)?;
+    parts.extensions.insert(BodyPrefix(read.freeze()));
+    parts.extensions.insert(checked);
+    let ctx = Ctx {
+        s3,
+        checked,
+        head: false,
+    };
+    let response = inner.oneshot(Request::from_parts(parts, body)).await?;
+    match finish(ctx, &settings, response) {
+        Next::Done(result) => result,
+        Next::Later(fut) => fut.await,
+    }
+}
+
+/// The POST Object form fields through the same rules as PutObject headers.
+fn check_form(settings: &SsecSettings, s3: &S3Request, fields: &form::Fields, tls: bool) -> Result<Checked, S3Error> {
+    let raw = RawTriple::new(
+        fields.get(SSE_C_ALGORITHM.as_str()),
+        fields.get(SSE_C_KEY.as_str()),
+        fields.get(SSE_C_KEY_MD5.as_str()),
+    );
+    let mut headers = HeaderMap::new();
+    if raw.is_present() {
+        // Only presence matters for the transport rule.
+        headers.insert(SSE_C_ALGORITHM, http::HeaderValue::from_static("form"));
+    }
+    ssec::check_transport(&headers, tls)?;
+    let mut checked = Checked::default();
+    if raw.is_present() {
+        checked.destination = Some(ssec::validate(&raw, Usage::Write)?);
+    }
+    if let Some(sse) = fields.get(SSE.as_str()) {
+        let mut conflict = HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_bytes(sse) {
+            conflict.insert(SSE, v);
+        }
+        ssec::check_sse_conflict(&conflict, Usage::Write, checked.destination.is_some())?;
+    }
+    settings
+        .policies
+        .enforce(s3.op, s3.bucket.as_deref(), None, (raw.is_present(), false), &checked)?;
+    Ok(checked)
+}
+
+pin_project! {
+    /// The response side of [`Ssec`].
+    #[project = ResponseFutureProj]
+    pub enum ResponseFuture<F> {
+        /// Waiting for the store, then checking its answer.
+        Forward {
+            #[pin]
+            inner: F,
+            ctx: Option<Ctx>,
+            settings: Arc<SsecSettings>,
+        },
+        /// Work that reads bodies (POST forms, small store answers).
+        Async { fut: BoxFuture<'static, Result<Resp, ProxyError>> },
+    }
+}
+
+impl<F> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Resp, ProxyError>>,
+{
+    type Output = Result<Resp, ProxyError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let next = match self.as_mut().project() {
+            ResponseFutureProj::Async { fut } => return fut.as_mut().poll(cx),
+            ResponseFutureProj::Forward { inner, ctx, settings } => {
+                let response = ready!(inner.poll(cx))?;
+                let Some(ctx) = ctx.take() else {
+                    return Poll::Ready(Err(ProxyError::from(S3Error::new(
+                        S3ErrorCode::InternalError,
+                        "We encountered an internal error. Please try again.",
+                    ))));
+                };
+                finish(ctx, settings, response)
+            }
+        };
+        match next {
+            Next::Done(result) => Poll::Ready(result),
+            Next::Later(fut) => {
+                self.set(ResponseFuture::Async { fut });
+                self.poll(cx)
+            }
+        }
+    }
+}
+
+/// What to do with the store's answer.
+enum Next {
+    Done(Result<Resp, ProxyError>),
+    Later(BoxFuture<'static, Result<Resp, ProxyError>>),
+}
+
+fn finish(ctx: Ctx, settings: &Arc<SsecSettings>, response: Resp) -> Next {
+    let status = response.status();
+    let store = settings.store;
+    if status.is_success() {
+        if let Some(digest) = ctx.checked.destination
+            && store.confirms(ctx.s3.op)
+            && !confirmed(response.headers(), &digest)
+        {
+            return Next::Done(Err(ProxyError::Unconfirmed(ctx.s3.op.as_str())));
+        }
+        return match ctx.s3.op {
+            S3Op::CreateMultipartUpload => Next::Later(Box::pin(record_upload(ctx, Arc::clone(settings), response))),
+            S3Op::CompleteMultipartUpload | S3Op::AbortMultipartUpload => {
+                if let (Some(b), Some(k), Some(id)) = (&ctx.s3.bucket, &ctx.s3.key, &ctx.s3.upload_id) {
+                    settings.records.remove(b, k, id);
+                }
+                Next::Done(Ok(response))
+            }
+            _ => Next::Done(Ok(response)),
+        };
+    }
+    if !store.translates(ctx.s3.op) || !(status.is_client_error()) {
+        return Next::Done(Ok(response));
+    }
+    let keyed = ctx.checked.destination.is_some();
+    if ctx.head {
+        return Next::Done(match store.translate(ctx.s3.op, keyed, status.as_u16(), None, None) {
+            Some(e) => Err(e.into()),
+            None => Ok(response),
+        });
+    }
+    Next::Later(Box::pin(async move {
+        let (parts, body) = response.into_parts();
+        let bytes = match body.read_bounded(MAX_SMALL_BODY).await {
+            Ok(bytes) => bytes,
+            Err(BoundedRead::TooLarge(read, rest)) => {
+                return Ok(Response::from_parts(parts, ResponseBody::chain(read, rest)));
+            }
+            Err(BoundedRead::Failed(e)) => return Err(ProxyError::BadGateway(e)),
+        };
+        let code = first_element(&bytes, "Code");
+        let message = first_element(&bytes, "Message");
+        match store.translate(ctx.s3.op, keyed, status.as_u16(), code.as_deref(), message.as_deref()) {
+            Some(e) => Err(e.into()),
+            None => Ok(Response::from_parts(parts, ResponseBody::full(bytes))),
+        }
+    }))
+}
+
+/// Whether the store echoed `AES256` and the key's MD5, each exactly once.
+fn confirmed(headers: &HeaderMap, digest: &KeyDigest) -> bool {
+    let single = |name| {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (Some(v), None) => v.to_str().ok(),
+            _ => None,
+        }
+    };
+    single(SSE_C_ALGORITHM) == Some(ssec::AES256)
+        && single(SSE_C_KEY_MD5)
+            .and_then(KeyDigest::from_base64)
+            .is_some_and(|echoed| echoed.matches(digest))
+}
+
+/// Remembers a new multipart upload and the key it was created with.
+async fn record_upload(ctx: Ctx, settings: Arc<SsecSettings>, response: Resp) -> Result<Resp, ProxyError> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body.read_bounded(MAX_SMALL_BODY).await {
+        Ok(bytes) => bytes,
+        Err(BoundedRead::TooLarge(read, rest)) => {
+            tracing::warn!("createmultipartupload answer too large to record");
+            return Ok(Response::from_parts(parts, ResponseBody::chain(read, rest)));
+        }
+        Err(BoundedRead::Failed(e)) => return Err(ProxyError::BadGateway(e)),
+    };
+    match (first_element(&bytes, "UploadId"), &ctx.s3.bucket, &ctx.s3.key) {
+        (Some(id), Some(bucket), Some(key)) if !id.is_empty() => {
+            settings.records.insert(bucket, key, &id, ctx.checked.destination);
+        }
+        _ => tracing::warn!("createmultipartupload answer has no upload id"),
+    }
+    Ok(Response::from_parts(parts, ResponseBody::full(bytes)))
+}

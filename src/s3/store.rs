@@ -1,0 +1,150 @@
+//! What each store gets wrong about SSE-C, and what the proxy does about it
+//! (reference/backends.md, confirmed by probes of SeaweedFS 4.48 and Ceph RGW 16.2.15):
+//! requests refused before they reach the store, writes whose success must be
+//! confirmed by the store's echo, and store errors given AWS's wording.
+
+use super::error::{S3Error, S3ErrorCode};
+use super::op::S3Op;
+use super::ssec::{self, Checked};
+
+/// The store behind the proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Store {
+    /// Unknown S3 store: trust nothing that cannot be confirmed.
+    Generic,
+    /// Ceph RADOS Gateway (16.2 Pacific behaviour).
+    Rgw,
+    /// SeaweedFS (4.48 behaviour).
+    Seaweedfs,
+    /// MinIO.
+    Minio,
+    /// Garage.
+    Garage,
+}
+
+/// What to do with a part for an upload this replica has no record of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownUploads {
+    /// Refuse it: its key cannot be checked against the upload's.
+    Reject,
+    /// Forward it: the store checks part keys itself.
+    Allow,
+}
+
+impl Store {
+    /// The name used in configuration and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Generic => "generic",
+            Self::Rgw => "rgw",
+            Self::Seaweedfs => "seaweedfs",
+            Self::Minio => "minio",
+            Self::Garage => "garage",
+        }
+    }
+
+    /// Default for `ssec.unknown_uploads`: allow only where the store itself rejects
+    /// parts without the upload's key (RGW, MinIO, Garage). SeaweedFS stores such parts
+    /// in plaintext or under the wrong key; a generic store is not trusted.
+    pub fn default_unknown_uploads(self) -> UnknownUploads {
+        match self {
+            Self::Rgw | Self::Minio | Self::Garage => UnknownUploads::Allow,
+            Self::Generic | Self::Seaweedfs => UnknownUploads::Reject,
+        }
+    }
+
+    /// A request this store is known to mishandle in a way that leaves plaintext or
+    /// undecryptable data: refused before it reaches the store.
+    pub fn refusal(self, op: S3Op, checked: &Checked) -> Option<S3Error> {
+        let reason = match (self, op) {
+            // Stores plain→SSE-C copies in plaintext; answers 501 for SSE-C sources.
+            (Self::Rgw, S3Op::CopyObject) if checked.destination.is_some() || checked.source.is_some() => {
+                "Ceph RGW 16.2 stores a CopyObject into an SSE-C destination in plaintext and cannot copy an SSE-C source"
+            }
+            // Decrypts the copy source with the destination key, ignoring the source key.
+            (Self::Rgw, S3Op::UploadPartCopy)
+                if checked.source.is_some_and(|s| checked.destination.is_none_or(|d| !d.matches(&s))) =>
+            {
+                "Ceph RGW 16.2 decrypts an UploadPartCopy source with the upload's key, not the copy-source key"
+            }
+            // Writes plain sources into SSE-C uploads in plaintext; 501 for SSE-C sources.
+            (Self::Seaweedfs, S3Op::UploadPartCopy) if checked.destination.is_some() || checked.source.is_some() => {
+                "SeaweedFS 4.48 stores an UploadPartCopy into an SSE-C upload in plaintext and cannot copy an SSE-C source"
+            }
+            // With a wrong source key it writes the wrongly decrypted bytes as a plain object.
+            (Self::Seaweedfs, S3Op::CopyObject) if checked.source.is_some() && checked.destination.is_none() => {
+                "SeaweedFS 4.48 writes undecryptable data when a copy from an SSE-C source to a plain destination has the wrong key; copy to an SSE-C destination instead"
+            }
+            _ => return None,
+        };
+        Some(S3Error::new(
+            S3ErrorCode::NotImplemented,
+            format!("{reason}, so the proxy refuses this request."),
+        ))
+    }
+
+    /// Whether a successful SSE-C write of `op` must carry the store's echo of the
+    /// algorithm and key MD5. Exempt only where the store never echoes yet was shown
+    /// to encrypt (each exemption has a test checking the data at rest).
+    pub fn confirms(self, op: S3Op) -> bool {
+        let writes = matches!(
+            op,
+            S3Op::PutObject
+                | S3Op::PostObject
+                | S3Op::CreateMultipartUpload
+                | S3Op::UploadPart
+                | S3Op::UploadPartCopy
+                | S3Op::CopyObject
+        );
+        let exempt = match self {
+            Self::Seaweedfs => matches!(op, S3Op::CreateMultipartUpload | S3Op::CopyObject),
+            Self::Rgw => matches!(op, S3Op::UploadPartCopy | S3Op::PostObject),
+            Self::Generic | Self::Minio | Self::Garage => false,
+        };
+        writes && !exempt
+    }
+
+    /// Whether a failed `op` may need translating (the caller then reads the error).
+    pub fn translates(self, op: S3Op) -> bool {
+        matches!(self, Self::Rgw | Self::Seaweedfs) && matches!(op, S3Op::GetObject | S3Op::HeadObject)
+    }
+
+    /// AWS's answer for a store error that means the same thing in other words.
+    ///
+    /// `keyed` says whether the request carried an SSE-C key the proxy validated (so an
+    /// MD5 complaint can only mean the wrong key). `code`/`message` are `None` for HEAD.
+    pub fn translate(
+        self,
+        op: S3Op,
+        keyed: bool,
+        status: u16,
+        code: Option<&str>,
+        message: Option<&str>,
+    ) -> Option<S3Error> {
+        if !self.translates(op) {
+            return None;
+        }
+        let md5_text = "The calculated MD5 hash of the key did not match the hash that was provided.";
+        match (self, keyed, status, code) {
+            // RGW compares the key's MD5 with the stored one: a validated key that
+            // fails it is the wrong key (spec S2).
+            (Self::Rgw, true, 400, None) => Some(ssec::wrong_key()),
+            (Self::Rgw, true, 400, Some("InvalidArgument")) if message == Some(md5_text) => Some(ssec::wrong_key()),
+            // SeaweedFS says 403 "Access Denied." for the wrong key.
+            (Self::Seaweedfs, true, 403, Some("AccessDenied")) => Some(ssec::wrong_key()),
+            // No key for an SSE-C object (spec S1).
+            (Self::Rgw | Self::Seaweedfs, false, 400, Some("InvalidArgument"))
+                if message.is_some_and(|m| m.starts_with("Requests specifying Server Side Encryption with Customer provided keys must provide")) =>
+            {
+                Some(ssec::object_encrypted())
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

@@ -1,0 +1,94 @@
+use super::*;
+use crate::s3::ssec::KeyDigest;
+
+fn checked(dest: Option<u8>, source: Option<u8>) -> Checked {
+    Checked {
+        destination: dest.map(|b| KeyDigest::of_key(&[b; 32])),
+        source: source.map(|b| KeyDigest::of_key(&[b; 32])),
+    }
+}
+
+#[test]
+fn refuses_what_each_store_gets_wrong() {
+    use S3Op::*;
+    let rows = [
+        (Store::Rgw, CopyObject, checked(Some(1), None), true),
+        (Store::Rgw, CopyObject, checked(None, Some(1)), true),
+        (Store::Rgw, CopyObject, checked(None, None), false),
+        (Store::Rgw, UploadPartCopy, checked(Some(1), Some(1)), false),
+        (Store::Rgw, UploadPartCopy, checked(Some(1), Some(2)), true),
+        (Store::Rgw, UploadPartCopy, checked(None, Some(2)), true),
+        (Store::Rgw, UploadPartCopy, checked(Some(1), None), false),
+        (Store::Seaweedfs, UploadPartCopy, checked(Some(1), None), true),
+        (Store::Seaweedfs, UploadPartCopy, checked(None, Some(1)), true),
+        (Store::Seaweedfs, UploadPartCopy, checked(None, None), false),
+        (Store::Seaweedfs, CopyObject, checked(None, Some(1)), true),
+        (Store::Seaweedfs, CopyObject, checked(Some(2), Some(1)), false),
+        (Store::Seaweedfs, CopyObject, checked(Some(2), None), false),
+        (Store::Generic, CopyObject, checked(Some(1), Some(2)), false),
+        (Store::Minio, UploadPartCopy, checked(Some(1), Some(2)), false),
+        (Store::Garage, CopyObject, checked(Some(1), None), false),
+    ];
+    for (store, op, c, refused) in rows {
+        let got = store.refusal(op, &c);
+        assert_eq!(got.is_some(), refused, "{store:?} {op:?} {c:?}");
+        if let Some(e) = got {
+            assert_eq!(e.status().as_u16(), 501);
+            assert_eq!(e.code, S3ErrorCode::NotImplemented);
+        }
+    }
+}
+
+#[test]
+fn generic_confirms_every_sse_c_write() {
+    for op in [
+        S3Op::PutObject,
+        S3Op::PostObject,
+        S3Op::CreateMultipartUpload,
+        S3Op::UploadPart,
+        S3Op::UploadPartCopy,
+        S3Op::CopyObject,
+    ] {
+        assert!(Store::Generic.confirms(op), "{op:?}");
+    }
+    assert!(!Store::Generic.confirms(S3Op::GetObject));
+    assert!(!Store::Seaweedfs.confirms(S3Op::CreateMultipartUpload));
+    assert!(Store::Seaweedfs.confirms(S3Op::PutObject));
+    assert!(!Store::Rgw.confirms(S3Op::PostObject));
+    assert!(Store::Rgw.confirms(S3Op::CreateMultipartUpload));
+}
+
+#[test]
+fn translates_store_wording_to_aws() {
+    let md5 = "The calculated MD5 hash of the key did not match the hash that was provided.";
+    let wrong = Store::Rgw
+        .translate(S3Op::GetObject, true, 400, Some("InvalidArgument"), Some(md5))
+        .unwrap();
+    assert_eq!((wrong.status().as_u16(), wrong.code), (403, S3ErrorCode::AccessDenied));
+    assert!(Store::Rgw.translate(S3Op::HeadObject, true, 400, None, None).is_some());
+    assert!(Store::Rgw.translate(S3Op::HeadObject, false, 400, None, None).is_none());
+    assert!(Store::Rgw.translate(S3Op::GetObject, true, 400, Some("InvalidRequest"), None).is_none());
+    assert!(Store::Rgw.translate(S3Op::PutObject, true, 400, Some("InvalidArgument"), Some(md5)).is_none());
+    let sw = Store::Seaweedfs
+        .translate(S3Op::GetObject, true, 403, Some("AccessDenied"), Some("Access Denied."))
+        .unwrap();
+    assert_eq!(sw.message, ssec::wrong_key().message);
+    let no_key = Store::Seaweedfs
+        .translate(
+            S3Op::GetObject,
+            false,
+            400,
+            Some("InvalidArgument"),
+            Some("Requests specifying Server Side Encryption with Customer provided keys must provide the customer key."),
+        )
+        .unwrap();
+    assert_eq!((no_key.status().as_u16(), no_key.code), (400, S3ErrorCode::InvalidRequest));
+    assert!(Store::Generic.translate(S3Op::GetObject, true, 400, Some("InvalidArgument"), Some(md5)).is_none());
+}
+
+#[test]
+fn unknown_upload_defaults_fail_closed_where_the_store_is_lax() {
+    assert_eq!(Store::Seaweedfs.default_unknown_uploads(), UnknownUploads::Reject);
+    assert_eq!(Store::Generic.default_unknown_uploads(), UnknownUploads::Reject);
+    assert_eq!(Store::Rgw.default_unknown_uploads(), UnknownUploads::Allow);
+}
