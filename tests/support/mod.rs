@@ -305,6 +305,7 @@ impl Store {
             eprintln!("SKIPPED: store {name} not configured (run through dev/test)");
             return None;
         };
+        record_store_test(name);
         Some(Self {
             name,
             http,
@@ -324,6 +325,16 @@ impl Store {
     pub fn rgw() -> Option<Self> {
         Self::from_env("RGW")
     }
+}
+
+/// Appends "<store> <test name>" to `$SSEC_STORE_TESTS_LOG`, so CI can check that
+/// every test against a real store really ran against it.
+fn record_store_test(store: &str) {
+    use std::io::Write as _;
+    let Ok(path) = std::env::var("SSEC_STORE_TESTS_LOG") else { return };
+    let name = std::thread::current().name().unwrap_or("unnamed").to_owned();
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    writeln!(file, "{store} {name}").unwrap();
 }
 
 /// Returns from the test (skips) when the store is not configured.
