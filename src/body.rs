@@ -2,8 +2,8 @@
 //! client. Both stream frame by frame; neither is ever collected.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -34,7 +34,9 @@ struct TapState {
 
 impl PartTap {
     fn state(&self) -> std::sync::MutexGuard<'_, TapState> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn feed(&self, data: &[u8]) {
@@ -111,7 +113,12 @@ pin_project! {
 
 impl RequestBody {
     /// Wraps a client body; `prefix` (already read by a layer) goes first.
-    pub fn new(prefix: Option<Bytes>, inner: Incoming, progress: Arc<Progress>, tap: Option<PartTap>) -> Self {
+    pub fn new(
+        prefix: Option<Bytes>,
+        inner: Incoming,
+        progress: Arc<Progress>,
+        tap: Option<PartTap>,
+    ) -> Self {
         Self {
             prefix: prefix.filter(|p| !p.is_empty()),
             inner,
@@ -129,32 +136,35 @@ impl Body for RequestBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.project();
+        let mut this = self.project();
         if let Some(prefix) = this.prefix.take() {
             this.progress.touch();
             return Poll::Ready(Some(Ok(Frame::data(prefix))));
         }
-        let polled = this.inner.poll_frame(cx);
+        let polled = this.inner.as_mut().poll_frame(cx);
         let progress = &**this.progress;
-        if let (Some(tap), Poll::Ready(ready)) = (this.tap.as_ref(), &polled) {
-            match ready {
-                Some(Ok(frame)) => {
-                    if let Some(data) = frame.data_ref() {
-                        tap.feed(data);
-                    }
-                }
-                None => tap.complete(),
-                Some(Err(_)) => {}
-            }
+        let Poll::Ready(ready) = &polled else {
+            progress.waiting_on_client.store(true, Ordering::Relaxed);
+            return polled;
+        };
+        progress.waiting_on_client.store(false, Ordering::Relaxed);
+        progress.touch();
+        if let (Some(tap), Some(Ok(frame))) = (this.tap.as_ref(), ready)
+            && let Some(data) = frame.data_ref()
+        {
+            tap.feed(data);
         }
-        match &polled {
-            Poll::Pending => progress.waiting_on_client.store(true, Ordering::Relaxed),
-            Poll::Ready(frame) => {
-                progress.waiting_on_client.store(false, Ordering::Relaxed);
-                progress.touch();
-                if frame.is_none() {
-                    progress.body_done.store(true, Ordering::Relaxed);
-                }
+        // The connection stops polling once `is_end_stream` says so, so the end is
+        // noticed here rather than waiting for a `None` that may never be asked for.
+        let ended = match ready {
+            None => true,
+            Some(Ok(_)) => this.inner.is_end_stream(),
+            Some(Err(_)) => false,
+        };
+        if ended {
+            progress.body_done.store(true, Ordering::Relaxed);
+            if let Some(tap) = this.tap.as_ref() {
+                tap.complete();
             }
         }
         polled
@@ -165,7 +175,10 @@ impl Body for RequestBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        add(self.inner.size_hint(), self.prefix.as_ref().map_or(0, |p| p.len() as u64))
+        add(
+            self.inner.size_hint(),
+            self.prefix.as_ref().map_or(0, |p| p.len() as u64),
+        )
     }
 }
 
@@ -363,10 +376,13 @@ impl Body for ResponseBody {
     fn size_hint(&self) -> SizeHint {
         match self {
             Self::Upstream { inner, .. } => inner.size_hint(),
-            Self::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
-            Self::Chain { prefix, rest } => {
-                add(rest.size_hint(), prefix.as_ref().map_or(0, |p| p.len() as u64))
+            Self::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
+            Self::Chain { prefix, rest } => add(
+                rest.size_hint(),
+                prefix.as_ref().map_or(0, |p| p.len() as u64),
+            ),
             // The length changes as ETags are rewritten.
             Self::Rewrite { .. } => SizeHint::new(),
         }

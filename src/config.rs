@@ -495,8 +495,12 @@ impl Cx<'_> {
     fn ssec(&self, raw: RawSsec, store: Store) -> Result<SsecConfig, ConfigError> {
         let mut rules = Vec::with_capacity(raw.buckets.len());
         for (i, rule) in raw.buckets.into_iter().enumerate() {
-            let pattern = glob::Pattern::new(&rule.bucket)
-                .map_err(|e| self.invalid(&format!("ssec.buckets[{i}].bucket"), format!("not a glob: {e}")))?;
+            let pattern = glob::Pattern::new(&rule.bucket).map_err(|e| {
+                self.invalid(
+                    &format!("ssec.buckets[{i}].bucket"),
+                    format!("not a glob: {e}"),
+                )
+            })?;
             let allowlist = match rule.key_md5_allowlist {
                 None => None,
                 Some(list) => {
@@ -527,7 +531,9 @@ impl Cx<'_> {
                 default: raw.default,
                 rules,
             },
-            unknown_uploads: raw.unknown_uploads.unwrap_or(store.default_unknown_uploads()),
+            unknown_uploads: raw
+                .unknown_uploads
+                .unwrap_or(store.default_unknown_uploads()),
             max_tracked_uploads: raw.max_tracked_uploads,
             upload_record_ttl: self.duration("ssec.upload_record_ttl", &raw.upload_record_ttl)?,
         })

@@ -165,8 +165,18 @@ fn parses_bucket_rules_with_allowlists() {
     let c = parse(&text).unwrap();
     assert_eq!(c.ssec.policies.default, Policy::Allow);
     assert_eq!(c.ssec.unknown_uploads, UnknownUploads::Allow);
-    assert_eq!(c.ssec.policies.for_bucket(Some("public-x")).policy, Policy::Forbid);
-    assert_eq!(c.ssec.policies.for_bucket(Some("vault")).allowlist.map(<[_]>::len), Some(1));
+    assert_eq!(
+        c.ssec.policies.for_bucket(Some("public-x")).policy,
+        Policy::Forbid
+    );
+    assert_eq!(
+        c.ssec
+            .policies
+            .for_bucket(Some("vault"))
+            .allowlist
+            .map(<[_]>::len),
+        Some(1)
+    );
 }
 
 #[test]
@@ -179,6 +189,7 @@ fn names_bad_bucket_rules() {
     assert_eq!(key_of(&bad_md5), "ssec.buckets[0].key_md5_allowlist[1]");
     let bad_policy = format!("{MINIMAL}\n[ssec]\ndefault = \"maybe\"\n");
     assert_eq!(key_of(&bad_policy), "ssec.default");
-    let unknown = format!("{MINIMAL}\n[[ssec.buckets]]\nbucket = \"a\"\npolicy = \"allow\"\nextra = 1\n");
+    let unknown =
+        format!("{MINIMAL}\n[[ssec.buckets]]\nbucket = \"a\"\npolicy = \"allow\"\nextra = 1\n");
     assert_eq!(key_of(&unknown), "ssec.buckets[0].extra");
 }

@@ -16,5 +16,5 @@ pub mod server;
 pub mod stack;
 pub mod telemetry;
 pub mod tls;
-pub mod upstream;
 pub mod uploads;
+pub mod upstream;

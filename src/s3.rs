@@ -2,10 +2,10 @@
 
 pub mod error;
 pub mod etag;
+pub mod form;
 pub mod headers;
 pub mod op;
 pub mod policy;
 pub mod ssec;
-pub mod xml;
 pub mod store;
-pub mod form;
+pub mod xml;

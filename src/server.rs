@@ -13,11 +13,11 @@ use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use tower::ServiceExt as _;
-use tower::util::Oneshot;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
+use tower::util::Oneshot;
 
 use crate::admin;
 use crate::body::ResponseBody;
@@ -117,12 +117,24 @@ impl Server {
             Some(addr) => {
                 let plain = bind("server.plain_listen", addr).await?;
                 let bound = local_addr("server.plain_listen", &plain)?;
-                tasks.spawn(accept_loop(plain, None, service.clone(), settings, stopped.clone()));
+                tasks.spawn(accept_loop(
+                    plain,
+                    None,
+                    service.clone(),
+                    settings,
+                    stopped.clone(),
+                ));
                 Some(bound)
             }
             None => None,
         };
-        tasks.spawn(accept_loop(listener, Some(acceptor), service, settings, stopped));
+        tasks.spawn(accept_loop(
+            listener,
+            Some(acceptor),
+            service,
+            settings,
+            stopped,
+        ));
         health.set_ready(true);
         tracing::info!(
             s3.addr = %s3_addr,
@@ -269,8 +281,13 @@ async fn serve_connection(
     serve_http(TokioIo::new(tls), h2, service, settings, watcher).await;
 }
 
-async fn serve_http<I>(io: I, h2: bool, service: ConnService, settings: ConnSettings, watcher: Watcher)
-where
+async fn serve_http<I>(
+    io: I,
+    h2: bool,
+    service: ConnService,
+    settings: ConnSettings,
+    watcher: Watcher,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let result = if h2 {

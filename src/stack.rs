@@ -9,8 +9,8 @@ use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer};
 use crate::layers::ssec::{Ssec, SsecLayer, SsecSettings};
-use crate::uploads::UploadRecords;
 use crate::layers::trace::{Trace, TraceLayer};
+use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
 
 /// The complete per-request service: `Request<Incoming>` in, `Response<ResponseBody>` out.

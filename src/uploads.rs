@@ -69,7 +69,9 @@ impl UploadRecords {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the maps inconsistent in a way
         // that matters more than losing the record, so recover the guard.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Remembers a new upload.
@@ -77,10 +79,18 @@ impl UploadRecords {
         let id = upload_key(bucket, key, upload_id);
         let now = Instant::now();
         let mut inner = self.lock();
-        inner.entries.insert(id, Entry { digest, created: now });
+        inner.entries.insert(
+            id,
+            Entry {
+                digest,
+                created: now,
+            },
+        );
         inner.order.push_back((id, now));
         while inner.entries.len() > self.capacity {
-            let Some((old, at)) = inner.order.pop_front() else { break };
+            let Some((old, at)) = inner.order.pop_front() else {
+                break;
+            };
             if inner.entries.get(&old).is_some_and(|e| e.created == at) {
                 inner.entries.remove(&old);
             }
@@ -138,7 +148,11 @@ mod tests {
         assert_eq!(r.get("b", "k", "u1"), Upload::Encrypted(d(1)));
         assert_eq!(r.get("b", "k", "u2"), Upload::Plain);
         assert_eq!(r.get("b", "other", "u1"), Upload::Unknown);
-        assert_eq!(r.get("bk", "", "u1"), Upload::Unknown, "fields are length-delimited");
+        assert_eq!(
+            r.get("bk", "", "u1"),
+            Upload::Unknown,
+            "fields are length-delimited"
+        );
         r.remove("b", "k", "u1");
         assert_eq!(r.get("b", "k", "u1"), Upload::Unknown);
     }

@@ -76,10 +76,7 @@ impl Upstream {
     /// Rewrites the request for the store: same method, path, query, `Host` and
     /// end-to-end fields; the store's scheme and address; hop-by-hop and forwarding
     /// fields removed; `X-Forwarded-Proto: https` added when configured.
-    fn prepare(
-        &self,
-        req: Request<Incoming>,
-    ) -> Result<Prepared, ProxyError> {
+    fn prepare(&self, req: Request<Incoming>) -> Result<Prepared, ProxyError> {
         let (mut parts, body) = req.into_parts();
         let host = match parts.extensions.remove::<ClientHost>() {
             Some(ClientHost(host)) => host,

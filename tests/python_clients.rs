@@ -27,6 +27,7 @@ fn run_suite(store: &Store, endpoint: &str, upstream: &str, sse: bool, copy_sse_
                 if store.name == "RGW" { "1" } else { "0" }.to_owned(),
             ),
         ],
+        &[],
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

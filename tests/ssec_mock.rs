@@ -21,7 +21,10 @@ const KEY: &str = "x-amz-server-side-encryption-customer-key";
 const MD5: &str = "x-amz-server-side-encryption-customer-key-md5";
 
 fn with_key(mut b: http::request::Builder, k: &Key) -> http::request::Builder {
-    b = b.header(ALG, "AES256").header(KEY, &k.b64).header(MD5, &k.md5);
+    b = b
+        .header(ALG, "AES256")
+        .header(KEY, &k.b64)
+        .header(MD5, &k.md5);
     b
 }
 
@@ -51,14 +54,20 @@ fn proxy(store: &MockStore, kind: &str, ssec: &str) -> Proxy {
     })
 }
 
-async fn send(proxy: &Proxy, b: http::request::Builder, body: &'static [u8]) -> support::RawResponse {
+async fn send(
+    proxy: &Proxy,
+    b: http::request::Builder,
+    body: &'static [u8],
+) -> support::RawResponse {
     RawClient::new(&proxy.pki.ca_pem, false)
         .send(b.body(Full::new(Bytes::from_static(body))).unwrap())
         .await
 }
 
 fn put(proxy: &Proxy, path: &str) -> http::request::Builder {
-    Request::builder().method(Method::PUT).uri(format!("{}{path}", proxy.url()))
+    Request::builder()
+        .method(Method::PUT)
+        .uri(format!("{}{path}", proxy.url()))
 }
 
 #[tokio::test]
@@ -70,7 +79,11 @@ async fn a_store_that_forgets_to_encrypt_is_not_reported_as_success() {
     assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.text());
     assert_eq!(xml_code(&r.text()).as_deref(), Some("BadGateway"));
     assert!(r.text().contains("did not confirm"));
-    assert_eq!(forgetful.requests().len(), 1, "the write did reach the store");
+    assert_eq!(
+        forgetful.requests().len(),
+        1,
+        "the write did reach the store"
+    );
     let logs = p.logs().join("\n");
     assert!(logs.contains("store_unconfirmed"), "logged: {logs}");
 
@@ -95,17 +108,36 @@ async fn a_store_that_forgets_to_encrypt_is_not_reported_as_success() {
 async fn generic_trusts_no_silent_multipart_but_seaweedfs_create_is_exempt() {
     let k = Key::new(0);
     let silent = store(|_| None).await;
-    let create = |p: &Proxy| with_key(Request::builder().method(Method::POST).uri(format!("{}/b/k?uploads", p.url())), &k);
+    let create = |p: &Proxy| {
+        with_key(
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("{}/b/k?uploads", p.url())),
+            &k,
+        )
+    };
     let generic = proxy(&silent, "generic", "default = \"require\"");
-    assert_eq!(send(&generic, create(&generic), b"").await.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(
+        send(&generic, create(&generic), b"").await.status,
+        StatusCode::BAD_GATEWAY
+    );
     // SeaweedFS never echoes on CreateMultipartUpload yet encrypts (checked at rest in
     // ssec_stores.rs); its parts are confirmed instead.
     let seaweed = proxy(&silent, "seaweedfs", "default = \"require\"");
     let r = send(&seaweed, create(&seaweed), b"").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("<UploadId>up-1</UploadId>"));
-    let part = send(&seaweed, with_key(put(&seaweed, "/b/k?partNumber=1&uploadId=up-1"), &k), b"p").await;
-    assert_eq!(part.status, StatusCode::BAD_GATEWAY, "parts must be confirmed");
+    let part = send(
+        &seaweed,
+        with_key(put(&seaweed, "/b/k?partNumber=1&uploadId=up-1"), &k),
+        b"p",
+    )
+    .await;
+    assert_eq!(
+        part.status,
+        StatusCode::BAD_GATEWAY,
+        "parts must be confirmed"
+    );
 }
 
 #[tokio::test]
@@ -118,20 +150,52 @@ async fn parts_must_carry_the_key_the_upload_was_created_with() {
     })
     .await;
     let p = proxy(&echoing, "seaweedfs", "default = \"allow\"");
-    let create = with_key(Request::builder().method(Method::POST).uri(format!("{}/b/k?uploads", p.url())), &k1);
+    let create = with_key(
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/b/k?uploads", p.url())),
+        &k1,
+    );
     assert_eq!(send(&p, create, b"").await.status, StatusCode::OK);
     let before = echoing.requests().len();
     let no_key = send(&p, put(&p, "/b/k?partNumber=1&uploadId=up-1"), b"p").await;
     assert_eq!(no_key.status, StatusCode::BAD_REQUEST);
-    assert!(no_key.text().contains("The multipart upload initiate requested encryption."));
-    let other_key = send(&p, with_key(put(&p, "/b/k?partNumber=1&uploadId=up-1"), &k2), b"p").await;
+    assert!(
+        no_key
+            .text()
+            .contains("The multipart upload initiate requested encryption.")
+    );
+    let other_key = send(
+        &p,
+        with_key(put(&p, "/b/k?partNumber=1&uploadId=up-1"), &k2),
+        b"p",
+    )
+    .await;
     assert_eq!(other_key.status, StatusCode::BAD_REQUEST);
-    assert!(other_key.text().contains("did not match the ones used originally"));
-    assert_eq!(echoing.requests().len(), before, "rejected parts never reached the store");
-    let good = send(&p, with_key(put(&p, "/b/k?partNumber=1&uploadId=up-1"), &k1), b"p").await;
+    assert!(
+        other_key
+            .text()
+            .contains("did not match the ones used originally")
+    );
+    assert_eq!(
+        echoing.requests().len(),
+        before,
+        "rejected parts never reached the store"
+    );
+    let good = send(
+        &p,
+        with_key(put(&p, "/b/k?partNumber=1&uploadId=up-1"), &k1),
+        b"p",
+    )
+    .await;
     assert_eq!(good.status, StatusCode::OK);
     // A part for an upload this replica never saw is refused on SeaweedFS.
-    let unknown = send(&p, with_key(put(&p, "/b/k?partNumber=1&uploadId=other"), &k1), b"p").await;
+    let unknown = send(
+        &p,
+        with_key(put(&p, "/b/k?partNumber=1&uploadId=other"), &k1),
+        b"p",
+    )
+    .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
     assert!(unknown.text().contains("no record"));
 }
@@ -144,7 +208,11 @@ async fn sse_c_on_the_plain_listener_is_refused_before_any_value_check() {
         ssec: "default = \"allow\"".into(),
         ..ProxyOptions::endpoint(echoing.url())
     });
-    let line = p.logs().into_iter().find(|l| l.contains("\"listening\"")).unwrap();
+    let line = p
+        .logs()
+        .into_iter()
+        .find(|l| l.contains("\"listening\""))
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     let plain = v["plain.addr"].as_str().unwrap().to_owned();
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -159,9 +227,15 @@ async fn sse_c_on_the_plain_listener_is_refused_before_any_value_check() {
             .unwrap();
         let resp = client.request(req).await.unwrap();
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-        let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+        let body = http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
         let text = String::from_utf8_lossy(&body);
-        assert!(text.contains("must be made over a secure connection."), "{text}");
+        assert!(
+            text.contains("must be made over a secure connection."),
+            "{text}"
+        );
     }
     // Plain requests without SSE-C are served there.
     let req = Request::builder()
@@ -188,13 +262,49 @@ async fn policy_rejections_never_reach_the_store() {
     let cases = [
         (put(&p, "/b/k"), 403, "AccessDenied"),
         (with_key(put(&p, "/public-www/k"), &k), 403, "AccessDenied"),
-        (with_key(put(&p, "/vault/k"), &Key::new(1)), 403, "AccessDenied"),
-        (Request::builder().method(Method::GET).uri(format!("{}/b/k", p.url())), 403, "AccessDenied"),
-        (put(&p, "/b/k").header(ALG, "AES128").header(KEY, &k.b64).header(MD5, &k.md5), 400, "InvalidEncryptionAlgorithmError"),
-        (put(&p, "/b/k").header(ALG, "AES256").header(KEY, &k.b64).header(MD5, &Key::new(3).md5), 400, "InvalidArgument"),
-        (with_key(put(&p, "/b/k"), &k).header("x-amz-server-side-encryption", "AES256"), 400, "InvalidArgument"),
-        (with_key(put(&p, "/b/dst"), &k).header("x-amz-copy-source", "public-x/src").header(
-            "x-amz-copy-source-server-side-encryption-customer-algorithm", "AES256"), 400, "InvalidArgument"),
+        (
+            with_key(put(&p, "/vault/k"), &Key::new(1)),
+            403,
+            "AccessDenied",
+        ),
+        (
+            Request::builder()
+                .method(Method::GET)
+                .uri(format!("{}/b/k", p.url())),
+            403,
+            "AccessDenied",
+        ),
+        (
+            put(&p, "/b/k")
+                .header(ALG, "AES128")
+                .header(KEY, &k.b64)
+                .header(MD5, &k.md5),
+            400,
+            "InvalidEncryptionAlgorithmError",
+        ),
+        (
+            put(&p, "/b/k")
+                .header(ALG, "AES256")
+                .header(KEY, &k.b64)
+                .header(MD5, &Key::new(3).md5),
+            400,
+            "InvalidArgument",
+        ),
+        (
+            with_key(put(&p, "/b/k"), &k).header("x-amz-server-side-encryption", "AES256"),
+            400,
+            "InvalidArgument",
+        ),
+        (
+            with_key(put(&p, "/b/dst"), &k)
+                .header("x-amz-copy-source", "public-x/src")
+                .header(
+                    "x-amz-copy-source-server-side-encryption-customer-algorithm",
+                    "AES256",
+                ),
+            400,
+            "InvalidArgument",
+        ),
     ];
     for (i, (req, status, code)) in cases.into_iter().enumerate() {
         let r = send(&p, req, b"body").await;
@@ -203,12 +313,39 @@ async fn policy_rejections_never_reach_the_store() {
         assert!(!r.text().contains(&k.b64), "case {i}: key echoed");
     }
     // HEAD errors carry no body.
-    let head = send(&p, Request::builder().method(Method::HEAD).uri(format!("{}/b/k", p.url())), b"").await;
+    let head = send(
+        &p,
+        Request::builder()
+            .method(Method::HEAD)
+            .uri(format!("{}/b/k", p.url())),
+        b"",
+    )
+    .await;
     assert_eq!(head.status, StatusCode::FORBIDDEN);
     assert!(head.body.is_empty());
-    assert!(s.requests().is_empty(), "no rejected request reached the store");
+    assert!(
+        s.requests().is_empty(),
+        "no rejected request reached the store"
+    );
     // The allow-listed key passes.
-    let echo = store(|r| Some(("AES256".into(), r.headers.get(MD5)?.to_str().ok()?.to_owned()))).await;
-    let p = proxy(&echo, "generic", &format!("[[ssec.buckets]]\nbucket = \"vault\"\npolicy = \"require\"\nkey_md5_allowlist = [\"{allowed}\"]\n"));
-    assert_eq!(send(&p, with_key(put(&p, "/vault/k"), &k), b"x").await.status, StatusCode::OK);
+    let echo = store(|r| {
+        Some((
+            "AES256".into(),
+            r.headers.get(MD5)?.to_str().ok()?.to_owned(),
+        ))
+    })
+    .await;
+    let p = proxy(
+        &echo,
+        "generic",
+        &format!(
+            "[[ssec.buckets]]\nbucket = \"vault\"\npolicy = \"require\"\nkey_md5_allowlist = [\"{allowed}\"]\n"
+        ),
+    );
+    assert_eq!(
+        send(&p, with_key(put(&p, "/vault/k"), &k), b"x")
+            .await
+            .status,
+        StatusCode::OK
+    );
 }

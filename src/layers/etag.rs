@@ -52,7 +52,10 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        let op = req.extensions().get::<S3Request>().map_or(S3Op::Unknown, |r| r.op);
+        let op = req
+            .extensions()
+            .get::<S3Request>()
+            .map_or(S3Op::Unknown, |r| r.op);
         let tap = (op == S3Op::CompleteMultipartUpload).then(|| {
             let tap = PartTap::default();
             req.extensions_mut().insert(tap.clone());
@@ -105,7 +108,11 @@ fn xml_etags(op: S3Op) -> Option<bool> {
     }
 }
 
-fn canonicalize(response: Response<ResponseBody>, op: S3Op, tap: Option<&PartTap>) -> Response<ResponseBody> {
+fn canonicalize(
+    response: Response<ResponseBody>,
+    op: S3Op,
+    tap: Option<&PartTap>,
+) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
     canonicalize_headers(&mut parts.headers);
     let body = match xml_etags(op) {
@@ -153,10 +160,17 @@ mod tests {
         h.append(SSE_C_KEY_MD5, HeaderValue::from_static("m"));
         h.append(SSE_C_ALGORITHM, HeaderValue::from_static("AES256"));
         h.append(SSE_C_ALGORITHM, HeaderValue::from_static("AES128"));
-        h.append(ETAG, HeaderValue::from_static("0123456789ABCDEF0123456789ABCDEF"));
+        h.append(
+            ETAG,
+            HeaderValue::from_static("0123456789ABCDEF0123456789ABCDEF"),
+        );
         canonicalize_headers(&mut h);
         assert_eq!(h.get_all(SSE_C_KEY_MD5).iter().count(), 1);
-        assert_eq!(h.get_all(SSE_C_ALGORITHM).iter().count(), 2, "differing values are kept");
+        assert_eq!(
+            h.get_all(SSE_C_ALGORITHM).iter().count(),
+            2,
+            "differing values are kept"
+        );
         assert_eq!(h[ETAG], "\"0123456789abcdef0123456789abcdef\"");
     }
 }

@@ -118,7 +118,10 @@ where
         let tls = req.extensions().get::<ConnInfo>().is_some_and(|c| c.tls);
         let Some(s3) = req.extensions().get::<S3Request>().cloned() else {
             // Classification runs first; without it nothing here can be decided.
-            let e = S3Error::new(S3ErrorCode::InternalError, "We encountered an internal error. Please try again.");
+            let e = S3Error::new(
+                S3ErrorCode::InternalError,
+                "We encountered an internal error. Please try again.",
+            );
             return Either::Left(futures_util::future::ready(Err(e.into())));
         };
         if s3.op == S3Op::PostObject {
@@ -146,7 +149,12 @@ where
 
 /// Every request-side check, in order: AWS's header validation, the bucket policy,
 /// the store's known failures, multipart key consistency.
-fn check(settings: &SsecSettings, s3: &S3Request, headers: &HeaderMap, tls: bool) -> Result<Checked, S3Error> {
+fn check(
+    settings: &SsecSettings,
+    s3: &S3Request,
+    headers: &HeaderMap,
+    tls: bool,
+) -> Result<Checked, S3Error> {
     let checked = ssec::check_request(s3.op, headers, tls)?;
     let present = (
         RawTriple::from_headers(headers, Group::Destination).is_present(),
@@ -156,9 +164,13 @@ fn check(settings: &SsecSettings, s3: &S3Request, headers: &HeaderMap, tls: bool
         .get(COPY_SOURCE)
         .and_then(|v| v.to_str().ok())
         .and_then(copy_source_bucket);
-    settings
-        .policies
-        .enforce(s3.op, s3.bucket.as_deref(), source_bucket.as_deref(), present, &checked)?;
+    settings.policies.enforce(
+        s3.op,
+        s3.bucket.as_deref(),
+        source_bucket.as_deref(),
+        present,
+        &checked,
+    )?;
     if let Some(refusal) = settings.store.refusal(s3.op, &checked) {
         return Err(refusal);
     }
@@ -264,7 +276,12 @@ where
 }
 
 /// The POST Object form fields through the same rules as PutObject headers.
-fn check_form(settings: &SsecSettings, s3: &S3Request, fields: &form::Fields, tls: bool) -> Result<Checked, S3Error> {
+fn check_form(
+    settings: &SsecSettings,
+    s3: &S3Request,
+    fields: &form::Fields,
+    tls: bool,
+) -> Result<Checked, S3Error> {
     let raw = RawTriple::new(
         fields.get(SSE_C_ALGORITHM.as_str()),
         fields.get(SSE_C_KEY.as_str()),
@@ -287,9 +304,13 @@ fn check_form(settings: &SsecSettings, s3: &S3Request, fields: &form::Fields, tl
         }
         ssec::check_sse_conflict(&conflict, Usage::Write, checked.destination.is_some())?;
     }
-    settings
-        .policies
-        .enforce(s3.op, s3.bucket.as_deref(), None, (raw.is_present(), false), &checked)?;
+    settings.policies.enforce(
+        s3.op,
+        s3.bucket.as_deref(),
+        None,
+        (raw.is_present(), false),
+        &checked,
+    )?;
     Ok(checked)
 }
 
@@ -318,7 +339,11 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let next = match self.as_mut().project() {
             ResponseFutureProj::Async { fut } => return fut.as_mut().poll(cx),
-            ResponseFutureProj::Forward { inner, ctx, settings } => {
+            ResponseFutureProj::Forward {
+                inner,
+                ctx,
+                settings,
+            } => {
                 let response = ready!(inner.poll(cx))?;
                 let Some(ctx) = ctx.take() else {
                     return Poll::Ready(Err(ProxyError::from(S3Error::new(
@@ -356,9 +381,13 @@ fn finish(ctx: Ctx, settings: &Arc<SsecSettings>, response: Resp) -> Next {
             return Next::Done(Err(ProxyError::Unconfirmed(ctx.s3.op.as_str())));
         }
         return match ctx.s3.op {
-            S3Op::CreateMultipartUpload => Next::Later(Box::pin(record_upload(ctx, Arc::clone(settings), response))),
+            S3Op::CreateMultipartUpload => {
+                Next::Later(Box::pin(record_upload(ctx, Arc::clone(settings), response)))
+            }
             S3Op::CompleteMultipartUpload | S3Op::AbortMultipartUpload => {
-                if let (Some(b), Some(k), Some(id)) = (&ctx.s3.bucket, &ctx.s3.key, &ctx.s3.upload_id) {
+                if let (Some(b), Some(k), Some(id)) =
+                    (&ctx.s3.bucket, &ctx.s3.key, &ctx.s3.upload_id)
+                {
                     settings.records.remove(b, k, id);
                 }
                 Next::Done(Ok(response))
@@ -371,10 +400,12 @@ fn finish(ctx: Ctx, settings: &Arc<SsecSettings>, response: Resp) -> Next {
     }
     let keyed = ctx.checked.destination.is_some();
     if ctx.head {
-        return Next::Done(match store.translate(ctx.s3.op, keyed, status.as_u16(), None, None) {
-            Some(e) => Err(e.into()),
-            None => Ok(response),
-        });
+        return Next::Done(
+            match store.translate(ctx.s3.op, keyed, status.as_u16(), None, None) {
+                Some(e) => Err(e.into()),
+                None => Ok(response),
+            },
+        );
     }
     Next::Later(Box::pin(async move {
         let (parts, body) = response.into_parts();
@@ -387,7 +418,13 @@ fn finish(ctx: Ctx, settings: &Arc<SsecSettings>, response: Resp) -> Next {
         };
         let code = first_element(&bytes, "Code");
         let message = first_element(&bytes, "Message");
-        match store.translate(ctx.s3.op, keyed, status.as_u16(), code.as_deref(), message.as_deref()) {
+        match store.translate(
+            ctx.s3.op,
+            keyed,
+            status.as_u16(),
+            code.as_deref(),
+            message.as_deref(),
+        ) {
             Some(e) => Err(e.into()),
             None => Ok(Response::from_parts(parts, ResponseBody::full(bytes))),
         }
@@ -410,7 +447,11 @@ fn confirmed(headers: &HeaderMap, digest: &KeyDigest) -> bool {
 }
 
 /// Remembers a new multipart upload and the key it was created with.
-async fn record_upload(ctx: Ctx, settings: Arc<SsecSettings>, response: Resp) -> Result<Resp, ProxyError> {
+async fn record_upload(
+    ctx: Ctx,
+    settings: Arc<SsecSettings>,
+    response: Resp,
+) -> Result<Resp, ProxyError> {
     let (parts, body) = response.into_parts();
     let bytes = match body.read_bounded(MAX_SMALL_BODY).await {
         Ok(bytes) => bytes,
@@ -420,9 +461,15 @@ async fn record_upload(ctx: Ctx, settings: Arc<SsecSettings>, response: Resp) ->
         }
         Err(BoundedRead::Failed(e)) => return Err(ProxyError::BadGateway(e)),
     };
-    match (first_element(&bytes, "UploadId"), &ctx.s3.bucket, &ctx.s3.key) {
+    match (
+        first_element(&bytes, "UploadId"),
+        &ctx.s3.bucket,
+        &ctx.s3.key,
+    ) {
         (Some(id), Some(bucket), Some(key)) if !id.is_empty() => {
-            settings.records.insert(bucket, key, &id, ctx.checked.destination);
+            settings
+                .records
+                .insert(bucket, key, &id, ctx.checked.destination);
         }
         _ => tracing::warn!("createmultipartupload answer has no upload id"),
     }

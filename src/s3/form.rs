@@ -26,7 +26,9 @@ impl Fields {
 impl std::fmt::Debug for Fields {
     // Field values include keys and signatures: print names only.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|(n, _)| n)).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| n))
+            .finish()
     }
 }
 
@@ -95,7 +97,10 @@ pub fn parse(body: &[u8], boundary: &str) -> Parsed {
         let Some(value_len) = find(&body[pos..], &closing) else {
             return Parsed::Incomplete;
         };
-        fields.push((name.to_ascii_lowercase(), body[pos..pos + value_len].to_vec()));
+        fields.push((
+            name.to_ascii_lowercase(),
+            body[pos..pos + value_len].to_vec(),
+        ));
         pos += value_len + closing.len();
     }
 }
@@ -133,7 +138,10 @@ mod tests {
         out.extend_from_slice(b"preamble\r\n");
         for (name, value) in fields {
             out.extend_from_slice(
-                format!("--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+                format!(
+                    "--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
             );
         }
         if with_file {
@@ -176,27 +184,43 @@ mod tests {
     #[test]
     fn a_form_without_file_ends_at_the_closing_delimiter() {
         let body = form(&[("key", "k")], false);
-        assert!(matches!(parse(&body, "XyZ"), Parsed::Fields(f) if f.get("key") == Some(&b"k"[..])));
+        assert!(
+            matches!(parse(&body, "XyZ"), Parsed::Fields(f) if f.get("key") == Some(&b"k"[..]))
+        );
     }
 
     #[test]
     fn rejects_parts_without_a_name_and_garbage_after_a_delimiter() {
-        assert_eq!(parse(b"--B\r\nX: y\r\n\r\nv\r\n--B--", "B"), Parsed::Malformed);
+        assert_eq!(
+            parse(b"--B\r\nX: y\r\n\r\nv\r\n--B--", "B"),
+            Parsed::Malformed
+        );
         assert_eq!(parse(b"--Bjunk", "B"), Parsed::Malformed);
     }
 
     #[test]
     fn finds_the_boundary_parameter() {
-        assert_eq!(boundary("multipart/form-data; boundary=abc").as_deref(), Some("abc"));
-        assert_eq!(boundary("Multipart/Form-Data; charset=x; boundary=\"a b\"").as_deref(), Some("a b"));
+        assert_eq!(
+            boundary("multipart/form-data; boundary=abc").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            boundary("Multipart/Form-Data; charset=x; boundary=\"a b\"").as_deref(),
+            Some("a b")
+        );
         assert_eq!(boundary("text/plain; boundary=abc"), None);
         assert_eq!(boundary("multipart/form-data"), None);
     }
 
     #[test]
     fn debug_prints_names_only() {
-        let body = form(&[("x-amz-server-side-encryption-customer-key", "SECRETVALUE")], true);
-        let Parsed::Fields(f) = parse(&body, "XyZ") else { panic!() };
+        let body = form(
+            &[("x-amz-server-side-encryption-customer-key", "SECRETVALUE")],
+            true,
+        );
+        let Parsed::Fields(f) = parse(&body, "XyZ") else {
+            panic!()
+        };
         assert!(!format!("{f:?}").contains("SECRETVALUE"));
     }
 

@@ -60,21 +60,29 @@ impl Store {
     pub fn refusal(self, op: S3Op, checked: &Checked) -> Option<S3Error> {
         let reason = match (self, op) {
             // Stores plain→SSE-C copies in plaintext; answers 501 for SSE-C sources.
-            (Self::Rgw, S3Op::CopyObject) if checked.destination.is_some() || checked.source.is_some() => {
+            (Self::Rgw, S3Op::CopyObject)
+                if checked.destination.is_some() || checked.source.is_some() =>
+            {
                 "Ceph RGW 16.2 stores a CopyObject into an SSE-C destination in plaintext and cannot copy an SSE-C source"
             }
             // Decrypts the copy source with the destination key, ignoring the source key.
             (Self::Rgw, S3Op::UploadPartCopy)
-                if checked.source.is_some_and(|s| checked.destination.is_none_or(|d| !d.matches(&s))) =>
+                if checked
+                    .source
+                    .is_some_and(|s| checked.destination.is_none_or(|d| !d.matches(&s))) =>
             {
                 "Ceph RGW 16.2 decrypts an UploadPartCopy source with the upload's key, not the copy-source key"
             }
             // Writes plain sources into SSE-C uploads in plaintext; 501 for SSE-C sources.
-            (Self::Seaweedfs, S3Op::UploadPartCopy) if checked.destination.is_some() || checked.source.is_some() => {
+            (Self::Seaweedfs, S3Op::UploadPartCopy)
+                if checked.destination.is_some() || checked.source.is_some() =>
+            {
                 "SeaweedFS 4.48 stores an UploadPartCopy into an SSE-C upload in plaintext and cannot copy an SSE-C source"
             }
             // With a wrong source key it writes the wrongly decrypted bytes as a plain object.
-            (Self::Seaweedfs, S3Op::CopyObject) if checked.source.is_some() && checked.destination.is_none() => {
+            (Self::Seaweedfs, S3Op::CopyObject)
+                if checked.source.is_some() && checked.destination.is_none() =>
+            {
                 "SeaweedFS 4.48 writes undecryptable data when a copy from an SSE-C source to a plain destination has the wrong key; copy to an SSE-C destination instead"
             }
             _ => return None,
@@ -108,7 +116,8 @@ impl Store {
 
     /// Whether a failed `op` may need translating (the caller then reads the error).
     pub fn translates(self, op: S3Op) -> bool {
-        matches!(self, Self::Rgw | Self::Seaweedfs) && matches!(op, S3Op::GetObject | S3Op::HeadObject)
+        matches!(self, Self::Rgw | Self::Seaweedfs)
+            && matches!(op, S3Op::GetObject | S3Op::HeadObject)
     }
 
     /// AWS's answer for a store error that means the same thing in other words.
@@ -126,7 +135,8 @@ impl Store {
         if !self.translates(op) {
             return None;
         }
-        let md5_text = "The calculated MD5 hash of the key did not match the hash that was provided.";
+        let md5_text =
+            "The calculated MD5 hash of the key did not match the hash that was provided.";
         match (self, keyed, status, code) {
             // RGW compares the key's MD5 with the stored one: a validated key that
             // fails it is the wrong key (spec S2).

@@ -19,14 +19,34 @@ fn refuses_what_each_store_gets_wrong() {
         (Store::Rgw, UploadPartCopy, checked(Some(1), Some(2)), true),
         (Store::Rgw, UploadPartCopy, checked(None, Some(2)), true),
         (Store::Rgw, UploadPartCopy, checked(Some(1), None), false),
-        (Store::Seaweedfs, UploadPartCopy, checked(Some(1), None), true),
-        (Store::Seaweedfs, UploadPartCopy, checked(None, Some(1)), true),
+        (
+            Store::Seaweedfs,
+            UploadPartCopy,
+            checked(Some(1), None),
+            true,
+        ),
+        (
+            Store::Seaweedfs,
+            UploadPartCopy,
+            checked(None, Some(1)),
+            true,
+        ),
         (Store::Seaweedfs, UploadPartCopy, checked(None, None), false),
         (Store::Seaweedfs, CopyObject, checked(None, Some(1)), true),
-        (Store::Seaweedfs, CopyObject, checked(Some(2), Some(1)), false),
+        (
+            Store::Seaweedfs,
+            CopyObject,
+            checked(Some(2), Some(1)),
+            false,
+        ),
         (Store::Seaweedfs, CopyObject, checked(Some(2), None), false),
         (Store::Generic, CopyObject, checked(Some(1), Some(2)), false),
-        (Store::Minio, UploadPartCopy, checked(Some(1), Some(2)), false),
+        (
+            Store::Minio,
+            UploadPartCopy,
+            checked(Some(1), Some(2)),
+            false,
+        ),
         (Store::Garage, CopyObject, checked(Some(1), None), false),
     ];
     for (store, op, c, refused) in rows {
@@ -62,15 +82,52 @@ fn generic_confirms_every_sse_c_write() {
 fn translates_store_wording_to_aws() {
     let md5 = "The calculated MD5 hash of the key did not match the hash that was provided.";
     let wrong = Store::Rgw
-        .translate(S3Op::GetObject, true, 400, Some("InvalidArgument"), Some(md5))
+        .translate(
+            S3Op::GetObject,
+            true,
+            400,
+            Some("InvalidArgument"),
+            Some(md5),
+        )
         .unwrap();
-    assert_eq!((wrong.status().as_u16(), wrong.code), (403, S3ErrorCode::AccessDenied));
-    assert!(Store::Rgw.translate(S3Op::HeadObject, true, 400, None, None).is_some());
-    assert!(Store::Rgw.translate(S3Op::HeadObject, false, 400, None, None).is_none());
-    assert!(Store::Rgw.translate(S3Op::GetObject, true, 400, Some("InvalidRequest"), None).is_none());
-    assert!(Store::Rgw.translate(S3Op::PutObject, true, 400, Some("InvalidArgument"), Some(md5)).is_none());
+    assert_eq!(
+        (wrong.status().as_u16(), wrong.code),
+        (403, S3ErrorCode::AccessDenied)
+    );
+    assert!(
+        Store::Rgw
+            .translate(S3Op::HeadObject, true, 400, None, None)
+            .is_some()
+    );
+    assert!(
+        Store::Rgw
+            .translate(S3Op::HeadObject, false, 400, None, None)
+            .is_none()
+    );
+    assert!(
+        Store::Rgw
+            .translate(S3Op::GetObject, true, 400, Some("InvalidRequest"), None)
+            .is_none()
+    );
+    assert!(
+        Store::Rgw
+            .translate(
+                S3Op::PutObject,
+                true,
+                400,
+                Some("InvalidArgument"),
+                Some(md5)
+            )
+            .is_none()
+    );
     let sw = Store::Seaweedfs
-        .translate(S3Op::GetObject, true, 403, Some("AccessDenied"), Some("Access Denied."))
+        .translate(
+            S3Op::GetObject,
+            true,
+            403,
+            Some("AccessDenied"),
+            Some("Access Denied."),
+        )
         .unwrap();
     assert_eq!(sw.message, ssec::wrong_key().message);
     let no_key = Store::Seaweedfs
@@ -82,13 +139,32 @@ fn translates_store_wording_to_aws() {
             Some("Requests specifying Server Side Encryption with Customer provided keys must provide the customer key."),
         )
         .unwrap();
-    assert_eq!((no_key.status().as_u16(), no_key.code), (400, S3ErrorCode::InvalidRequest));
-    assert!(Store::Generic.translate(S3Op::GetObject, true, 400, Some("InvalidArgument"), Some(md5)).is_none());
+    assert_eq!(
+        (no_key.status().as_u16(), no_key.code),
+        (400, S3ErrorCode::InvalidRequest)
+    );
+    assert!(
+        Store::Generic
+            .translate(
+                S3Op::GetObject,
+                true,
+                400,
+                Some("InvalidArgument"),
+                Some(md5)
+            )
+            .is_none()
+    );
 }
 
 #[test]
 fn unknown_upload_defaults_fail_closed_where_the_store_is_lax() {
-    assert_eq!(Store::Seaweedfs.default_unknown_uploads(), UnknownUploads::Reject);
-    assert_eq!(Store::Generic.default_unknown_uploads(), UnknownUploads::Reject);
+    assert_eq!(
+        Store::Seaweedfs.default_unknown_uploads(),
+        UnknownUploads::Reject
+    );
+    assert_eq!(
+        Store::Generic.default_unknown_uploads(),
+        UnknownUploads::Reject
+    );
     assert_eq!(Store::Rgw.default_unknown_uploads(), UnknownUploads::Allow);
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod at_rest;
 pub mod mock;
 pub mod s3;
 
@@ -331,10 +332,71 @@ impl Store {
 /// every test against a real store really ran against it.
 fn record_store_test(store: &str) {
     use std::io::Write as _;
-    let Ok(path) = std::env::var("SSEC_STORE_TESTS_LOG") else { return };
-    let name = std::thread::current().name().unwrap_or("unnamed").to_owned();
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    let Ok(path) = std::env::var("SSEC_STORE_TESTS_LOG") else {
+        return;
+    };
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("unnamed")
+        .to_owned();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
     writeln!(file, "{store} {name}").unwrap();
+}
+
+/// How the proxy reaches a real store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Plain HTTP to the store.
+    Http,
+    /// Plain HTTP with `X-Forwarded-Proto: https` (RGW's trust mode).
+    HttpForwardedProto,
+    /// The store's own TLS endpoint.
+    Https,
+}
+
+/// The proxy in front of a real store, with `store` set to its kind and `ssec` as the
+/// lines of the `[ssec]` table.
+pub fn store_proxy(store: &Store, route: Route, ssec: &str) -> Proxy {
+    let kind = match store.name {
+        "RGW" => "rgw",
+        _ => "seaweedfs",
+    };
+    let (endpoint, upstream) = match route {
+        Route::Http => (store.http.clone(), format!("store = \"{kind}\"")),
+        Route::HttpForwardedProto => (
+            store.http.clone(),
+            format!("store = \"{kind}\"\nforwarded_proto = true"),
+        ),
+        Route::Https => (
+            store.https.clone(),
+            format!(
+                "store = \"{kind}\"\nca_file = {:?}",
+                store.ca.display().to_string()
+            ),
+        ),
+    };
+    Proxy::start(ProxyOptions {
+        upstream,
+        ssec: ssec.to_owned(),
+        ..ProxyOptions::endpoint(endpoint)
+    })
+}
+
+/// An SDK client for the proxy in front of `store`. RGW 16.2 cannot read the
+/// aws-chunked bodies with checksum trailers that SDKs send over HTTPS by default
+/// (backends.md §3.4); SeaweedFS can, so it gets the SDK's default.
+pub fn store_client(proxy: &Proxy, store: &Store) -> aws_sdk_s3::Client {
+    s3_client(
+        &proxy.url(),
+        &proxy.pki.ca_pem,
+        &store.access_key,
+        &store.secret_key,
+        store.name == "RGW",
+    )
 }
 
 /// Returns from the test (skips) when the store is not configured.
@@ -454,7 +516,7 @@ impl RawClient {
 }
 
 /// Runs a Python script from `tests/clients/` with the venv's interpreter.
-pub fn python(script: &str, env: &[(&str, String)]) -> std::process::Output {
+pub fn python(script: &str, env: &[(&str, String)], args: &[&str]) -> std::process::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let venv = root.join(".dev/venv/bin/python3");
     let interpreter = if venv.exists() {
@@ -463,11 +525,71 @@ pub fn python(script: &str, env: &[(&str, String)]) -> std::process::Output {
         PathBuf::from("python3")
     };
     let mut command = Command::new(interpreter);
-    command.arg(root.join("tests/clients").join(script));
+    command
+        .arg(root.join("tests/clients").join(script))
+        .args(args);
     for (k, v) in env {
         command.env(k, v);
     }
     command.output().unwrap()
+}
+
+/// A request signed with SigV4 (header auth, `UNSIGNED-PAYLOAD`) for `store`'s
+/// credentials, for requests the SDK has no raw form of.
+pub fn signed(
+    store: &Store,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> http::Request<Full<Bytes>> {
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+        UriPathNormalizationMode, sign,
+    };
+    let mut builder = http::Request::builder().method(method).uri(url);
+    for (n, v) in headers {
+        builder = builder.header(*n, *v);
+    }
+    let mut req = builder.body(Full::new(body)).unwrap();
+    let host = req.uri().authority().unwrap().to_string();
+    req.headers_mut().insert("host", host.parse().unwrap());
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let identity = aws_credential_types::Credentials::new(
+        &store.access_key,
+        &store.secret_key,
+        None,
+        None,
+        "test",
+    )
+    .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("s3")
+        .time(std::time::SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let pairs: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect();
+    let signable = SignableRequest::new(
+        method,
+        url,
+        pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        SignableBody::UnsignedPayload,
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    instructions.apply_to_request_http1x(&mut req);
+    req
 }
 
 /// Pulls the S3 error code out of an XML error body.
