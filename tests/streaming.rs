@@ -80,7 +80,7 @@ fn expected_digest() -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_gib_put_and_get_stream_with_bounded_proxy_memory() {
+async fn seaweedfs_one_gib_put_and_get_stream_with_bounded_proxy_memory() {
     let store = require_store!(seaweedfs);
     let proxy = Proxy::start(ProxyOptions {
         upstream: "store = \"seaweedfs\"".into(),

@@ -209,6 +209,21 @@ impl Proxy {
         self.logs.lock().unwrap().clone()
     }
 
+    /// Waits (up to 5 s) until a log line contains `needle`; lines arrive through a
+    /// pipe, a little after the response.
+    pub fn wait_log(&self, needle: &str) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(line) = self.logs().into_iter().find(|l| l.contains(needle)) {
+                return Some(line);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Sends a signal to the process (`kill -s SIG`).
     pub fn signal(&self, sig: &str) {
         let status = Command::new("kill")
