@@ -84,7 +84,11 @@ async fn a_store_that_forgets_to_encrypt_is_not_reported_as_success() {
         1,
         "the write did reach the store"
     );
-    assert!(p.wait_log("store_unconfirmed").is_some(), "logged: {:?}", p.logs());
+    assert!(
+        p.wait_log("store_unconfirmed").is_some(),
+        "logged: {:?}",
+        p.logs()
+    );
 
     // An echo of another key's MD5 is no confirmation either.
     let liar = store(|_| Some(("AES256".into(), Key::new(9).md5))).await;
