@@ -353,6 +353,25 @@ impl Config {
         Self::parse(&text, file)
     }
 
+    /// Things that are allowed but deserve the operator's attention.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let sse_c_possible = self.ssec.policies.default != Policy::Forbid
+            || self.ssec.policies.rules.iter().any(|r| r.policy != Policy::Forbid);
+        if self.upstream.scheme == Scheme::HTTP && sse_c_possible {
+            out.push(
+                "upstream.endpoint: http: customer keys travel to the store unencrypted; use https unless the store is on the same host or pod network you trust".to_owned(),
+            );
+            if self.upstream.store == Store::Minio {
+                out.push("upstream.endpoint: MinIO refuses SSE-C unless it serves TLS itself; use https".to_owned());
+            }
+        }
+        if self.server.plain_listen.is_some() {
+            out.push("server.plain_listen: plain-HTTP S3 listener enabled; requests carrying SSE-C headers are refused there".to_owned());
+        }
+        out
+    }
+
     /// Parses configuration text; `file` names it in errors and anchors relative paths.
     pub fn parse(text: &str, file: &Path) -> Result<Self, ConfigError> {
         let cx = Cx { file };

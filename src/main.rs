@@ -51,6 +51,9 @@ fn validate(file: &Path) -> ExitCode {
         eprintln!("invalid: {}: {e}", file.display());
         return ExitCode::FAILURE;
     }
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
     println!("ok: {}", file.display());
     ExitCode::SUCCESS
 }
@@ -64,6 +67,9 @@ fn run(file: &Path) -> ExitCode {
         }
     };
     telemetry::init(&config.log);
+    for warning in config.warnings() {
+        tracing::warn!(warning = %warning, "configuration");
+    }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     if let Some(n) = config.server.worker_threads {
