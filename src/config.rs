@@ -357,13 +357,21 @@ impl Config {
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
         let sse_c_possible = self.ssec.policies.default != Policy::Forbid
-            || self.ssec.policies.rules.iter().any(|r| r.policy != Policy::Forbid);
+            || self
+                .ssec
+                .policies
+                .rules
+                .iter()
+                .any(|r| r.policy != Policy::Forbid);
         if self.upstream.scheme == Scheme::HTTP && sse_c_possible {
             out.push(
                 "upstream.endpoint: http: customer keys travel to the store unencrypted; use https unless the store is on the same host or pod network you trust".to_owned(),
             );
             if self.upstream.store == Store::Minio {
-                out.push("upstream.endpoint: MinIO refuses SSE-C unless it serves TLS itself; use https".to_owned());
+                out.push(
+                    "upstream.endpoint: MinIO refuses SSE-C unless it serves TLS itself; use https"
+                        .to_owned(),
+                );
             }
         }
         if self.server.plain_listen.is_some() {

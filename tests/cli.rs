@@ -98,13 +98,29 @@ fn validate_warns_about_keys_over_a_plain_http_upstream() {
     let good = config(&pki, &pki.cert_path, &pki.key_path, "");
     let path = pki.dir.path().join("http.toml");
     std::fs::write(&path, &good).unwrap();
-    let out = Command::new(BIN).args(["validate", "--config"]).arg(&path).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("warning: upstream.endpoint: http: customer keys travel to the store unencrypted"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: upstream.endpoint: http: customer keys travel to the store unencrypted"
+        ),
+        "{stderr}"
+    );
     std::fs::write(&path, format!("{good}\n[ssec]\ndefault = \"forbid\"\n")).unwrap();
-    let out = Command::new(BIN).args(["validate", "--config"]).arg(&path).output().unwrap();
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"), "no SSE-C, no warning");
+    let out = Command::new(BIN)
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "no SSE-C, no warning"
+    );
 }
 
 #[test]

@@ -398,3 +398,85 @@ async fn admin_endpoints_answer_on_plain_http() {
     }
     assert!(store.requests().is_empty());
 }
+
+/// A store that answers an error without reading the request body and keeps the
+/// connection open (RGW 16.2 does this) then reads the leftover body as a request: the
+/// proxy must not reuse that connection, or the next client would get the answer to
+/// whatever the previous client put in its body.
+#[tokio::test]
+async fn never_reuses_a_store_connection_that_may_hold_an_unread_body() {
+    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::clone(&lines);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    // Answer each request head as soon as it is complete, never reading
+                    // a body on purpose.
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                        seen.lock()
+                            .unwrap()
+                            .push(head.lines().next().unwrap_or("").to_owned());
+                        buf.drain(..end + 4);
+                        // Each answer names the request it answers.
+                        let line = head.lines().next().unwrap_or("").to_owned();
+                        let status = if head.starts_with("PUT") {
+                            "403 Forbidden"
+                        } else {
+                            "200 OK"
+                        };
+                        let reply = format!(
+                            "HTTP/1.1 {status}\r\ncontent-length: {}\r\n\r\n{line}",
+                            line.len()
+                        );
+                        if s.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                    match s.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    let proxy = Proxy::start(ProxyOptions::endpoint(format!("http://{addr}")));
+    let client = RawClient::new(&proxy.pki.ca_pem, false);
+    let smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    for _ in 0..3 {
+        let put = client
+            .send(
+                request(Method::PUT, &format!("{}/b/k", proxy.url()))
+                    .body(Full::new(Bytes::from_static(smuggled.as_bytes())))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::FORBIDDEN);
+        let get = client
+            .send(
+                request(Method::GET, &format!("{}/b/k", proxy.url()))
+                    .body(Full::default())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(get.status, StatusCode::OK);
+        assert_eq!(
+            get.text(),
+            "GET /b/k HTTP/1.1",
+            "the answer to another request"
+        );
+    }
+    let seen = lines.lock().unwrap().clone();
+    assert_eq!(
+        seen.iter().filter(|l| l.starts_with("GET /b/k")).count(),
+        3,
+        "{seen:?}"
+    );
+}
