@@ -14,6 +14,7 @@ use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
 
 use crate::error::BoxError;
+use crate::metrics::{MeterGuard, RequestMeter};
 use crate::s3::xml::{EtagRewriter, PartEtagCollector};
 
 /// Bytes a layer already read from the client's body (POST Object form fields); the
@@ -108,6 +109,7 @@ pin_project! {
         inner: Incoming,
         progress: Arc<Progress>,
         tap: Option<PartTap>,
+        meter: Option<Arc<RequestMeter>>,
     }
 }
 
@@ -118,12 +120,17 @@ impl RequestBody {
         inner: Incoming,
         progress: Arc<Progress>,
         tap: Option<PartTap>,
+        meter: Option<Arc<RequestMeter>>,
     ) -> Self {
+        if let (Some(meter), Some(p)) = (&meter, &prefix) {
+            meter.add_in(p.len());
+        }
         Self {
             prefix: prefix.filter(|p| !p.is_empty()),
             inner,
             progress,
             tap,
+            meter,
         }
     }
 }
@@ -149,10 +156,15 @@ impl Body for RequestBody {
         };
         progress.waiting_on_client.store(false, Ordering::Relaxed);
         progress.touch();
-        if let (Some(tap), Some(Ok(frame))) = (this.tap.as_ref(), ready)
+        if let Some(Ok(frame)) = ready
             && let Some(data) = frame.data_ref()
         {
-            tap.feed(data);
+            if let Some(tap) = this.tap.as_ref() {
+                tap.feed(data);
+            }
+            if let Some(meter) = this.meter.as_ref() {
+                meter.add_in(data.len());
+            }
         }
         // The connection stops polling once `is_end_stream` says so, so the end is
         // noticed here rather than waiting for a `None` that may never be asked for.
@@ -198,6 +210,11 @@ pin_project! {
         Full { data: Option<Bytes> },
         /// Bytes already read, then the rest.
         Chain { prefix: Option<Bytes>, rest: Pin<Box<ResponseBody>> },
+        /// Any body, counted for metrics; finishes the request's meter when dropped.
+        Metered {
+            inner: Pin<Box<ResponseBody>>,
+            guard: MeterGuard,
+        },
         /// An XML body with its `<ETag>` elements made canonical on the way.
         Rewrite {
             inner: Pin<Box<ResponseBody>>,
@@ -236,6 +253,18 @@ impl ResponseBody {
         Self::Chain {
             prefix: (!prefix.is_empty()).then_some(prefix),
             rest: Box::pin(rest),
+        }
+    }
+
+    /// `inner`, counted by `guard`. A body that is already at its end (or of a HEAD
+    /// response, which is never sent) completes now: the connection may never poll it.
+    pub fn metered(inner: ResponseBody, mut guard: MeterGuard, head: bool) -> Self {
+        if head || inner.is_end_stream() {
+            guard.completed();
+        }
+        Self::Metered {
+            inner: Box::pin(inner),
+            guard,
         }
     }
 
@@ -286,6 +315,7 @@ impl std::fmt::Debug for ResponseBody {
             Self::Full { .. } => "ResponseBody::Full",
             Self::Chain { .. } => "ResponseBody::Chain",
             Self::Rewrite { .. } => "ResponseBody::Rewrite",
+            Self::Metered { .. } => "ResponseBody::Metered",
         })
     }
 }
@@ -305,6 +335,22 @@ impl Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.project() {
             ResponseBodyProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            ResponseBodyProj::Metered { inner, guard } => {
+                let polled = inner.as_mut().poll_frame(cx);
+                match &polled {
+                    Poll::Ready(Some(Ok(frame))) => {
+                        if let Some(data) = frame.data_ref() {
+                            guard.sent(data.len());
+                        }
+                        if inner.is_end_stream() {
+                            guard.completed();
+                        }
+                    }
+                    Poll::Ready(None) => guard.completed(),
+                    Poll::Ready(Some(Err(_))) | Poll::Pending => {}
+                }
+                polled
+            }
             ResponseBodyProj::Chain { prefix, rest } => match prefix.take() {
                 Some(p) => Poll::Ready(Some(Ok(Frame::data(p)))),
                 None => rest.as_mut().poll_frame(cx),
@@ -370,6 +416,7 @@ impl Body for ResponseBody {
             Self::Full { data } => data.is_none(),
             Self::Chain { prefix, rest } => prefix.is_none() && rest.is_end_stream(),
             Self::Rewrite { finished, .. } => *finished,
+            Self::Metered { inner, .. } => inner.is_end_stream(),
         }
     }
 
@@ -385,6 +432,7 @@ impl Body for ResponseBody {
             ),
             // The length changes as ETags are rewritten.
             Self::Rewrite { .. } => SizeHint::new(),
+            Self::Metered { inner, .. } => inner.size_hint(),
         }
     }
 }

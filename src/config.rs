@@ -49,7 +49,7 @@ impl ConfigError {
 }
 
 /// The whole, typed configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// The file it was read from.
     pub file: PathBuf,
@@ -68,7 +68,7 @@ pub struct Config {
 }
 
 /// `[ssec]`: what SSE-C the proxy demands and how it tracks multipart uploads.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SsecConfig {
     /// `default` and `[[ssec.buckets]]`.
     pub policies: BucketPolicies,
@@ -81,7 +81,7 @@ pub struct SsecConfig {
 }
 
 /// `[server]`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerConfig {
     /// TLS listener for S3 traffic.
     pub listen: SocketAddr,
@@ -103,10 +103,20 @@ pub struct ServerConfig {
     pub worker_threads: Option<usize>,
     /// Optional plain-HTTP S3 listener (same pod); SSE-C is refused there.
     pub plain_listen: Option<SocketAddr>,
+    /// PEM CA bundle: when set, clients must present a certificate it issued.
+    pub tls_client_ca: Option<PathBuf>,
+    /// After SIGTERM, how long new requests are still served while load balancers
+    /// notice `/readyz` failing.
+    pub shutdown_delay: Duration,
+    /// Then, how long in-flight requests may take to finish.
+    pub shutdown_grace: Duration,
+    /// How often certificate, key and configuration files are checked for changes
+    /// (besides file-change notifications and SIGHUP).
+    pub reload_interval: Duration,
 }
 
 /// `[upstream]`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpstreamConfig {
     /// `http` or `https`: decides TLS to the store.
     pub scheme: Scheme,
@@ -126,6 +136,8 @@ pub struct UpstreamConfig {
     pub pool_idle_timeout: Duration,
     /// Most idle pooled connections kept to the store.
     pub pool_max_idle: usize,
+    /// How often `/readyz` checks that the store accepts connections.
+    pub probe_interval: Duration,
 }
 
 /// `[auth] mode`.
@@ -145,7 +157,7 @@ pub enum EtagMode {
 }
 
 /// `[log]`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogConfig {
     /// Output format.
     pub format: LogFormat,
@@ -230,6 +242,13 @@ struct RawServer {
     tls_handshake_timeout: String,
     worker_threads: Option<usize>,
     plain_listen: Option<String>,
+    tls_client_ca: Option<PathBuf>,
+    #[serde(default = "default_shutdown_delay")]
+    shutdown_delay: String,
+    #[serde(default = "default_shutdown_grace")]
+    shutdown_grace: String,
+    #[serde(default = "default_reload_interval")]
+    reload_interval: String,
 }
 
 #[derive(Deserialize)]
@@ -249,6 +268,8 @@ struct RawUpstream {
     pool_idle_timeout: String,
     #[serde(default = "default_pool_max_idle")]
     pool_max_idle: usize,
+    #[serde(default = "default_probe_interval")]
+    probe_interval: String,
 }
 
 #[derive(Deserialize)]
@@ -324,6 +345,18 @@ fn default_pool_idle_timeout() -> String {
 fn default_pool_max_idle() -> usize {
     256
 }
+fn default_shutdown_delay() -> String {
+    "5s".to_owned()
+}
+fn default_shutdown_grace() -> String {
+    "30s".to_owned()
+}
+fn default_reload_interval() -> String {
+    "60s".to_owned()
+}
+fn default_probe_interval() -> String {
+    "5s".to_owned()
+}
 fn default_policy() -> Policy {
     Policy::Require
 }
@@ -351,6 +384,14 @@ impl Config {
             source,
         })?;
         Self::parse(&text, file)
+    }
+
+    /// The part of `[ssec]` that reloads without a restart.
+    pub fn live_ssec(&self) -> crate::layers::ssec::LiveSsec {
+        crate::layers::ssec::LiveSsec {
+            policies: self.ssec.policies.clone(),
+            unknown_uploads: self.ssec.unknown_uploads,
+        }
     }
 
     /// Things that are allowed but deserve the operator's attention.
@@ -460,6 +501,16 @@ impl Cx<'_> {
         }
     }
 
+    /// A duration that may be zero (`"0s"` turns the delay off).
+    fn duration_or_zero(&self, key: &str, value: &str) -> Result<Duration, ConfigError> {
+        humantime::parse_duration(value).map_err(|e| {
+            self.invalid(
+                key,
+                format!("`{value}` is not a duration like \"10s\": {e}"),
+            )
+        })
+    }
+
     fn build(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let upstream = self.upstream(raw.upstream)?;
         Ok(Config {
@@ -516,6 +567,10 @@ impl Cx<'_> {
                 None | Some("") => None,
                 Some(value) => Some(self.addr("server.plain_listen", value)?),
             },
+            tls_client_ca: raw.tls_client_ca.map(|p| self.path(p)),
+            shutdown_delay: self.duration_or_zero("server.shutdown_delay", &raw.shutdown_delay)?,
+            shutdown_grace: self.duration("server.shutdown_grace", &raw.shutdown_grace)?,
+            reload_interval: self.duration("server.reload_interval", &raw.reload_interval)?,
         })
     }
 
@@ -600,6 +655,7 @@ impl Cx<'_> {
             pool_idle_timeout: self
                 .duration("upstream.pool_idle_timeout", &raw.pool_idle_timeout)?,
             pool_max_idle: raw.pool_max_idle,
+            probe_interval: self.duration("upstream.probe_interval", &raw.probe_interval)?,
         })
     }
 }

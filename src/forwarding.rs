@@ -60,10 +60,10 @@ pub fn request_host(uri: &Uri, headers: &HeaderMap) -> Result<HeaderValue, S3Err
     let mut hosts = headers.get_all(HOST).iter();
     match (hosts.next(), hosts.next()) {
         (Some(host), None) if !host.is_empty() => Ok(host.clone()),
-        (None, _) => Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            "A Host header is required.",
-        )),
+        (None, _) => Err(
+            S3Error::new(S3ErrorCode::InvalidArgument, "A Host header is required.")
+                .with_reason("bad_host"),
+        ),
         _ => Err(invalid_host()),
     }
 }
@@ -85,7 +85,8 @@ pub fn check_header_section(headers: &HeaderMap, max_bytes: usize) -> Result<(),
             return Err(S3Error::new(
                 S3ErrorCode::InvalidArgument,
                 format!("The value of header {} is not valid UTF-8.", name.as_str()),
-            ));
+            )
+            .with_reason("non_utf8_header"));
         }
     }
     if total > max_bytes {

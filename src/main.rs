@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ssec_proxy::config::Config;
-use ssec_proxy::server::Server;
+use ssec_proxy::server::{Exit, Server, Signal};
 use ssec_proxy::{telemetry, tls};
 
 #[derive(Parser)]
@@ -45,7 +45,8 @@ fn validate(file: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = tls::load_certified_key(&config.server.tls_cert, &config.server.tls_key)
+    let s = &config.server;
+    if let Err(e) = tls::load_material(&s.tls_cert, &s.tls_key, s.tls_client_ca.as_deref())
         .and_then(|_| tls::upstream_client_config(config.upstream.ca_file.as_deref()))
     {
         eprintln!("invalid: {}: {e}", file.display());
@@ -66,7 +67,7 @@ fn run(file: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(&config.log);
+    let set_log_level = telemetry::init(&config.log);
     for warning in config.warnings() {
         tracing::warn!(warning = %warning, "configuration");
     }
@@ -82,31 +83,51 @@ fn run(file: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
-        let server = match Server::start(&config).await {
+    let exit = runtime.block_on(async {
+        let signals = match signals() {
+            Ok(signals) => signals,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot install signal handlers");
+                return None;
+            }
+        };
+        let server = match Server::start(&config, set_log_level).await {
             Ok(server) => server,
             Err(e) => {
                 tracing::error!(error = %e, "cannot start");
                 eprintln!("error: {e}");
-                return ExitCode::FAILURE;
+                return None;
             }
         };
-        server.run_until(shutdown_signal()).await;
-        ExitCode::SUCCESS
-    })
+        Some(server.run(signals).await)
+    });
+    // Connections still open after the grace period are cut here.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match exit {
+        Some(Exit::Graceful) => ExitCode::SUCCESS,
+        Some(Exit::GraceExpired | Exit::Forced) | None => ExitCode::FAILURE,
+    }
 }
 
-async fn shutdown_signal() {
+/// SIGTERM and SIGINT ask for shutdown (a second one forces it); SIGHUP asks for a
+/// reload.
+fn signals() -> std::io::Result<tokio::sync::mpsc::UnboundedReceiver<Signal>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers the process can only be killed; run forever.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let signal = tokio::select! {
+                _ = term.recv() => Signal::Terminate,
+                _ = int.recv() => Signal::Terminate,
+                _ = hup.recv() => Signal::Reload,
+            };
+            if tx.send(signal).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(rx)
 }

@@ -1,30 +1,35 @@
-//! Listeners: the TLS listener for S3 traffic (HTTP/1.1 and HTTP/2 by ALPN) and the
-//! plain-HTTP admin listener; connection lifecycle and graceful shutdown.
-
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+//! Listeners and lifecycle: the TLS listener for S3 traffic (HTTP/1.1 and HTTP/2 by
+//! ALPN), the optional plain listener, the admin listener, the store probe, reloads,
+//! and graceful shutdown (readiness off, a delay while load balancers notice, then
+//! listeners closed and in-flight requests given a grace period).
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 use tower::util::Oneshot;
 
-use crate::admin;
+use crate::admin::{self, AdminState};
 use crate::body::ResponseBody;
 use crate::config::{Config, ServerConfig};
+use crate::health::{self, Health};
 use crate::layers::ssec::ConnInfo;
+use crate::metrics::{ListenerLabels, Metrics};
+use crate::reload::{LogLevelSetter, Reloader, Swappable};
 use crate::stack::{self, ProxyService};
-use crate::tls::{CertResolver, TlsError, load_certified_key, server_config};
+use crate::tls::{TlsError, load_material};
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
 
@@ -46,24 +51,27 @@ pub enum StartError {
     },
 }
 
-/// Process-wide state the admin endpoints report on.
-#[derive(Debug, Default)]
-pub struct Health {
-    ready: AtomicBool,
+/// What the process is told from outside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM or SIGINT: shut down gracefully; a second one: exit at once.
+    Terminate,
+    /// SIGHUP: reload certificates and configuration.
+    Reload,
 }
 
-impl Health {
-    /// Whether the proxy accepts traffic and wants more.
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Relaxed)
-    }
-
-    fn set_ready(&self, ready: bool) {
-        self.ready.store(ready, Ordering::Relaxed);
-    }
+/// How the process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Every in-flight request finished.
+    Graceful,
+    /// The grace period ran out with requests still in flight.
+    GraceExpired,
+    /// A second termination signal.
+    Forced,
 }
 
-/// A started proxy: bound listeners, and the handle to stop it.
+/// A started proxy: bound listeners, and the handles to run and stop it.
 pub struct Server {
     /// Address of the S3 listener (useful when the configuration said port 0).
     pub s3_addr: SocketAddr,
@@ -72,70 +80,117 @@ pub struct Server {
     /// Address of the admin listener, if enabled.
     pub admin_addr: Option<SocketAddr>,
     health: Arc<Health>,
-    stop: watch::Sender<bool>,
-    tasks: tokio::task::JoinSet<()>,
+    /// Closes the S3 listeners and drains their connections.
+    stop_traffic: watch::Sender<bool>,
+    /// Stops the admin listener, the probe and the reloader, last.
+    stop_rest: watch::Sender<bool>,
+    traffic: tokio::task::JoinSet<()>,
+    reload_tx: mpsc::UnboundedSender<&'static str>,
+    delay: Duration,
     grace: Duration,
 }
 
-/// How long in-flight requests may run after shutdown begins.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
 impl Server {
-    /// Loads TLS material, binds both listeners and starts serving.
-    pub async fn start(config: &Config) -> Result<Self, StartError> {
-        let key = load_certified_key(&config.server.tls_cert, &config.server.tls_key)?;
-        let resolver = Arc::new(CertResolver::new(key));
-        let acceptor = TlsAcceptor::from(Arc::new(server_config(resolver)?));
-        let upstream = Upstream::new(&config.upstream)?;
+    /// Loads TLS material, binds every listener and starts serving.
+    pub async fn start(
+        config: &Config,
+        set_log_level: Option<LogLevelSetter>,
+    ) -> Result<Self, StartError> {
+        let s = &config.server;
+        let material = load_material(&s.tls_cert, &s.tls_key, s.tls_client_ca.as_deref())?;
+        let tls = Arc::new(ArcSwap::new(Arc::clone(&material.config)));
+        let cert_not_after = Arc::new(AtomicI64::new(material.not_after));
+        let metrics = Metrics::new();
         let records = Arc::new(UploadRecords::new(
             config.ssec.max_tracked_uploads,
             config.ssec.upload_record_ttl,
         ));
-        let service = stack::build(config, upstream, records);
+        let live = Arc::new(ArcSwap::from_pointee(config.live_ssec()));
+        let upstream = Upstream::new(&config.upstream)?;
+        let service = stack::build(
+            config,
+            upstream,
+            Arc::clone(&records),
+            Arc::clone(&live),
+            Arc::clone(&metrics),
+        );
 
-        let listener = bind("server.listen", config.server.listen).await?;
+        let listener = bind("server.listen", s.listen).await?;
         let s3_addr = local_addr("server.listen", &listener)?;
         let health = Arc::new(Health::default());
-        let (stop, stopped) = watch::channel(false);
-        let mut tasks = tokio::task::JoinSet::new();
+        let (stop_traffic, traffic_stopped) = watch::channel(false);
+        let (stop_rest, rest_stopped) = watch::channel(false);
+        let settings = ConnSettings::from(s);
+        let mut traffic = tokio::task::JoinSet::new();
 
-        let admin_addr = match config.server.admin_listen {
-            Some(addr) => {
-                let admin_listener = bind("server.admin_listen", addr).await?;
-                let bound = local_addr("server.admin_listen", &admin_listener)?;
-                tasks.spawn(admin::serve(
-                    admin_listener,
-                    Arc::clone(&health),
-                    stopped.clone(),
-                ));
-                Some(bound)
-            }
-            None => None,
-        };
-        let settings = ConnSettings::from(&config.server);
-        let plain_addr = match config.server.plain_listen {
+        let plain_addr = match s.plain_listen {
             Some(addr) => {
                 let plain = bind("server.plain_listen", addr).await?;
                 let bound = local_addr("server.plain_listen", &plain)?;
-                tasks.spawn(accept_loop(
-                    plain,
-                    None,
+                let listen = Listen {
+                    listener: plain,
+                    tls: None,
+                    name: "plain",
+                };
+                traffic.spawn(accept_loop(
+                    listen,
                     service.clone(),
                     settings,
-                    stopped.clone(),
+                    Arc::clone(&metrics),
+                    traffic_stopped.clone(),
                 ));
                 Some(bound)
             }
             None => None,
         };
-        tasks.spawn(accept_loop(
+        let admin_addr = match s.admin_listen {
+            Some(addr) => {
+                let admin = bind("server.admin_listen", addr).await?;
+                let bound = local_addr("server.admin_listen", &admin)?;
+                let state = Arc::new(AdminState {
+                    health: Arc::clone(&health),
+                    metrics: Arc::clone(&metrics),
+                    records,
+                    cert_not_after: Arc::clone(&cert_not_after),
+                });
+                tokio::spawn(admin::serve(admin, state, rest_stopped.clone()));
+                Some(bound)
+            }
+            None => None,
+        };
+        let listen = Listen {
             listener,
-            Some(acceptor),
+            tls: Some(Arc::clone(&tls)),
+            name: "tls",
+        };
+        traffic.spawn(accept_loop(
+            listen,
             service,
             settings,
-            stopped,
+            Arc::clone(&metrics),
+            traffic_stopped,
         ));
-        health.set_ready(true);
+
+        tokio::spawn(health::probe_store(
+            config.upstream.scheme.clone(),
+            config.upstream.authority.clone(),
+            config.upstream.probe_interval,
+            config.upstream.connect_timeout,
+            Arc::clone(&health),
+            Arc::clone(&metrics),
+            rest_stopped.clone(),
+        ));
+        let (reload_tx, reload_rx) = mpsc::unbounded_channel();
+        let swappable = Swappable {
+            tls,
+            tls_fingerprint: material.fingerprint,
+            cert_not_after,
+            live,
+        };
+        let reloader = Reloader::new(config.clone(), swappable, metrics, set_log_level);
+        tokio::spawn(reloader.run(reload_rx, rest_stopped));
+
+        health.set_listening();
         tracing::info!(
             s3.addr = %s3_addr,
             plain.addr = plain_addr.map(|a| a.to_string()).unwrap_or_default(),
@@ -148,26 +203,92 @@ impl Server {
             plain_addr,
             admin_addr,
             health,
-            stop,
-            tasks,
-            grace: SHUTDOWN_GRACE,
+            stop_traffic,
+            stop_rest,
+            traffic,
+            reload_tx,
+            delay: s.shutdown_delay,
+            grace: s.shutdown_grace,
         })
     }
 
-    /// Runs until `signal` resolves, then stops accepting and lets in-flight requests
-    /// finish within the grace period.
-    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) {
-        signal.await;
-        tracing::info!("shutting down");
-        self.health.set_ready(false);
-        let _ = self.stop.send(true);
+    /// Serves until the first termination signal, then shuts down: `/readyz` fails at
+    /// once; requests are still served for `shutdown_delay`; then the listeners close
+    /// and in-flight requests get `shutdown_grace`. A second termination signal ends
+    /// the wait at once.
+    pub async fn run(mut self, mut signals: mpsc::UnboundedReceiver<Signal>) -> Exit {
+        // Reloads until the first termination signal (or the end of signals).
+        while let Some(Signal::Reload) = signals.recv().await {
+            let _ = self.reload_tx.send("SIGHUP");
+        }
+        self.health.set_draining();
+        tracing::info!(
+            delay_ms = self.delay.as_millis() as u64,
+            "shutdown: draining, readiness off"
+        );
+        if !wait_unless_terminated(
+            &mut signals,
+            &self.reload_tx,
+            tokio::time::sleep(self.delay),
+        )
+        .await
+        {
+            return Exit::Forced;
+        }
+        tracing::info!(
+            grace_ms = self.grace.as_millis() as u64,
+            "shutdown: listeners closed, finishing in-flight requests"
+        );
+        let _ = self.stop_traffic.send(true);
+        let traffic = &mut self.traffic;
         let drained = tokio::time::timeout(self.grace, async {
-            while self.tasks.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!("shutdown grace period over; closing remaining connections");
-            self.tasks.abort_all();
+            while traffic.join_next().await.is_some() {}
+        });
+        let exit = tokio::select! {
+            result = drained => match result {
+                Ok(()) => Exit::Graceful,
+                Err(_) => Exit::GraceExpired,
+            },
+            () = next_termination(&mut signals) => Exit::Forced,
+        };
+        match exit {
+            Exit::Graceful => tracing::info!("shutdown: done"),
+            Exit::GraceExpired => {
+                tracing::warn!("shutdown: grace period over; closing remaining connections")
+            }
+            Exit::Forced => tracing::warn!("shutdown: second signal, exiting now"),
+        }
+        let _ = self.stop_rest.send(true);
+        exit
+    }
+}
+
+/// Waits for `fut`, forwarding reloads; false when a termination signal came first.
+async fn wait_unless_terminated(
+    signals: &mut mpsc::UnboundedReceiver<Signal>,
+    reload_tx: &mpsc::UnboundedSender<&'static str>,
+    fut: impl std::future::Future<Output = ()>,
+) -> bool {
+    tokio::pin!(fut);
+    loop {
+        tokio::select! {
+            () = &mut fut => return true,
+            signal = signals.recv() => match signal {
+                Some(Signal::Reload) => { let _ = reload_tx.send("SIGHUP"); }
+                Some(Signal::Terminate) => return false,
+                // No more signals can come: just wait.
+                None => { (&mut fut).await; return true; }
+            },
+        }
+    }
+}
+
+async fn next_termination(signals: &mut mpsc::UnboundedReceiver<Signal>) {
+    loop {
+        match signals.recv().await {
+            Some(Signal::Terminate) => return,
+            Some(Signal::Reload) => {}
+            None => std::future::pending().await,
         }
     }
 }
@@ -206,30 +327,40 @@ impl From<&ServerConfig> for ConnSettings {
     }
 }
 
-async fn accept_loop(
+/// A listening socket and how its connections start.
+struct Listen {
     listener: TcpListener,
-    acceptor: Option<TlsAcceptor>,
+    /// The current rustls configuration (swapped on reload), or `None` for plain HTTP.
+    tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
+    name: &'static str,
+}
+
+async fn accept_loop(
+    listen: Listen,
     service: ProxyService,
     settings: ConnSettings,
+    metrics: Arc<Metrics>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = listen.listener.accept() => accepted,
             _ = stopped.wait_for(|s| *s) => break,
         };
         match accepted {
             Ok((tcp, peer)) => {
-                let conn = serve_connection(
-                    tcp,
-                    peer,
-                    acceptor.clone(),
-                    service.clone(),
+                let conn = Conn {
+                    tls: listen
+                        .tls
+                        .as_ref()
+                        .map(|t| TlsAcceptor::from(t.load_full())),
+                    service: service.clone(),
                     settings,
-                    graceful.watcher(),
-                );
-                tokio::spawn(conn);
+                    metrics: Arc::clone(&metrics),
+                    listener: listen.name,
+                };
+                tokio::spawn(conn.serve(tcp, peer, graceful.watcher()));
             }
             Err(e) => {
                 // Usually EMFILE/ENFILE: back off instead of spinning.
@@ -238,47 +369,78 @@ async fn accept_loop(
             }
         }
     }
-    drop(listener);
+    drop(listen);
     graceful.shutdown().await;
 }
 
-async fn serve_connection(
-    tcp: TcpStream,
-    peer: SocketAddr,
-    acceptor: Option<TlsAcceptor>,
-    stack: ProxyService,
+/// One accepted connection.
+struct Conn {
+    tls: Option<TlsAcceptor>,
+    service: ProxyService,
     settings: ConnSettings,
-    watcher: Watcher,
-) {
-    let _ = tcp.set_nodelay(true);
-    let span = tracing::debug_span!("conn", client.addr = %peer);
-    let _entered = span.enter();
-    let Some(acceptor) = acceptor else {
-        let service = ConnService {
-            stack,
-            info: ConnInfo { tls: false },
+    metrics: Arc<Metrics>,
+    listener: &'static str,
+}
+
+impl Conn {
+    async fn serve(self, tcp: TcpStream, peer: SocketAddr, watcher: Watcher) {
+        let gauge = self
+            .metrics
+            .open_connections
+            .get_or_create(&ListenerLabels {
+                listener: self.listener,
+            })
+            .clone();
+        gauge.inc();
+        let _open = scopeguard(move || {
+            gauge.dec();
+        });
+        let _ = tcp.set_nodelay(true);
+        let span = tracing::debug_span!("conn", client.addr = %peer);
+        let _entered = span.enter();
+        let Some(acceptor) = self.tls else {
+            let service = ConnService {
+                stack: self.service,
+                info: ConnInfo { tls: false },
+            };
+            serve_http(TokioIo::new(tcp), false, service, self.settings, watcher).await;
+            return;
         };
-        serve_http(TokioIo::new(tcp), false, service, settings, watcher).await;
-        return;
-    };
-    let handshake = tokio::time::timeout(settings.tls_handshake_timeout, acceptor.accept(tcp));
-    let tls = match handshake.await {
-        Ok(Ok(tls)) => tls,
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "tls handshake failed");
-            return;
+        let handshake =
+            tokio::time::timeout(self.settings.tls_handshake_timeout, acceptor.accept(tcp));
+        let tls = match handshake.await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                self.metrics.tls_handshake_failures.inc();
+                tracing::debug!(error = %e, "tls handshake failed");
+                return;
+            }
+            Err(_) => {
+                self.metrics.tls_handshake_failures.inc();
+                tracing::debug!("tls handshake timed out");
+                return;
+            }
+        };
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        let service = ConnService {
+            stack: self.service,
+            info: ConnInfo { tls: true },
+        };
+        serve_http(TokioIo::new(tls), h2, service, self.settings, watcher).await;
+    }
+}
+
+/// Runs `f` when dropped.
+fn scopeguard(f: impl FnOnce()) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
         }
-        Err(_) => {
-            tracing::debug!("tls handshake timed out");
-            return;
-        }
-    };
-    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-    let service = ConnService {
-        stack,
-        info: ConnInfo { tls: true },
-    };
-    serve_http(TokioIo::new(tls), h2, service, settings, watcher).await;
+    }
+    Guard(Some(f))
 }
 
 async fn serve_http<I>(

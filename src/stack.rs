@@ -2,14 +2,16 @@
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use tower::ServiceBuilder;
 
 use crate::config::Config;
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer};
-use crate::layers::ssec::{Ssec, SsecLayer, SsecSettings};
+use crate::layers::ssec::{LiveSsec, Ssec, SsecLayer, SsecSettings};
 use crate::layers::trace::{Trace, TraceLayer};
+use crate::metrics::Metrics;
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
 
@@ -17,10 +19,17 @@ use crate::upstream::Upstream;
 pub type ProxyService = Trace<ErrorResponse<Classify<Ssec<Etag<Upstream>>>>>;
 
 /// Builds the stack around an upstream client.
-pub fn build(config: &Config, upstream: Upstream, records: Arc<UploadRecords>) -> ProxyService {
+pub fn build(
+    config: &Config,
+    upstream: Upstream,
+    records: Arc<UploadRecords>,
+    live: Arc<ArcSwap<LiveSsec>>,
+    metrics: Arc<Metrics>,
+) -> ProxyService {
     ServiceBuilder::new()
-        // Request id and span first, so everything below logs inside the request.
-        .layer(TraceLayer)
+        // Request id, span and meter first, so everything below logs inside the request
+        // and the access line covers the whole exchange.
+        .layer(TraceLayer::new(metrics))
         // Every error below becomes an S3 XML answer here, and is logged here only.
         .layer(ErrorResponseLayer)
         // Header checks and S3 classification, once; later layers read extensions.
@@ -31,9 +40,8 @@ pub fn build(config: &Config, upstream: Upstream, records: Arc<UploadRecords>) -
         // SSE-C: AWS's validation, bucket policy, store quirks, multipart keys; then
         // confirmation and AWS-shaped errors on the way back.
         .layer(SsecLayer::new(SsecSettings {
-            policies: config.ssec.policies.clone(),
+            live,
             store: config.upstream.store,
-            unknown_uploads: config.ssec.unknown_uploads,
             records,
             form_timeout: config.upstream.idle_timeout,
         }))

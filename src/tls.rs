@@ -3,10 +3,10 @@
 //! reach an https store.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use md5::{Digest as _, Md5};
 use rustls::crypto::CryptoProvider;
-use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -77,52 +77,81 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, 
     Ok(Arc::new(certified))
 }
 
-/// Serves the current certificate; replaced in place when the files change.
-#[derive(Debug)]
-pub struct CertResolver {
-    current: RwLock<Arc<CertifiedKey>>,
+/// The listener's TLS material: the rustls configuration built from the certificate,
+/// key and (optional) client CA files, with what reloads and metrics need to know.
+pub struct TlsMaterial {
+    /// TLS 1.3 and 1.2, ALPN `h2` then `http/1.1`, client certificates if configured.
+    pub config: Arc<rustls::ServerConfig>,
+    /// Expiry of the leaf certificate, seconds since the Unix epoch.
+    pub not_after: i64,
+    /// Digest of every file's content, to tell a change from a re-read.
+    pub fingerprint: [u8; 16],
 }
 
-impl CertResolver {
-    /// A resolver serving `key`.
-    pub fn new(key: Arc<CertifiedKey>) -> Self {
-        Self {
-            current: RwLock::new(key),
-        }
-    }
-
-    /// Replaces the served certificate; handshakes already running keep the old one.
-    pub fn replace(&self, key: Arc<CertifiedKey>) {
-        match self.current.write() {
-            Ok(mut guard) => *guard = key,
-            Err(poisoned) => *poisoned.into_inner() = key,
-        }
-    }
-
-    /// The certificate currently served.
-    pub fn current(&self) -> Arc<CertifiedKey> {
-        match self.current.read() {
-            Ok(guard) => Arc::clone(&guard),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
     }
 }
 
-impl ResolvesServerCert for CertResolver {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.current())
+/// Loads the listener's TLS material from `[server]`'s files.
+pub fn load_material(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> Result<TlsMaterial, TlsError> {
+    let certified = load_certified_key(cert, key)?;
+    let leaf = certified.cert.first().ok_or_else(|| {
+        TlsError::new(
+            "server.tls_cert",
+            format!("{}: no certificate", cert.display()),
+        )
+    })?;
+    let not_after = x509_parser::parse_x509_certificate(leaf.as_ref())
+        .map_err(|e| TlsError::new("server.tls_cert", format!("{}: {e}", cert.display())))?
+        .1
+        .validity()
+        .not_after
+        .timestamp();
+    let mut digest = Md5::new();
+    for path in [Some(cert), Some(key), client_ca].into_iter().flatten() {
+        // Read again for the digest: the parsers above consumed their own reads.
+        digest.update(std::fs::read(path).unwrap_or_default());
     }
-}
-
-/// The listener's rustls configuration: TLS 1.3 and 1.2, ALPN `h2` then `http/1.1`.
-pub fn server_config(resolver: Arc<CertResolver>) -> Result<rustls::ServerConfig, TlsError> {
-    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| TlsError::new("server", e.to_string()))?
-        .with_no_client_auth()
-        .with_cert_resolver(resolver);
+        .map_err(|e| TlsError::new("server", e.to_string()))?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in load_certs(path, "server.tls_client_ca")? {
+                roots.add(ca).map_err(|e| {
+                    TlsError::new("server.tls_client_ca", format!("{}: {e}", path.display()))
+                })?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider(),
+            )
+            .build()
+            .map_err(|e| {
+                TlsError::new("server.tls_client_ca", format!("{}: {e}", path.display()))
+            })?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_cert_resolver(Arc::new(rustls::sign::SingleCertAndKey::from(
+        Arc::unwrap_or_clone(certified),
+    )));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(config)
+    Ok(TlsMaterial {
+        config: Arc::new(config),
+        not_after,
+        fingerprint: digest.finalize().into(),
+    })
 }
 
 /// The rustls client configuration for an https store: the system's trust roots plus

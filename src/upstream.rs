@@ -20,6 +20,7 @@ use crate::body::{BodyPrefix, PartTap, Progress, RequestBody, ResponseBody};
 use crate::config::UpstreamConfig;
 use crate::error::ProxyError;
 use crate::forwarding::{strip_forwarding_claims, strip_hop_by_hop};
+use crate::metrics::RequestMeter;
 use crate::s3::headers::X_FORWARDED_PROTO;
 use crate::tls::{TlsError, upstream_client_config};
 
@@ -106,13 +107,15 @@ impl Upstream {
         let prefix = parts.extensions.remove::<BodyPrefix>().map(|p| p.0);
         let has_body = prefix.is_some() || !http_body::Body::is_end_stream(&body);
         let tap = parts.extensions.remove::<PartTap>();
-        let body = RequestBody::new(prefix, body, Arc::clone(&progress), tap);
+        let meter = parts.extensions.get::<Arc<RequestMeter>>().cloned();
+        let body = RequestBody::new(prefix, body, Arc::clone(&progress), tap, meter.clone());
         let mut request = Request::from_parts(parts, body);
         let capture = has_body.then(|| capture_connection(&mut request));
         Ok(Prepared {
             request,
             progress,
             capture,
+            meter,
         })
     }
 }
@@ -123,6 +126,8 @@ struct Prepared {
     progress: Arc<Progress>,
     /// The store connection carrying a request body, so it can be retired.
     capture: Option<CaptureConnection>,
+    /// Where the wait for the store is recorded.
+    meter: Option<Arc<RequestMeter>>,
 }
 
 /// Keeps a store connection out of the pool after an answer that may have left the
@@ -157,10 +162,16 @@ impl tower::Service<Request<Incoming>> for Upstream {
                 request,
                 progress,
                 capture,
+                meter,
             } = prepared?;
+            let sent = std::time::Instant::now();
             let response =
                 wait_for_response(inner.client.request(request), &progress, inner.idle_timeout)
-                    .await?;
+                    .await;
+            if let Some(meter) = &meter {
+                meter.add_store_wait(sent.elapsed());
+            }
+            let response = response?;
             retire_if_unread(capture.as_ref(), response.status());
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);

@@ -11,6 +11,7 @@ use tower::{Layer, Service};
 
 use crate::error::ProxyError;
 use crate::forwarding::{check_header_section, request_host};
+use crate::metrics::RequestMeter;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::headers::COPY_SOURCE;
 use crate::s3::op::{S3Request, Target, classify};
@@ -77,6 +78,9 @@ where
                 if let Some(bucket) = &s3.bucket {
                     span.record("s3.bucket", bucket.as_str());
                 }
+                if let Some(meter) = req.extensions().get::<Arc<RequestMeter>>() {
+                    meter.set_target(s3.op, s3.bucket.as_deref());
+                }
                 req.extensions_mut().insert(s3);
                 req.extensions_mut().insert(host);
                 Either::Right(self.inner.call(req))
@@ -94,7 +98,8 @@ fn inspect<B>(
         return Err(S3Error::new(
             S3ErrorCode::MethodNotAllowed,
             "The specified method is not allowed against this resource.",
-        ));
+        )
+        .with_reason("method_not_allowed"));
     }
     check_header_section(req.headers(), settings.max_header_bytes)?;
     let host = request_host(req.uri(), req.headers())?;

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -13,8 +14,11 @@ use tower::{Layer, Service};
 
 use crate::body::ResponseBody;
 use crate::error::{ProxyError, chain};
+use crate::metrics::RequestMeter;
 use crate::request_id::RequestId;
+use crate::s3::error::S3Error;
 use crate::s3::headers::REQUEST_ID;
+use crate::s3::store::TRANSLATED;
 
 /// Adds [`ErrorResponse`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -58,6 +62,7 @@ where
             head: req.method() == Method::HEAD,
             uri: req.uri().clone(),
             id,
+            meter: req.extensions().get::<Arc<RequestMeter>>().cloned(),
             inner: self.inner.call(req),
         }
     }
@@ -71,6 +76,7 @@ pin_project! {
         head: bool,
         uri: Uri,
         id: RequestId,
+        meter: Option<Arc<RequestMeter>>,
     }
 }
 
@@ -86,7 +92,27 @@ where
             Ok(response) => Poll::Ready(Ok(response)),
             Err(err) => {
                 log(&err);
-                Poll::Ready(Ok(render(&err, *this.head, this.uri.path(), this.id)))
+                let s3 = err.to_s3();
+                if let Some(meter) = this.meter {
+                    match &err {
+                        ProxyError::Rejected(e) if e.reason == Some(TRANSLATED) => {
+                            meter.set_error("store_error", e.code.as_str(), None);
+                        }
+                        ProxyError::Rejected(e) => {
+                            meter.set_error(
+                                err.outcome(),
+                                e.code.as_str(),
+                                Some(e.reason.unwrap_or("other")),
+                            );
+                        }
+                        ProxyError::Unconfirmed(_) => {
+                            meter.metrics().unconfirmed_writes.inc();
+                            meter.set_error(err.outcome(), s3.code.as_str(), None);
+                        }
+                        _ => meter.set_error(err.outcome(), s3.code.as_str(), None),
+                    }
+                }
+                Poll::Ready(Ok(render(&s3, *this.head, this.uri.path(), this.id)))
             }
         }
     }
@@ -94,9 +120,16 @@ where
 
 fn log(err: &ProxyError) {
     match err {
+        ProxyError::Rejected(e) if e.reason == Some(TRANSLATED) => {
+            tracing::debug!(
+                s3.error = e.code.as_str(),
+                "store error given aws's wording"
+            );
+        }
         ProxyError::Rejected(e) => {
             tracing::info!(
                 s3.error = e.code.as_str(),
+                reason = e.reason.unwrap_or("other"),
                 outcome = err.outcome(),
                 "request rejected"
             );
@@ -114,9 +147,8 @@ fn log(err: &ProxyError) {
     }
 }
 
-/// The S3 error response for `err`.
-pub fn render(err: &ProxyError, head: bool, path: &str, id: &RequestId) -> Response<ResponseBody> {
-    let s3 = err.to_s3();
+/// The S3 error response for `s3`.
+pub fn render(s3: &S3Error, head: bool, path: &str, id: &RequestId) -> Response<ResponseBody> {
     let body = if head {
         ResponseBody::empty()
     } else {

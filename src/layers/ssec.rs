@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use bytes::{Bytes, BytesMut};
 use futures_util::future::{BoxFuture, Either, Ready};
 use http::header::CONTENT_TYPE;
@@ -41,15 +42,22 @@ pub struct ConnInfo {
     pub tls: bool,
 }
 
+/// The part of `[ssec]` that reloads without a restart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveSsec {
+    /// `ssec.default` and `ssec.buckets`.
+    pub policies: BucketPolicies,
+    /// `ssec.unknown_uploads`.
+    pub unknown_uploads: UnknownUploads,
+}
+
 /// What the SSE-C layer needs.
 #[derive(Debug)]
 pub struct SsecSettings {
-    /// `ssec.default` and `ssec.buckets`.
-    pub policies: BucketPolicies,
+    /// Policies, swapped in place on reload.
+    pub live: Arc<ArcSwap<LiveSsec>>,
     /// `upstream.store`.
     pub store: Store,
-    /// `ssec.unknown_uploads`.
-    pub unknown_uploads: UnknownUploads,
     /// The multipart record of this replica.
     pub records: Arc<UploadRecords>,
     /// How long a POST Object client may take to send the form fields.
@@ -155,6 +163,7 @@ fn check(
     headers: &HeaderMap,
     tls: bool,
 ) -> Result<Checked, S3Error> {
+    let live = settings.live.load();
     let checked = ssec::check_request(s3.op, headers, tls)?;
     let present = (
         RawTriple::from_headers(headers, Group::Destination).is_present(),
@@ -164,7 +173,7 @@ fn check(
         .get(COPY_SOURCE)
         .and_then(|v| v.to_str().ok())
         .and_then(copy_source_bucket);
-    settings.policies.enforce(
+    live.policies.enforce(
         s3.op,
         s3.bucket.as_deref(),
         source_bucket.as_deref(),
@@ -174,12 +183,17 @@ fn check(
     if let Some(refusal) = settings.store.refusal(s3.op, &checked) {
         return Err(refusal);
     }
-    check_upload(settings, s3, &checked)?;
+    check_upload(settings, &live, s3, &checked)?;
     Ok(checked)
 }
 
 /// Spec S9–S13 against this replica's record of the upload.
-fn check_upload(settings: &SsecSettings, s3: &S3Request, checked: &Checked) -> Result<(), S3Error> {
+fn check_upload(
+    settings: &SsecSettings,
+    live: &LiveSsec,
+    s3: &S3Request,
+    checked: &Checked,
+) -> Result<(), S3Error> {
     let (Some(bucket), Some(key), Some(id)) = (&s3.bucket, &s3.key, &s3.upload_id) else {
         return Ok(());
     };
@@ -200,13 +214,14 @@ fn check_upload(settings: &SsecSettings, s3: &S3Request, checked: &Checked) -> R
         }),
         (Upload::Unknown, _)
             if part
-                && settings.unknown_uploads == UnknownUploads::Reject
-                && settings.policies.for_bucket(Some(bucket)).policy != Policy::Forbid =>
+                && live.unknown_uploads == UnknownUploads::Reject
+                && live.policies.for_bucket(Some(bucket)).policy != Policy::Forbid =>
         {
             Err(S3Error::new(
                 S3ErrorCode::InvalidRequest,
                 "This proxy has no record of how the multipart upload was initiated (another replica, a restart, or too long ago), so its parts cannot be checked against the upload's key. Start the upload again.",
-            ))
+            )
+            .with_reason("unknown_upload"))
         }
         _ => Ok(()),
     }
@@ -227,10 +242,15 @@ where
     B::Error: Into<BoxError>,
 {
     let malformed = |why: &str| {
-        ProxyError::from(S3Error::new(
-            S3ErrorCode::MalformedPOSTRequest,
-            format!("The body of your POST request is not well-formed multipart/form-data: {why}."),
-        ))
+        ProxyError::from(
+            S3Error::new(
+                S3ErrorCode::MalformedPOSTRequest,
+                format!(
+                    "The body of your POST request is not well-formed multipart/form-data: {why}."
+                ),
+            )
+            .with_reason("malformed_post"),
+        )
     };
     let boundary = req
         .headers()
@@ -304,7 +324,7 @@ fn check_form(
         }
         ssec::check_sse_conflict(&conflict, Usage::Write, checked.destination.is_some())?;
     }
-    settings.policies.enforce(
+    settings.live.load().policies.enforce(
         s3.op,
         s3.bucket.as_deref(),
         None,

@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use http::{Request, Response};
@@ -12,30 +13,45 @@ use tower::{Layer, Service};
 use tracing::instrument::Instrumented;
 use tracing::{Instrument, Span, field};
 
+use crate::body::ResponseBody;
+use crate::metrics::{MeterGuard, Metrics, RequestMeter};
 use crate::request_id::RequestId;
 
 /// Adds [`Trace`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TraceLayer;
+#[derive(Clone)]
+pub struct TraceLayer {
+    metrics: Arc<Metrics>,
+}
+
+impl TraceLayer {
+    /// A layer feeding `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+}
 
 impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
     fn layer(&self, inner: S) -> Trace<S> {
-        Trace { inner }
+        Trace {
+            inner,
+            metrics: Arc::clone(&self.metrics),
+        }
     }
 }
 
 /// See the module docs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Trace<S> {
     inner: S,
+    metrics: Arc<Metrics>,
 }
 
-impl<S, B, RB> Service<Request<B>> for Trace<S>
+impl<S, B> Service<Request<B>> for Trace<S>
 where
-    S: Service<Request<B>, Response = Response<RB>, Error = Infallible>,
+    S: Service<Request<B>, Response = Response<ResponseBody>, Error = Infallible>,
 {
-    type Response = Response<RB>;
+    type Response = Response<ResponseBody>;
     type Error = Infallible;
     type Future = ResponseFuture<S::Future>;
 
@@ -44,8 +60,11 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let head = req.method() == http::Method::HEAD;
         let id = RequestId::next();
         req.extensions_mut().insert(id);
+        let meter = RequestMeter::new(Arc::clone(&self.metrics), id);
+        req.extensions_mut().insert(Arc::clone(&meter));
         let span = tracing::info_span!(
             "request",
             request.id = %id,
@@ -61,32 +80,40 @@ where
         };
         ResponseFuture {
             inner: inner.instrument(span),
+            meter: Some(meter),
+            head,
         }
     }
 }
 
 pin_project! {
-    /// Records the final status on the span.
+    /// Records the final status on the span and hands the meter to the body.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: Instrumented<F>,
+        meter: Option<Arc<RequestMeter>>,
+        head: bool,
     }
 }
 
-impl<F, RB> Future for ResponseFuture<F>
+impl<F> Future for ResponseFuture<F>
 where
-    F: Future<Output = Result<Response<RB>, Infallible>>,
+    F: Future<Output = Result<Response<ResponseBody>, Infallible>>,
 {
-    type Output = Result<Response<RB>, Infallible>;
+    type Output = Result<Response<ResponseBody>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let span: Span = this.inner.span().clone();
-        let result = ready!(this.inner.poll(cx));
-        if let Ok(response) = &result {
-            span.record("http.status", response.status().as_u16());
-            span.in_scope(|| tracing::debug!("response head sent"));
-        }
-        Poll::Ready(result)
+        let Ok(response) = ready!(this.inner.poll(cx));
+        let status = response.status().as_u16();
+        span.record("http.status", status);
+        let Some(meter) = this.meter.take() else {
+            return Poll::Ready(Ok(response));
+        };
+        meter.head(status);
+        let (parts, body) = response.into_parts();
+        let body = ResponseBody::metered(body, MeterGuard::new(meter), *this.head);
+        Poll::Ready(Ok(Response::from_parts(parts, body)))
     }
 }

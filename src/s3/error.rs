@@ -99,6 +99,8 @@ pub struct S3Error {
     pub argument_name: Option<&'static str>,
     /// `<ArgumentValue>`; never a key.
     pub argument_value: Option<String>,
+    /// Why, for metrics and logs only (a spec row such as `V5`, or `policy_forbid`).
+    pub reason: Option<&'static str>,
 }
 
 impl S3Error {
@@ -109,7 +111,14 @@ impl S3Error {
             message: message.into(),
             argument_name: None,
             argument_value: None,
+            reason: None,
         }
+    }
+
+    /// Tags the error with a bounded reason for metrics and logs.
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
     }
 
     /// Adds `<ArgumentName>`.

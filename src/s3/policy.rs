@@ -18,7 +18,7 @@ pub enum Policy {
 }
 
 /// One `[[ssec.buckets]]` entry.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Rule {
     /// Bucket name or glob (`*`, `?`, `[…]`).
     pub pattern: glob::Pattern,
@@ -38,7 +38,7 @@ pub struct Effective<'a> {
 }
 
 /// All bucket rules.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BucketPolicies {
     /// `ssec.default`.
     pub default: Policy,
@@ -130,18 +130,22 @@ fn check_side(
         Side::Source => "the copy source's bucket",
     };
     match rule.policy {
-        Policy::Forbid if present => Err(denied(format!("SSE-C is not allowed on {whose}."))),
+        Policy::Forbid if present => {
+            Err(denied(format!("SSE-C is not allowed on {whose}.")).with_reason("policy_forbid"))
+        }
         Policy::Require if covered && digest.is_none() => Err(denied(format!(
             "{whose} requires SSE-C: send the {}server-side-encryption-customer-* headers.",
             match side {
                 Side::Destination => "x-amz-",
                 Side::Source => "x-amz-copy-source-",
             }
-        ))),
+        ))
+        .with_reason("policy_require")),
         _ => match (rule.allowlist, digest) {
             (Some(list), Some(d)) if !list.iter().any(|a| a.matches(&d)) => Err(denied(format!(
                 "the customer-provided key is not allowed on {whose}."
-            ))),
+            ))
+            .with_reason("policy_allowlist")),
             _ => Ok(()),
         },
     }

@@ -214,9 +214,10 @@ pub fn check_transport(headers: &HeaderMap, tls: bool) -> Result<(), S3Error> {
     let any = RawTriple::from_headers(headers, Group::Destination).is_present()
         || RawTriple::from_headers(headers, Group::CopySource).is_present();
     if any && !tls {
-        return Err(invalid_argument(format!(
-            "{RSSECPK} must be made over a secure connection."
-        )));
+        return Err(
+            invalid_argument(format!("{RSSECPK} must be made over a secure connection."))
+                .with_reason("V0"),
+        );
     }
     Ok(())
 }
@@ -230,21 +231,24 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
     let Some(algorithm) = raw.algorithm else {
         return Err(invalid_argument(format!(
             "{RSSECPK} must provide a valid encryption algorithm."
-        )));
+        ))
+        .with_reason("V1"));
     };
     let Some(key_text) = raw.key else {
-        return Err(invalid_argument(format!(
-            "{RSSECPK} must provide an appropriate secret key."
-        )));
+        return Err(
+            invalid_argument(format!("{RSSECPK} must provide an appropriate secret key."))
+                .with_reason("V2"),
+        );
     };
     if raw.key_md5.is_none() && !reads {
         return Err(invalid_argument(format!(
             "{RSSECPK} must provide the client calculated MD5 of the secret key."
-        )));
+        ))
+        .with_reason("V3"));
     }
     let key = Secret(lenient_base64(key_text));
     if key.0.is_empty() {
-        return Err(invalid_argument("The secret key was invalid - too short."));
+        return Err(invalid_argument("The secret key was invalid - too short.").with_reason("V4"));
     }
     let digest = KeyDigest::of_key(&key.0);
     if let Some(md5_text) = raw.key_md5
@@ -252,14 +256,16 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
     {
         return Err(invalid_argument(
             "The calculated MD5 hash of the key did not match the hash that was provided.",
-        ));
+        )
+        .with_reason("V5"));
     }
     if algorithm != AES256.as_bytes() {
         let mut err = S3Error::new(
             S3ErrorCode::InvalidEncryptionAlgorithmError,
             "The Encryption request you specified is not valid. Supported value: AES256.",
         )
-        .with_argument_name(ARGUMENT_NAME);
+        .with_argument_name(ARGUMENT_NAME)
+        .with_reason("V6");
         if let Some(value) = echoable(algorithm) {
             err = err.with_argument_value(value);
         }
@@ -273,7 +279,8 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
     if !canonical_base64(key_text) || raw.key_md5.is_some_and(|m| !canonical_base64(m)) {
         return Err(invalid_argument(
             "The customer key and its MD5 must be standard, padded base64 (RFC 4648 §4) with no other characters.",
-        ));
+        )
+        .with_reason("non_canonical_base64"));
     }
     Ok(digest)
 }
@@ -291,11 +298,13 @@ pub fn check_sse_conflict(
     match usage {
         Usage::Part | Usage::Read => Err(invalid_argument(
             "x-amz-server-side-encryption header is not supported for this operation.",
-        )),
+        )
+        .with_reason("S5")),
         Usage::Write if has_sse_c => {
             let mut err = invalid_argument(
                 "Server Side Encryption with Customer provided key is incompatible with the encryption method specified",
-            );
+            )
+            .with_reason("V8");
             if let Some(value) = echoable(sse.as_bytes()) {
                 err = err.with_argument_value(value);
             }
@@ -308,11 +317,13 @@ pub fn check_sse_conflict(
 /// The error for a key of the wrong length (MD5 matching), per usage.
 fn wrong_length(usage: Usage) -> S3Error {
     match usage {
-        Usage::Write => invalid_argument("The secret key was invalid for the specified algorithm."),
+        Usage::Write => invalid_argument("The secret key was invalid for the specified algorithm.")
+            .with_reason("V7"),
         Usage::Read => S3Error::new(
             S3ErrorCode::AccessDenied,
             format!("{RSSECPK} must provide the correct secret key."),
-        ),
+        )
+        .with_reason("S3"),
         Usage::Part | Usage::CopySource => parameters_mismatch(),
         Usage::Complete => complete_mismatch(),
     }
@@ -324,6 +335,7 @@ pub fn parameters_mismatch() -> S3Error {
         S3ErrorCode::InvalidRequest,
         "The provided encryption parameters did not match the ones used originally.",
     )
+    .with_reason("S10")
 }
 
 /// Spec S9: a part without SSE-C for an upload created with SSE-C.
@@ -332,6 +344,7 @@ pub fn part_missing_encryption() -> S3Error {
         S3ErrorCode::InvalidRequest,
         "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.",
     )
+    .with_reason("S9")
 }
 
 /// Spec S12: CompleteMultipartUpload with a key that is not the upload's.
@@ -340,6 +353,7 @@ pub fn complete_mismatch() -> S3Error {
         S3ErrorCode::InvalidRequest,
         "The object was stored using a form of Server Side Encryption. Correct SSE-C request parameters are required for this request when specifying checksums for each part.",
     )
+    .with_reason("S12")
 }
 
 /// Spec S1: a read without SSE-C of an object stored with SSE-C.

@@ -99,6 +99,8 @@ pub struct ProxyOptions {
     pub tables: String,
     /// `RUST_LOG` for the process.
     pub rust_log: Option<String>,
+    /// Certificate and key files instead of the PKI's server pair.
+    pub tls_files: Option<(PathBuf, PathBuf)>,
 }
 
 impl ProxyOptions {
@@ -135,8 +137,18 @@ impl Proxy {
              tls_cert = {cert:?}\ntls_key = {key:?}\n{server}\n\
              [upstream]\nendpoint = {endpoint:?}\n{upstream}\n\
              [log]\nformat = \"json\"\nlevel = \"debug\"\n[ssec]\n{ssec}\n{tables}\n",
-            cert = pki.cert_path.display().to_string(),
-            key = pki.key_path.display().to_string(),
+            cert = options
+                .tls_files
+                .as_ref()
+                .map_or(&pki.cert_path, |f| &f.0)
+                .display()
+                .to_string(),
+            key = options
+                .tls_files
+                .as_ref()
+                .map_or(&pki.key_path, |f| &f.1)
+                .display()
+                .to_string(),
             server = options.server,
             endpoint = options.endpoint,
             upstream = options.upstream,
@@ -243,6 +255,34 @@ impl Proxy {
             std::thread::sleep(Duration::from_millis(20));
         }
         None
+    }
+
+    /// `GET` on the admin listener: (status, body).
+    pub async fn admin(&self, path: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tcp = tokio::net::TcpStream::connect(self.admin_addr.expect("admin listener"))
+            .await
+            .unwrap();
+        tcp.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut out = String::new();
+        tcp.read_to_string(&mut out).await.unwrap();
+        let status = out.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = out
+            .split_once("\r\n\r\n")
+            .map_or(String::new(), |(_, b)| b.to_owned());
+        (status, body)
+    }
+
+    /// Rewrites the configuration file (for reload tests).
+    pub fn rewrite_config(&self, edit: impl FnOnce(String) -> String) {
+        let text = std::fs::read_to_string(&self.config_path).unwrap();
+        let tmp = self.config_path.with_extension("tmp");
+        std::fs::write(&tmp, edit(text)).unwrap();
+        std::fs::rename(&tmp, &self.config_path).unwrap();
     }
 
     /// Peak resident set size of the process so far (VmHWM), in bytes.
@@ -467,8 +507,8 @@ pub fn s3_client(
 
 /// A raw HTTPS client (HTTP/1.1 or HTTP/2 by ALPN) trusting `ca_pem`, for requests
 /// that SDKs would not send.
-pub struct RawClient {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+pub struct RawClient<B = Full<Bytes>> {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, B>,
 }
 
 pub struct RawResponse {
@@ -484,21 +524,46 @@ impl RawResponse {
     }
 }
 
+/// A rustls client configuration trusting `ca_pem`, with an optional client certificate.
+pub fn client_tls(ca_pem: &str, identity: Option<(&Path, &Path)>) -> rustls::ClientConfig {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    match identity {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            builder
+                .with_client_auth_cert(chain, PrivateKeyDer::from_pem_file(key).unwrap())
+                .unwrap()
+        }
+    }
+}
+
 impl RawClient {
     pub fn new(ca_pem: &str, h2: bool) -> Self {
-        use rustls_pki_types::CertificateDer;
-        use rustls_pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        Self::with_tls(client_tls(ca_pem, None), h2)
+    }
+}
+
+impl<B> RawClient<B>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    pub fn with_tls(tls: rustls::ClientConfig, h2: bool) -> Self {
         let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_only();
@@ -514,19 +579,27 @@ impl RawClient {
         }
     }
 
-    pub async fn send(&self, req: http::Request<Full<Bytes>>) -> RawResponse {
-        let response = tokio::time::timeout(Duration::from_secs(30), self.client.request(req))
+    pub async fn send(&self, req: http::Request<B>) -> RawResponse {
+        self.try_send(req).await.expect("response")
+    }
+
+    pub async fn try_send(&self, req: http::Request<B>) -> Result<RawResponse, String> {
+        let response = tokio::time::timeout(Duration::from_secs(60), self.client.request(req))
             .await
-            .expect("response in time")
-            .expect("response");
+            .map_err(|_| "no response in time".to_owned())?
+            .map_err(|e| format!("{e:?}"))?;
         let (parts, body) = response.into_parts();
-        let body = body.collect().await.expect("body").to_bytes();
-        RawResponse {
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| format!("body: {e:?}"))?
+            .to_bytes();
+        Ok(RawResponse {
             status: parts.status,
             version: parts.version,
             headers: parts.headers,
             body,
-        }
+        })
     }
 }
 

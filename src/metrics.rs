@@ -1,0 +1,448 @@
+//! Prometheus metrics (text format on the admin listener) and the per-request meter
+//! that feeds them and writes the access log line. Labels are bounded: operation,
+//! outcome, status class, S3 error code and reason, listener, direction — never a
+//! bucket, key, client address or anything derived from a key.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::request_id::RequestId;
+use crate::s3::op::S3Op;
+
+/// Labels of `ssec_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// S3 operation.
+    pub op: &'static str,
+    /// `ok`, `store_error`, `rejected`, `store_unreachable`, …
+    pub outcome: &'static str,
+    /// `2xx` … `5xx`.
+    pub status_class: &'static str,
+}
+
+/// Labels of `ssec_rejections_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectionLabels {
+    /// The S3 error code answered.
+    pub code: &'static str,
+    /// Why: a spec row (`V5`, `S9`), `policy_require`, `store_refusal`, …
+    pub reason: &'static str,
+}
+
+/// Labels with an operation only.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabels {
+    /// S3 operation.
+    pub op: &'static str,
+}
+
+/// Labels with a listener name.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    /// `tls` or `plain`.
+    pub listener: &'static str,
+}
+
+/// Labels with a body direction.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabels {
+    /// `in` (client to store) or `out` (to the client).
+    pub direction: &'static str,
+}
+
+/// Labels of `ssec_reloads_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    /// `certificate` or `config`.
+    pub kind: &'static str,
+    /// `ok` or `failed`.
+    pub result: &'static str,
+}
+
+/// Every metric the proxy exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by operation, outcome and status class.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Requests the proxy refused itself.
+    pub rejections: Family<RejectionLabels, Counter>,
+    /// Time to the response head spent in the proxy (total minus store wait).
+    pub proxy_seconds: Family<OpLabels, Histogram>,
+    /// Time waiting for the store's response head.
+    pub store_seconds: Family<OpLabels, Histogram>,
+    /// Body bytes moved.
+    pub bytes: Family<DirectionLabels, Counter>,
+    /// Open client connections.
+    pub open_connections: Family<ListenerLabels, Gauge>,
+    /// TLS handshakes that failed or timed out.
+    pub tls_handshake_failures: Counter,
+    /// Seconds until the served certificate expires.
+    pub certificate_expiry_seconds: Gauge,
+    /// Certificate and configuration reloads.
+    pub reloads: Family<ReloadLabels, Counter>,
+    /// SSE-C writes the store did not confirm (answered 502).
+    pub unconfirmed_writes: Counter,
+    /// Multipart uploads this replica remembers.
+    pub tracked_uploads: Gauge,
+    /// 1 when the last store probe connected, else 0.
+    pub store_up: Gauge,
+}
+
+fn latency() -> Histogram {
+    // 100 µs … ~100 s.
+    Histogram::new(exponential_buckets(0.0001, 4.0, 11))
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("ssec");
+        let m = Self {
+            requests: Family::default(),
+            rejections: Family::default(),
+            proxy_seconds: Family::new_with_constructor(latency),
+            store_seconds: Family::new_with_constructor(latency),
+            bytes: Family::default(),
+            open_connections: Family::default(),
+            tls_handshake_failures: Counter::default(),
+            certificate_expiry_seconds: Gauge::default(),
+            reloads: Family::default(),
+            unconfirmed_writes: Counter::default(),
+            tracked_uploads: Gauge::default(),
+            store_up: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "requests",
+            "Requests by operation, outcome and status class",
+            m.requests.clone(),
+        );
+        registry.register(
+            "rejections",
+            "Requests refused by the proxy, by S3 error code and reason",
+            m.rejections.clone(),
+        );
+        registry.register(
+            "proxy_duration_seconds",
+            "Time to the response head spent in the proxy",
+            m.proxy_seconds.clone(),
+        );
+        registry.register(
+            "store_duration_seconds",
+            "Time waiting for the store's response head",
+            m.store_seconds.clone(),
+        );
+        registry.register(
+            "body_bytes",
+            "Body bytes moved, by direction",
+            m.bytes.clone(),
+        );
+        registry.register(
+            "open_connections",
+            "Open client connections, by listener",
+            m.open_connections.clone(),
+        );
+        registry.register(
+            "tls_handshake_failures",
+            "TLS handshakes that failed or timed out",
+            m.tls_handshake_failures.clone(),
+        );
+        registry.register(
+            "certificate_expiry_seconds",
+            "Seconds until the served certificate expires",
+            m.certificate_expiry_seconds.clone(),
+        );
+        registry.register(
+            "reloads",
+            "Certificate and configuration reloads, by result",
+            m.reloads.clone(),
+        );
+        registry.register(
+            "unconfirmed_writes",
+            "SSE-C writes the store did not confirm",
+            m.unconfirmed_writes.clone(),
+        );
+        registry.register(
+            "tracked_uploads",
+            "Multipart uploads this replica remembers",
+            m.tracked_uploads.clone(),
+        );
+        registry.register(
+            "store_up",
+            "Whether the last store probe connected",
+            m.store_up.clone(),
+        );
+        Arc::new(Self { registry, ..m })
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(8192);
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Counts a reload.
+    pub fn reload(&self, kind: &'static str, ok: bool) {
+        let result = if ok { "ok" } else { "failed" };
+        self.reloads
+            .get_or_create(&ReloadLabels { kind, result })
+            .inc();
+    }
+}
+
+/// One request's measurements, shared by the layers through request extensions and
+/// finished when the response body ends or is dropped: then the access line is
+/// written and the request metrics are counted.
+pub struct RequestMeter {
+    metrics: Arc<Metrics>,
+    id: RequestId,
+    start: Instant,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    store_nanos: AtomicU64,
+    state: Mutex<MeterState>,
+}
+
+#[derive(Default)]
+struct MeterState {
+    op: Option<S3Op>,
+    bucket: Option<String>,
+    status: u16,
+    head_at: Option<Duration>,
+    outcome: Option<&'static str>,
+    error_code: Option<&'static str>,
+}
+
+impl std::fmt::Debug for RequestMeter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestMeter")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestMeter {
+    /// Starts measuring a request.
+    pub fn new(metrics: Arc<Metrics>, id: RequestId) -> Arc<Self> {
+        Arc::new(Self {
+            metrics,
+            id,
+            start: Instant::now(),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            store_nanos: AtomicU64::new(0),
+            state: Mutex::new(MeterState::default()),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, MeterState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The metrics this meter feeds.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The operation and bucket, once classified.
+    pub fn set_target(&self, op: S3Op, bucket: Option<&str>) {
+        let mut s = self.state();
+        s.op = Some(op);
+        s.bucket = bucket.map(str::to_owned);
+    }
+
+    /// The proxy answered itself: outcome and S3 error code; counts rejections.
+    pub fn set_error(
+        &self,
+        outcome: &'static str,
+        code: &'static str,
+        reason: Option<&'static str>,
+    ) {
+        {
+            let mut s = self.state();
+            s.outcome = Some(outcome);
+            s.error_code = Some(code);
+        }
+        if let Some(reason) = reason {
+            self.metrics
+                .rejections
+                .get_or_create(&RejectionLabels { code, reason })
+                .inc();
+        }
+    }
+
+    /// Time spent waiting for the store's response head.
+    pub fn add_store_wait(&self, d: Duration) {
+        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.store_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Client body bytes read.
+    pub fn add_in(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Response body bytes sent.
+    pub fn add_out(&self, n: usize) {
+        self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// The response head is ready.
+    pub fn head(&self, status: u16) {
+        let mut s = self.state();
+        s.status = status;
+        s.head_at = Some(self.start.elapsed());
+    }
+
+    /// The response is over (`complete` false when the body was cut short): writes
+    /// the access line and counts the request.
+    pub fn finish(&self, complete: bool) {
+        let s = self.state();
+        let op = s.op.map_or("Unknown", S3Op::as_str);
+        let store = Duration::from_nanos(self.store_nanos.load(Ordering::Relaxed));
+        let head = s.head_at.unwrap_or_else(|| self.start.elapsed());
+        let proxy = head.saturating_sub(store);
+        let outcome = match (s.outcome, complete, s.status) {
+            (Some(o), _, _) => o,
+            (None, false, _) => "incomplete",
+            (None, true, 400..) => "store_error",
+            (None, true, _) => "ok",
+        };
+        let status_class = match s.status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        let (bytes_in, bytes_out) = (
+            self.bytes_in.load(Ordering::Relaxed),
+            self.bytes_out.load(Ordering::Relaxed),
+        );
+        let m = &self.metrics;
+        m.requests
+            .get_or_create(&RequestLabels {
+                op,
+                outcome,
+                status_class,
+            })
+            .inc();
+        m.proxy_seconds
+            .get_or_create(&OpLabels { op })
+            .observe(proxy.as_secs_f64());
+        if !store.is_zero() {
+            m.store_seconds
+                .get_or_create(&OpLabels { op })
+                .observe(store.as_secs_f64());
+        }
+        m.bytes
+            .get_or_create(&DirectionLabels { direction: "in" })
+            .inc_by(bytes_in);
+        m.bytes
+            .get_or_create(&DirectionLabels { direction: "out" })
+            .inc_by(bytes_out);
+        tracing::event!(
+            target: "access",
+            tracing::Level::INFO,
+            request.id = %self.id,
+            s3.op = op,
+            s3.bucket = s.bucket.as_deref().unwrap_or(""),
+            http.status = s.status,
+            bytes.r#in = bytes_in,
+            bytes.out = bytes_out,
+            duration.proxy_ms = proxy.as_secs_f64() * 1e3,
+            duration.store_ms = store.as_secs_f64() * 1e3,
+            duration.total_ms = self.start.elapsed().as_secs_f64() * 1e3,
+            outcome,
+            s3.error = s.error_code.unwrap_or(""),
+            "request"
+        );
+    }
+}
+
+/// Finishes a meter when dropped (the response body's end or abandonment).
+pub struct MeterGuard {
+    meter: Arc<RequestMeter>,
+    complete: bool,
+}
+
+impl MeterGuard {
+    /// Guards `meter`.
+    pub fn new(meter: Arc<RequestMeter>) -> Self {
+        Self {
+            meter,
+            complete: false,
+        }
+    }
+
+    /// Counts body bytes sent.
+    pub fn sent(&self, n: usize) {
+        self.meter.add_out(n);
+    }
+
+    /// The body reached its end.
+    pub fn completed(&mut self) {
+        self.complete = true;
+    }
+}
+
+impl Drop for MeterGuard {
+    fn drop(&mut self) {
+        self.meter.finish(self.complete);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_bounded_families_in_text_format() {
+        let m = Metrics::new();
+        let meter = RequestMeter::new(Arc::clone(&m), RequestId::next());
+        meter.set_target(S3Op::PutObject, Some("secret-bucket-name"));
+        meter.add_in(10);
+        meter.set_error("rejected", "AccessDenied", Some("policy_require"));
+        meter.head(403);
+        drop(MeterGuard::new(meter));
+        m.reload("certificate", false);
+        let text = m.encode();
+        assert!(
+            text.contains(
+                "ssec_requests_total{op=\"PutObject\",outcome=\"rejected\",status_class=\"4xx\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "ssec_rejections_total{code=\"AccessDenied\",reason=\"policy_require\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("ssec_body_bytes_total{direction=\"in\"} 10"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ssec_reloads_total{kind=\"certificate\",result=\"failed\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ssec_proxy_duration_seconds_bucket"),
+            "{text}"
+        );
+        assert!(!text.contains("secret-bucket-name"), "no bucket in metrics");
+    }
+}
