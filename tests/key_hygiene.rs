@@ -1,4 +1,4 @@
-//! Key material never reaches a log line or an error body, even with every crate
+//! Key material never reaches a log line, a metric or an error body, even with every crate
 //! logging at `trace`: requests carrying a known key (valid, invalid, wrong, over
 //! HTTP/1.1 and HTTP/2, as headers and as POST form fields) go through the proxy to
 //! SeaweedFS, then every captured line and body is searched for the key.
@@ -150,6 +150,9 @@ async fn seaweedfs_keys_never_reach_logs_or_error_bodies_at_trace_level() {
     // Log lines arrive through a pipe; give the last ones a moment.
     std::thread::sleep(std::time::Duration::from_millis(300));
 
+    let metrics = proxy.admin("/metrics").await.1;
+    assert!(metrics.contains("ssec_rejections_total"), "metrics were produced");
+    bodies.push(metrics);
     let logs = proxy.logs();
     assert!(
         logs.len() > 50,
