@@ -113,6 +113,8 @@ pub struct ServerConfig {
     /// How often certificate, key and configuration files are checked for changes
     /// (besides file-change notifications and SIGHUP).
     pub reload_interval: Duration,
+    /// Most client connections open at once (all listeners); more are closed at once.
+    pub max_connections: usize,
 }
 
 /// `[upstream]`.
@@ -249,6 +251,8 @@ struct RawServer {
     shutdown_grace: String,
     #[serde(default = "default_reload_interval")]
     reload_interval: String,
+    #[serde(default = "default_max_connections")]
+    max_connections: usize,
 }
 
 #[derive(Deserialize)]
@@ -353,6 +357,9 @@ fn default_shutdown_grace() -> String {
 }
 fn default_reload_interval() -> String {
     "60s".to_owned()
+}
+fn default_max_connections() -> usize {
+    4096
 }
 fn default_probe_interval() -> String {
     "5s".to_owned()
@@ -571,6 +578,10 @@ impl Cx<'_> {
             shutdown_delay: self.duration_or_zero("server.shutdown_delay", &raw.shutdown_delay)?,
             shutdown_grace: self.duration("server.shutdown_grace", &raw.shutdown_grace)?,
             reload_interval: self.duration("server.reload_interval", &raw.reload_interval)?,
+            max_connections: match raw.max_connections {
+                0 => return Err(self.invalid("server.max_connections", "must be at least 1")),
+                n => n,
+            },
         })
     }
 

@@ -5,6 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// Many small, short-lived allocations on every thread: glibc's allocator spends a
+/// tenth of the proxy's time there under load; mimalloc a fraction of that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use ssec_proxy::config::Config;
 use ssec_proxy::server::{Exit, Server, Signal};
 use ssec_proxy::{telemetry, tls};
@@ -71,12 +76,12 @@ fn run(file: &Path) -> ExitCode {
     for warning in config.warnings() {
         tracing::warn!(warning = %warning, "configuration");
     }
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all();
-    if let Some(n) = config.server.worker_threads {
-        runtime.worker_threads(n);
-    }
-    let runtime = match runtime.build() {
+    // The control runtime: signals, admin endpoints, probe, reloads. Traffic runs on
+    // the server's own worker threads.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start runtime");

@@ -84,6 +84,8 @@ pub struct Metrics {
     pub open_connections: Family<ListenerLabels, Gauge>,
     /// TLS handshakes that failed or timed out.
     pub tls_handshake_failures: Counter,
+    /// Connections closed at once because `server.max_connections` were open.
+    pub refused_connections: Counter,
     /// Seconds until the served certificate expires.
     pub certificate_expiry_seconds: Gauge,
     /// Certificate and configuration reloads.
@@ -113,6 +115,7 @@ impl Metrics {
             bytes: Family::default(),
             open_connections: Family::default(),
             tls_handshake_failures: Counter::default(),
+            refused_connections: Counter::default(),
             certificate_expiry_seconds: Gauge::default(),
             reloads: Family::default(),
             unconfirmed_writes: Counter::default(),

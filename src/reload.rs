@@ -213,7 +213,11 @@ impl Reloader {
 pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     let (o, n) = (&old.server, &new.server);
     let (ou, nu) = (&old.upstream, &new.upstream);
-    let checks: [(&'static str, bool); 22] = [
+    let checks: [(&'static str, bool); 23] = [
+        (
+            "server.max_connections",
+            o.max_connections != n.max_connections,
+        ),
         ("server.listen", o.listen != n.listen),
         ("server.admin_listen", o.admin_listen != n.admin_listen),
         ("server.plain_listen", o.plain_listen != n.plain_listen),

@@ -6,7 +6,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -16,7 +16,7 @@ use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 use tower::util::Oneshot;
@@ -26,10 +26,11 @@ use crate::body::ResponseBody;
 use crate::config::{Config, ServerConfig};
 use crate::health::{self, Health};
 use crate::layers::ssec::ConnInfo;
+use crate::layers::ssec::LiveSsec;
 use crate::metrics::{ListenerLabels, Metrics};
 use crate::reload::{LogLevelSetter, Reloader, Swappable};
 use crate::stack::{self, ProxyService};
-use crate::tls::{TlsError, load_material};
+use crate::tls::{TlsError, load_material, upstream_client_config};
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
 
@@ -72,6 +73,12 @@ pub enum Exit {
 }
 
 /// A started proxy: bound listeners, and the handles to run and stop it.
+///
+/// Traffic is served by `server.worker_threads` threads, each with its own
+/// single-threaded runtime, its own `SO_REUSEPORT` listening socket (the kernel spreads
+/// connections over them) and its own pool of store connections: a request never
+/// crosses threads. Admin endpoints, the store probe and reloads run on the caller's
+/// runtime.
 pub struct Server {
     /// Address of the S3 listener (useful when the configuration said port 0).
     pub s3_addr: SocketAddr,
@@ -84,10 +91,23 @@ pub struct Server {
     stop_traffic: watch::Sender<bool>,
     /// Stops the admin listener, the probe and the reloader, last.
     stop_rest: watch::Sender<bool>,
-    traffic: tokio::task::JoinSet<()>,
+    /// One per worker thread; resolves when its connections are done.
+    workers: Vec<oneshot::Receiver<()>>,
     reload_tx: mpsc::UnboundedSender<&'static str>,
     delay: Duration,
     grace: Duration,
+}
+
+/// What every worker thread shares.
+struct Shared {
+    config: Config,
+    client_tls: rustls::ClientConfig,
+    tls: Arc<ArcSwap<rustls::ServerConfig>>,
+    records: Arc<UploadRecords>,
+    live: Arc<ArcSwap<LiveSsec>>,
+    metrics: Arc<Metrics>,
+    limit: Arc<ConnLimit>,
+    settings: ConnSettings,
 }
 
 impl Server {
@@ -106,47 +126,62 @@ impl Server {
             config.ssec.upload_record_ttl,
         ));
         let live = Arc::new(ArcSwap::from_pointee(config.live_ssec()));
-        let upstream = Upstream::new(&config.upstream)?;
-        let service = stack::build(
-            config,
-            upstream,
-            Arc::clone(&records),
-            Arc::clone(&live),
-            Arc::clone(&metrics),
-        );
+        let client_tls = upstream_client_config(config.upstream.ca_file.as_deref())?;
+        let threads = s
+            .worker_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
 
-        let listener = bind("server.listen", s.listen).await?;
-        let s3_addr = local_addr("server.listen", &listener)?;
+        let (s3_listeners, s3_addr) = bind_reuseport("server.listen", s.listen, threads)?;
+        let (plain_listeners, plain_addr) = match s.plain_listen {
+            Some(addr) => {
+                let (listeners, bound) = bind_reuseport("server.plain_listen", addr, threads)?;
+                (listeners.into_iter().map(Some).collect(), Some(bound))
+            }
+            None => ((0..threads).map(|_| None).collect::<Vec<_>>(), None),
+        };
         let health = Arc::new(Health::default());
         let (stop_traffic, traffic_stopped) = watch::channel(false);
         let (stop_rest, rest_stopped) = watch::channel(false);
-        let settings = ConnSettings::from(s);
-        let mut traffic = tokio::task::JoinSet::new();
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            client_tls,
+            tls: Arc::clone(&tls),
+            records: Arc::clone(&records),
+            live: Arc::clone(&live),
+            metrics: Arc::clone(&metrics),
+            limit: Arc::new(ConnLimit::new(s.max_connections)),
+            settings: ConnSettings::from(s),
+        });
+        let mut workers = Vec::with_capacity(threads);
+        for (i, (s3, plain)) in s3_listeners.into_iter().zip(plain_listeners).enumerate() {
+            let (done_tx, done_rx) = oneshot::channel();
+            let shared = Arc::clone(&shared);
+            let stopped = traffic_stopped.clone();
+            std::thread::Builder::new()
+                .name(format!("ssec-worker-{i}"))
+                .spawn(move || worker(shared, s3, plain, stopped, done_tx))
+                .map_err(|source| StartError::Bind {
+                    key: "server.worker_threads",
+                    addr: s3_addr,
+                    source,
+                })?;
+            workers.push(done_rx);
+        }
 
-        let plain_addr = match s.plain_listen {
-            Some(addr) => {
-                let plain = bind("server.plain_listen", addr).await?;
-                let bound = local_addr("server.plain_listen", &plain)?;
-                let listen = Listen {
-                    listener: plain,
-                    tls: None,
-                    name: "plain",
-                };
-                traffic.spawn(accept_loop(
-                    listen,
-                    service.clone(),
-                    settings,
-                    Arc::clone(&metrics),
-                    traffic_stopped.clone(),
-                ));
-                Some(bound)
-            }
-            None => None,
-        };
         let admin_addr = match s.admin_listen {
             Some(addr) => {
-                let admin = bind("server.admin_listen", addr).await?;
-                let bound = local_addr("server.admin_listen", &admin)?;
+                let admin = TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind {
+                        key: "server.admin_listen",
+                        addr,
+                        source,
+                    })?;
+                let bound = admin.local_addr().map_err(|source| StartError::Bind {
+                    key: "server.admin_listen",
+                    addr,
+                    source,
+                })?;
                 let state = Arc::new(AdminState {
                     health: Arc::clone(&health),
                     metrics: Arc::clone(&metrics),
@@ -158,19 +193,6 @@ impl Server {
             }
             None => None,
         };
-        let listen = Listen {
-            listener,
-            tls: Some(Arc::clone(&tls)),
-            name: "tls",
-        };
-        traffic.spawn(accept_loop(
-            listen,
-            service,
-            settings,
-            Arc::clone(&metrics),
-            traffic_stopped,
-        ));
-
         tokio::spawn(health::probe_store(
             config.upstream.scheme.clone(),
             config.upstream.authority.clone(),
@@ -196,6 +218,7 @@ impl Server {
             plain.addr = plain_addr.map(|a| a.to_string()).unwrap_or_default(),
             admin.addr = admin_addr.map(|a| a.to_string()).unwrap_or_default(),
             upstream.addr = %config.upstream.authority,
+            workers = threads,
             "listening"
         );
         Ok(Self {
@@ -205,7 +228,7 @@ impl Server {
             health,
             stop_traffic,
             stop_rest,
-            traffic,
+            workers,
             reload_tx,
             delay: s.shutdown_delay,
             grace: s.shutdown_grace,
@@ -216,7 +239,7 @@ impl Server {
     /// once; requests are still served for `shutdown_delay`; then the listeners close
     /// and in-flight requests get `shutdown_grace`. A second termination signal ends
     /// the wait at once.
-    pub async fn run(mut self, mut signals: mpsc::UnboundedReceiver<Signal>) -> Exit {
+    pub async fn run(self, mut signals: mpsc::UnboundedReceiver<Signal>) -> Exit {
         // Reloads until the first termination signal (or the end of signals).
         while let Some(Signal::Reload) = signals.recv().await {
             let _ = self.reload_tx.send("SIGHUP");
@@ -240,9 +263,10 @@ impl Server {
             "shutdown: listeners closed, finishing in-flight requests"
         );
         let _ = self.stop_traffic.send(true);
-        let traffic = &mut self.traffic;
         let drained = tokio::time::timeout(self.grace, async {
-            while traffic.join_next().await.is_some() {}
+            for worker in self.workers {
+                let _ = worker.await;
+            }
         });
         let exit = tokio::select! {
             result = drained => match result {
@@ -260,6 +284,129 @@ impl Server {
         }
         let _ = self.stop_rest.send(true);
         exit
+    }
+}
+
+/// One worker thread: a single-threaded runtime serving its own listening sockets
+/// with its own store pool, until the traffic stops and its connections are done.
+fn worker(
+    shared: Arc<Shared>,
+    s3: std::net::TcpListener,
+    plain: Option<std::net::TcpListener>,
+    stopped: watch::Receiver<bool>,
+    done: oneshot::Sender<()>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start worker runtime");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let upstream = Upstream::with_tls(&shared.config.upstream, shared.client_tls.clone());
+        let service = stack::build(
+            &shared.config,
+            upstream,
+            Arc::clone(&shared.records),
+            Arc::clone(&shared.live),
+            Arc::clone(&shared.metrics),
+        );
+        let mut loops = tokio::task::JoinSet::new();
+        let sockets = [
+            (Some(s3), Some(Arc::clone(&shared.tls)), "tls"),
+            (plain, None, "plain"),
+        ];
+        for (socket, tls, name) in sockets {
+            let Some(socket) = socket else { continue };
+            match TcpListener::from_std(socket) {
+                Ok(listener) => {
+                    let listen = Listen {
+                        listener,
+                        tls,
+                        name,
+                    };
+                    loops.spawn(accept_loop(
+                        listen,
+                        service.clone(),
+                        Arc::clone(&shared),
+                        stopped.clone(),
+                    ));
+                }
+                Err(e) => tracing::error!(error = %e, listener = name, "cannot register listener"),
+            }
+        }
+        while loops.join_next().await.is_some() {}
+    });
+    let _ = done.send(());
+}
+
+/// Binds `threads` listening sockets to one address with `SO_REUSEPORT` (the first
+/// decides the port when the address says 0).
+fn bind_reuseport(
+    key: &'static str,
+    addr: SocketAddr,
+    threads: usize,
+) -> Result<(Vec<std::net::TcpListener>, SocketAddr), StartError> {
+    let err = |source| StartError::Bind { key, addr, source };
+    let mut bound = addr;
+    let mut listeners = Vec::with_capacity(threads);
+    for _ in 0..threads.max(1) {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(bound),
+            socket2::Type::STREAM,
+            None,
+        )
+        .map_err(err)?;
+        socket.set_reuse_address(true).map_err(err)?;
+        socket.set_reuse_port(true).map_err(err)?;
+        socket.set_nonblocking(true).map_err(err)?;
+        socket.bind(&bound.into()).map_err(err)?;
+        socket.listen(4096).map_err(err)?;
+        let listener: std::net::TcpListener = socket.into();
+        if bound.port() == 0 {
+            bound = listener.local_addr().map_err(err)?;
+        }
+        listeners.push(listener);
+    }
+    Ok((listeners, bound))
+}
+
+/// `server.max_connections`, shared by every listener and worker.
+struct ConnLimit {
+    open: AtomicUsize,
+    max: usize,
+}
+
+impl ConnLimit {
+    fn new(max: usize) -> Self {
+        Self {
+            open: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// A slot for one more connection, or `None` when all are taken.
+    fn acquire(self: &Arc<Self>) -> Option<ConnSlot> {
+        let taken = self
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .is_ok();
+        taken.then(|| ConnSlot(Arc::clone(self)))
+    }
+}
+
+/// Frees its connection slot when dropped.
+struct ConnSlot(Arc<ConnLimit>);
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -293,20 +440,6 @@ async fn next_termination(signals: &mut mpsc::UnboundedReceiver<Signal>) {
     }
 }
 
-async fn bind(key: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { key, addr, source })
-}
-
-fn local_addr(key: &'static str, listener: &TcpListener) -> Result<SocketAddr, StartError> {
-    listener.local_addr().map_err(|source| StartError::Bind {
-        key,
-        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-        source,
-    })
-}
-
 /// Per-connection protocol settings taken from `[server]`.
 #[derive(Clone, Copy, Debug)]
 struct ConnSettings {
@@ -338,8 +471,7 @@ struct Listen {
 async fn accept_loop(
     listen: Listen,
     service: ProxyService,
-    settings: ConnSettings,
-    metrics: Arc<Metrics>,
+    shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -350,15 +482,22 @@ async fn accept_loop(
         };
         match accepted {
             Ok((tcp, peer)) => {
+                let Some(slot) = shared.limit.acquire() else {
+                    // Over the limit: close at once rather than hold memory for it.
+                    shared.metrics.refused_connections.inc();
+                    drop(tcp);
+                    continue;
+                };
                 let conn = Conn {
                     tls: listen
                         .tls
                         .as_ref()
                         .map(|t| TlsAcceptor::from(t.load_full())),
                     service: service.clone(),
-                    settings,
-                    metrics: Arc::clone(&metrics),
+                    settings: shared.settings,
+                    metrics: Arc::clone(&shared.metrics),
                     listener: listen.name,
+                    _slot: slot,
                 };
                 tokio::spawn(conn.serve(tcp, peer, graceful.watcher()));
             }
@@ -380,6 +519,8 @@ struct Conn {
     settings: ConnSettings,
     metrics: Arc<Metrics>,
     listener: &'static str,
+    /// Held for the connection's life.
+    _slot: ConnSlot,
 }
 
 impl Conn {

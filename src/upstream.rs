@@ -45,13 +45,21 @@ struct Inner {
 }
 
 impl Upstream {
-    /// Builds the pooled client. Must be called inside a Tokio runtime.
+    /// Builds a pooled client with its own trust configuration.
     pub fn new(config: &UpstreamConfig) -> Result<Self, TlsError> {
+        Ok(Self::with_tls(
+            config,
+            upstream_client_config(config.ca_file.as_deref())?,
+        ))
+    }
+
+    /// Builds a pooled client (one per worker thread) around a prepared TLS client
+    /// configuration.
+    pub fn with_tls(config: &UpstreamConfig, tls: rustls::ClientConfig) -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(config.connect_timeout));
-        let tls = upstream_client_config(config.ca_file.as_deref())?;
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -63,7 +71,7 @@ impl Upstream {
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_max_idle_per_host(config.pool_max_idle)
             .build(connector);
-        Ok(Self {
+        Self {
             inner: Arc::new(Inner {
                 client,
                 scheme: config.scheme.clone(),
@@ -71,7 +79,7 @@ impl Upstream {
                 forwarded_proto: config.forwarded_proto,
                 idle_timeout: config.idle_timeout,
             }),
-        })
+        }
     }
 
     /// Rewrites the request for the store: same method, path, query, `Host` and

@@ -151,7 +151,10 @@ async fn seaweedfs_keys_never_reach_logs_or_error_bodies_at_trace_level() {
     std::thread::sleep(std::time::Duration::from_millis(300));
 
     let metrics = proxy.admin("/metrics").await.1;
-    assert!(metrics.contains("ssec_rejections_total"), "metrics were produced");
+    assert!(
+        metrics.contains("ssec_rejections_total"),
+        "metrics were produced"
+    );
     bodies.push(metrics);
     let logs = proxy.logs();
     assert!(

@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""dev/bench: ssec-proxy against nginx (the TLS-terminating reverse proxy users would
+otherwise run) and against the upstream direct, in one run on one machine.
+
+Everything listens on 127.0.0.1. Targets are driven in turn by wrk (dev/lib/bench.lua),
+alternating within every repetition, each run after the machine has gone idle. CPU time
+comes from /proc (utime + stime of the proxy's processes), so per-request and per-GiB
+figures hold on a noisy machine; the reported numbers are medians with their spread.
+
+Usage (through dev/bench): bench.py --root DIR --cert PEM --key PEM [--quick] [--reps N]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SMALL = 1024
+BIG = 16 << 20
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def wait_port(port, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port} after {timeout}s")
+
+
+def cpu_busy(window=0.5):
+    def read():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + v[4]
+        return idle, sum(v)
+    i0, t0 = read()
+    time.sleep(window)
+    i1, t1 = read()
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_idle(limit=0.15, max_wait=30):
+    """Waits until the machine is idle; returns the busy fraction it settled for."""
+    deadline = time.time() + max_wait
+    busy = cpu_busy()
+    while busy > limit and time.time() < deadline:
+        busy = cpu_busy()
+    return busy
+
+
+def pids_of(root_pid):
+    """The process and its descendants (nginx master and workers)."""
+    pids = [root_pid]
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        except OSError:
+            continue
+    i = 0
+    while i < len(pids):
+        pids.extend(children.get(pids[i], []))
+        i += 1
+    return pids
+
+
+def cpu_seconds(root_pid):
+    total = 0
+    for pid in pids_of(root_pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            continue
+    return total / CLK_TCK
+
+
+def rss_mib(root_pid, field="VmRSS:"):
+    total = 0
+    for pid in pids_of(root_pid):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith(field):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+class Target:
+    def __init__(self, name, port, scheme, pid):
+        self.name, self.port, self.scheme, self.pid = name, port, scheme, pid
+
+    def url(self):
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+
+def run_wrk(args, target, method, path, body, conns, duration):
+    env = dict(os.environ, BENCH_METHOD=method, BENCH_PATH=path, BENCH_BODY_BYTES=str(body))
+    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--timeout", "10s", "-s", args.lua, target.url()]
+    busy = wait_idle()
+    cpu0 = cpu_seconds(target.pid) if target.pid else 0
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 60)
+    cpu1 = cpu_seconds(target.pid) if target.pid else 0
+    line = next((l for l in out.stdout.splitlines() if l.startswith("{")), None)
+    if line is None:
+        raise SystemExit(f"wrk failed against {target.name}: {out.stdout}\n{out.stderr}")
+    r = json.loads(line)
+    r["cpu"] = cpu1 - cpu0
+    r["busy_before"] = busy
+    r["rss"] = rss_mib(target.pid) if target.pid else 0
+    if r["errors"] or r["status_errors"]:
+        log(f"  warning: {target.name} {method} {path}: {r['errors']} errors, {r['status_errors']} non-2xx")
+    return r
+
+
+async def hold_tls_connections(port, count, cafile):
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    conns = []
+    for i in range(0, count, 50):
+        batch = await asyncio.gather(*[
+            asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="localhost")
+            for _ in range(min(50, count - i))
+        ])
+        conns.extend(batch)
+    return conns
+
+
+def idle_connections_rss(target, count, cafile):
+    async def go():
+        conns = await hold_tls_connections(target.port, count, cafile)
+        await asyncio.sleep(1.0)
+        rss = rss_mib(target.pid)
+        for _, w in conns:
+            w.close()
+        return rss
+    return asyncio.run(go())
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def spread(values):
+    return f"{min(values):.0f}–{max(values):.0f}" if values else "-"
+
+
+def nginx_conf(d, port, upstream_port, cert, key, workers):
+    return f"""
+worker_processes {workers};
+user root;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  upstream store {{ server 127.0.0.1:{upstream_port}; keepalive 128; }}
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.3;
+    ssl_session_cache shared:SSL:10m;
+    keepalive_requests 100000;
+    client_max_body_size 0;
+    client_body_buffer_size 1m;
+    location / {{
+      proxy_pass http://store;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_buffering on;
+      proxy_request_buffering on;
+      proxy_buffers 64 16k;
+      proxy_max_temp_file_size 0;
+    }}
+  }}
+}}
+"""
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--root", required=True)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--ca", required=True)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--reps", type=int)
+    p.add_argument("--duration", type=int)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--json")
+    args = p.parse_args()
+    reps = args.reps or (2 if args.quick else 5)
+    small_d = args.duration or (4 if args.quick else 10)
+    big_d = args.duration or (4 if args.quick else 10)
+    args.lua = os.path.join(args.root, "dev/lib/bench.lua")
+    proxy_bin = os.path.join(args.root, "target/release/ssec-proxy")
+    upstream_bin = os.path.join(args.root, "target/release/examples/bench_upstream")
+    for tool in ["wrk", "nginx"]:
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} not found: run dev/install-deps")
+
+    ports = {name: free_port() for name in ["up_plain", "up_tls", "nginx", "ssec", "admin"]}
+    for name, port in ports.items():
+        if not port_is_free(port):
+            raise SystemExit(f"port {port} ({name}) is busy")
+    d = tempfile.mkdtemp(prefix="ssec-bench-")
+    procs = []
+
+    def start(cmd, **kw):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, os.path.basename(cmd[0]) + ".log"), "w"), **kw)
+        procs.append(proc)
+        return proc
+
+    try:
+        upstream = start([upstream_bin, f"127.0.0.1:{ports['up_plain']}", f"127.0.0.1:{ports['up_tls']}", args.cert, args.key, "2"])
+        wait_port(ports["up_plain"])
+        with open(os.path.join(d, "nginx.conf"), "w") as f:
+            f.write(nginx_conf(d, ports["nginx"], ports["up_plain"], args.cert, args.key, args.workers))
+        for sub in ["body", "proxy", "fastcgi", "uwsgi", "scgi"]:
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        nginx = start(["nginx", "-c", os.path.join(d, "nginx.conf"), "-g", "daemon off;"])
+        wait_port(ports["nginx"])
+        with open(os.path.join(d, "proxy.toml"), "w") as f:
+            f.write(f"""
+[server]
+listen = "127.0.0.1:{ports['ssec']}"
+admin_listen = "127.0.0.1:{ports['admin']}"
+tls_cert = "{args.cert}"
+tls_key = "{args.key}"
+worker_threads = {args.workers}
+[upstream]
+endpoint = "http://127.0.0.1:{ports['up_plain']}"
+[ssec]
+default = "allow"
+[log]
+# As nginx's access_log off: no line per request.
+level = "warn"
+""")
+        ssec = start([proxy_bin, "--config", os.path.join(d, "proxy.toml")])
+        wait_port(ports["ssec"])
+        time.sleep(1.0)
+        ssec_idle_rss = rss_mib(ssec.pid)
+        nginx_idle_rss = rss_mib(nginx.pid)
+
+        targets = [
+            Target("ssec-proxy", ports["ssec"], "https", ssec.pid),
+            Target("nginx", ports["nginx"], "https", nginx.pid),
+            Target("direct-tls", ports["up_tls"], "https", upstream.pid),
+            Target("direct-plain", ports["up_plain"], "http", upstream.pid),
+        ]
+        scenarios = [
+            ("GET 1 KiB", "GET", "/b/1k", 0, 64, small_d),
+            ("PUT 1 KiB", "PUT", "/b/1k", SMALL, 64, small_d),
+            ("GET 16 MiB", "GET", "/b/16m", 0, 4, big_d),
+            ("PUT 16 MiB", "PUT", "/b/16m", BIG, 4, big_d),
+        ]
+        results = {(s[0], t.name): [] for s in scenarios for t in targets}
+        log(f"bench: {reps} repetitions, {small_d}s per run, {args.workers} workers each; targets alternate within each repetition")
+        for rep in range(reps):
+            for s in scenarios:
+                # Rotate the order so no target always runs first or last.
+                order = targets[rep % len(targets):] + targets[:rep % len(targets)]
+                for t in order:
+                    r = run_wrk(args, t, s[1], s[2], s[3], s[4], s[5])
+                    results[(s[0], t.name)].append(r)
+                    rps = r["requests"] / (r["duration_us"] / 1e6)
+                    log(f"  rep {rep + 1} {s[0]:<10} {t.name:<12} {rps:9.0f} req/s  p99 {r['p99_us'] / 1000:7.2f} ms  (machine busy before: {r['busy_before'] * 100:.0f}%)")
+        ssec_load_rss = rss_mib(ssec.pid, "VmHWM:")
+        ssec_conn_rss = idle_connections_rss(targets[0], 1000, args.ca)
+        nginx_conn_rss = idle_connections_rss(targets[1], 1000, args.ca)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(d, ignore_errors=True)
+
+    report(results, scenarios, targets, ssec_idle_rss, ssec_load_rss, ssec_conn_rss, nginx_idle_rss, nginx_conn_rss, args)
+
+
+def report(results, scenarios, targets, ssec_idle, ssec_load, ssec_conn, nginx_idle, nginx_conn, args):
+    summary = {"scenarios": {}, "rss_mib": {}}
+    log("\nResults (median of repetitions, spread min–max):")
+    log(f"{'scenario':<11} {'target':<13} {'req/s':>9} {'spread':>13} {'MiB/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU/req µs':>11} {'CPU/GiB s':>10}")
+    for s in scenarios:
+        name = s[0]
+        summary["scenarios"][name] = {}
+        for t in targets:
+            rs = results[(name, t.name)]
+            rps = [r["requests"] / (r["duration_us"] / 1e6) for r in rs]
+            mibs = [r["bytes"] / (r["duration_us"] / 1e6) / 2**20 if s[1] == "GET" else r["requests"] * s[3] / (r["duration_us"] / 1e6) / 2**20 for r in rs]
+            cpu_req = [r["cpu"] / max(1, r["requests"]) * 1e6 for r in rs]
+            moved = [(r["bytes"] if s[1] == "GET" else r["requests"] * s[3]) for r in rs]
+            cpu_gib = [r["cpu"] / max(1, m) * 2**30 for r, m in zip(rs, moved)]
+            row = {
+                "rps": med(rps), "rps_min": min(rps), "rps_max": max(rps),
+                "mib_s": med(mibs),
+                "p50_ms": med([r["p50_us"] / 1000 for r in rs]),
+                "p99_ms": med([r["p99_us"] / 1000 for r in rs]),
+                "cpu_us_per_req": med(cpu_req), "cpu_s_per_gib": med(cpu_gib),
+                "errors": sum(r["errors"] + r["status_errors"] for r in rs),
+            }
+            summary["scenarios"][name][t.name] = row
+            cpu_cols = f"{row['cpu_us_per_req']:11.1f} {row['cpu_s_per_gib']:10.2f}" if t.name in ("ssec-proxy", "nginx") else f"{'':>11} {'':>10}"
+            log(f"{name:<11} {t.name:<13} {row['rps']:9.0f} {spread(rps):>13} {row['mib_s']:8.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} {cpu_cols}")
+    log("\nRatios (ssec-proxy / other, same run):")
+    checks = []
+    for s in scenarios:
+        name = s[0]
+        row = summary["scenarios"][name]
+        sp, ng, dt = row["ssec-proxy"], row["nginx"], row["direct-tls"]
+        small = s[2].endswith("1k")
+        ratio_rps = sp["rps"] / ng["rps"]
+        ratio_tls = sp["rps"] / dt["rps"]
+        ratio_p99 = sp["p99_ms"] / ng["p99_ms"]
+        if small:
+            ratio_cpu = sp["cpu_us_per_req"] / ng["cpu_us_per_req"]
+            log(f"  {name:<11} throughput {ratio_rps:.2f}x nginx, {ratio_tls:.2f}x direct-TLS; p99 {ratio_p99:.2f}x nginx's; CPU/request {ratio_cpu:.2f}x nginx's")
+            checks += [(f"{name}: req/s >= 1.0x nginx", ratio_rps >= 1.0, f"{ratio_rps:.2f}x"),
+                       (f"{name}: p99 <= nginx's", ratio_p99 <= 1.0, f"{ratio_p99:.2f}x"),
+                       (f"{name}: CPU/request <= 0.8x nginx's", ratio_cpu <= 0.8, f"{ratio_cpu:.2f}x")]
+        else:
+            ratio_cpu = sp["cpu_s_per_gib"] / ng["cpu_s_per_gib"]
+            log(f"  {name:<11} throughput {ratio_rps:.2f}x nginx, {ratio_tls:.2f}x direct-TLS; CPU/GiB {ratio_cpu:.2f}x nginx's ({sp['cpu_s_per_gib']:.2f} s vs {ng['cpu_s_per_gib']:.2f} s)")
+            checks += [(f"{name}: throughput >= 1.2x nginx", ratio_rps >= 1.2, f"{ratio_rps:.2f}x"),
+                       (f"{name}: throughput >= 0.85x direct-TLS", ratio_tls >= 0.85, f"{ratio_tls:.2f}x"),
+                       (f"{name}: CPU/GiB <= 0.6x nginx's", ratio_cpu <= 0.6, f"{ratio_cpu:.2f}x")]
+        summary["scenarios"][name]["ratios"] = {"vs_nginx": ratio_rps, "vs_direct_tls": ratio_tls, "p99_vs_nginx": ratio_p99, "cpu_vs_nginx": ratio_cpu}
+    summary["rss_mib"] = {"ssec_idle": ssec_idle, "ssec_peak_under_load": ssec_load, "ssec_1000_idle_tls": ssec_conn,
+                          "nginx_idle": nginx_idle, "nginx_1000_idle_tls": nginx_conn}
+    log(f"\nRSS: ssec-proxy idle {ssec_idle:.1f} MiB, peak under load {ssec_load:.1f} MiB, with 1,000 idle TLS connections {ssec_conn:.1f} MiB;"
+        f" nginx (master + workers) idle {nginx_idle:.1f} MiB, with 1,000 idle TLS connections {nginx_conn:.1f} MiB")
+    checks += [("RSS idle <= 32 MiB", ssec_idle <= 32, f"{ssec_idle:.1f} MiB"),
+               ("RSS with 1,000 idle TLS connections <= 100 MiB", ssec_conn <= 100, f"{ssec_conn:.1f} MiB")]
+    log("\nTargets:")
+    for what, ok, value in checks:
+        log(f"  {'met   ' if ok else 'MISSED'} {what}: {value}")
+    summary["targets"] = [{"target": w, "met": ok, "value": v} for w, ok, v in checks]
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(summary, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
