@@ -154,6 +154,11 @@ impl Metrics {
             m.open_connections.clone(),
         );
         registry.register(
+            "refused_connections",
+            "Connections closed at once because server.max_connections were open",
+            m.refused_connections.clone(),
+        );
+        registry.register(
             "tls_handshake_failures",
             "TLS handshakes that failed or timed out",
             m.tls_handshake_failures.clone(),

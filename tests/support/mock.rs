@@ -41,7 +41,11 @@ impl MockStore {
     }
 
     pub async fn start(handler: Handler) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), handler).await
+    }
+
+    /// Serves on a listener the caller bound (to come up on a known port).
+    pub async fn serve(listener: TcpListener, handler: Handler) -> Self {
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorded = Arc::clone(&requests);
