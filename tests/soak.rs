@@ -89,7 +89,7 @@ async fn round(c: &Client, bucket: &str, worker: usize, n: u64, k: &Key) -> Resu
         .map_err(|err| format!("{:?}", failure(&err)))
         .map_err(e("HEAD"))?;
     let mut moved = 3 * body.len() as u64;
-    if n % 8 == 0 {
+    if n.is_multiple_of(8) {
         let mkey = format!("w{worker}/mpu");
         let create = keyed!(c.create_multipart_upload().bucket(bucket).key(&mkey), k)
             .send()
