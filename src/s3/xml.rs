@@ -51,6 +51,12 @@ impl Scanner {
             let rest = &data[pos..];
             if self.inside {
                 match find(rest, CLOSE) {
+                    Some(end) if end > MAX_ELEMENT => {
+                        // Not an ETag we understand, whatever the chunking: pass it on.
+                        emit(&rest[..end + CLOSE.len()]);
+                        pos += end + CLOSE.len();
+                        self.inside = false;
+                    }
                     Some(end) => {
                         let content = &rest[..end];
                         match on_element(content) {

@@ -1,0 +1,165 @@
+//! The streaming `<ETag>` rewriter and part-ETag collector (`s3::xml`), single-element
+//! extraction (`s3::xml::first_element`), and ETag canonicalisation (`s3::etag`) on
+//! arbitrary bytes fed in arbitrary pieces.
+//!
+//! Input: byte 0 = flags (bit 0: quoted output; bit 1: `replace_empty_with` set;
+//! bits 2-4: element name for `first_element`), byte 1 = seed of the chunking, the
+//! rest = the body.
+//!
+//! Invariants:
+//! - a body without `<ETag>` comes out of the rewriter byte for byte, however chunked;
+//! - a body no longer than `MAX_ELEMENT` (so no element can reach the give-up limit)
+//!   is rewritten and collected the same whatever the chunking;
+//! - rewriting is idempotent;
+//! - `canonical_header`/`canonical_xml` are idempotent and give well-formed tags.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use ssec_proxy::s3::etag::{canonical_header, canonical_xml};
+use ssec_proxy::s3::xml::{EtagRewriter, MAX_ELEMENT, PartEtagCollector, first_element};
+
+const NAMES: [&str; 8] = [
+    "ETag", "Code", "UploadId", "Key", "Message", "Error", "Bucket", "",
+];
+const EMPTY_VALUE: &str = "0123456789abcdef0123456789abcdef-2";
+
+/// Piece lengths from a seed (xorshift): mostly small, sometimes large.
+fn chunking(seed: u8, len: usize) -> Vec<usize> {
+    let mut state = u32::from(seed).wrapping_mul(0x9E37_79B9) ^ 0x7F4A_7C15;
+    let mut out = Vec::new();
+    let mut total = 0;
+    while total < len {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let size = match state % 8 {
+            0 => 1,
+            1..=5 => 1 + (state >> 8) as usize % 16,
+            6 => 1 + (state >> 8) as usize % 512,
+            _ => 1 + (state >> 8) as usize % 4096,
+        };
+        let size = size.min(len - total);
+        out.push(size);
+        total += size;
+    }
+    out
+}
+
+fn rewrite(body: &[u8], sizes: &[usize], quoted: bool, empty: bool) -> Vec<u8> {
+    let mut r = EtagRewriter::new(quoted);
+    r.replace_empty_with(empty.then(|| EMPTY_VALUE.to_owned()));
+    let mut out = Vec::with_capacity(body.len() + 64);
+    let mut pos = 0;
+    for &n in sizes {
+        out.extend(r.feed(&body[pos..pos + n]));
+        pos += n;
+    }
+    // An empty piece is allowed anywhere.
+    out.extend(r.feed(&[]));
+    out.extend(r.finish());
+    out
+}
+
+fn collect(body: &[u8], sizes: &[usize]) -> Option<String> {
+    let mut c = PartEtagCollector::default();
+    let mut pos = 0;
+    for &n in sizes {
+        c.feed(&body[pos..pos + n]);
+        pos += n;
+    }
+    c.finish()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn check_canonical(text: &str) {
+    if let Some(fixed) = canonical_header(text) {
+        assert!(fixed.len() >= 3 && fixed.starts_with('"') && fixed.ends_with('"'));
+        assert!(fixed.bytes().all(|b| b.is_ascii_graphic()), "{fixed:?}");
+        assert_eq!(
+            canonical_header(&fixed),
+            None,
+            "header not idempotent: {fixed:?}"
+        );
+    }
+    for quoted in [true, false] {
+        if let Some(fixed) = canonical_xml(text, quoted) {
+            assert!(!fixed.contains(['<', '"']), "{fixed:?}");
+            if quoted {
+                assert!(fixed.starts_with("&quot;") && fixed.ends_with("&quot;"));
+            }
+            assert_eq!(
+                canonical_xml(&fixed, quoted),
+                None,
+                "xml (quoted={quoted}) not idempotent: {fixed:?}"
+            );
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let [flags, seed, body @ ..] = data else {
+        return;
+    };
+    let quoted = flags & 1 == 1;
+    let empty = flags & 2 == 2;
+    let name = NAMES[usize::from(flags >> 2) % NAMES.len()];
+
+    let whole = [body.len()];
+    let random = chunking(*seed, body.len());
+    let out_whole = rewrite(body, &whole, quoted, empty);
+    let out_random = rewrite(body, &random, quoted, empty);
+
+    if !contains(body, b"<ETag>") {
+        assert_eq!(out_whole, body, "body without <ETag> changed (whole)");
+        assert_eq!(out_random, body, "body without <ETag> changed ({random:?})");
+    }
+
+    let collected = collect(body, &random);
+    if body.len() <= MAX_ELEMENT {
+        let ones = vec![1; body.len()];
+        assert_eq!(
+            out_random, out_whole,
+            "chunking {random:?} changed the output"
+        );
+        assert_eq!(
+            rewrite(body, &ones, quoted, empty),
+            out_whole,
+            "byte-by-byte feeding changed the output"
+        );
+        assert_eq!(
+            collected,
+            collect(body, &whole),
+            "chunking changed the part ETag"
+        );
+        assert_eq!(
+            collected,
+            collect(body, &ones),
+            "byte-by-byte changed the part ETag"
+        );
+    }
+    if let Some(etag) = &collected {
+        assert!(etag.len() >= 34 && etag.as_bytes()[32] == b'-', "{etag}");
+    }
+
+    // Idempotent: a rewritten body is left as it is.
+    assert_eq!(
+        rewrite(&out_whole, &[out_whole.len()], quoted, empty),
+        out_whole,
+        "rewriting is not idempotent"
+    );
+
+    let _ = first_element(body, name);
+    let _ = first_element(&out_whole, "ETag");
+
+    check_canonical(&String::from_utf8_lossy(body));
+    if let Ok(inner) = std::str::from_utf8(body) {
+        // Each line as a separate header value, as the store sends them one by one.
+        for line in inner.lines().take(8) {
+            check_canonical(line);
+        }
+    }
+});
