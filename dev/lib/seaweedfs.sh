@@ -38,6 +38,9 @@ seaweedfs_attempt() {
 	# ~/.seaweedfs or /etc/seaweedfs toml files out; telemetry goes nowhere.
 	# weed also saves these options in data/mini.options and reloads them: start always wipes.
 	# (It also insists that the TLS cert and key sit in the same directory.)
+	# Every bucket is a collection with volumes of its own, and the default volume count
+	# (free disk / 1 GiB at start) runs out after a few dozen test buckets; volume files
+	# are sparse, so a high count costs nothing.
 	(
 		cd "$D" || exit
 		exec setsid "$weed" -logtostderr -config_dir="$D/conf" mini \
@@ -45,6 +48,7 @@ seaweedfs_attempt() {
 			-master.telemetry=false -master.telemetry.url=http://127.0.0.1:9/ \
 			-admin.ui=false -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
 			-s3.config="$D/s3.json" \
+			-volume.max=1000 \
 			-s3.cert.file="$LEAF_PEM" -s3.key.file="$LEAF_KEY" \
 			-s3.port="${p[0]}" -s3.port.https="${p[1]}" -s3.port.grpc="${p[2]}" \
 			-master.port="${p[3]}" -master.port.grpc="${p[4]}" \

@@ -61,8 +61,16 @@ fn passes_oversized_or_unterminated_elements_through() {
     let long = format!("<a><ETag>{}</ETag></a>", "x".repeat(MAX_ELEMENT * 2));
     let just_over = format!("<a><ETag>\"{}\"</ETag></a>", "y".repeat(MAX_ELEMENT));
     for piece in [1, 7, 100, 1024, 4096, 1 << 16] {
-        assert_eq!(rewrite_in_pieces(&long, piece, true, None), long, "piece {piece}");
-        assert_eq!(rewrite_in_pieces(&just_over, piece, true, None), just_over, "piece {piece}");
+        assert_eq!(
+            rewrite_in_pieces(&long, piece, true, None),
+            long,
+            "piece {piece}"
+        );
+        assert_eq!(
+            rewrite_in_pieces(&just_over, piece, true, None),
+            just_over,
+            "piece {piece}"
+        );
     }
     let cut = "<a><ETag>\"abc";
     assert_eq!(rewrite_in_pieces(cut, 2, true, None), cut);

@@ -178,10 +178,11 @@ impl Proxy {
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines() {
                     let Ok(line) = line else { break };
-                    if line.contains("\"listening\"") {
-                        let _ = tx.send(line.clone());
+                    let listening = line.contains("\"listening\"");
+                    logs.lock().unwrap().push(line.clone());
+                    if listening {
+                        let _ = tx.send(line);
                     }
-                    logs.lock().unwrap().push(line);
                 }
             });
         }
