@@ -33,10 +33,6 @@ use crate::stack::{self, ProxyService};
 use crate::tls::{TlsError, load_material, upstream_client_config};
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
-use crate::upstream::pinned::{Driver, Pinned};
-use futures_util::StreamExt as _;
-use futures_util::stream::FuturesUnordered;
-use std::future::Future;
 
 /// Why the proxy could not start.
 #[derive(Debug, thiserror::Error)]
@@ -545,7 +541,11 @@ impl Conn {
         let (service, settings, metrics) = (self.service, self.settings, self.metrics);
         let serve = async move {
             let Some(acceptor) = self.tls else {
-                serve_http(TokioIo::new(tcp), false, false, service, settings, watcher).await;
+                let service = ConnService {
+                    stack: service,
+                    info: ConnInfo { tls: false },
+                };
+                serve_http(TokioIo::new(tcp), false, service, settings, watcher).await;
                 return;
             };
             let tls =
@@ -565,8 +565,13 @@ impl Conn {
                     }
                 };
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-            serve_http(TokioIo::new(tls), true, h2, service, settings, watcher).await;
+            let service = ConnService {
+                stack: service,
+                info: ConnInfo { tls: true },
+            };
+            serve_http(TokioIo::new(tls), h2, service, settings, watcher).await;
         };
+        // The span covers the connection's whole life, across every await.
         tracing::Instrument::instrument(serve, span).await;
     }
 }
@@ -584,65 +589,32 @@ fn scopeguard(f: impl FnOnce()) -> impl Drop {
     Guard(Some(f))
 }
 
-/// Serves one client connection. HTTP/1.1 connections get a pinned store connection,
-/// whose I/O this task drives alongside the client's; HTTP/2 streams (served by tasks
-/// of their own) share the worker's pool.
 async fn serve_http<I>(
     io: I,
-    tls: bool,
     h2: bool,
-    stack: ProxyService,
+    service: ConnService,
     settings: ConnSettings,
     watcher: Watcher,
 ) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let result = if h2 {
-        let service = ConnService {
-            stack,
-            info: ConnInfo { tls, pinned: None },
-        };
         let mut builder = http2::Builder::new(TokioExecutor::new());
         builder
             .timer(TokioTimer::new())
             .max_header_list_size(u32::try_from(settings.hard_header_bytes).unwrap_or(u32::MAX));
         watcher.watch(builder.serve_connection(io, service)).await
     } else {
-        let (drivers_tx, drivers) = mpsc::unbounded_channel();
-        let pinned = Some(Arc::new(Pinned::new(drivers_tx)));
-        let service = ConnService {
-            stack,
-            info: ConnInfo { tls, pinned },
-        };
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(settings.header_read_timeout)
             .max_buf_size(settings.hard_header_bytes)
             .max_headers(512);
-        drive_with(
-            watcher.watch(builder.serve_connection(io, service)),
-            drivers,
-        )
-        .await
+        watcher.watch(builder.serve_connection(io, service)).await
     };
     if let Err(e) = result {
         tracing::debug!(error = %e, "connection ended with error");
-    }
-}
-
-/// Polls a client connection and every store connection it opened, until the client
-/// connection ends (its store connections close with it).
-async fn drive_with<F: Future>(conn: F, mut drivers: mpsc::UnboundedReceiver<Driver>) -> F::Output {
-    tokio::pin!(conn);
-    let mut running = FuturesUnordered::new();
-    loop {
-        tokio::select! {
-            biased;
-            out = &mut conn => return out,
-            Some(driver) = drivers.recv() => running.push(driver),
-            Some(()) = running.next(), if !running.is_empty() => {}
-        }
     }
 }
 
@@ -659,7 +631,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     type Future = Oneshot<ProxyService, Request<Incoming>>;
 
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
-        req.extensions_mut().insert(self.info.clone());
+        req.extensions_mut().insert(self.info);
         self.stack.clone().oneshot(req)
     }
 }

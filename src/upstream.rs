@@ -1,9 +1,5 @@
-//! The store side: the service that forwards a classified request to the store and
-//! streams the answer back, over the client connection's pinned store connection
-//! (HTTP/1.1 clients) or a pooled hyper-util client (HTTP/2 clients), hyper-rustls for
-//! https stores.
-
-pub mod pinned;
+//! The store side: a pooled hyper-util client (hyper-rustls for https stores) and the
+//! service that forwards a classified request to it and streams the answer back.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,12 +20,9 @@ use crate::body::{BodyPrefix, PartTap, Progress, RequestBody, ResponseBody};
 use crate::config::UpstreamConfig;
 use crate::error::ProxyError;
 use crate::forwarding::{strip_forwarding_claims, strip_hop_by_hop};
-use crate::layers::ssec::ConnInfo;
 use crate::metrics::RequestMeter;
 use crate::s3::headers::X_FORWARDED_PROTO;
 use crate::tls::{TlsError, upstream_client_config};
-use hyper::client::conn::http1::SendRequest;
-use pinned::Pinned;
 
 /// The host the client addressed, resolved once by the classify layer.
 #[derive(Clone, Debug)]
@@ -45,9 +38,6 @@ pub struct Upstream {
 
 struct Inner {
     client: HttpClient,
-    connector: HttpsConnector<HttpConnector>,
-    connect_timeout: Duration,
-    pool_idle_timeout: Duration,
     scheme: Scheme,
     authority: Authority,
     forwarded_proto: bool,
@@ -80,14 +70,10 @@ impl Upstream {
             .timer(TokioTimer::new())
             .pool_idle_timeout(config.pool_idle_timeout)
             .pool_max_idle_per_host(config.pool_max_idle)
-            .build(connector.clone());
+            .build(connector);
         Self {
             inner: Arc::new(Inner {
                 client,
-                connector,
-                // TCP and TLS together; the TCP part alone is bounded by the connector.
-                connect_timeout: config.connect_timeout * 2,
-                pool_idle_timeout: config.pool_idle_timeout,
                 scheme: config.scheme.clone(),
                 authority: config.authority.clone(),
                 forwarded_proto: config.forwarded_proto,
@@ -130,20 +116,14 @@ impl Upstream {
         let has_body = prefix.is_some() || !http_body::Body::is_end_stream(&body);
         let tap = parts.extensions.remove::<PartTap>();
         let meter = parts.extensions.get::<Arc<RequestMeter>>().cloned();
-        let pinned = parts
-            .extensions
-            .get::<ConnInfo>()
-            .and_then(|c| c.pinned.clone());
         let body = RequestBody::new(prefix, body, Arc::clone(&progress), tap, meter.clone());
         let mut request = Request::from_parts(parts, body);
-        let capture = (has_body && pinned.is_none()).then(|| capture_connection(&mut request));
+        let capture = has_body.then(|| capture_connection(&mut request));
         Ok(Prepared {
             request,
             progress,
             capture,
             meter,
-            pinned,
-            has_body,
         })
     }
 }
@@ -156,9 +136,6 @@ struct Prepared {
     capture: Option<CaptureConnection>,
     /// Where the wait for the store is recorded.
     meter: Option<Arc<RequestMeter>>,
-    /// The client connection's own store connection (HTTP/1.1 clients).
-    pinned: Option<Arc<Pinned>>,
-    has_body: bool,
 }
 
 /// Keeps a store connection out of the pool after an answer that may have left the
@@ -194,35 +171,16 @@ impl tower::Service<Request<Incoming>> for Upstream {
                 progress,
                 capture,
                 meter,
-                pinned,
-                has_body,
             } = prepared?;
             let sent = std::time::Instant::now();
-            let response = match &pinned {
-                Some(pinned) => {
-                    inner
-                        .send_pinned(pinned, request, &progress, has_body)
-                        .await
-                }
-                None => {
-                    let fut = inner.client.request(request);
-                    let response = wait_for_response(
-                        fut,
-                        &progress,
-                        inner.idle_timeout,
-                        classify_client_error,
-                    )
+            let response =
+                wait_for_response(inner.client.request(request), &progress, inner.idle_timeout)
                     .await;
-                    if let Ok(response) = &response {
-                        retire_if_unread(capture.as_ref(), response.status());
-                    }
-                    response
-                }
-            };
             if let Some(meter) = &meter {
                 meter.add_store_wait(sent.elapsed());
             }
             let response = response?;
+            retire_if_unread(capture.as_ref(), response.status());
             let (mut parts, body) = response.into_parts();
             strip_hop_by_hop(&mut parts.headers);
             Ok(Response::from_parts(
@@ -233,158 +191,31 @@ impl tower::Service<Request<Incoming>> for Upstream {
     }
 }
 
-impl Inner {
-    /// Sends over the client connection's own store connection, opening it if needed;
-    /// a request the store never saw (the idle connection had just closed) is sent
-    /// once more on a fresh connection.
-    async fn send_pinned(
-        &self,
-        pinned: &Pinned,
-        mut request: Request<RequestBody>,
-        progress: &Progress,
-        has_body: bool,
-    ) -> Result<Response<Incoming>, ProxyError> {
-        // A connection of our own takes the request target in origin form (RFC 9112
-        // §3.2.1); the pooled client converts the absolute form itself.
-        let target = request
-            .uri()
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        *request.uri_mut() = Uri::from(target);
-        for attempt in 0..2 {
-            let mut sender = match pinned.take(self.pool_idle_timeout) {
-                Some(sender) => sender,
-                None => self.connect(pinned).await?,
-            };
-            if sender.ready().await.is_err() {
-                continue;
-            }
-            let sent = wait_for_response(
-                sender.try_send_request(request),
-                progress,
-                self.idle_timeout,
-                |e, _| Sent::from(e),
-            )
-            .await;
-            match sent {
-                Ok(response) => {
-                    // Reuse only when the store surely read the whole request (see
-                    // `retire_if_unread`).
-                    if response.status().is_success() || !has_body {
-                        pinned.put(sender);
-                    }
-                    return Ok(response);
-                }
-                Err(Sent::Failed(e)) => return Err(e),
-                Err(Sent::NotSent(e, back)) => match back {
-                    Some(back) if attempt == 0 => request = *back,
-                    _ => return Err(classify_hyper_error(e, progress)),
-                },
-            }
-        }
-        Err(ProxyError::BadGateway(
-            "the store closed every connection offered".into(),
-        ))
-    }
-
-    /// Opens a store connection for `pinned` (TCP, TLS for https stores, HTTP/1.1).
-    async fn connect(&self, pinned: &Pinned) -> Result<SendRequest<RequestBody>, ProxyError> {
-        let uri = Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query("/")
-            .build()
-            .map_err(|e| ProxyError::BadGateway(Box::new(e)))?;
-        let connecting = tower::ServiceExt::oneshot(self.connector.clone(), uri);
-        let io = match tokio::time::timeout(self.connect_timeout, connecting).await {
-            Ok(Ok(io)) => io,
-            Ok(Err(e)) => return Err(ProxyError::Unreachable(e)),
-            Err(_) => {
-                return Err(ProxyError::Unreachable(
-                    "connecting to the store timed out".into(),
-                ));
-            }
-        };
-        let (sender, conn) = hyper::client::conn::http1::Builder::new()
-            .handshake(io)
-            .await
-            .map_err(|e| ProxyError::BadGateway(Box::new(e)))?;
-        if !pinned.drive(Box::pin(async move {
-            let _ = conn.await;
-        })) {
-            return Err(ProxyError::BadGateway(
-                "the client connection is gone".into(),
-            ));
-        }
-        Ok(sender)
-    }
-}
-
-/// Why a pinned exchange failed: before the store saw the request (it comes back for
-/// another attempt), or after.
-enum Sent {
-    NotSent(hyper::Error, Option<Box<Request<RequestBody>>>),
-    Failed(ProxyError),
-}
-
-impl From<ProxyError> for Sent {
-    fn from(e: ProxyError) -> Self {
-        Sent::Failed(e)
-    }
-}
-
-/// Errors the waiting loop can meet: the exchange's own, or a timeout.
-trait WaitError: Sized {
-    fn timeout(client: bool) -> Self;
-}
-
-impl WaitError for ProxyError {
-    fn timeout(client: bool) -> Self {
-        if client {
-            ProxyError::ClientTimeout
-        } else {
-            ProxyError::UpstreamTimeout
-        }
-    }
-}
-
-impl WaitError for Sent {
-    fn timeout(client: bool) -> Self {
-        Sent::Failed(ProxyError::timeout(client))
-    }
-}
-
-impl From<hyper::client::conn::TrySendError<Request<RequestBody>>> for Sent {
-    fn from(mut e: hyper::client::conn::TrySendError<Request<RequestBody>>) -> Self {
-        let back = e.take_message().map(Box::new);
-        Sent::NotSent(e.into_error(), back)
-    }
-}
-
 /// Waits for the store's response head while bytes keep moving; gives up after
 /// `idle` without progress, blaming the client when it is the one not sending.
-async fn wait_for_response<F, E, R>(
+async fn wait_for_response<F>(
     fut: F,
     progress: &Progress,
     idle: Duration,
-    classify: impl FnOnce(E, &Progress) -> R,
-) -> Result<Response<Incoming>, R>
+) -> Result<Response<Incoming>, ProxyError>
 where
-    F: Future<Output = Result<Response<Incoming>, E>>,
-    R: WaitError,
+    F: Future<Output = Result<Response<Incoming>, hyper_util::client::legacy::Error>>,
 {
     tokio::pin!(fut);
     progress.touch();
     loop {
         let deadline = progress.last() + idle;
         tokio::select! {
-            result = &mut fut => return result.map_err(|e| classify(e, progress)),
+            result = &mut fut => return result.map_err(|e| classify_client_error(e, progress)),
             () = tokio::time::sleep_until(deadline) => {
                 if tokio::time::Instant::now() < progress.last() + idle {
                     continue;
                 }
-                return Err(R::timeout(!progress.body_done() && progress.waiting_on_client()));
+                return Err(if !progress.body_done() && progress.waiting_on_client() {
+                    ProxyError::ClientTimeout
+                } else {
+                    ProxyError::UpstreamTimeout
+                });
             }
         }
     }
@@ -398,13 +229,6 @@ fn classify_client_error(
         return ProxyError::Unreachable(Box::new(err));
     }
     // A failing request body is the client's doing (abort, bad chunk framing).
-    if !progress.body_done() && body_error(&err) {
-        return ProxyError::ClientBody(Box::new(err));
-    }
-    ProxyError::BadGateway(Box::new(err))
-}
-
-fn classify_hyper_error(err: hyper::Error, progress: &Progress) -> ProxyError {
     if !progress.body_done() && body_error(&err) {
         return ProxyError::ClientBody(Box::new(err));
     }

@@ -34,14 +34,12 @@ use crate::uploads::{Upload, UploadRecords};
 /// Largest store answer read whole (CreateMultipartUpload results, errors to translate).
 const MAX_SMALL_BODY: usize = 64 * 1024;
 
-/// What the listener knows about the request's connection. Request extension; a
+/// Whether the request arrived over TLS. Request extension set by the listener; a
 /// request without it counts as plaintext.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct ConnInfo {
     /// TLS listener (true) or the plain listener (false).
     pub tls: bool,
-    /// The connection's own store connection (HTTP/1.1 clients), see `upstream::pinned`.
-    pub pinned: Option<Arc<crate::upstream::pinned::Pinned>>,
 }
 
 /// The part of `[ssec]` that reloads without a restart.
