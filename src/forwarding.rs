@@ -3,7 +3,7 @@
 //! the target and the body exactly as received so a SigV4 signature stays valid.
 
 use http::header::{CONNECTION, HOST, TE, TRANSFER_ENCODING, UPGRADE};
-use http::{HeaderMap, HeaderValue, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::headers::{FORWARDED, KEEP_ALIVE, PROXY_CONNECTION, X_FORWARDED_PREFIX};
@@ -14,6 +14,18 @@ use crate::s3::headers::{FORWARDED, KEEP_ALIVE, PROXY_CONNECTION, X_FORWARDED_PR
 /// `Transfer-Encoding` is re-created by the outgoing connection when the body has no
 /// `Content-Length`; `Trailer` is end-to-end (RFC 9110 §6.6.2) and kept.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages have none: one pass over the names instead of a lookup per field.
+    const HOP: [HeaderName; 6] = [
+        CONNECTION,
+        PROXY_CONNECTION,
+        KEEP_ALIVE,
+        TE,
+        TRANSFER_ENCODING,
+        UPGRADE,
+    ];
+    if !headers.keys().any(|name| HOP.contains(name)) {
+        return;
+    }
     let listed: Vec<String> = headers
         .get_all(CONNECTION)
         .iter()
@@ -40,10 +52,9 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// Removes `Forwarded` and every `X-Forwarded-*` field a client sent: the proxy is the
 /// only party allowed to make forwarding claims to the store.
 pub fn strip_forwarding_claims(headers: &mut HeaderMap) {
-    headers.remove(FORWARDED);
     let names: Vec<_> = headers
         .keys()
-        .filter(|name| name.as_str().starts_with(X_FORWARDED_PREFIX))
+        .filter(|name| **name == FORWARDED || name.as_str().starts_with(X_FORWARDED_PREFIX))
         .cloned()
         .collect();
     for name in names {

@@ -69,6 +69,8 @@ pub struct ReloadLabels {
 
 /// Every metric the proxy exports.
 pub struct Metrics {
+    /// Distinguishes instances in the per-thread handle cache.
+    id: u64,
     registry: Registry,
     /// Requests by operation, outcome and status class.
     pub requests: Family<RequestLabels, Counter>,
@@ -80,6 +82,8 @@ pub struct Metrics {
     pub store_seconds: Family<OpLabels, Histogram>,
     /// Body bytes moved.
     pub bytes: Family<DirectionLabels, Counter>,
+    bytes_in: Counter,
+    bytes_out: Counter,
     /// Open client connections.
     pub open_connections: Family<ListenerLabels, Gauge>,
     /// TLS handshakes that failed or timed out.
@@ -106,13 +110,17 @@ fn latency() -> Histogram {
 impl Metrics {
     /// Registers every metric.
     pub fn new() -> Arc<Self> {
+        static INSTANCES: AtomicU64 = AtomicU64::new(0);
         let mut registry = Registry::with_prefix("ssec");
         let m = Self {
+            id: INSTANCES.fetch_add(1, Ordering::Relaxed),
             requests: Family::default(),
             rejections: Family::default(),
             proxy_seconds: Family::new_with_constructor(latency),
             store_seconds: Family::new_with_constructor(latency),
             bytes: Family::default(),
+            bytes_in: Counter::default(),
+            bytes_out: Counter::default(),
             open_connections: Family::default(),
             tls_handshake_failures: Counter::default(),
             refused_connections: Counter::default(),
@@ -188,7 +196,20 @@ impl Metrics {
             "Whether the last store probe connected",
             m.store_up.clone(),
         );
-        Arc::new(Self { registry, ..m })
+        let bytes_in = m
+            .bytes
+            .get_or_create(&DirectionLabels { direction: "in" })
+            .clone();
+        let bytes_out = m
+            .bytes
+            .get_or_create(&DirectionLabels { direction: "out" })
+            .clone();
+        Arc::new(Self {
+            registry,
+            bytes_in,
+            bytes_out,
+            ..m
+        })
     }
 
     /// The Prometheus text exposition.
@@ -199,12 +220,86 @@ impl Metrics {
         out
     }
 
+    /// Runs `f` with the series of one (operation, outcome, status class), looked up
+    /// in a per-thread cache: the families hash their labels with SipHash behind a lock,
+    /// which costs more than the rest of the bookkeeping of a request.
+    fn with_request_handles(
+        &self,
+        op: &'static str,
+        outcome: &'static str,
+        status_class: &'static str,
+        f: impl FnOnce(&RequestHandles),
+    ) {
+        // The label values are static strings, so their addresses identify them.
+        let key = [
+            self.id as usize,
+            op.as_ptr() as usize,
+            outcome.as_ptr() as usize,
+            status_class.as_ptr() as usize,
+        ];
+        HANDLES.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let handles = cache.entry(key).or_insert_with(|| RequestHandles {
+                requests: self
+                    .requests
+                    .get_or_create(&RequestLabels {
+                        op,
+                        outcome,
+                        status_class,
+                    })
+                    .clone(),
+                proxy: self.proxy_seconds.get_or_create(&OpLabels { op }).clone(),
+                store: self.store_seconds.get_or_create(&OpLabels { op }).clone(),
+            });
+            f(handles);
+        });
+    }
+
     /// Counts a reload.
     pub fn reload(&self, kind: &'static str, ok: bool) {
         let result = if ok { "ok" } else { "failed" };
         self.reloads
             .get_or_create(&ReloadLabels { kind, result })
             .inc();
+    }
+}
+
+/// The series one request updates.
+struct RequestHandles {
+    requests: Counter,
+    proxy: Histogram,
+    store: Histogram,
+}
+
+thread_local! {
+    /// Per-thread cache of [`RequestHandles`], keyed by instance and label addresses
+    /// (bounded: one entry per instance and label combination).
+    static HANDLES: std::cell::RefCell<std::collections::HashMap<[usize; 4], RequestHandles, std::hash::BuildHasherDefault<AddrHasher>>> =
+        std::cell::RefCell::new(std::collections::HashMap::default());
+}
+
+/// A hasher for keys made of addresses: a multiply-rotate mix, enough for a small map
+/// whose keys no client chooses.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl std::hash::Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 }
 
@@ -340,27 +435,15 @@ impl RequestMeter {
             self.bytes_out.load(Ordering::Relaxed),
         );
         let m = &self.metrics;
-        m.requests
-            .get_or_create(&RequestLabels {
-                op,
-                outcome,
-                status_class,
-            })
-            .inc();
-        m.proxy_seconds
-            .get_or_create(&OpLabels { op })
-            .observe(proxy.as_secs_f64());
-        if !store.is_zero() {
-            m.store_seconds
-                .get_or_create(&OpLabels { op })
-                .observe(store.as_secs_f64());
-        }
-        m.bytes
-            .get_or_create(&DirectionLabels { direction: "in" })
-            .inc_by(bytes_in);
-        m.bytes
-            .get_or_create(&DirectionLabels { direction: "out" })
-            .inc_by(bytes_out);
+        m.with_request_handles(op, outcome, status_class, |h| {
+            h.requests.inc();
+            h.proxy.observe(proxy.as_secs_f64());
+            if !store.is_zero() {
+                h.store.observe(store.as_secs_f64());
+            }
+        });
+        m.bytes_in.inc_by(bytes_in);
+        m.bytes_out.inc_by(bytes_out);
         tracing::event!(
             target: "access",
             tracing::Level::INFO,

@@ -26,7 +26,7 @@ use crate::s3::form::{self, Parsed};
 use crate::s3::headers::{COPY_SOURCE, SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::{BucketPolicies, Policy, copy_source_bucket};
-use crate::s3::ssec::{self, Checked, Group, KeyDigest, RawTriple, Usage};
+use crate::s3::ssec::{self, Checked, Groups, KeyDigest, RawTriple, Usage};
 use crate::s3::store::{Store, UnknownUploads};
 use crate::s3::xml::first_element;
 use crate::uploads::{Upload, UploadRecords};
@@ -164,10 +164,11 @@ fn check(
     tls: bool,
 ) -> Result<Checked, S3Error> {
     let live = settings.live.load();
-    let checked = ssec::check_request(s3.op, headers, tls)?;
+    let groups = Groups::from_headers(headers);
+    let checked = ssec::check_groups(s3.op, &groups, headers.get(SSE), tls)?;
     let present = (
-        RawTriple::from_headers(headers, Group::Destination).is_present(),
-        RawTriple::from_headers(headers, Group::CopySource).is_present(),
+        groups.destination.is_present(),
+        groups.copy_source.is_present(),
     );
     let source_bucket = headers
         .get(COPY_SOURCE)
@@ -307,23 +308,15 @@ fn check_form(
         fields.get(SSE_C_KEY.as_str()),
         fields.get(SSE_C_KEY_MD5.as_str()),
     );
-    let mut headers = HeaderMap::new();
-    if raw.is_present() {
-        // Only presence matters for the transport rule.
-        headers.insert(SSE_C_ALGORITHM, http::HeaderValue::from_static("form"));
-    }
-    ssec::check_transport(&headers, tls)?;
+    ssec::check_secure(raw.is_present(), tls)?;
     let mut checked = Checked::default();
     if raw.is_present() {
         checked.destination = Some(ssec::validate(&raw, Usage::Write)?);
     }
-    if let Some(sse) = fields.get(SSE.as_str()) {
-        let mut conflict = HeaderMap::new();
-        if let Ok(v) = http::HeaderValue::from_bytes(sse) {
-            conflict.insert(SSE, v);
-        }
-        ssec::check_sse_conflict(&conflict, Usage::Write, checked.destination.is_some())?;
-    }
+    let sse = fields
+        .get(SSE.as_str())
+        .and_then(|v| http::HeaderValue::from_bytes(v).ok());
+    ssec::check_sse_conflict(sse.as_ref(), Usage::Write, checked.destination.is_some())?;
     settings.live.load().policies.enforce(
         s3.op,
         s3.bucket.as_deref(),

@@ -144,13 +144,49 @@ pub fn usage_for(op: S3Op, group: Group) -> Option<Usage> {
 /// Every header check of spec §3.1 for one request, in AWS's order: transport, the
 /// copy-source group, the destination group, then conflicts with other SSE headers.
 pub fn check_request(op: S3Op, headers: &HeaderMap, tls: bool) -> Result<Checked, S3Error> {
-    check_transport(headers, tls)?;
+    check_groups(op, &Groups::from_headers(headers), headers.get(SSE), tls)
+}
+
+/// Both header groups of a request, read once.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Groups<'a> {
+    /// `x-amz-server-side-encryption-customer-*`.
+    pub destination: RawTriple<'a>,
+    /// `x-amz-copy-source-server-side-encryption-customer-*`.
+    pub copy_source: RawTriple<'a>,
+}
+
+impl<'a> Groups<'a> {
+    /// Reads both groups.
+    pub fn from_headers(headers: &'a HeaderMap) -> Self {
+        Self {
+            destination: RawTriple::from_headers(headers, Group::Destination),
+            copy_source: RawTriple::from_headers(headers, Group::CopySource),
+        }
+    }
+
+    /// Whether any SSE-C header of either group is present.
+    pub fn any(&self) -> bool {
+        self.destination.is_present() || self.copy_source.is_present()
+    }
+}
+
+/// [`check_request`] on groups already read; `sse` is `x-amz-server-side-encryption`.
+pub fn check_groups(
+    op: S3Op,
+    groups: &Groups<'_>,
+    sse: Option<&http::HeaderValue>,
+    tls: bool,
+) -> Result<Checked, S3Error> {
+    check_secure(groups.any(), tls)?;
     let mut checked = Checked::default();
-    for group in [Group::CopySource, Group::Destination] {
+    for (group, raw) in [
+        (Group::CopySource, &groups.copy_source),
+        (Group::Destination, &groups.destination),
+    ] {
         let Some(usage) = usage_for(op, group) else {
             continue;
         };
-        let raw = RawTriple::from_headers(headers, group);
         let applies = match usage {
             Usage::Complete => raw.is_complete(),
             _ => raw.is_present(),
@@ -158,14 +194,14 @@ pub fn check_request(op: S3Op, headers: &HeaderMap, tls: bool) -> Result<Checked
         if !applies {
             continue;
         }
-        let digest = validate(&raw, usage)?;
+        let digest = validate(raw, usage)?;
         match group {
             Group::CopySource => checked.source = Some(digest),
             Group::Destination => checked.destination = Some(digest),
         }
     }
     if let Some(usage) = usage_for(op, Group::Destination) {
-        check_sse_conflict(headers, usage, checked.destination.is_some())?;
+        check_sse_conflict(sse, usage, checked.destination.is_some())?;
     }
     Ok(checked)
 }
@@ -210,10 +246,8 @@ impl std::fmt::Debug for KeyDigest {
 
 /// Spec V0: any SSE-C header on a request that did not arrive over TLS is refused
 /// before any value is looked at.
-pub fn check_transport(headers: &HeaderMap, tls: bool) -> Result<(), S3Error> {
-    let any = RawTriple::from_headers(headers, Group::Destination).is_present()
-        || RawTriple::from_headers(headers, Group::CopySource).is_present();
-    if any && !tls {
+pub fn check_secure(any_sse_c: bool, tls: bool) -> Result<(), S3Error> {
+    if any_sse_c && !tls {
         return Err(
             invalid_argument(format!("{RSSECPK} must be made over a secure connection."))
                 .with_reason("V0"),
@@ -246,13 +280,15 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
         ))
         .with_reason("V3"));
     }
-    let key = Secret(lenient_base64(key_text));
+    let (key, key_canonical) = decode(key_text);
+    let key = Secret(key);
     if key.0.is_empty() {
         return Err(invalid_argument("The secret key was invalid - too short.").with_reason("V4"));
     }
     let digest = KeyDigest::of_key(&key.0);
-    if let Some(md5_text) = raw.key_md5
-        && !digest.matches_bytes(&lenient_base64(md5_text))
+    let md5 = raw.key_md5.map(decode);
+    if let Some((md5, _)) = &md5
+        && !digest.matches_bytes(md5)
     {
         return Err(invalid_argument(
             "The calculated MD5 hash of the key did not match the hash that was provided.",
@@ -276,7 +312,7 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
     }
     // AWS decodes leniently; the stores behind the proxy do not, and the header reaches
     // them unchanged. Refuse non-canonical forms here rather than let the store answer.
-    if !canonical_base64(key_text) || raw.key_md5.is_some_and(|m| !canonical_base64(m)) {
+    if !key_canonical || md5.is_some_and(|(_, canonical)| !canonical) {
         return Err(invalid_argument(
             "The customer key and its MD5 must be standard, padded base64 (RFC 4648 §4) with no other characters.",
         )
@@ -288,11 +324,11 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
 /// Spec V8/V9 and S5: `x-amz-server-side-encryption` next to SSE-C on a write, or on an
 /// operation that does not take it (UploadPart, UploadPartCopy, GetObject, HeadObject).
 pub fn check_sse_conflict(
-    headers: &HeaderMap,
+    sse: Option<&http::HeaderValue>,
     usage: Usage,
     has_sse_c: bool,
 ) -> Result<(), S3Error> {
-    let Some(sse) = headers.get(SSE) else {
+    let Some(sse) = sse else {
         return Ok(());
     };
     match usage {
@@ -420,11 +456,14 @@ fn lenient_base64(input: &[u8]) -> Vec<u8> {
             continue;
         }
         filled = 0;
-        let data: Vec<u8> = quantum.iter().map_while(|&c| sextet(c)).collect();
-        let bits =
-            data.iter().fold(0u32, |acc, &s| (acc << 6) | u32::from(s)) << (6 * (4 - data.len()));
-        let bytes = bits.to_be_bytes();
-        let n = match data.len() {
+        let (bits, len) = quantum
+            .iter()
+            .map_while(|&c| sextet(c))
+            .fold((0u32, 0usize), |(acc, len), s| {
+                ((acc << 6) | u32::from(s), len + 1)
+            });
+        let bytes = (bits << (6 * (4 - len))).to_be_bytes();
+        let n = match len {
             4 => 3,
             3 => 2,
             2 => 1,
@@ -435,9 +474,14 @@ fn lenient_base64(input: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Whether `input` is exactly the standard, padded base64 of what it decodes to.
-fn canonical_base64(input: &[u8]) -> bool {
-    STANDARD.decode(input).is_ok()
+/// Decodes a header value as AWS does, and says whether it was canonical: standard,
+/// padded base64 and nothing else. For canonical input both decodings agree, so the
+/// strict decoder (fast) answers and the lenient one only runs for the rest.
+fn decode(input: &[u8]) -> (Vec<u8>, bool) {
+    match STANDARD.decode(input) {
+        Ok(bytes) => (bytes, true),
+        Err(_) => (lenient_base64(input), false),
+    }
 }
 
 #[cfg(test)]
