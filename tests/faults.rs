@@ -329,3 +329,149 @@ async fn ten_thousand_connection_attempts_at_once_are_bounded() {
     })
     .await;
 }
+
+/// Sends a signed SSE-C PUT of `announced` bytes as raw HTTP/1.1 over TLS, framed by
+/// `Content-Length` or chunked, writes `sent` bytes of it, and either drops the
+/// connection (`sent < announced`) or finishes and returns the response head.
+async fn raw_ssec_put(
+    proxy: &Proxy,
+    store: &support::Store,
+    path: &str,
+    announced: usize,
+    sent: usize,
+    chunked: bool,
+) -> Option<String> {
+    let key = support::s3::Key::new(7);
+    let length = announced.to_string();
+    let framing = if chunked {
+        ("transfer-encoding", "chunked")
+    } else {
+        ("content-length", length.as_str())
+    };
+    let req = support::signed(
+        store,
+        "PUT",
+        &format!("{}{path}", proxy.url()),
+        &[
+            ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+            ("x-amz-server-side-encryption-customer-key", &key.b64),
+            ("x-amz-server-side-encryption-customer-key-md5", &key.md5),
+            framing,
+        ],
+        Bytes::new(),
+    );
+    let mut head = format!("PUT {path} HTTP/1.1\r\n");
+    for (name, value) in req.headers() {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+    }
+    head.push_str("\r\n");
+    let mut tls = tls_stream(proxy).await;
+    tls.write_all(head.as_bytes()).await.unwrap();
+    let data = support::s3::data(sent, 3);
+    if chunked {
+        for piece in data.chunks(256 * 1024) {
+            tls.write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+                .await
+                .unwrap();
+            tls.write_all(piece).await.unwrap();
+            tls.write_all(b"\r\n").await.unwrap();
+        }
+    } else {
+        tls.write_all(&data).await.unwrap();
+    }
+    if sent < announced {
+        tls.flush().await.unwrap();
+        // Long enough for the proxy to have forwarded what it got to the store.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        drop(tls);
+        return None;
+    }
+    if chunked {
+        tls.write_all(b"0\r\n\r\n").await.unwrap();
+    }
+    tls.flush().await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(30), tls.read(&mut buf))
+        .await
+        .expect("response within 30 s")
+        .unwrap();
+    Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// Against the real store: a client that disappears in the middle of an SSE-C PUT, with
+/// either framing, leaves no object behind; the same request sent whole is stored, so
+/// the request itself was valid and only the abort kept it out.
+#[tokio::test]
+async fn seaweedfs_client_aborting_mid_put_commits_nothing() {
+    let store = require_store!(seaweedfs);
+    let proxy = support::store_proxy(&store, support::Route::Http, "default = \"require\"");
+    let client = support::store_client(&proxy, &store);
+    let bucket = support::bucket_name("abort");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = support::s3::Key::new(7);
+    let exists = async |name: &str| {
+        client
+            .head_object()
+            .bucket(&bucket)
+            .key(name)
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key.b64)
+            .sse_customer_key_md5(&key.md5)
+            .send()
+            .await
+            .map(|_| true)
+            .or_else(|e| match support::s3::failure(&e).0 {
+                404 => Ok(false),
+                status => Err(status),
+            })
+            .unwrap()
+    };
+
+    const ANNOUNCED: usize = 4 << 20;
+    for chunked in [false, true] {
+        let name = if chunked {
+            "aborted-chunked"
+        } else {
+            "aborted-length"
+        };
+        let sent = raw_ssec_put(
+            &proxy,
+            &store,
+            &format!("/{bucket}/{name}"),
+            ANNOUNCED,
+            1 << 20,
+            chunked,
+        )
+        .await;
+        assert!(sent.is_none());
+        // Give the store time to commit, were it going to.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(
+            !exists(name).await,
+            "{name}: the store committed an aborted PUT"
+        );
+
+        let whole = format!("{name}-whole");
+        let head = raw_ssec_put(
+            &proxy,
+            &store,
+            &format!("/{bucket}/{whole}"),
+            ANNOUNCED,
+            ANNOUNCED,
+            chunked,
+        )
+        .await
+        .unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{whole}: {head}");
+        assert!(exists(&whole).await, "{whole}: not stored");
+    }
+    let listed = client
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["aborted-chunked-whole", "aborted-length-whole"]);
+}
