@@ -302,6 +302,24 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
+    // The one-pass scan finds exactly what a look-up per name finds.
+    let groups = ssec::Groups::from_headers(&headers);
+    for (group, scanned) in [
+        (Group::Destination, groups.destination),
+        (Group::CopySource, groups.copy_source),
+    ] {
+        let looked_up = RawTriple::from_headers(&headers, group);
+        assert_eq!(scanned.algorithm, looked_up.algorithm);
+        assert_eq!(scanned.is_complete(), looked_up.is_complete());
+        // The key is private to the module: compare what validation makes of it.
+        let digest =
+            |t: &RawTriple<'_>| ssec::validate(t, Usage::Write).ok().map(|d| d.to_base64());
+        assert_eq!(digest(&scanned), digest(&looked_up));
+        assert_eq!(scanned.key_md5, looked_up.key_md5);
+    }
+    assert_eq!(groups.sse, headers.get(SSE));
+    assert_eq!(groups.copy_source_path, headers.get(COPY_SOURCE));
+
     for group in [Group::Destination, Group::CopySource] {
         let from_headers = RawTriple::from_headers(&headers, group);
         let (alg, key, md5) = match group {
@@ -331,6 +349,6 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        let _ = ssec::check_sse_conflict(&headers, Usage::Write, true);
+        let _ = ssec::check_sse_conflict(headers.get(SSE), Usage::Write, true);
     }
 });

@@ -23,7 +23,7 @@ use crate::body::{BodyPrefix, BoundedRead, ResponseBody};
 use crate::error::{BoxError, ProxyError};
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::form::{self, Parsed};
-use crate::s3::headers::{COPY_SOURCE, SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
+use crate::s3::headers::{SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::{BucketPolicies, Policy, copy_source_bucket};
 use crate::s3::ssec::{self, Checked, Groups, KeyDigest, RawTriple, Usage};
@@ -165,13 +165,13 @@ fn check(
 ) -> Result<Checked, S3Error> {
     let live = settings.live.load();
     let groups = Groups::from_headers(headers);
-    let checked = ssec::check_groups(s3.op, &groups, headers.get(SSE), tls)?;
+    let checked = ssec::check_groups(s3.op, &groups, tls)?;
     let present = (
         groups.destination.is_present(),
         groups.copy_source.is_present(),
     );
-    let source_bucket = headers
-        .get(COPY_SOURCE)
+    let source_bucket = groups
+        .copy_source_path
         .and_then(|v| v.to_str().ok())
         .and_then(copy_source_bucket);
     live.policies.enforce(

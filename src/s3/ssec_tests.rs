@@ -3,10 +3,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 
 use super::*;
+use crate::s3::headers::{COPY_SOURCE, SSE};
 
 fn b64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
@@ -491,7 +492,45 @@ fn digest_debug_and_triple_debug_hide_values() {
     assert_eq!(KeyDigest::from_base64(&d.to_base64()), Some(d));
 }
 
+/// Every header `Groups::from_headers` reads, and some it must pass over.
+const SCANNED: [HeaderName; 12] = [
+    SSE_C_ALGORITHM,
+    SSE_C_KEY,
+    SSE_C_KEY_MD5,
+    COPY_SOURCE_SSE_C_ALGORITHM,
+    COPY_SOURCE_SSE_C_KEY,
+    COPY_SOURCE_SSE_C_KEY_MD5,
+    SSE,
+    COPY_SOURCE,
+    HeaderName::from_static("x-amz-server-side-encryption-customer-key-md"),
+    HeaderName::from_static("x-amz-copy-source-range"),
+    HeaderName::from_static("server-side-encryption-customer-key"),
+    HeaderName::from_static("x-amz-date"),
+];
+
 proptest! {
+    /// The one-pass scan finds, for each name, the first value a look-up finds, with
+    /// repeated and unrelated headers in any order.
+    #[test]
+    fn one_pass_scan_matches_lookups(
+        entries in proptest::collection::vec((0..SCANNED.len(), "[ -~]{0,12}"), 0..24),
+    ) {
+        let mut headers = HeaderMap::new();
+        for (i, value) in &entries {
+            headers.append(SCANNED[*i].clone(), HeaderValue::from_str(value).unwrap());
+        }
+        let g = Groups::from_headers(&headers);
+        let get = |name: &HeaderName| headers.get(name).map(HeaderValue::as_bytes);
+        prop_assert_eq!(g.destination.algorithm, get(&SSE_C_ALGORITHM));
+        prop_assert_eq!(g.destination.key, get(&SSE_C_KEY));
+        prop_assert_eq!(g.destination.key_md5, get(&SSE_C_KEY_MD5));
+        prop_assert_eq!(g.copy_source.algorithm, get(&COPY_SOURCE_SSE_C_ALGORITHM));
+        prop_assert_eq!(g.copy_source.key, get(&COPY_SOURCE_SSE_C_KEY));
+        prop_assert_eq!(g.copy_source.key_md5, get(&COPY_SOURCE_SSE_C_KEY_MD5));
+        prop_assert_eq!(g.sse, headers.get(SSE));
+        prop_assert_eq!(g.copy_source_path, headers.get(COPY_SOURCE));
+    }
+
     #[test]
     fn never_panics_on_arbitrary_header_bytes(
         alg in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)),
