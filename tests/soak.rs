@@ -217,6 +217,15 @@ async fn seaweedfs_soak_mixed_sse_c_traffic_stays_flat() {
         mib(rss_end),
         mib(peak)
     );
+    // RSS and fds at each tenth of the measured run: a leak climbs, a warm cache levels.
+    let step = (samples.len() / 10).max(1);
+    let timeline: Vec<String> = samples
+        .iter()
+        .step_by(step)
+        .chain(std::iter::once(&(rss_end, fds_end)))
+        .map(|(rss, fds)| format!("{:.1}/{fds}", mib(*rss)))
+        .collect();
+    println!("soak: RSS MiB/open fds every {} s: {}", step * 5, timeline.join(" "));
     assert!(
         errors.is_empty(),
         "errors: {:?}",
