@@ -225,7 +225,11 @@ async fn seaweedfs_soak_mixed_sse_c_traffic_stays_flat() {
         .chain(std::iter::once(&(rss_end, fds_end)))
         .map(|(rss, fds)| format!("{:.1}/{fds}", mib(*rss)))
         .collect();
-    println!("soak: RSS MiB/open fds every {} s: {}", step * 5, timeline.join(" "));
+    println!(
+        "soak: RSS MiB/open fds every {} s: {}",
+        step * 5,
+        timeline.join(" ")
+    );
     assert!(
         errors.is_empty(),
         "errors: {:?}",
