@@ -37,14 +37,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in listed {
         headers.remove(name.as_str());
     }
-    for name in [
-        CONNECTION,
-        PROXY_CONNECTION,
-        KEEP_ALIVE,
-        TE,
-        TRANSFER_ENCODING,
-        UPGRADE,
-    ] {
+    for name in HOP {
         headers.remove(name);
     }
 }

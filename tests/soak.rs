@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use support::s3::{Key, data, failure};
+use support::s3::{HasStatus, Key, data, failure};
 use support::{Proxy, Route, bucket_name, store_client, store_proxy};
 
 fn open_fds(pid: u32) -> usize {
@@ -29,14 +30,19 @@ macro_rules! keyed {
     };
 }
 
+/// Turns a failed SDK call into "`what`: (status, code)".
+fn failed<E, R>(what: &'static str) -> impl FnOnce(SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: HasStatus + std::fmt::Debug,
+{
+    move |err| format!("{what}: {:?}", failure(&err))
+}
+
 /// One round of every operation on its own key; errors are returned, not panicked.
 async fn round(c: &Client, bucket: &str, worker: usize, n: u64, k: &Key) -> Result<u64, String> {
     let key = format!("w{worker}/o{}", n % 16);
     let body = data(64 << 10, n);
-    let e = |what: &str| {
-        let what = what.to_owned();
-        move |err: String| format!("{what}: {err}")
-    };
     keyed!(
         c.put_object()
             .bucket(bucket)
@@ -46,13 +52,11 @@ async fn round(c: &Client, bucket: &str, worker: usize, n: u64, k: &Key) -> Resu
     )
     .send()
     .await
-    .map_err(|err| format!("{:?}", failure(&err)))
-    .map_err(e("PUT"))?;
+    .map_err(failed("PUT"))?;
     let got = keyed!(c.get_object().bucket(bucket).key(&key), k)
         .send()
         .await
-        .map_err(|err| format!("{:?}", failure(&err)))
-        .map_err(e("GET"))?;
+        .map_err(failed("GET"))?;
     let bytes = got
         .body
         .collect()
@@ -71,8 +75,7 @@ async fn round(c: &Client, bucket: &str, worker: usize, n: u64, k: &Key) -> Resu
     )
     .send()
     .await
-    .map_err(|err| format!("{:?}", failure(&err)))
-    .map_err(e("ranged GET"))?;
+    .map_err(failed("ranged GET"))?;
     if ranged
         .body
         .collect()
@@ -86,16 +89,14 @@ async fn round(c: &Client, bucket: &str, worker: usize, n: u64, k: &Key) -> Resu
     keyed!(c.head_object().bucket(bucket).key(&key), k)
         .send()
         .await
-        .map_err(|err| format!("{:?}", failure(&err)))
-        .map_err(e("HEAD"))?;
+        .map_err(failed("HEAD"))?;
     let mut moved = 3 * body.len() as u64;
     if n.is_multiple_of(8) {
         let mkey = format!("w{worker}/mpu");
         let create = keyed!(c.create_multipart_upload().bucket(bucket).key(&mkey), k)
             .send()
             .await
-            .map_err(|err| format!("{:?}", failure(&err)))
-            .map_err(e("CreateMultipartUpload"))?;
+            .map_err(failed("CreateMultipartUpload"))?;
         let id = create.upload_id().unwrap_or_default().to_owned();
         let mut parts = Vec::new();
         for pn in 1..=2 {
@@ -111,8 +112,7 @@ async fn round(c: &Client, bucket: &str, worker: usize, n: u64, k: &Key) -> Resu
             )
             .send()
             .await
-            .map_err(|err| format!("{:?}", failure(&err)))
-            .map_err(e("UploadPart"))?;
+            .map_err(failed("UploadPart"))?;
             parts.push(
                 CompletedPart::builder()
                     .part_number(pn)
@@ -132,23 +132,20 @@ async fn round(c: &Client, bucket: &str, worker: usize, n: u64, k: &Key) -> Resu
             )
             .send()
             .await
-            .map_err(|err| format!("{:?}", failure(&err)))
-            .map_err(e("Complete"))?;
+            .map_err(failed("Complete"))?;
         c.delete_object()
             .bucket(bucket)
             .key(&mkey)
             .send()
             .await
-            .map_err(|err| format!("{:?}", failure(&err)))
-            .map_err(e("DELETE multipart"))?;
+            .map_err(failed("DELETE multipart"))?;
     }
     c.delete_object()
         .bucket(bucket)
         .key(&key)
         .send()
         .await
-        .map_err(|err| format!("{:?}", failure(&err)))
-        .map_err(e("DELETE"))?;
+        .map_err(failed("DELETE"))?;
     Ok(moved)
 }
 

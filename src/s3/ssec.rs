@@ -10,10 +10,6 @@ use md5::{Digest as _, Md5};
 use subtle::ConstantTimeEq;
 
 use super::error::{S3Error, S3ErrorCode};
-use super::headers::{
-    COPY_SOURCE_SSE_C_ALGORITHM, COPY_SOURCE_SSE_C_KEY, COPY_SOURCE_SSE_C_KEY_MD5, SSE_C_ALGORITHM,
-    SSE_C_KEY, SSE_C_KEY_MD5,
-};
 use super::op::S3Op;
 
 /// AWS's prefix of most SSE-C messages.
@@ -71,23 +67,6 @@ impl<'a> RawTriple<'a> {
             algorithm,
             key,
             key_md5,
-        }
-    }
-
-    /// Reads one group from request headers. A repeated header counts as its first value.
-    pub fn from_headers(headers: &'a HeaderMap, group: Group) -> Self {
-        let (alg, key, md5) = match group {
-            Group::Destination => (SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5),
-            Group::CopySource => (
-                COPY_SOURCE_SSE_C_ALGORITHM,
-                COPY_SOURCE_SSE_C_KEY,
-                COPY_SOURCE_SSE_C_KEY_MD5,
-            ),
-        };
-        Self {
-            algorithm: headers.get(alg).map(|v| v.as_bytes()),
-            key: headers.get(key).map(|v| v.as_bytes()),
-            key_md5: headers.get(md5).map(|v| v.as_bytes()),
         }
     }
 

@@ -7,7 +7,10 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 
 use super::*;
-use crate::s3::headers::{COPY_SOURCE, SSE};
+use crate::s3::headers::{
+    COPY_SOURCE, COPY_SOURCE_SSE_C_ALGORITHM, COPY_SOURCE_SSE_C_KEY, COPY_SOURCE_SSE_C_KEY_MD5,
+    SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5,
+};
 
 fn b64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
