@@ -102,31 +102,37 @@ async fn store_down_at_start_and_mid_run_answers_503_then_recovers() {
     eventually("not ready", async || proxy.admin("/readyz").await.0 == 503).await;
 }
 
-/// A store that announces `announced` bytes, sends `sent`, then dies.
-async fn dying_store(announced: usize, sent: usize, chunked: bool) -> std::net::SocketAddr {
+/// A store that reads a request, answers with the bytes of `reply`, keeps the
+/// connection open for `hold`, then drops it.
+async fn raw_store(reply: Vec<u8>, hold: Duration) -> std::net::SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let reply = Arc::new(reply);
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
+            let reply = reply.clone();
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
                 let _ = s.read(&mut buf).await;
-                let head = if chunked {
-                    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_owned()
-                } else {
-                    format!("HTTP/1.1 200 OK\r\ncontent-length: {announced}\r\n\r\n")
-                };
-                let _ = s.write_all(head.as_bytes()).await;
-                let data = vec![b'd'; sent];
-                if chunked {
-                    let _ = s.write_all(format!("{sent:x}\r\n").as_bytes()).await;
-                }
-                let _ = s.write_all(&data).await;
-                // Killed: no more bytes, no final chunk.
+                let _ = s.write_all(&reply).await;
+                tokio::time::sleep(hold).await;
             });
         }
     });
     addr
+}
+
+/// A store that announces `announced` bytes, sends `sent`, then dies: no more bytes,
+/// no final chunk.
+async fn dying_store(announced: usize, sent: usize, chunked: bool) -> std::net::SocketAddr {
+    let mut reply = if chunked {
+        format!("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{sent:x}\r\n")
+    } else {
+        format!("HTTP/1.1 200 OK\r\ncontent-length: {announced}\r\n\r\n")
+    }
+    .into_bytes();
+    reply.resize(reply.len() + sent, b'd');
+    raw_store(reply, Duration::ZERO).await
 }
 
 #[tokio::test]
@@ -148,20 +154,11 @@ async fn a_store_dying_mid_get_is_an_error_never_a_short_body() {
 
 #[tokio::test]
 async fn a_stalled_store_body_is_cut_after_the_idle_timeout() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = s.read(&mut buf).await;
-                let _ = s
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nfirst")
-                    .await;
-                tokio::time::sleep(Duration::from_secs(30)).await;
-            });
-        }
-    });
+    let addr = raw_store(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nfirst".to_vec(),
+        Duration::from_secs(30),
+    )
+    .await;
     let proxy = Proxy::start(ProxyOptions {
         upstream: "idle_timeout = \"1s\"".into(),
         ..ProxyOptions::endpoint(format!("http://{addr}"))
