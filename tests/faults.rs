@@ -248,13 +248,17 @@ async fn garbage_and_plain_http_on_the_tls_port_are_refused_and_counted() {
             .expect("closed");
         assert!(!answer.starts_with(b"HTTP/1.1 200"));
     }
-    let text = proxy.admin("/metrics").await.1;
-    let failures: f64 = text
-        .lines()
-        .find(|l| l.starts_with("ssec_tls_handshake_failures_total"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap();
-    assert!(failures >= 4.0, "{failures}");
+    // Counted as each connection ends, which may be just after the client saw it close.
+    eventually("4 handshake failures counted", async || {
+        let text = proxy.admin("/metrics").await.1;
+        let failures: f64 = text
+            .lines()
+            .find(|l| l.starts_with("ssec_tls_handshake_failures_total"))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap();
+        failures >= 4.0
+    })
+    .await;
     let client = RawClient::new(&proxy.pki.ca_pem, false);
     assert_eq!(
         client.send(get(&proxy, "/b/k")).await.status,
