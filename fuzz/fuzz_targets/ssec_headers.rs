@@ -97,50 +97,6 @@ const USAGES: [Usage; 5] = [
 const RESOURCE: &str = "/fuzz-bucket/fuzz/object";
 const REQUEST_ID: &str = "FUZZ0123456789AB";
 
-/// AWS's lenient base64 (spec §1.3), re-implemented here only to compute a matching
-/// MD5 for mode 2: skip characters outside the alphabet, read quanta of four, `=`
-/// ends a quantum, a trailing partial quantum is dropped.
-fn lenient_base64(input: &[u8]) -> Vec<u8> {
-    fn sextet(c: u8) -> Option<u8> {
-        match c {
-            b'A'..=b'Z' => Some(c - b'A'),
-            b'a'..=b'z' => Some(c - b'a' + 26),
-            b'0'..=b'9' => Some(c - b'0' + 52),
-            b'+' => Some(62),
-            b'/' => Some(63),
-            _ => None,
-        }
-    }
-    let mut out = Vec::new();
-    let mut quantum = [0u8; 4];
-    let mut filled = 0;
-    for &c in input {
-        if c != b'=' && sextet(c).is_none() {
-            continue;
-        }
-        quantum[filled] = c;
-        filled += 1;
-        if filled < 4 {
-            continue;
-        }
-        filled = 0;
-        let data: Vec<u8> = quantum.iter().map_while(|&c| sextet(c)).collect();
-        if data.is_empty() {
-            continue;
-        }
-        let bits =
-            data.iter().fold(0u32, |acc, &s| (acc << 6) | u32::from(s)) << (6 * (4 - data.len()));
-        let n = match data.len() {
-            4 => 3,
-            3 => 2,
-            2 => 1,
-            _ => 0,
-        };
-        out.extend_from_slice(&bits.to_be_bytes()[1..1 + n]);
-    }
-    out
-}
-
 fn md5_b64(bytes: &[u8]) -> String {
     STANDARD.encode(Md5::digest(bytes))
 }
@@ -152,7 +108,7 @@ fn complete_group(headers: &mut HeaderMap, key: &HeaderName, md5: &HeaderName, m
     };
     let (key_value, digest) = match mode {
         1 => (Some(STANDARD.encode(&raw)), md5_b64(&raw)),
-        2 => (None, md5_b64(&lenient_base64(&raw))),
+        2 => (None, md5_b64(&ssec::lenient_base64(&raw))),
         _ => return,
     };
     if let Some(k) = key_value {

@@ -446,7 +446,7 @@ impl Drop for Secret {
 /// the alphabet and `=` are ignored, the rest is read in quanta of four, a trailing
 /// partial quantum is dropped, and `=` inside a quantum ends it. Written by hand because
 /// no decoder reproduces these rules, and the order of AWS's errors depends on them.
-fn lenient_base64(input: &[u8]) -> Vec<u8> {
+pub fn lenient_base64(input: &[u8]) -> Vec<u8> {
     fn sextet(c: u8) -> Option<u8> {
         match c {
             b'A'..=b'Z' => Some(c - b'A'),
