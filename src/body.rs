@@ -15,6 +15,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::error::BoxError;
 use crate::metrics::{MeterGuard, RequestMeter};
+use crate::s3::chunked::{Decoder, Framing};
 use crate::s3::xml::{EtagRewriter, PartEtagCollector};
 
 /// Bytes a layer already read from the client's body (POST Object form fields); the
@@ -102,7 +103,7 @@ impl Progress {
 
 pin_project! {
     /// The client's request body on its way to the store, unchanged, with progress
-    /// recorded for the idle timeout.
+    /// recorded for the idle timeout and, for aws-chunked bodies, the framing checked.
     pub struct RequestBody {
         prefix: Option<Bytes>,
         #[pin]
@@ -110,6 +111,7 @@ pin_project! {
         progress: Arc<Progress>,
         tap: Option<PartTap>,
         meter: Option<Arc<RequestMeter>>,
+        framing: Option<Box<Decoder>>,
     }
 }
 
@@ -131,55 +133,87 @@ impl RequestBody {
             progress,
             tap,
             meter,
+            framing: None,
         }
     }
+
+    /// Checks the body against its aws-chunked framing as it streams. A body that
+    /// breaks the framing fails with a [`ChunkedError`](crate::s3::chunked::ChunkedError) before its last byte is
+    /// forwarded, so the store never sees it complete and commits nothing.
+    pub fn with_framing(mut self, framing: Framing) -> Self {
+        self.framing = Some(Box::new(Decoder::new(framing)));
+        self
+    }
+}
+
+/// Runs `data` through the aws-chunked decoder, if any; at the end of the body the
+/// framing must be complete.
+fn check_framing(
+    framing: &mut Option<Box<Decoder>>,
+    data: &[u8],
+    ended: bool,
+) -> Result<(), BoxError> {
+    let Some(decoder) = framing else {
+        return Ok(());
+    };
+    decoder.feed(data, |_| {})?;
+    if ended {
+        decoder.finish()?;
+    }
+    Ok(())
 }
 
 impl Body for RequestBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
         if let Some(prefix) = this.prefix.take() {
             this.progress.touch();
+            let ended = this.inner.is_end_stream();
+            check_framing(this.framing, &prefix, ended)?;
             return Poll::Ready(Some(Ok(Frame::data(prefix))));
         }
         let polled = this.inner.as_mut().poll_frame(cx);
         let progress = &**this.progress;
-        let Poll::Ready(ready) = &polled else {
+        let Poll::Ready(ready) = polled else {
             progress.waiting_on_client.store(true, Ordering::Relaxed);
-            return polled;
+            return Poll::Pending;
         };
         progress.waiting_on_client.store(false, Ordering::Relaxed);
         progress.touch();
-        if let Some(Ok(frame)) = ready
-            && let Some(data) = frame.data_ref()
-        {
-            if let Some(tap) = this.tap.as_ref() {
-                tap.feed(data);
-            }
-            if let Some(meter) = this.meter.as_ref() {
-                meter.add_in(data.len());
-            }
-        }
         // The connection stops polling once `is_end_stream` says so, so the end is
         // noticed here rather than waiting for a `None` that may never be asked for.
-        let ended = match ready {
+        let ended = match &ready {
             None => true,
             Some(Ok(_)) => this.inner.is_end_stream(),
             Some(Err(_)) => false,
         };
+        let data = match &ready {
+            Some(Ok(frame)) => frame.data_ref().map_or(&[][..], |d| &d[..]),
+            _ => &[],
+        };
+        if ready.as_ref().is_none_or(Result::is_ok) {
+            // Refused framing replaces the frame: the store must not get the last byte.
+            check_framing(this.framing, data, ended)?;
+        }
+        if let Some(tap) = this.tap.as_ref() {
+            tap.feed(data);
+        }
+        if let Some(meter) = this.meter.as_ref() {
+            meter.add_in(data.len());
+        }
         if ended {
             progress.body_done.store(true, Ordering::Relaxed);
             if let Some(tap) = this.tap.as_ref() {
                 tap.complete();
             }
         }
-        polled
+        Poll::Ready(ready.map(|r| r.map_err(BoxError::from)))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -21,6 +21,7 @@ use crate::config::UpstreamConfig;
 use crate::error::ProxyError;
 use crate::forwarding::{strip_forwarding_claims, strip_hop_by_hop};
 use crate::metrics::RequestMeter;
+use crate::s3::chunked::{ChunkedError, Framing};
 use crate::s3::headers::X_FORWARDED_PROTO;
 use crate::tls::{TlsError, upstream_client_config};
 
@@ -116,7 +117,15 @@ impl Upstream {
         let has_body = prefix.is_some() || !http_body::Body::is_end_stream(&body);
         let tap = parts.extensions.remove::<PartTap>();
         let meter = parts.extensions.get::<Arc<RequestMeter>>().cloned();
-        let body = RequestBody::new(prefix, body, Arc::clone(&progress), tap, meter.clone());
+        let framing = if has_body {
+            Framing::from_headers(&parts.headers)?
+        } else {
+            None
+        };
+        let mut body = RequestBody::new(prefix, body, Arc::clone(&progress), tap, meter.clone());
+        if let Some(framing) = framing {
+            body = body.with_framing(framing);
+        }
         let mut request = Request::from_parts(parts, body);
         let capture = has_body.then(|| capture_connection(&mut request));
         Ok(Prepared {
@@ -228,11 +237,28 @@ fn classify_client_error(
     if err.is_connect() {
         return ProxyError::Unreachable(Box::new(err));
     }
+    // The body broke its aws-chunked framing: the client's fault, with its own answer.
+    if let Some(refused) = find_source::<ChunkedError>(&err) {
+        return ProxyError::Rejected(refused.to_s3());
+    }
     // A failing request body is the client's doing (abort, bad chunk framing).
     if !progress.body_done() && body_error(&err) {
         return ProxyError::ClientBody(Box::new(err));
     }
     ProxyError::BadGateway(Box::new(err))
+}
+
+fn find_source<'a, E: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
 }
 
 fn body_error(err: &(dyn std::error::Error + 'static)) -> bool {

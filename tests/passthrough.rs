@@ -156,6 +156,98 @@ async fn forwards_chunked_and_aws_chunked_bodies_unchanged() {
 }
 
 #[tokio::test]
+async fn refuses_aws_chunked_bodies_that_break_their_framing() {
+    let store = MockStore::ok().await;
+    let proxy = Proxy::start(ProxyOptions::endpoint(store.url()));
+    const CRC: &str = "x-amz-checksum-crc32:NhCmhg==\r\n";
+    // (mode, decoded length, body, expected code); every body is whole as far as
+    // Content-Length goes, only its aws-chunked framing is wrong.
+    let big = "a".repeat(70_000);
+    let cases = [
+        (
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "6",
+            format!("5\r\nhello\r\n0\r\n{CRC}\r\n"),
+            "IncompleteBody",
+        ),
+        (
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "70000",
+            format!(
+                "{:x}\r\n{big}\r\n0\r\nx-amz-checksum-sha256:AAAA\r\n\r\n",
+                big.len()
+            ),
+            "MalformedTrailerError",
+        ),
+        (
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "70000",
+            format!("{:x}\r\n{big}x\r\n0\r\n{CRC}\r\n", big.len()),
+            "InvalidRequest",
+        ),
+        (
+            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            "5",
+            "5\r\nhello\r\n0\r\n\r\n".to_owned(),
+            "InvalidRequest",
+        ),
+        (
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "5",
+            "5\r\nhello\r\n".to_owned(),
+            "IncompleteBody",
+        ),
+        (
+            "STREAMING-AWS4-HMAC-SHA512-PAYLOAD",
+            "5",
+            "5\r\nhello\r\n0\r\n\r\n".to_owned(),
+            "InvalidArgument",
+        ),
+    ];
+    for h2 in [false, true] {
+        let client = RawClient::new(&proxy.pki.ca_pem, h2);
+        for (mode, length, body, code) in &cases {
+            let r = client
+                .send(
+                    request(Method::PUT, &format!("{}/b/k", proxy.url()))
+                        .header("x-amz-content-sha256", *mode)
+                        .header("content-encoding", "aws-chunked")
+                        .header("x-amz-decoded-content-length", *length)
+                        .header("x-amz-trailer", "x-amz-checksum-crc32")
+                        .body(Full::new(Bytes::from(body.clone())))
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{mode} {code} h2={h2}");
+            assert_eq!(xml_code(&r.text()).as_deref(), Some(*code), "h2={h2}");
+        }
+    }
+    // The store never received one of these bodies whole; those refused after their
+    // first frames had gone out reached it cut short.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = store.requests();
+    assert!(
+        seen.iter().all(|r| &r.body[..] == b"<incomplete>"),
+        "{:?}",
+        seen.iter().map(|r| r.body.len()).collect::<Vec<_>>()
+    );
+    assert!(!seen.is_empty());
+    let metrics = proxy.admin("/metrics").await.1;
+    for reason in [
+        "aws_chunked_length",
+        "aws_chunked_trailer",
+        "aws_chunked_framing",
+        "aws_chunked_truncated",
+        "aws_chunked_mode",
+    ] {
+        assert!(
+            metrics.contains(&format!("reason=\"{reason}\"")),
+            "{reason}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn strips_hop_by_hop_and_client_forwarding_headers() {
     let store = MockStore::ok().await;
     let proxy = Proxy::start(ProxyOptions {

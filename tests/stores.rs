@@ -362,3 +362,112 @@ async fn rgw_refuses_sse_c_over_http_without_the_proxy_header() {
         Some("InvalidRequest")
     );
 }
+
+/// A hand-signed `STREAMING-UNSIGNED-PAYLOAD-TRAILER` PUT with SSE-C: the aws-chunked
+/// body as SDKs send it is stored decoded; bodies that break their framing after 192 KiB
+/// of payload reached the store are refused with AWS's codes and leave nothing behind.
+/// (Sent to SeaweedFS directly, the wrong lengths and the trailing garbage are stored
+/// with 200 and the undeclared trailer gets a 500.)
+#[tokio::test]
+async fn seaweedfs_aws_chunked_framing_is_enforced() {
+    let store = require_store!(seaweedfs);
+    let proxy = proxy_for(&store, Route::Http);
+    let client = client(&proxy, &store);
+    let bucket = bucket_name("chunked");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = Key::new(9);
+    let payload = data(200 * 1024, 5);
+    let crc = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(&payload).to_be_bytes())
+    };
+    let trailer = format!("x-amz-checksum-crc32:{crc}");
+    let encode = |tail: &str| {
+        let mut body = Vec::new();
+        for chunk in payload.chunks(64 * 1024) {
+            body.extend_from_slice(format!("{:X}\r\n", chunk.len()).as_bytes());
+            body.extend_from_slice(chunk);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(tail.as_bytes());
+        Bytes::from(body)
+    };
+    let raw = RawClient::new(&proxy.pki.ca_pem, false);
+    let put = async |name: &str, decoded: usize, body: Bytes| {
+        let decoded = decoded.to_string();
+        let req = support::signed_as(
+            &store,
+            "PUT",
+            &format!("{}/{bucket}/{name}", proxy.url()),
+            &[
+                ("content-encoding", "aws-chunked"),
+                ("x-amz-decoded-content-length", &decoded),
+                ("x-amz-trailer", "x-amz-checksum-crc32"),
+                ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+                ("x-amz-server-side-encryption-customer-key", &key.b64),
+                ("x-amz-server-side-encryption-customer-key-md5", &key.md5),
+            ],
+            body,
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        );
+        raw.send(req).await
+    };
+
+    let whole = encode(&format!("0\r\n{trailer}\r\n\r\n"));
+    let r = put("whole", payload.len(), whole.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        get_bytes(&client, &bucket, "whole", Some(&key), None).await,
+        payload,
+        "the store holds the decoded payload"
+    );
+
+    let refused = [
+        ("longer", payload.len() + 1, whole.clone(), "IncompleteBody"),
+        (
+            "shorter",
+            payload.len() - 1,
+            whole.clone(),
+            "IncompleteBody",
+        ),
+        (
+            "undeclared",
+            payload.len(),
+            encode(&format!(
+                "0\r\n{trailer}\r\nx-amz-checksum-sha256:AAAA\r\n\r\n"
+            )),
+            "MalformedTrailerError",
+        ),
+        (
+            "unterminated",
+            payload.len(),
+            encode(&format!("0\r\n{trailer}\r\n")),
+            "IncompleteBody",
+        ),
+        (
+            "garbage",
+            payload.len(),
+            encode(&format!("0\r\n{trailer}\r\n\r\nGARBAGE")),
+            "InvalidRequest",
+        ),
+    ];
+    for (name, decoded, body, code) in refused {
+        let r = put(name, decoded, body).await;
+        assert_eq!(r.status, 400, "{name}: {}", r.text());
+        assert_eq!(
+            support::xml_code(&r.text()).as_deref(),
+            Some(code),
+            "{name}"
+        );
+    }
+    // Give the store time to commit, were it going to.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let listed = client
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(names, ["whole"]);
+}

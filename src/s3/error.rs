@@ -29,6 +29,8 @@ pub enum S3ErrorCode {
     InvalidEncryptionAlgorithmError,
     /// 400: the request is not valid as a whole.
     InvalidRequest,
+    /// 400: the trailer of an aws-chunked body is not well-formed.
+    MalformedTrailerError,
     /// 405: the method is not supported on this resource.
     MethodNotAllowed,
     /// 400: a POST Object body is not well-formed multipart/form-data.
@@ -55,6 +57,7 @@ impl S3ErrorCode {
             Self::InvalidArgument => StatusCode::BAD_REQUEST,
             Self::InvalidEncryptionAlgorithmError => StatusCode::BAD_REQUEST,
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::MalformedTrailerError => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedPOSTRequest => StatusCode::BAD_REQUEST,
             Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
@@ -75,6 +78,7 @@ impl S3ErrorCode {
             Self::InvalidArgument => "InvalidArgument",
             Self::InvalidEncryptionAlgorithmError => "InvalidEncryptionAlgorithmError",
             Self::InvalidRequest => "InvalidRequest",
+            Self::MalformedTrailerError => "MalformedTrailerError",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::MalformedPOSTRequest => "MalformedPOSTRequest",
             Self::NotImplemented => "NotImplemented",

@@ -34,6 +34,11 @@ pub const COPY_SOURCE: HeaderName = HeaderName::from_static("x-amz-copy-source")
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
 /// Payload hash the client signed (`UNSIGNED-PAYLOAD`, `STREAMING-…`, or a hex SHA-256).
 pub const CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
+/// Length of the payload inside an aws-chunked body.
+pub const DECODED_CONTENT_LENGTH: HeaderName =
+    HeaderName::from_static("x-amz-decoded-content-length");
+/// Trailer fields an aws-chunked body ends with (`x-amz-checksum-crc32`, …).
+pub const AMZ_TRAILER: HeaderName = HeaderName::from_static("x-amz-trailer");
 /// Session token of temporary credentials. Secret.
 pub const SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
 

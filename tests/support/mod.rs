@@ -632,6 +632,19 @@ pub fn signed(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> http::Request<Full<Bytes>> {
+    signed_as(store, method, url, headers, body, "UNSIGNED-PAYLOAD")
+}
+
+/// Like [`signed`], with `payload` as the signed `x-amz-content-sha256`
+/// (`STREAMING-UNSIGNED-PAYLOAD-TRAILER` for a hand-made aws-chunked body).
+pub fn signed_as(
+    store: &Store,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+    payload: &str,
+) -> http::Request<Full<Bytes>> {
     use aws_sigv4::http_request::{
         PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
         UriPathNormalizationMode, sign,
@@ -673,7 +686,10 @@ pub fn signed(
         method,
         url,
         pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        SignableBody::UnsignedPayload,
+        match payload {
+            "UNSIGNED-PAYLOAD" => SignableBody::UnsignedPayload,
+            other => SignableBody::Precomputed(other.to_owned()),
+        },
     )
     .unwrap();
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
