@@ -2,8 +2,8 @@
 """dev/bench: ssec-proxy against nginx (the TLS-terminating reverse proxy users would
 otherwise run) and against the upstream direct, in one run on one machine.
 
-Everything listens on 127.0.0.1. Targets are driven in turn by wrk (dev/lib/bench.lua),
-alternating within every repetition, each run after the machine has gone idle. CPU time
+Everything listens on 127.0.0.1. Targets are driven in turn by wrk (dev/lib/bench.lua)
+over HTTP/1.1 and by oha over HTTP/2, alternating within every repetition, each run after the machine has gone idle. CPU time
 comes from /proc (utime + stime of the proxy's processes), so per-request and per-GiB
 figures hold on a noisy machine; the reported numbers are medians with their spread.
 
@@ -152,6 +152,53 @@ def run_wrk(args, target, method, path, body, conns, duration):
     return r
 
 
+SSE_C_HEADERS = [
+    "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+    "x-amz-server-side-encryption-customer-algorithm: AES256",
+    "x-amz-server-side-encryption-customer-key: AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    "x-amz-server-side-encryption-customer-key-MD5: tP/LI3N87DFaSk0aoqYgzg==",
+]
+
+
+def run_oha(args, target, method, path, body, conns, parallel, duration):
+    """HTTP/2 load from oha: `conns` connections with `parallel` streams each, the same
+    SSE-C headers as the wrk script. Returns the same fields as run_wrk."""
+    cmd = [args.oha, "--no-tui", "--output-format", "json", "--http2", "--cacert", args.ca,
+           "-c", str(conns), "-p", str(parallel), "-z", f"{duration}s", "-w", "-m", method]
+    for h in SSE_C_HEADERS:
+        cmd += ["-H", h]
+    if body:
+        cmd += ["-D", args.bodies[body]]
+    cmd.append(f"https://localhost:{target.port}{path}")
+    busy = wait_idle()
+    cpu0 = cpu_seconds(target.pid)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    cpu1 = cpu_seconds(target.pid)
+    try:
+        j = json.loads(out.stdout)
+    except ValueError:
+        raise SystemExit(f"oha failed against {target.name}: {out.stdout[:2000]}\n{out.stderr[:2000]}")
+    statuses = {int(k): v for k, v in j.get("statusCodeDistribution", {}).items()}
+    errors = sum(j.get("errorDistribution", {}).values())
+    ok = sum(v for k, v in statuses.items() if 200 <= k < 300)
+    pct = j.get("latencyPercentiles", {})
+    r = {
+        "requests": ok,
+        "duration_us": int(j["summary"]["total"] * 1e6),
+        "bytes": j["summary"].get("totalData", 0),
+        "p50_us": int((pct.get("p50") or 0) * 1e6),
+        "p99_us": int((pct.get("p99") or 0) * 1e6),
+        "errors": errors,
+        "status_errors": sum(statuses.values()) - ok,
+        "cpu": cpu1 - cpu0,
+        "busy_before": busy,
+        "rss": rss_mib(target.pid),
+    }
+    if r["errors"] or r["status_errors"]:
+        log(f"  warning: {target.name} h2 {method} {path}: {r['errors']} errors, {r['status_errors']} non-2xx")
+    return r
+
+
 async def hold_tls_connections(port, count, cafile):
     ctx = ssl.create_default_context(cafile=cafile)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
@@ -200,7 +247,7 @@ http {{
   scgi_temp_path {d}/scgi;
   upstream store {{ server 127.0.0.1:{upstream_port}; keepalive 128; }}
   server {{
-    listen 127.0.0.1:{port} ssl;
+    listen 127.0.0.1:{port} ssl http2;
     ssl_certificate {cert};
     ssl_certificate_key {key};
     ssl_protocols TLSv1.3;
@@ -229,6 +276,7 @@ def main():
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
     p.add_argument("--ca", required=True)
+    p.add_argument("--oha", default="oha")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--reps", type=int)
     p.add_argument("--duration", type=int)
@@ -241,9 +289,9 @@ def main():
     args.lua = os.path.join(args.root, "dev/lib/bench.lua")
     proxy_bin = os.path.join(args.root, "target/release/ssec-proxy")
     upstream_bin = os.path.join(args.root, "target/release/examples/bench_upstream")
-    for tool in ["wrk", "nginx"]:
+    for tool in ["wrk", "nginx", args.oha]:
         if not shutil.which(tool):
-            raise SystemExit(f"{tool} not found: run dev/install-deps")
+            raise SystemExit(f"{tool} not found: run dev/install-deps (oha: dev/bench installs it)")
 
     ports = {name: free_port() for name in ["up_plain", "up_tls", "nginx", "ssec", "admin"]}
     for name, port in ports.items():
@@ -251,6 +299,12 @@ def main():
             raise SystemExit(f"port {port} ({name}) is busy")
     d = tempfile.mkdtemp(prefix="ssec-bench-")
     procs = []
+    # Request bodies for oha (wrk's script makes its own).
+    args.bodies = {}
+    for size in (SMALL, BIG):
+        args.bodies[size] = os.path.join(d, f"body-{size}")
+        with open(args.bodies[size], "wb") as f:
+            f.write(b"x" * size)
 
     def start(cmd, **kw):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, os.path.basename(cmd[0]) + ".log"), "w"), **kw)
@@ -294,23 +348,38 @@ level = "warn"
             Target("direct-tls", ports["up_tls"], "https", upstream.pid),
             Target("direct-plain", ports["up_plain"], "http", upstream.pid),
         ]
+        # (name, method, path, body bytes, connections, duration, HTTP/2 streams per
+        # connection or None for HTTP/1.1 through wrk). HTTP/2 goes through oha against
+        # the two proxies only: the upstream speaks HTTP/1.1, as most stores do.
         scenarios = [
-            ("GET 1 KiB", "GET", "/b/1k", 0, 64, small_d),
-            ("PUT 1 KiB", "PUT", "/b/1k", SMALL, 64, small_d),
-            ("GET 16 MiB", "GET", "/b/16m", 0, 4, big_d),
-            ("PUT 16 MiB", "PUT", "/b/16m", BIG, 4, big_d),
+            ("GET 1 KiB", "GET", "/b/1k", 0, 64, small_d, None),
+            ("PUT 1 KiB", "PUT", "/b/1k", SMALL, 64, small_d, None),
+            ("GET 16 MiB", "GET", "/b/16m", 0, 4, big_d, None),
+            ("PUT 16 MiB", "PUT", "/b/16m", BIG, 4, big_d, None),
+            ("h2 GET 1 KiB", "GET", "/b/1k", 0, 8, small_d, 8),
+            ("h2 PUT 1 KiB", "PUT", "/b/1k", SMALL, 8, small_d, 8),
+            ("h2 GET 16 MiB", "GET", "/b/16m", 0, 4, big_d, 1),
+            ("h2 PUT 16 MiB", "PUT", "/b/16m", BIG, 4, big_d, 1),
         ]
-        results = {(s[0], t.name): [] for s in scenarios for t in targets}
+
+        def targets_of(s):
+            return targets if s[6] is None else targets[:2]
+
+        results = {(s[0], t.name): [] for s in scenarios for t in targets_of(s)}
         log(f"bench: {reps} repetitions, {small_d}s per run, {args.workers} workers each; targets alternate within each repetition")
         for rep in range(reps):
             for s in scenarios:
                 # Rotate the order so no target always runs first or last.
-                order = targets[rep % len(targets):] + targets[:rep % len(targets)]
+                ts = targets_of(s)
+                order = ts[rep % len(ts):] + ts[:rep % len(ts)]
                 for t in order:
-                    r = run_wrk(args, t, s[1], s[2], s[3], s[4], s[5])
+                    if s[6] is None:
+                        r = run_wrk(args, t, s[1], s[2], s[3], s[4], s[5])
+                    else:
+                        r = run_oha(args, t, s[1], s[2], s[3], s[4], s[6], s[5])
                     results[(s[0], t.name)].append(r)
                     rps = r["requests"] / (r["duration_us"] / 1e6)
-                    log(f"  rep {rep + 1} {s[0]:<10} {t.name:<12} {rps:9.0f} req/s  p99 {r['p99_us'] / 1000:7.2f} ms  (machine busy before: {r['busy_before'] * 100:.0f}%)")
+                    log(f"  rep {rep + 1} {s[0]:<13} {t.name:<12} {rps:9.0f} req/s  p99 {r['p99_us'] / 1000:7.2f} ms  (machine busy before: {r['busy_before'] * 100:.0f}%)")
         ssec_load_rss = rss_mib(ssec.pid, "VmHWM:")
         ssec_conn_rss = idle_connections_rss(targets[0], 1000, args.ca)
         nginx_conn_rss = idle_connections_rss(targets[1], 1000, args.ca)
@@ -330,12 +399,14 @@ level = "warn"
 def report(results, scenarios, targets, ssec_idle, ssec_load, ssec_conn, nginx_idle, nginx_conn, args):
     summary = {"scenarios": {}, "rss_mib": {}}
     log("\nResults (median of repetitions, spread min–max):")
-    log(f"{'scenario':<11} {'target':<13} {'req/s':>9} {'spread':>13} {'MiB/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU/req µs':>11} {'CPU/GiB s':>10}")
+    log(f"{'scenario':<14} {'target':<13} {'req/s':>9} {'spread':>13} {'MiB/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU/req µs':>11} {'CPU/GiB s':>10}")
     for s in scenarios:
         name = s[0]
         summary["scenarios"][name] = {}
         for t in targets:
-            rs = results[(name, t.name)]
+            rs = results.get((name, t.name))
+            if not rs:
+                continue
             rps = [r["requests"] / (r["duration_us"] / 1e6) for r in rs]
             mibs = [r["bytes"] / (r["duration_us"] / 1e6) / 2**20 if s[1] == "GET" else r["requests"] * s[3] / (r["duration_us"] / 1e6) / 2**20 for r in rs]
             cpu_req = [r["cpu"] / max(1, r["requests"]) * 1e6 for r in rs]
@@ -351,26 +422,33 @@ def report(results, scenarios, targets, ssec_idle, ssec_load, ssec_conn, nginx_i
             }
             summary["scenarios"][name][t.name] = row
             cpu_cols = f"{row['cpu_us_per_req']:11.1f} {row['cpu_s_per_gib']:10.2f}" if t.name in ("ssec-proxy", "nginx") else f"{'':>11} {'':>10}"
-            log(f"{name:<11} {t.name:<13} {row['rps']:9.0f} {spread(rps):>13} {row['mib_s']:8.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} {cpu_cols}")
+            log(f"{name:<14} {t.name:<13} {row['rps']:9.0f} {spread(rps):>13} {row['mib_s']:8.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} {cpu_cols}")
     log("\nRatios (ssec-proxy / other, same run):")
     checks = []
     for s in scenarios:
         name = s[0]
         row = summary["scenarios"][name]
-        sp, ng, dt = row["ssec-proxy"], row["nginx"], row["direct-tls"]
+        sp, ng = row["ssec-proxy"], row["nginx"]
         small = s[2].endswith("1k")
         ratio_rps = sp["rps"] / ng["rps"]
-        ratio_tls = sp["rps"] / dt["rps"]
         ratio_p99 = sp["p99_ms"] / ng["p99_ms"]
+        if s[6] is not None:
+            # HTTP/2: reported against nginx; the targets are stated for the wrk loads.
+            ratio_cpu = (sp["cpu_us_per_req"] / ng["cpu_us_per_req"]) if small else (sp["cpu_s_per_gib"] / ng["cpu_s_per_gib"])
+            unit = "CPU/request" if small else "CPU/GiB"
+            log(f"  {name:<14} throughput {ratio_rps:.2f}x nginx; p99 {ratio_p99:.2f}x nginx's; {unit} {ratio_cpu:.2f}x nginx's")
+            summary["scenarios"][name]["ratios"] = {"vs_nginx": ratio_rps, "p99_vs_nginx": ratio_p99, "cpu_vs_nginx": ratio_cpu}
+            continue
+        ratio_tls = sp["rps"] / row["direct-tls"]["rps"]
         if small:
             ratio_cpu = sp["cpu_us_per_req"] / ng["cpu_us_per_req"]
-            log(f"  {name:<11} throughput {ratio_rps:.2f}x nginx, {ratio_tls:.2f}x direct-TLS; p99 {ratio_p99:.2f}x nginx's; CPU/request {ratio_cpu:.2f}x nginx's")
+            log(f"  {name:<14} throughput {ratio_rps:.2f}x nginx, {ratio_tls:.2f}x direct-TLS; p99 {ratio_p99:.2f}x nginx's; CPU/request {ratio_cpu:.2f}x nginx's")
             checks += [(f"{name}: req/s >= 1.0x nginx", ratio_rps >= 1.0, f"{ratio_rps:.2f}x"),
                        (f"{name}: p99 <= nginx's", ratio_p99 <= 1.0, f"{ratio_p99:.2f}x"),
                        (f"{name}: CPU/request <= 0.8x nginx's", ratio_cpu <= 0.8, f"{ratio_cpu:.2f}x")]
         else:
             ratio_cpu = sp["cpu_s_per_gib"] / ng["cpu_s_per_gib"]
-            log(f"  {name:<11} throughput {ratio_rps:.2f}x nginx, {ratio_tls:.2f}x direct-TLS; CPU/GiB {ratio_cpu:.2f}x nginx's ({sp['cpu_s_per_gib']:.2f} s vs {ng['cpu_s_per_gib']:.2f} s)")
+            log(f"  {name:<14} throughput {ratio_rps:.2f}x nginx, {ratio_tls:.2f}x direct-TLS; CPU/GiB {ratio_cpu:.2f}x nginx's ({sp['cpu_s_per_gib']:.2f} s vs {ng['cpu_s_per_gib']:.2f} s)")
             checks += [(f"{name}: throughput >= 1.2x nginx", ratio_rps >= 1.2, f"{ratio_rps:.2f}x"),
                        (f"{name}: throughput >= 0.85x direct-TLS", ratio_tls >= 0.85, f"{ratio_tls:.2f}x"),
                        (f"{name}: CPU/GiB <= 0.6x nginx's", ratio_cpu <= 0.6, f"{ratio_cpu:.2f}x")]
