@@ -101,15 +101,21 @@ def pids_of(root_pid):
 
 
 def cpu_seconds(root_pid):
-    total = 0
+    """(user, system) CPU seconds of the process and its children."""
+    user = system = 0
     for pid in pids_of(root_pid):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            user += int(fields[11])
+            system += int(fields[12])
         except OSError:
             continue
-    return total / CLK_TCK
+    return user / CLK_TCK, system / CLK_TCK
+
+
+def cpu_delta(before, after):
+    return after[0] - before[0], after[1] - before[1]
 
 
 def rss_mib(root_pid, field="VmRSS:"):
@@ -137,14 +143,15 @@ def run_wrk(args, target, method, path, body, conns, duration):
     env = dict(os.environ, BENCH_METHOD=method, BENCH_PATH=path, BENCH_BODY_BYTES=str(body))
     cmd = ["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--timeout", "10s", "-s", args.lua, target.url()]
     busy = wait_idle()
-    cpu0 = cpu_seconds(target.pid) if target.pid else 0
+    cpu0 = cpu_seconds(target.pid)
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 60)
-    cpu1 = cpu_seconds(target.pid) if target.pid else 0
+    cpu1 = cpu_seconds(target.pid)
     line = next((l for l in out.stdout.splitlines() if l.startswith("{")), None)
     if line is None:
         raise SystemExit(f"wrk failed against {target.name}: {out.stdout}\n{out.stderr}")
     r = json.loads(line)
-    r["cpu"] = cpu1 - cpu0
+    r["cpu_user"], r["cpu_sys"] = cpu_delta(cpu0, cpu1)
+    r["cpu"] = r["cpu_user"] + r["cpu_sys"]
     r["busy_before"] = busy
     r["rss"] = rss_mib(target.pid) if target.pid else 0
     if r["errors"] or r["status_errors"]:
@@ -190,7 +197,9 @@ def run_oha(args, target, method, path, body, conns, parallel, duration):
         "p99_us": int((pct.get("p99") or 0) * 1e6),
         "errors": errors,
         "status_errors": sum(statuses.values()) - ok,
-        "cpu": cpu1 - cpu0,
+        "cpu_user": cpu_delta(cpu0, cpu1)[0],
+        "cpu_sys": cpu_delta(cpu0, cpu1)[1],
+        "cpu": sum(cpu_delta(cpu0, cpu1)),
         "busy_before": busy,
         "rss": rss_mib(target.pid),
     }
@@ -399,7 +408,7 @@ level = "warn"
 def report(results, scenarios, targets, ssec_idle, ssec_load, ssec_conn, nginx_idle, nginx_conn, args):
     summary = {"scenarios": {}, "rss_mib": {}}
     log("\nResults (median of repetitions, spread min–max):")
-    log(f"{'scenario':<14} {'target':<13} {'req/s':>9} {'spread':>13} {'MiB/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU/req µs':>11} {'CPU/GiB s':>10}")
+    log(f"{'scenario':<14} {'target':<13} {'req/s':>9} {'spread':>13} {'MiB/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU/req µs':>11} {'CPU/GiB s':>10} {'kernel':>7}")
     for s in scenarios:
         name = s[0]
         summary["scenarios"][name] = {}
@@ -410,6 +419,7 @@ def report(results, scenarios, targets, ssec_idle, ssec_load, ssec_conn, nginx_i
             rps = [r["requests"] / (r["duration_us"] / 1e6) for r in rs]
             mibs = [r["bytes"] / (r["duration_us"] / 1e6) / 2**20 if s[1] == "GET" else r["requests"] * s[3] / (r["duration_us"] / 1e6) / 2**20 for r in rs]
             cpu_req = [r["cpu"] / max(1, r["requests"]) * 1e6 for r in rs]
+            sys_share = [r["cpu_sys"] / r["cpu"] for r in rs if r["cpu"] > 0]
             moved = [(r["bytes"] if s[1] == "GET" else r["requests"] * s[3]) for r in rs]
             cpu_gib = [r["cpu"] / max(1, m) * 2**30 for r, m in zip(rs, moved)]
             row = {
@@ -418,10 +428,12 @@ def report(results, scenarios, targets, ssec_idle, ssec_load, ssec_conn, nginx_i
                 "p50_ms": med([r["p50_us"] / 1000 for r in rs]),
                 "p99_ms": med([r["p99_us"] / 1000 for r in rs]),
                 "cpu_us_per_req": med(cpu_req), "cpu_s_per_gib": med(cpu_gib),
+                "cpu_kernel_share": med(sys_share),
                 "errors": sum(r["errors"] + r["status_errors"] for r in rs),
             }
             summary["scenarios"][name][t.name] = row
-            cpu_cols = f"{row['cpu_us_per_req']:11.1f} {row['cpu_s_per_gib']:10.2f}" if t.name in ("ssec-proxy", "nginx") else f"{'':>11} {'':>10}"
+            cpu_cols = (f"{row['cpu_us_per_req']:11.1f} {row['cpu_s_per_gib']:10.2f} {row['cpu_kernel_share'] * 100:6.0f}%"
+                        if t.name in ("ssec-proxy", "nginx") else "")
             log(f"{name:<14} {t.name:<13} {row['rps']:9.0f} {spread(rps):>13} {row['mib_s']:8.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} {cpu_cols}")
     log("\nRatios (ssec-proxy / other, same run):")
     checks = []
