@@ -23,30 +23,12 @@ use ssec_proxy::s3::chunked::{
     ChunkedError, Decoder, Framing, MAX_TRAILERS, Signing, encode,
 };
 
+#[path = "../common/chunking.rs"]
+mod chunking;
+use chunking::chunking;
+
 const CRC: &str = "x-amz-checksum-crc32";
 const SIG: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-
-/// Piece lengths from a seed (xorshift): mostly small, sometimes large.
-fn chunking(seed: u8, len: usize) -> Vec<usize> {
-    let mut state = u32::from(seed).wrapping_mul(0x9E37_79B9) ^ 0x7F4A_7C15;
-    let mut out = Vec::new();
-    let mut total = 0;
-    while total < len {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let size = match state % 8 {
-            0 => 1,
-            1..=5 => 1 + (state >> 8) as usize % 16,
-            6 => 1 + (state >> 8) as usize % 512,
-            _ => 1 + (state >> 8) as usize % 4096,
-        };
-        let size = size.min(len - total);
-        out.push(size);
-        total += size;
-    }
-    out
-}
 
 type Outcome = (Vec<u8>, Result<u64, ChunkedError>);
 
