@@ -248,28 +248,21 @@ fn classify_client_error(
     ProxyError::BadGateway(Box::new(err))
 }
 
+/// The error and every error below it.
+fn chain<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |e| e.source())
+}
+
 fn find_source<'a, E: std::error::Error + 'static>(
     err: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a E> {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if let Some(found) = e.downcast_ref::<E>() {
-            return Some(found);
-        }
-        next = e.source();
-    }
-    None
+    chain(err).find_map(|e| e.downcast_ref::<E>())
 }
 
 fn body_error(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if let Some(h) = e.downcast_ref::<hyper::Error>()
-            && (h.is_body_write_aborted() || h.is_user())
-        {
-            return true;
-        }
-        next = e.source();
-    }
-    false
+    chain(err)
+        .filter_map(|e| e.downcast_ref::<hyper::Error>())
+        .any(|h| h.is_body_write_aborted() || h.is_user())
 }
