@@ -466,13 +466,8 @@ async fn seaweedfs_client_aborting_mid_put_commits_nothing() {
         assert!(head.starts_with("HTTP/1.1 200"), "{whole}: {head}");
         assert!(exists(&whole).await, "{whole}: not stored");
     }
-    let listed = client
-        .list_objects_v2()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    let mut names: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
-    names.sort_unstable();
-    assert_eq!(names, ["aborted-chunked-whole", "aborted-length-whole"]);
+    assert_eq!(
+        support::s3::object_names(&client, &bucket).await,
+        ["aborted-chunked-whole", "aborted-length-whole"]
+    );
 }

@@ -68,3 +68,21 @@ impl HasStatus for aws_sdk_s3::config::http::HttpResponse {
         self.status().as_u16()
     }
 }
+
+/// The keys in `bucket` (first page of ListObjectsV2), sorted, so a test can assert
+/// exactly what the store holds.
+pub async fn object_names(client: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    let listed = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("ListObjectsV2 {bucket}: {:?}", failure(&e)));
+    let mut names: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    names.sort_unstable();
+    names
+}
