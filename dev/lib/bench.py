@@ -189,6 +189,7 @@ def run_oha(args, target, method, path, body, conns, parallel, duration):
     errors = sum(j.get("errorDistribution", {}).values())
     ok = sum(v for k, v in statuses.items() if 200 <= k < 300)
     pct = j.get("latencyPercentiles", {})
+    user, system = cpu_delta(cpu0, cpu1)
     r = {
         "requests": ok,
         "duration_us": int(j["summary"]["total"] * 1e6),
@@ -197,9 +198,9 @@ def run_oha(args, target, method, path, body, conns, parallel, duration):
         "p99_us": int((pct.get("p99") or 0) * 1e6),
         "errors": errors,
         "status_errors": sum(statuses.values()) - ok,
-        "cpu_user": cpu_delta(cpu0, cpu1)[0],
-        "cpu_sys": cpu_delta(cpu0, cpu1)[1],
-        "cpu": sum(cpu_delta(cpu0, cpu1)),
+        "cpu_user": user,
+        "cpu_sys": system,
+        "cpu": user + system,
         "busy_before": busy,
         "rss": rss_mib(target.pid),
     }
