@@ -12,6 +12,7 @@ use ssec_proxy::s3::chunked::{Decoder, Framing, Signing, encode};
 use ssec_proxy::s3::headers::{SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
 use ssec_proxy::s3::op::{S3Op, Target, classify};
 use ssec_proxy::s3::ssec::check_request;
+use ssec_proxy::s3::strict::Addressing;
 
 fn sse_c_headers() -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -53,7 +54,10 @@ fn validation(c: &mut Criterion) {
 }
 
 fn classification(c: &mut Criterion) {
-    let suffixes = vec!["s3.example.com".to_owned()];
+    let suffixes = Addressing {
+        virtual_host_suffixes: vec!["s3.example.com".to_owned()],
+        path_style_hosts: Vec::new(),
+    };
     let get = Target {
         method: &Method::GET,
         path: "/bucket/dir/object.bin",

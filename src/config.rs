@@ -93,6 +93,8 @@ pub struct ServerConfig {
     pub admin_listen: Option<SocketAddr>,
     /// Host suffixes for virtual-hosted-style addressing (`bucket.<suffix>`).
     pub virtual_host_suffixes: Vec<String>,
+    /// Host names with dots that the store reads path-style.
+    pub path_style_hosts: Vec<String>,
     /// Largest accepted request header section, in bytes.
     pub max_header_bytes: usize,
     /// Time a client has to send a complete request header section.
@@ -236,6 +238,8 @@ struct RawServer {
     admin_listen: String,
     #[serde(default)]
     virtual_host_suffixes: Vec<String>,
+    #[serde(default)]
+    path_style_hosts: Vec<String>,
     #[serde(default = "default_max_header_bytes")]
     max_header_bytes: usize,
     #[serde(default = "default_header_read_timeout")]
@@ -488,6 +492,22 @@ impl Cx<'_> {
         }
     }
 
+    /// Host names (no port), lower-case, without a leading dot.
+    fn host_names(&self, key: &str, names: Vec<String>) -> Result<Vec<String>, ConfigError> {
+        let mut out = Vec::with_capacity(names.len());
+        for (i, name) in names.into_iter().enumerate() {
+            let name = name.trim_start_matches('.').to_ascii_lowercase();
+            if name.is_empty() || name.contains(['/', ':', ' ']) {
+                return Err(self.invalid(
+                    &format!("{key}[{i}]"),
+                    "must be a host name like s3.example.com",
+                ));
+            }
+            out.push(name);
+        }
+        Ok(out)
+    }
+
     fn addr(&self, key: &str, value: &str) -> Result<SocketAddr, ConfigError> {
         value.parse().map_err(|_| {
             self.invalid(
@@ -544,17 +564,9 @@ impl Cx<'_> {
         if raw.worker_threads == Some(0) {
             return Err(self.invalid("server.worker_threads", "must be at least 1"));
         }
-        let mut suffixes = Vec::with_capacity(raw.virtual_host_suffixes.len());
-        for (i, suffix) in raw.virtual_host_suffixes.into_iter().enumerate() {
-            let suffix = suffix.trim_start_matches('.').to_ascii_lowercase();
-            if suffix.is_empty() || suffix.contains(['/', ':', ' ']) {
-                return Err(self.invalid(
-                    &format!("server.virtual_host_suffixes[{i}]"),
-                    "must be a host name like s3.example.com",
-                ));
-            }
-            suffixes.push(suffix);
-        }
+        let suffixes =
+            self.host_names("server.virtual_host_suffixes", raw.virtual_host_suffixes)?;
+        let path_style_hosts = self.host_names("server.path_style_hosts", raw.path_style_hosts)?;
         Ok(ServerConfig {
             listen: self.addr("server.listen", &raw.listen)?,
             tls_cert: self.path(raw.tls_cert),
@@ -564,6 +576,7 @@ impl Cx<'_> {
                 value => Some(self.addr("server.admin_listen", value)?),
             },
             virtual_host_suffixes: suffixes,
+            path_style_hosts,
             max_header_bytes: raw.max_header_bytes,
             header_read_timeout: self
                 .duration("server.header_read_timeout", &raw.header_read_timeout)?,

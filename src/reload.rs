@@ -213,7 +213,7 @@ impl Reloader {
 pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
     let (o, n) = (&old.server, &new.server);
     let (ou, nu) = (&old.upstream, &new.upstream);
-    let checks: [(&'static str, bool); 23] = [
+    let checks: [(&'static str, bool); 24] = [
         (
             "server.max_connections",
             o.max_connections != n.max_connections,
@@ -224,6 +224,10 @@ pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
         (
             "server.virtual_host_suffixes",
             o.virtual_host_suffixes != n.virtual_host_suffixes,
+        ),
+        (
+            "server.path_style_hosts",
+            o.path_style_hosts != n.path_style_hosts,
         ),
         (
             "server.max_header_bytes",

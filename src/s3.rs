@@ -9,4 +9,5 @@ pub mod op;
 pub mod policy;
 pub mod ssec;
 pub mod store;
+pub mod strict;
 pub mod xml;

@@ -12,6 +12,7 @@ use crate::layers::etag::{Etag, EtagLayer};
 use crate::layers::ssec::{LiveSsec, Ssec, SsecLayer, SsecSettings};
 use crate::layers::trace::{Trace, TraceLayer};
 use crate::metrics::Metrics;
+use crate::s3::strict::Addressing;
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
 
@@ -34,7 +35,10 @@ pub fn build(
         .layer(ErrorResponseLayer)
         // Header checks and S3 classification, once; later layers read extensions.
         .layer(ClassifyLayer::new(ClassifySettings {
-            virtual_host_suffixes: config.server.virtual_host_suffixes.clone(),
+            addressing: Addressing {
+                virtual_host_suffixes: config.server.virtual_host_suffixes.clone(),
+                path_style_hosts: config.server.path_style_hosts.clone(),
+            },
             max_header_bytes: config.server.max_header_bytes,
         }))
         // SSE-C: AWS's validation, bucket policy, store quirks, multipart keys; then

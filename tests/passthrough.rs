@@ -22,7 +22,10 @@ fn request(method: Method, uri: &str) -> http::request::Builder {
 #[tokio::test]
 async fn forwards_host_headers_query_and_body_unchanged_over_http1() {
     let store = MockStore::ok().await;
-    let proxy = Proxy::start(ProxyOptions::endpoint(store.url()));
+    let proxy = Proxy::start(ProxyOptions {
+        server: "path_style_hosts = [\"signed-host.example\"]".into(),
+        ..ProxyOptions::endpoint(store.url())
+    });
     let client = RawClient::new(&proxy.pki.ca_pem, false);
     let body = Bytes::from(vec![7u8; 100_000]);
     let uri = format!(
@@ -130,7 +133,10 @@ async fn raw_exchange(proxy: &Proxy, bytes: &[u8]) -> String {
 #[tokio::test]
 async fn forwards_chunked_and_aws_chunked_bodies_unchanged() {
     let store = MockStore::ok().await;
-    let proxy = Proxy::start(ProxyOptions::endpoint(store.url()));
+    let proxy = Proxy::start(ProxyOptions {
+        server: "path_style_hosts = [\"signed.example\"]".into(),
+        ..ProxyOptions::endpoint(store.url())
+    });
     // An aws-chunked body (STREAMING-UNSIGNED-PAYLOAD-TRAILER) sent with
     // Transfer-Encoding: chunked, as SDKs do over HTTPS.
     let aws_chunked = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n";

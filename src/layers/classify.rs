@@ -15,13 +15,14 @@ use crate::metrics::RequestMeter;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::headers::COPY_SOURCE;
 use crate::s3::op::{S3Request, Target, classify};
+use crate::s3::strict::{self, Addressing};
 use crate::upstream::ClientHost;
 
 /// Settings the classify layer needs.
 #[derive(Debug)]
 pub struct ClassifySettings {
-    /// `server.virtual_host_suffixes`.
-    pub virtual_host_suffixes: Vec<String>,
+    /// `server.virtual_host_suffixes` and `server.path_style_hosts`.
+    pub addressing: Addressing,
     /// `server.max_header_bytes`.
     pub max_header_bytes: usize,
 }
@@ -102,6 +103,7 @@ fn inspect<B>(
         .with_reason("method_not_allowed"));
     }
     check_header_section(req.headers(), settings.max_header_bytes)?;
+    strict::check_headers(req.headers())?;
     let host = request_host(req.uri(), req.headers())?;
     let host_str = host.to_str().map_err(|_| {
         S3Error::new(
@@ -126,6 +128,6 @@ fn inspect<B>(
         has_copy_source: req.headers().contains_key(COPY_SOURCE),
         is_form,
     };
-    let s3 = classify(&target, &settings.virtual_host_suffixes);
+    let s3 = classify(&target, &settings.addressing)?;
     Ok((s3, ClientHost(host)))
 }

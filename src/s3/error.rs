@@ -29,6 +29,8 @@ pub enum S3ErrorCode {
     InvalidEncryptionAlgorithmError,
     /// 400: the request is not valid as a whole.
     InvalidRequest,
+    /// 400: the request target is not a valid URI (a bad percent-escape).
+    InvalidURI,
     /// 400: the trailer of an aws-chunked body is not well-formed.
     MalformedTrailerError,
     /// 405: the method is not supported on this resource.
@@ -57,6 +59,7 @@ impl S3ErrorCode {
             Self::InvalidArgument => StatusCode::BAD_REQUEST,
             Self::InvalidEncryptionAlgorithmError => StatusCode::BAD_REQUEST,
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::InvalidURI => StatusCode::BAD_REQUEST,
             Self::MalformedTrailerError => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedPOSTRequest => StatusCode::BAD_REQUEST,
@@ -78,6 +81,7 @@ impl S3ErrorCode {
             Self::InvalidArgument => "InvalidArgument",
             Self::InvalidEncryptionAlgorithmError => "InvalidEncryptionAlgorithmError",
             Self::InvalidRequest => "InvalidRequest",
+            Self::InvalidURI => "InvalidURI",
             Self::MalformedTrailerError => "MalformedTrailerError",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::MalformedPOSTRequest => "MalformedPOSTRequest",

@@ -5,7 +5,9 @@
 //! reference, for path-style and virtual-hosted-style addressing.
 
 use http::Method;
-use percent_encoding::percent_decode_str;
+
+use super::error::S3Error;
+use super::strict::{self, Addressing, Placement, Query};
 
 /// An S3 operation, named as in AWS's API reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -210,80 +212,46 @@ pub struct Target<'a> {
     pub is_form: bool,
 }
 
-/// Query parameters that matter for classification.
-#[derive(Default)]
-struct Params<'a> {
-    names: Vec<&'a str>,
-    upload_id: Option<&'a str>,
-    list_type: Option<&'a str>,
-}
-
-impl<'a> Params<'a> {
-    fn parse(query: Option<&'a str>) -> Self {
-        let mut params = Self::default();
-        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match name {
-                "uploadId" => params.upload_id = Some(value),
-                "list-type" => params.list_type = Some(value),
-                _ => {}
-            }
-            params.names.push(name);
-        }
-        params
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.names.contains(&name)
-    }
-
-    fn bucket_sub(&self) -> Option<BucketSub> {
-        self.names
-            .iter()
-            .find_map(|n| BucketSub::from_query_name(n))
-    }
-}
-
-/// Splits the addressed bucket and key out of the Host and path.
-///
-/// Virtual-hosted style applies when the host (without port, case-insensitively) is
-/// `<bucket>.<suffix>` for a configured suffix; otherwise the first path segment is
-/// the bucket (path style).
-pub fn address(host: &str, path: &str, suffixes: &[String]) -> (Option<String>, Option<String>) {
-    let hostname = strip_port(host);
+/// Splits the addressed bucket and key out of the Host and path, as the store reads
+/// them, or refuses (see [`strict`]).
+pub fn address(
+    host: &str,
+    path: &str,
+    addressing: &Addressing,
+) -> Result<(Option<String>, Option<String>), S3Error> {
     let path = path.strip_prefix('/').unwrap_or(path);
-    let vhost_bucket = suffixes.iter().find_map(|suffix| {
-        let cut = hostname.len().checked_sub(suffix.len() + 1)?;
-        let (bucket, rest) = hostname.split_at_checked(cut)?;
-        (rest.as_bytes().first() == Some(&b'.') && rest[1..].eq_ignore_ascii_case(suffix))
-            .then_some(bucket)
-            .filter(|b| !b.is_empty())
-    });
-    match vhost_bucket {
-        Some(bucket) => (Some(bucket.to_owned()), non_empty(decode(path))),
-        None => {
-            let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
-            (non_empty(decode(bucket)), non_empty(decode(key)))
+    match addressing.place(host)? {
+        Placement::VirtualHosted(bucket) => {
+            Ok((Some(bucket.to_owned()), strict::virtual_hosted(path)?))
         }
+        Placement::PathStyle => strict::path_style(path),
     }
 }
 
-/// Classifies a request.
-pub fn classify(target: &Target<'_>, suffixes: &[String]) -> S3Request {
-    let (bucket, key) = address(target.host, target.path, suffixes);
-    let params = Params::parse(target.query);
+/// Classifies a request, or refuses one a store could read as another operation or
+/// target.
+pub fn classify(target: &Target<'_>, addressing: &Addressing) -> Result<S3Request, S3Error> {
+    let (bucket, key) = address(target.host, target.path, addressing)?;
+    let mut params = Query::parse(target.query)?;
     let op = match (&bucket, &key) {
         (None, _) => service_op(target.method),
         (Some(_), None) => bucket_op(target, &params),
-        (Some(_), Some(_)) => object_op(target, &params),
+        (Some(_), Some(_)) => object_op(target, &params)?,
     };
-    let upload_id = params.upload_id.map(decode);
-    S3Request {
+    if target.is_form && *target.method == Method::POST && op != S3Op::PostObject {
+        // Stores decide a form upload by the content type alone (RGW) or by the route
+        // (SeaweedFS); a form body on another POST could be read either way.
+        return Err(strict::ambiguous(
+            strict::REASON_FORM,
+            "A multipart/form-data body is accepted only as a POST Object form upload, without sub-resource parameters.",
+        ));
+    }
+    Ok(S3Request {
         op,
         bucket,
         key,
-        upload_id,
-    }
+        upload_id: params.take_upload_id(),
+    })
 }
 
 fn service_op(method: &Method) -> S3Op {
@@ -294,29 +262,38 @@ fn service_op(method: &Method) -> S3Op {
     }
 }
 
-fn bucket_op(target: &Target<'_>, params: &Params<'_>) -> S3Op {
-    let sub = params.bucket_sub();
+fn bucket_op(target: &Target<'_>, params: &Query<'_>) -> S3Op {
+    let sub = params
+        .names()
+        .iter()
+        .find_map(|n| BucketSub::from_query_name(n));
     match *target.method {
         Method::GET if params.has("uploads") => S3Op::ListMultipartUploads,
         Method::GET if params.has("versions") => S3Op::ListObjectVersions,
         Method::GET => match sub {
             Some(sub) => S3Op::GetBucketConfig(sub),
-            None if params.list_type == Some("2") => S3Op::ListObjectsV2,
+            None if params.list_type() == Some("2") => S3Op::ListObjectsV2,
             None => S3Op::ListObjects,
         },
         Method::HEAD => S3Op::HeadBucket,
         Method::PUT => sub.map_or(S3Op::CreateBucket, S3Op::PutBucketConfig),
         Method::DELETE => sub.map_or(S3Op::DeleteBucket, S3Op::DeleteBucketConfig),
         Method::POST if params.has("delete") => S3Op::DeleteObjects,
-        Method::POST if target.is_form => S3Op::PostObject,
+        Method::POST if target.is_form && !params.has_selector() => S3Op::PostObject,
         Method::OPTIONS => S3Op::CorsPreflight,
         _ => S3Op::Unknown,
     }
 }
 
-fn object_op(target: &Target<'_>, params: &Params<'_>) -> S3Op {
-    let multipart = params.upload_id.is_some();
-    match *target.method {
+fn object_op(target: &Target<'_>, params: &Query<'_>) -> Result<S3Op, S3Error> {
+    let multipart = params.is_multipart();
+    if *target.method == Method::PUT && multipart != params.has_part_number() {
+        return Err(strict::ambiguous(
+            strict::REASON_QUERY,
+            "An upload part needs both uploadId and partNumber; a PUT with only one of them could be read as PutObject or as UploadPart.",
+        ));
+    }
+    Ok(match *target.method {
         Method::GET if multipart => S3Op::ListParts,
         Method::GET if params.has("acl") => S3Op::GetObjectAcl,
         Method::GET if params.has("tagging") => S3Op::GetObjectTagging,
@@ -326,7 +303,7 @@ fn object_op(target: &Target<'_>, params: &Params<'_>) -> S3Op {
         Method::GET if params.has("torrent") => S3Op::GetObjectTorrent,
         Method::GET => S3Op::GetObject,
         Method::HEAD => S3Op::HeadObject,
-        Method::PUT if multipart && params.has("partNumber") => match target.has_copy_source {
+        Method::PUT if multipart => match target.has_copy_source {
             true => S3Op::UploadPartCopy,
             false => S3Op::UploadPart,
         },
@@ -344,25 +321,11 @@ fn object_op(target: &Target<'_>, params: &Params<'_>) -> S3Op {
         Method::POST if multipart => S3Op::CompleteMultipartUpload,
         Method::POST if params.has("restore") => S3Op::RestoreObject,
         Method::POST if params.has("select") => S3Op::SelectObjectContent,
+        // Both stores take a form upload at an object path too (the form's key counts).
+        Method::POST if target.is_form && !params.has_selector() => S3Op::PostObject,
         Method::OPTIONS => S3Op::CorsPreflight,
         _ => S3Op::Unknown,
-    }
-}
-
-fn strip_port(host: &str) -> &str {
-    if let Some(rest) = host.strip_prefix('[') {
-        // An IPv6 literal keeps its brackets; any port follows the ']'.
-        return rest.find(']').map_or(host, |i| &host[..i + 2]);
-    }
-    host.split_once(':').map_or(host, |(name, _)| name)
-}
-
-fn decode(raw: &str) -> String {
-    percent_decode_str(raw).decode_utf8_lossy().into_owned()
-}
-
-fn non_empty(s: String) -> Option<String> {
-    (!s.is_empty()).then_some(s)
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,15 @@
 //! Table tests: one row per request syntax in AWS's S3 API reference.
 
 use super::*;
+use crate::s3::strict::Addressing;
 
 const SUFFIXES: &[&str] = &["s3.example.com", "s3.localhost"];
 
-fn suffixes() -> Vec<String> {
-    SUFFIXES.iter().map(|s| (*s).to_owned()).collect()
+fn suffixes() -> Addressing {
+    Addressing {
+        virtual_host_suffixes: SUFFIXES.iter().map(|s| (*s).to_owned()).collect(),
+        path_style_hosts: Vec::new(),
+    }
 }
 
 /// (method, host, path?query, copy-source, form) → (op, bucket, key)
@@ -625,10 +629,10 @@ const ROWS: &[(
         Some("b"),
         None,
     ),
-    // A host that merely contains a suffix is path style.
+    // A suffix itself is path style.
     (
         "GET",
-        "b.s3.example.com.evil",
+        "S3.example.com:8443",
         "/x/k",
         false,
         false,
@@ -638,7 +642,7 @@ const ROWS: &[(
     ),
     (
         "GET",
-        "xs3.example.com",
+        "127.0.0.1:9000",
         "/x/k",
         false,
         false,
@@ -708,11 +712,67 @@ fn classifies_every_documented_request_syntax() {
                 is_form: *form,
             },
             &suffixes,
-        );
+        )
+        .unwrap_or_else(|e| panic!("{method} {host}{target}: {}", e.message));
         assert_eq!(got.op, *op, "{method} {host}{target}");
         assert_eq!(got.bucket.as_deref(), *bucket, "{method} {host}{target}");
         assert_eq!(got.key.as_deref(), *key, "{method} {host}{target}");
     }
+}
+
+#[test]
+fn refuses_what_a_store_could_read_as_another_target_or_operation() {
+    let cases: &[(&str, &str, &str, bool)] = &[
+        ("GET", "b.s3.example.com.evil", "/x/k", false),
+        ("GET", "xs3.example.com", "/x/k", false),
+        ("PUT", "localhost", "/req-b%2Fk", false),
+        ("PUT", "localhost", "//req-b/k", false),
+        ("PUT", "localhost", "/b/k?uploadId=u1", false),
+        ("PUT", "localhost", "/b/k?partNumber=1", false),
+        ("PUT", "localhost", "/b/k?%75ploadId=u&partNumber=1", false),
+        ("POST", "localhost", "/b/k?uploads", true),
+        ("POST", "localhost", "/b/k?uploadId=u", true),
+        ("POST", "localhost", "/b?delete", true),
+        ("POST", "localhost", "/b/k?select&select-type=2", true),
+        ("GET", "localhost", "/b/k?acl&torrent", false),
+    ];
+    for (method, host, target, form) in cases {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let (path, query) = target
+            .split_once('?')
+            .map_or((*target, None), |(p, q)| (p, Some(q)));
+        let got = classify(
+            &Target {
+                method: &method,
+                path,
+                query,
+                host,
+                has_copy_source: false,
+                is_form: *form,
+            },
+            &suffixes(),
+        );
+        let e = got.expect_err(&format!("{method} {host}{target}"));
+        assert_eq!(e.code.as_str(), "InvalidRequest", "{method} {host}{target}");
+    }
+}
+
+#[test]
+fn form_uploads_to_an_object_path_are_post_object() {
+    let got = classify(
+        &Target {
+            method: &Method::POST,
+            path: "/b/anything",
+            query: None,
+            host: "localhost",
+            has_copy_source: false,
+            is_form: true,
+        },
+        &suffixes(),
+    )
+    .unwrap();
+    assert_eq!(got.op, S3Op::PostObject);
+    assert_eq!(got.bucket.as_deref(), Some("b"));
 }
 
 #[test]
@@ -726,8 +786,9 @@ fn extracts_upload_id_percent_decoded() {
             has_copy_source: false,
             is_form: false,
         },
-        &[],
-    );
+        &Addressing::default(),
+    )
+    .unwrap();
     assert_eq!(got.upload_id.as_deref(), Some("a+b~c"));
 }
 

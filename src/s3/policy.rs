@@ -101,7 +101,8 @@ impl BucketPolicies {
 
 /// Operations that write or read object data with the destination key (issue contract:
 /// PutObject, PostObject, CreateMultipartUpload, UploadPart, UploadPartCopy, CopyObject's
-/// destination, GetObject, HeadObject, GetObjectAttributes, SelectObjectContent).
+/// destination, GetObject, HeadObject, GetObjectAttributes, SelectObjectContent; GetObjectTorrent,
+/// which serves the object's data too).
 pub fn requires_destination(op: S3Op) -> bool {
     matches!(
         op,
@@ -114,6 +115,7 @@ pub fn requires_destination(op: S3Op) -> bool {
             | S3Op::GetObject
             | S3Op::HeadObject
             | S3Op::GetObjectAttributes
+            | S3Op::GetObjectTorrent
             | S3Op::SelectObjectContent
     )
 }

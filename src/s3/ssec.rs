@@ -112,7 +112,7 @@ pub fn usage_for(op: S3Op, group: Group) -> Option<Usage> {
         (Group::Destination, UploadPart | UploadPartCopy) => Some(Usage::Part),
         (
             Group::Destination,
-            GetObject | HeadObject | GetObjectAttributes | SelectObjectContent,
+            GetObject | HeadObject | GetObjectAttributes | GetObjectTorrent | SelectObjectContent,
         ) => Some(Usage::Read),
         (Group::Destination, CompleteMultipartUpload | ListParts) => Some(Usage::Complete),
         (Group::CopySource, CopyObject | UploadPartCopy) => Some(Usage::CopySource),

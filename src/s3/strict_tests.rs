@@ -1,0 +1,306 @@
+//! Table tests: every reading a store could make differently is refused, and the
+//! requests real clients send pass.
+
+use http::HeaderValue;
+
+use super::*;
+
+fn reason(e: &S3Error) -> Option<&'static str> {
+    e.reason
+}
+
+#[test]
+fn decodes_like_stores_and_refuses_bad_escapes() {
+    assert_eq!(decode("a%2Fb%20c").unwrap(), "a/b c");
+    assert_eq!(decode("plus+stays").unwrap(), "plus+stays");
+    assert_eq!(decode("%e2%82%AC").unwrap(), "€");
+    for bad in ["%", "%2", "%zz", "a%g0", "%ff", "%c3%28"] {
+        let e = decode(bad).unwrap_err();
+        assert_eq!(e.code, S3ErrorCode::InvalidURI, "{bad}");
+    }
+}
+
+#[test]
+fn path_style_keeps_the_bucket_literal() {
+    let ok = |p: &str| path_style(p).unwrap();
+    assert_eq!(ok("b/k"), (Some("b".into()), Some("k".into())));
+    assert_eq!(ok("b/a%2Fk"), (Some("b".into()), Some("a/k".into())));
+    assert_eq!(ok("b/dir//k"), (Some("b".into()), Some("dir//k".into())));
+    assert_eq!(ok("b/"), (Some("b".into()), None));
+    assert_eq!(ok("b"), (Some("b".into()), None));
+    assert_eq!(ok(""), (None, None));
+    for bad in [
+        "req-b%2Fk",
+        "req-b%2fk",
+        "req%2Db/k",
+        "/b/k",
+        "./k",
+        "../b/k",
+        "b/../other/k",
+        "b/%2E%2E/other/k",
+        "b/a/.",
+        "b/.",
+        "b/%2e",
+    ] {
+        let e = path_style(bad).unwrap_err();
+        assert_eq!(reason(&e), Some(REASON_PATH), "{bad}");
+    }
+}
+
+fn addressing(suffixes: &[&str], hosts: &[&str]) -> Addressing {
+    Addressing {
+        virtual_host_suffixes: suffixes.iter().map(|s| (*s).to_owned()).collect(),
+        path_style_hosts: hosts.iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+#[test]
+fn places_hosts_only_when_no_store_could_read_them_otherwise() {
+    let none = addressing(&[], &[]);
+    for host in [
+        "localhost",
+        "localhost:8443",
+        "127.0.0.1",
+        "127.0.0.1:9000",
+        "[::1]:8443",
+        "[::1]",
+        "ssec-proxy",
+    ] {
+        assert_eq!(none.place(host).unwrap(), Placement::PathStyle, "{host}");
+    }
+    for host in [
+        "req-b.localhost",
+        "req-b.localhost:8443",
+        "s3.example.com",
+        "localhost.",
+    ] {
+        let e = none.place(host).unwrap_err();
+        assert_eq!(reason(&e), Some(REASON_HOST), "{host}");
+    }
+    let set = addressing(&["s3.example.com", "localhost"], &["gw.example.org"]);
+    assert_eq!(
+        set.place("b.s3.example.com:443").unwrap(),
+        Placement::VirtualHosted("b")
+    );
+    assert_eq!(
+        set.place("a.b.S3.Example.com").unwrap(),
+        Placement::VirtualHosted("a.b")
+    );
+    assert_eq!(
+        set.place("req-b.localhost:1").unwrap(),
+        Placement::VirtualHosted("req-b")
+    );
+    for host in ["s3.example.com", "localhost", "GW.example.org:8443"] {
+        assert_eq!(set.place(host).unwrap(), Placement::PathStyle, "{host}");
+    }
+    assert!(set.place("other.example.org").is_err());
+    assert!(set.place("b%2Fx.s3.example.com").is_err());
+    // Two suffixes that both match: the bucket depends on which the store has.
+    let nested = addressing(&["s3.example.com", "example.com"], &[]);
+    assert!(nested.place("b.s3.example.com").is_err());
+    assert_eq!(
+        nested.place("b.example.com").unwrap(),
+        Placement::VirtualHosted("b")
+    );
+}
+
+#[test]
+fn reads_the_queries_clients_send() {
+    for raw in [
+        "",
+        "uploads",
+        "uploads=",
+        "uploadId=2~abc%2Bdef&partNumber=3",
+        "list-type=2&prefix=a%2Fb&delimiter=%2F&max-keys=10&encoding-type=url",
+        "versionId=v1&response-content-type=text%2Fplain&x-id=GetObject",
+        "tagging&versionId=v",
+        "select&select-type=2",
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a%2Fb&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+        "a&&b",
+    ] {
+        Query::parse(Some(raw)).unwrap_or_else(|e| panic!("{raw}: {}", e.message));
+    }
+    let q = Query::parse(Some("uploadId=2~a%7Eb&partNumber=1")).unwrap();
+    assert_eq!(q.upload_id(), Some("2~a~b"));
+    assert!(q.is_multipart() && q.has_part_number() && q.has_selector());
+}
+
+#[test]
+fn refuses_queries_stores_read_differently() {
+    for raw in [
+        "%75ploadId=x&partNumber=1",
+        "uploadId=x&%70artNumber=1",
+        "%75ploads",
+        "upload%49d=x",
+        "uploadId=A&uploadId=B",
+        "partNumber=1&partNumber=2",
+        "prefix=a&prefix=b",
+        "UploadId=x",
+        "uploadid=x",
+        "Tagging",
+        "uploads;x=1",
+        "x=1;uploadId=2",
+        "upload+Id=x",
+        "=x",
+        "uploadId=a+b",
+        "uploadId=",
+        "partNumber=1a",
+        "partNumber=",
+        "tagging=x",
+        "acl=1",
+        "acl&torrent",
+        "uploads&uploadId=x",
+        "uploadId=x&tagging",
+        "versioning&policy",
+        "x-amz-server-side-encryption-customer-algorithm=AES256",
+        "X-Amz-Server-Side-Encryption-Customer-Key=a",
+        "x-amz-server-side-encryption=AES256",
+        "x-amz-copy-source=b%2Fk",
+    ] {
+        let e = Query::parse(Some(raw)).err();
+        assert!(
+            e.as_ref().is_some_and(
+                |e| reason(e) == Some(REASON_QUERY) || e.code == S3ErrorCode::InvalidURI
+            ),
+            "{raw}"
+        );
+    }
+    // `torrent=` has an empty value: still a flag.
+    assert!(Query::parse(Some("torrent=")).unwrap().has("torrent"));
+}
+
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    h
+}
+
+#[test]
+fn accepts_the_headers_clients_send() {
+    let h = headers(&[
+        ("host", "localhost"),
+        ("connection", "keep-alive, TE"),
+        ("te", "trailers"),
+        ("x-amz-meta-a", "1"),
+        ("x-amz-meta-a", "2"),
+        ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+        ("content-type", "application/octet-stream"),
+        ("x-amz-copy-source", "/src-b/dir%2Fk%20x?versionId=v"),
+        ("x_custom_thing", "1"),
+        ("accept-encoding", "gzip"),
+        ("accept-encoding", "br"),
+    ]);
+    check_headers(&h).unwrap();
+    check_headers(&headers(&[("connection", "close")])).unwrap();
+    check_headers(&headers(&[("x-amz-copy-source", "arn:aws:s3:::b/k")])).unwrap();
+}
+
+#[test]
+fn refuses_headers_stores_read_differently() {
+    let sse = "x-amz-server-side-encryption-customer-algorithm";
+    let key = "x-amz-server-side-encryption-customer-key";
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[(sse, "AES256"), (sse, "AES256")], REASON_HEADER),
+        (&[(key, "a"), (key, "")], REASON_HEADER),
+        (
+            &[
+                ("x-amz-copy-source-server-side-encryption-customer-key", "a"),
+                ("x-amz-copy-source-server-side-encryption-customer-key", "b"),
+            ],
+            REASON_HEADER,
+        ),
+        (
+            &[
+                ("content-type", "text/plain"),
+                ("content-type", "multipart/form-data; boundary=x"),
+            ],
+            REASON_HEADER,
+        ),
+        (
+            &[("x-amz-copy-source", "a/k"), ("x-amz-copy-source", "b/k")],
+            REASON_HEADER,
+        ),
+        (
+            &[
+                ("x-amz-server-side-encryption", "AES256"),
+                ("x-amz-server-side-encryption", "aws:kms"),
+            ],
+            REASON_HEADER,
+        ),
+        (
+            &[
+                ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+                ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ],
+            REASON_HEADER,
+        ),
+        (
+            &[("x_amz_server_side_encryption_customer_key", "a")],
+            REASON_HEADER,
+        ),
+        (&[("X-Amz-Server-Side_Encryption", "AES256")], REASON_HEADER),
+        (&[("content_type", "multipart/form-data")], REASON_HEADER),
+        (&[("connection", sse), (sse, "AES256")], REASON_CONNECTION),
+        (
+            &[
+                (
+                    "connection",
+                    "keep-alive, X-Amz-Server-Side-Encryption-Customer-Key",
+                ),
+                (key, "a"),
+            ],
+            REASON_CONNECTION,
+        ),
+        (
+            &[("connection", "content-type"), ("content-type", "a/b")],
+            REASON_CONNECTION,
+        ),
+        (
+            &[
+                ("connection", "close"),
+                ("connection", "x-amz-copy-source"),
+                ("x-amz-copy-source", "b/k"),
+            ],
+            REASON_CONNECTION,
+        ),
+        (&[("x-amz-copy-source", "req-b%2Fk")], REASON_HEADER),
+        (&[("x-amz-copy-source", "/src%2Db/k")], REASON_HEADER),
+        (&[("x-amz-copy-source", "b/../c/k")], REASON_HEADER),
+        (&[("x-amz-copy-source", "b")], REASON_HEADER),
+        (&[("x-amz-copy-source", "//b/k")], REASON_HEADER),
+    ];
+    for (pairs, want) in cases {
+        let e = check_headers(&headers(pairs)).unwrap_err();
+        assert_eq!(reason(&e), Some(*want), "{pairs:?}");
+        assert_eq!(e.code, S3ErrorCode::InvalidRequest, "{pairs:?}");
+    }
+}
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the bytes, the readers answer without panicking, and a query they
+        /// accept has no name twice.
+        #[test]
+        fn never_panics_and_never_accepts_repeats(raw in "[a-zA-Z0-9%&=;+~._-]{0,64}") {
+            if let Ok(q) = Query::parse(Some(&raw)) {
+                let names = q.names();
+                for (i, n) in names.iter().enumerate() {
+                    prop_assert!(!names[i + 1..].contains(n));
+                    prop_assert!(!n.contains('%'));
+                }
+            }
+            let _ = path_style(&raw);
+            let _ = decode(&raw);
+            let _ = addressing(&["s3.example.com"], &[]).place(&raw);
+        }
+    }
+}
