@@ -405,6 +405,20 @@ impl Config {
         }
     }
 
+    /// How Hosts are read, and what the store must agree with (printed by `validate`).
+    pub fn addressing_note(&self) -> String {
+        let s = &self.server;
+        let list = |names: &[String]| match names {
+            [] => "none".to_owned(),
+            names => names.join(", "),
+        };
+        format!(
+            "addressing: path-style for IP addresses, single-label hosts (localhost) and server.path_style_hosts ({}); virtual-hosted for <bucket>.<suffix> with server.virtual_host_suffixes ({}); any other Host is refused. The store's own DNS names (RGW rgw_dns_name, SeaweedFS -domainName, MinIO MINIO_DOMAIN, Garage root_domain) must be exactly server.virtual_host_suffixes, and no path_style_hosts entry may end with one of them",
+            list(&s.path_style_hosts),
+            list(&s.virtual_host_suffixes),
+        )
+    }
+
     /// Things that are allowed but deserve the operator's attention.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -567,6 +581,14 @@ impl Cx<'_> {
         let suffixes =
             self.host_names("server.virtual_host_suffixes", raw.virtual_host_suffixes)?;
         let path_style_hosts = self.host_names("server.path_style_hosts", raw.path_style_hosts)?;
+        for (i, host) in path_style_hosts.iter().enumerate() {
+            if let Some(suffix) = suffixes.iter().find(|s| host.ends_with(&format!(".{s}"))) {
+                return Err(self.invalid(
+                    &format!("server.path_style_hosts[{i}]"),
+                    format!("is under server.virtual_host_suffixes entry {suffix}, which reads it as a bucket"),
+                ));
+            }
+        }
         Ok(ServerConfig {
             listen: self.addr("server.listen", &raw.listen)?,
             tls_cert: self.path(raw.tls_cert),

@@ -60,6 +60,7 @@ fn validate(file: &Path) -> ExitCode {
     for warning in config.warnings() {
         eprintln!("warning: {warning}");
     }
+    println!("{}", config.addressing_note());
     println!("ok: {}", file.display());
     ExitCode::SUCCESS
 }

@@ -40,7 +40,23 @@ fn validate_accepts_a_good_file() {
     let pki = Pki::new();
     let (ok, out) = validate(&pki, &config(&pki, &pki.cert_path, &pki.key_path, ""));
     assert!(ok, "{out}");
-    assert!(out.starts_with("ok: "), "{out}");
+    assert!(out.contains("\nok: "), "{out}");
+    // It says how Hosts are read and what the store must agree with.
+    assert!(
+        out.starts_with("addressing: path-style for IP addresses"),
+        "{out}"
+    );
+    assert!(out.contains("rgw_dns_name"), "{out}");
+    let vhost = config(&pki, &pki.cert_path, &pki.key_path, "").replace(
+        "[upstream]",
+        "virtual_host_suffixes = [\"s3.example.com\"]\npath_style_hosts = [\"gw.example.org\"]\n[upstream]",
+    );
+    let (ok, out) = validate(&pki, &vhost);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("(gw.example.org)") && out.contains("(s3.example.com)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -83,6 +99,17 @@ fn validate_names_the_key_path_of_each_problem() {
         (
             good.replace("[upstream]", "admin_listen = \"127.0.0.1\"\n[upstream]"),
             "server.admin_listen",
+        ),
+        (
+            good.replace("[upstream]", "path_style_hosts = [\"a:1\"]\n[upstream]"),
+            "server.path_style_hosts[0]",
+        ),
+        (
+            good.replace(
+                "[upstream]",
+                "virtual_host_suffixes = [\"s3.example.com\"]\npath_style_hosts = [\"gw.example.org\", \"b.s3.example.com\"]\n[upstream]",
+            ),
+            "server.path_style_hosts[1]",
         ),
     ];
     for (text, key) in cases {
