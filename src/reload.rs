@@ -1,10 +1,11 @@
 //! Live reload of the certificate, key and client CA (the listener's rustls
-//! configuration), the `[ssec]` policy and the log level — on file changes (the
-//! directories are watched, so a Kubernetes Secret's `..data` symlink swap counts),
-//! on SIGHUP, and by a periodic check. A broken new file keeps what is running, is
-//! logged and counted. Settings that cannot change live are reported as such.
+//! configuration), the `[ssec]` policy and the log level — on changes to those files
+//! (see `file_events`), on SIGHUP, and by a periodic check. A broken new file keeps
+//! what is running, is logged and counted. Settings that cannot change live are
+//! reported as such.
 
-use std::collections::BTreeSet;
+mod file_events;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -18,6 +19,7 @@ use crate::config::Config;
 use crate::layers::ssec::LiveSsec;
 use crate::metrics::Metrics;
 use crate::tls::load_material;
+use file_events::FileEvents;
 
 /// Changes the log filter of the running process.
 pub type LogLevelSetter = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
@@ -41,40 +43,6 @@ pub struct Reloader {
     metrics: Arc<Metrics>,
     set_log_level: Option<LogLevelSetter>,
     files: FileEvents,
-}
-
-/// File-change notifications for the directories of the configured files.
-struct FileEvents {
-    tx: mpsc::UnboundedSender<()>,
-    rx: mpsc::UnboundedReceiver<()>,
-    dirs: BTreeSet<PathBuf>,
-    /// Kept alive while watching; replaced when the watched set changes.
-    _watcher: Option<notify::RecommendedWatcher>,
-}
-
-impl FileEvents {
-    /// Watches the directories `config` names (starting now, so no change after
-    /// start-up is missed).
-    fn new(config: &Config) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let dirs = watched_dirs(config);
-        let watcher = watch_dirs(&dirs, tx.clone());
-        Self {
-            tx,
-            rx,
-            dirs,
-            _watcher: watcher,
-        }
-    }
-
-    /// Follows the files of `config` if they moved.
-    fn follow(&mut self, config: &Config) {
-        let dirs = watched_dirs(config);
-        if dirs != self.dirs {
-            self._watcher = watch_dirs(&dirs, self.tx.clone());
-            self.dirs = dirs;
-        }
-    }
 }
 
 /// The state a reload swaps, as handed over by the server at start.
@@ -316,56 +284,4 @@ fn raw_digest(paths: &[&Path]) -> [u8; 16] {
         digest.update(bytes);
     }
     digest.finalize().into()
-}
-
-/// The directories holding the configuration and TLS files.
-fn watched_dirs(config: &Config) -> BTreeSet<PathBuf> {
-    let s = &config.server;
-    [
-        Some(config.file.as_path()),
-        Some(s.tls_cert.as_path()),
-        Some(s.tls_key.as_path()),
-        s.tls_client_ca.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(|p| {
-        p.parent().map(|d| {
-            if d.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                d.to_path_buf()
-            }
-        })
-    })
-    .collect()
-}
-
-/// Watches `dirs` (not recursively); every event is a reason to look again. Without a
-/// watcher (no inotify), SIGHUP and the periodic check still work.
-fn watch_dirs(
-    dirs: &BTreeSet<PathBuf>,
-    tx: mpsc::UnboundedSender<()>,
-) -> Option<notify::RecommendedWatcher> {
-    use notify::Watcher as _;
-    let mut watcher = match notify::recommended_watcher(
-        move |event: notify::Result<notify::Event>| {
-            // Opening and reading (including the proxy's own reads) change nothing.
-            if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
-                let _ = tx.send(());
-            }
-        },
-    ) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch files; relying on SIGHUP and the periodic check");
-            return None;
-        }
-    };
-    for dir in dirs {
-        if let Err(e) = watcher.watch(dir, notify::RecursiveMode::NonRecursive) {
-            tracing::warn!(error = %e, dir = %dir.display(), "cannot watch directory");
-        }
-    }
-    Some(watcher)
 }
