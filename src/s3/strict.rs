@@ -181,9 +181,11 @@ impl Addressing {
     }
 }
 
+/// A bucket label of a Host: lower-case only, since stores may lower-case a Host (DNS
+/// names are case-insensitive) while bucket rules compare case-sensitively.
 fn is_bucket_name(name: &str) -> bool {
     name.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 /// The host name of a Host value: without the port; IPv6 literals keep their brackets.

@@ -95,6 +95,7 @@ fn places_hosts_only_when_no_store_could_read_them_otherwise() {
     }
     assert!(set.place("other.example.org").is_err());
     assert!(set.place("b%2Fx.s3.example.com").is_err());
+    assert!(set.place("Req-B.s3.example.com").is_err());
     // Two suffixes that both match: the bucket depends on which the store has.
     let nested = addressing(&["s3.example.com", "example.com"], &[]);
     assert!(nested.place("b.s3.example.com").is_err());
