@@ -580,3 +580,93 @@ async fn never_reuses_a_store_connection_that_may_hold_an_unread_body() {
         "{seen:?}"
     );
 }
+
+/// Every request a store could read differently is refused with its S3 code, counted
+/// under its reason, and never reaches the store (real-store evidence: differential.rs).
+#[tokio::test]
+async fn refuses_ambiguous_requests_before_the_store_and_counts_them() {
+    let store = MockStore::ok().await;
+    let proxy = Proxy::start(ProxyOptions {
+        ssec: "default = \"allow\"".into(),
+        ..ProxyOptions::endpoint(store.url())
+    });
+    let sse = "x-amz-server-side-encryption-customer-algorithm: AES256\r\n";
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "PUT /req-b%2Fk",
+            "Host: localhost\r\n",
+            "InvalidRequest",
+            "ambiguous_path",
+        ),
+        (
+            "PUT /b/k%zz",
+            "Host: localhost\r\n",
+            "InvalidURI",
+            "invalid_uri",
+        ),
+        (
+            "PUT /b/k?%75ploads",
+            "Host: localhost\r\n",
+            "InvalidRequest",
+            "ambiguous_query",
+        ),
+        (
+            "PUT /b/k?partNumber=1&uploadId=A&uploadId=B",
+            "Host: localhost\r\n",
+            "InvalidRequest",
+            "ambiguous_query",
+        ),
+        (
+            "PUT /b/k",
+            &format!("Host: localhost\r\n{sse}{sse}"),
+            "InvalidRequest",
+            "ambiguous_header",
+        ),
+        (
+            "PUT /b/k",
+            &format!(
+                "Host: localhost\r\nConnection: {}\r\n{sse}",
+                "x-amz-server-side-encryption-customer-algorithm"
+            ),
+            "InvalidRequest",
+            "ambiguous_connection",
+        ),
+        (
+            "PUT /k",
+            "Host: req-b.localhost\r\n",
+            "InvalidRequest",
+            "ambiguous_host",
+        ),
+        (
+            "POST /b/k?uploads",
+            "Host: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\n",
+            "InvalidRequest",
+            "ambiguous_form",
+        ),
+    ];
+    for (line, headers, code, reason) in cases {
+        let wire =
+            format!("{line} HTTP/1.1\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n");
+        let wire = wire.replacen(
+            "Connection: close\r\n",
+            "",
+            usize::from(headers.contains("Connection:")),
+        );
+        let answer = raw_exchange(&proxy, wire.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{line}: {answer}");
+        assert_eq!(
+            xml_code(&answer).as_deref(),
+            Some(*code),
+            "{line}: {answer}"
+        );
+        let metrics = proxy.admin("/metrics").await.1;
+        assert!(
+            metrics.contains(&format!("code=\"{code}\",reason=\"{reason}\"")),
+            "{reason} not counted: {metrics}"
+        );
+    }
+    assert!(
+        store.requests().is_empty(),
+        "an ambiguous request reached the store"
+    );
+}
