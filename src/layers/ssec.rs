@@ -19,7 +19,7 @@ use http_body_util::BodyExt as _;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service, ServiceExt as _};
 
-use crate::body::{BodyPrefix, BoundedRead, ResponseBody};
+use crate::body::{BodyPrefix, BoundedRead, FormWatch, ResponseBody};
 use crate::error::{BoxError, ProxyError};
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::form::{self, Ambiguity, Parsed, Refusal};
@@ -229,7 +229,8 @@ fn check_upload(
 }
 
 /// POST Object: reads the form fields before the file part, checks them like the
-/// headers of a PutObject, then forwards the fields read and streams the rest.
+/// headers of a PutObject, then forwards the fields read and streams the rest, watched
+/// until the closing delimiter so no part after the file reaches the store complete.
 async fn post_object<S, B>(
     inner: S,
     settings: Arc<SsecSettings>,
@@ -267,15 +268,28 @@ where
             }
         }
     };
+    let watch = watch_file(&boundary, &fields, &read, body.is_end_stream())?;
     let checked = check_form(&settings, &s3, &fields, tls)?;
     parts.extensions.insert(BodyPrefix(read.freeze()));
     parts.extensions.insert(checked);
+    if let Some(watch) = &watch {
+        parts.extensions.insert(watch.clone());
+    }
     let ctx = Ctx {
         s3,
         checked,
         head: false,
     };
     let response = inner.oneshot(Request::from_parts(parts, body)).await?;
+    if let Some(watch) = &watch {
+        // The body check failed the upload, or the store answered success before the
+        // closing delimiter went by: either way the store may have read a form this
+        // proxy did not check whole, so it is not reported as a success.
+        let early = response.status().is_success() && !watch.is_closed();
+        if let Some(a) = watch.refused().or(early.then_some(Ambiguity::Unterminated)) {
+            return Err(a.to_s3().into());
+        }
+    }
     match finish(ctx, &settings, response) {
         Next::Done(result) => result,
         Next::Later(fut) => fut.await,
@@ -308,6 +322,25 @@ fn form_boundary(headers: &HeaderMap, tls: bool) -> Result<String, S3Error> {
         .to_str()
         .map_err(|_| Refusal::Malformed("a Content-Type that is not ASCII").to_s3())?;
     form::boundary(content_type).map_err(Refusal::to_s3)
+}
+
+/// Starts the check of the file part's content (from its first byte, already in
+/// `read`) up to the closing delimiter. `None` when the form had no file part.
+fn watch_file(
+    boundary: &str,
+    fields: &form::Fields,
+    read: &[u8],
+    ended: bool,
+) -> Result<Option<FormWatch>, S3Error> {
+    let Some(at) = fields.file_at() else {
+        return Ok(None);
+    };
+    let mut tail = form::Tail::new(boundary);
+    let checked = tail
+        .feed(read.get(at..).unwrap_or_default())
+        .and_then(|()| if ended { tail.finish() } else { Ok(()) });
+    checked.map_err(Ambiguity::to_s3)?;
+    Ok(Some(FormWatch::new(tail)))
 }
 
 /// The POST Object form fields through the same rules as PutObject headers.
