@@ -16,12 +16,52 @@ use tokio::time::{Instant, Sleep};
 use crate::error::BoxError;
 use crate::metrics::{MeterGuard, RequestMeter};
 use crate::s3::chunked::{Decoder, Framing};
+use crate::s3::form::{Ambiguity, Tail};
 use crate::s3::xml::{EtagRewriter, PartEtagCollector};
 
 /// Bytes a layer already read from the client's body (POST Object form fields); the
 /// store receives them first, then the rest of the body. Request extension.
 #[derive(Clone, Debug)]
 pub struct BodyPrefix(pub Bytes);
+
+/// The rest of a POST Object form after the file part starts, checked as it streams
+/// to the store ([`Tail`]). Request extension; the SSE-C layer keeps a clone to read
+/// the verdict when the store answers.
+#[derive(Clone, Debug)]
+pub struct FormWatch(Arc<Mutex<Tail>>);
+
+impl FormWatch {
+    /// Watches the body with `tail`, which has seen the bytes a layer already read.
+    pub fn new(tail: Tail) -> Self {
+        Self(Arc::new(Mutex::new(tail)))
+    }
+
+    fn tail(&self) -> std::sync::MutexGuard<'_, Tail> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Checks the next bytes; at the end of the body the form must be closed.
+    fn feed(&self, data: &[u8], ended: bool) -> Result<(), Ambiguity> {
+        let mut tail = self.tail();
+        tail.feed(data)?;
+        if ended {
+            tail.finish()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the closing delimiter went by.
+    pub fn is_closed(&self) -> bool {
+        self.tail().is_closed()
+    }
+
+    /// Why the body was refused, if it was.
+    pub fn refused(&self) -> Option<Ambiguity> {
+        self.tail().refused()
+    }
+}
 
 /// Collects the part ETags of a CompleteMultipartUpload body as it streams to the
 /// store. Request extension; the etag layer reads the result.
@@ -112,6 +152,7 @@ pin_project! {
         tap: Option<PartTap>,
         meter: Option<Arc<RequestMeter>>,
         framing: Option<Box<Decoder>>,
+        form: Option<FormWatch>,
     }
 }
 
@@ -134,6 +175,7 @@ impl RequestBody {
             tap,
             meter,
             framing: None,
+            form: None,
         }
     }
 
@@ -142,6 +184,15 @@ impl RequestBody {
     /// forwarded, so the store never sees it complete and commits nothing.
     pub fn with_framing(mut self, framing: Framing) -> Self {
         self.framing = Some(Box::new(Decoder::new(framing)));
+        self
+    }
+
+    /// Checks the rest of a POST Object form as it streams (the prefix was checked by
+    /// the layer that read it). Bytes that would complete a form with a part after the
+    /// file, or end it without its closing delimiter, fail with an [`Ambiguity`]
+    /// instead of being forwarded, so the store never sees a complete form.
+    pub fn with_form(mut self, watch: FormWatch) -> Self {
+        self.form = Some(watch);
         self
     }
 }
@@ -200,6 +251,9 @@ impl Body for RequestBody {
         if ready.as_ref().is_none_or(Result::is_ok) {
             // Refused framing replaces the frame: the store must not get the last byte.
             check_framing(this.framing, data, ended)?;
+            if let Some(watch) = this.form.as_ref() {
+                watch.feed(data, ended).map_err(BoxError::from)?;
+            }
         }
         if let Some(tap) = this.tap.as_ref() {
             tap.feed(data);

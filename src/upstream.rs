@@ -16,12 +16,13 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{CaptureConnection, HttpConnector, capture_connection};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::body::{BodyPrefix, PartTap, Progress, RequestBody, ResponseBody};
+use crate::body::{BodyPrefix, FormWatch, PartTap, Progress, RequestBody, ResponseBody};
 use crate::config::UpstreamConfig;
 use crate::error::ProxyError;
 use crate::forwarding::{strip_forwarding_claims, strip_hop_by_hop};
 use crate::metrics::RequestMeter;
 use crate::s3::chunked::{ChunkedError, Framing};
+use crate::s3::form::Ambiguity;
 use crate::s3::headers::X_FORWARDED_PROTO;
 use crate::tls::{TlsError, upstream_client_config};
 
@@ -116,6 +117,7 @@ impl Upstream {
         let prefix = parts.extensions.remove::<BodyPrefix>().map(|p| p.0);
         let has_body = prefix.is_some() || !http_body::Body::is_end_stream(&body);
         let tap = parts.extensions.remove::<PartTap>();
+        let form = parts.extensions.remove::<FormWatch>();
         let meter = parts.extensions.get::<Arc<RequestMeter>>().cloned();
         let framing = if has_body {
             Framing::from_headers(&parts.headers)?
@@ -125,6 +127,9 @@ impl Upstream {
         let mut body = RequestBody::new(prefix, body, Arc::clone(&progress), tap, meter.clone());
         if let Some(framing) = framing {
             body = body.with_framing(framing);
+        }
+        if let Some(form) = form {
+            body = body.with_form(form);
         }
         let mut request = Request::from_parts(parts, body);
         let capture = has_body.then(|| capture_connection(&mut request));
@@ -239,6 +244,10 @@ fn classify_client_error(
     }
     // The body broke its aws-chunked framing: the client's fault, with its own answer.
     if let Some(refused) = find_source::<ChunkedError>(&err) {
+        return ProxyError::Rejected(refused.to_s3());
+    }
+    // A POST Object form with a part after the file, stopped before it was complete.
+    if let Some(refused) = find_source::<Ambiguity>(&err) {
         return ProxyError::Rejected(refused.to_s3());
     }
     // A failing request body is the client's doing (abort, bad chunk framing).

@@ -1,18 +1,27 @@
-//! POST Object form parsing (`s3::form::parse`) and the boundary parameter of the
-//! Content-Type (`s3::form::boundary`).
+//! POST Object form parsing (`s3::form::parse`), the boundary parameter of the
+//! Content-Type (`s3::form::boundary`) and the streaming check of the file part's
+//! content (`s3::form::Tail`).
 //!
 //! Input: the first line (up to `\n`) is a Content-Type value, the rest is the body.
-//! The boundary is `form::boundary(content_type)`, or, when it has none, the first
-//! line itself (any string: `parse` is public and must not panic on any boundary).
+//! The boundary is `form::boundary(content_type)`, or, when it is refused, the first
+//! line itself (any string: `parse` and `Tail` are public and must not panic on any
+//! boundary).
 //!
-//! Invariants: a boundary found is 1..=70 bytes; the proxy parses the body as it
-//! arrives, so for every cut, a prefix that is not `Incomplete` gives the same answer
-//! as the whole body.
+//! Invariants: an accepted boundary is 1..=70 RFC 2046 characters without space; the
+//! proxy parses the body as it arrives, so for every cut, a prefix that is not
+//! `Incomplete` gives the same answer as the whole body; the fields read contain no
+//! `--boundary` and no name twice; the tail's verdict does not depend on how the body
+//! is split into frames, and matches a naive reading (the first `--boundary` after the
+//! file's first byte must be CRLF `--boundary--`).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ssec_proxy::s3::form::{self, Parsed};
+use ssec_proxy::s3::form::{self, Ambiguity, Parsed, Tail};
+
+#[path = "../common/chunking.rs"]
+mod chunking;
+use chunking::chunking;
 
 const FIELDS: [&str; 6] = [
     "key",
@@ -30,19 +39,27 @@ fuzz_target!(|data: &[u8]| {
     };
     let content_type = String::from_utf8_lossy(first);
     let boundary = match form::boundary(&content_type) {
-        Some(b) => {
+        Ok(b) => {
             assert!(!b.is_empty() && b.len() <= 70, "boundary {b:?}");
+            assert!(!b.contains([' ', '"', '\\', ';']), "boundary {b:?}");
             b
         }
-        None => content_type.into_owned(),
+        Err(_) => content_type.into_owned(),
     };
+    let delimiter = format!("--{boundary}").into_bytes();
 
     let whole = form::parse(body, &boundary);
     if let Parsed::Fields(fields) = &whole {
         for name in FIELDS {
-            let _ = fields.get(name);
+            if let Some(value) = fields.get(name) {
+                assert!(find(value, &delimiter).is_none(), "boundary in {name}");
+            }
         }
         let _ = format!("{fields:?}");
+        if let Some(at) = fields.file_at() {
+            assert!(at <= body.len());
+            check_tail(&boundary, &delimiter, &body[at..]);
+        }
     }
 
     // Any cut for small bodies, a spread of cuts for larger ones.
@@ -57,3 +74,36 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// The tail's verdict on `rest`, whole and in frames, against a naive reading.
+fn check_tail(boundary: &str, delimiter: &[u8], rest: &[u8]) {
+    let run = |pieces: &[usize]| {
+        let mut tail = Tail::new(boundary);
+        let mut from = 0;
+        for &len in pieces {
+            tail.feed(&rest[from..from + len])?;
+            from += len;
+        }
+        tail.finish()
+    };
+    let whole = run(&[rest.len()]);
+    let seed = rest.iter().fold(0u8, |a, &b| a.wrapping_add(b));
+    assert_eq!(run(&chunking(seed, rest.len())), whole, "framing changed the verdict");
+    let naive = match find(rest, delimiter) {
+        None => Err(Ambiguity::Unterminated),
+        Some(p) if p < 2 || &rest[p - 2..p] != b"\r\n" => Err(Ambiguity::BoundaryInPart),
+        Some(p) => match &rest[p + delimiter.len()..] {
+            [b'-', b'-', ..] => Ok(()),
+            [] | [b'-'] => Err(Ambiguity::Unterminated),
+            _ => Err(Ambiguity::AfterFile),
+        },
+    };
+    assert_eq!(whole, naive, "tail verdict");
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

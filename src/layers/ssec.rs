@@ -19,11 +19,11 @@ use http_body_util::BodyExt as _;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service, ServiceExt as _};
 
-use crate::body::{BodyPrefix, BoundedRead, ResponseBody};
+use crate::body::{BodyPrefix, BoundedRead, FormWatch, ResponseBody};
 use crate::error::{BoxError, ProxyError};
 use crate::s3::error::{S3Error, S3ErrorCode};
-use crate::s3::form::{self, Parsed};
-use crate::s3::headers::{SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
+use crate::s3::form::{self, Ambiguity, Parsed, Refusal};
+use crate::s3::headers::{COPY_SOURCE, SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::{BucketPolicies, Policy, copy_source_bucket};
 use crate::s3::ssec::{self, Checked, Groups, KeyDigest, RawTriple, Usage};
@@ -229,7 +229,8 @@ fn check_upload(
 }
 
 /// POST Object: reads the form fields before the file part, checks them like the
-/// headers of a PutObject, then forwards the fields read and streams the rest.
+/// headers of a PutObject, then forwards the fields read and streams the rest, watched
+/// until the closing delimiter so no part after the file reaches the store complete.
 async fn post_object<S, B>(
     inner: S,
     settings: Arc<SsecSettings>,
@@ -242,37 +243,23 @@ where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<BoxError>,
 {
-    let malformed = |why: &str| {
-        ProxyError::from(
-            S3Error::new(
-                S3ErrorCode::MalformedPOSTRequest,
-                format!(
-                    "The body of your POST request is not well-formed multipart/form-data: {why}."
-                ),
-            )
-            .with_reason("malformed_post"),
-        )
-    };
-    let boundary = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(form::boundary)
-        .ok_or_else(|| malformed("no boundary"))?;
+    let boundary = form_boundary(req.headers(), tls)?;
     let (mut parts, mut body) = req.into_parts();
     let mut read = BytesMut::new();
     let fields = loop {
         match form::parse(&read, &boundary) {
             Parsed::Fields(fields) => break fields,
-            Parsed::Malformed => return Err(malformed("bad part")),
+            Parsed::Malformed(why) => return Err(Refusal::Malformed(why).to_s3().into()),
+            Parsed::Ambiguous(a) => return Err(a.to_s3().into()),
             Parsed::Incomplete if read.len() > form::MAX_PREFIX => {
-                return Err(malformed("form fields before the file are too large"));
+                let why = "form fields before the file are too large";
+                return Err(Refusal::Malformed(why).to_s3().into());
             }
             Parsed::Incomplete => {}
         }
         match tokio::time::timeout(settings.form_timeout, body.frame()).await {
             Err(_) => return Err(ProxyError::ClientTimeout),
-            Ok(None) => return Err(malformed("the body ended early")),
+            Ok(None) => return Err(Refusal::Malformed("the body ended early").to_s3().into()),
             Ok(Some(Err(e))) => return Err(ProxyError::ClientBody(e.into())),
             Ok(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
@@ -281,19 +268,79 @@ where
             }
         }
     };
+    let watch = watch_file(&boundary, &fields, &read, body.is_end_stream())?;
     let checked = check_form(&settings, &s3, &fields, tls)?;
     parts.extensions.insert(BodyPrefix(read.freeze()));
     parts.extensions.insert(checked);
+    if let Some(watch) = &watch {
+        parts.extensions.insert(watch.clone());
+    }
     let ctx = Ctx {
         s3,
         checked,
         head: false,
     };
     let response = inner.oneshot(Request::from_parts(parts, body)).await?;
+    if let Some(watch) = &watch {
+        // The body check failed the upload, or the store answered success before the
+        // closing delimiter went by: either way the store may have read a form this
+        // proxy did not check whole, so it is not reported as a success.
+        let early = response.status().is_success() && !watch.is_closed();
+        if let Some(a) = watch.refused().or(early.then_some(Ambiguity::Unterminated)) {
+            return Err(a.to_s3().into());
+        }
+    }
     match finish(ctx, &settings, response) {
         Next::Done(result) => result,
         Next::Later(fut) => fut.await,
     }
+}
+
+/// The form's boundary, after the header rules of a form upload: SSE-C headers on the
+/// plain listener are V0; SSE-C, SSE and copy-source headers are refused (a store may
+/// read them instead of the fields); exactly one Content-Type.
+fn form_boundary(headers: &HeaderMap, tls: bool) -> Result<String, S3Error> {
+    let groups = Groups::from_headers(headers);
+    ssec::check_secure(
+        groups.destination.is_present() || groups.copy_source.is_present(),
+        tls,
+    )?;
+    let forbidden = |name: &http::HeaderName| {
+        let name = name.as_str();
+        name.starts_with(SSE.as_str()) || name.starts_with(COPY_SOURCE.as_str())
+    };
+    if headers.keys().any(forbidden) {
+        return Err(Ambiguity::Headers.to_s3());
+    }
+    let mut types = headers.get_all(CONTENT_TYPE).iter();
+    let content_type = match (types.next(), types.next()) {
+        (Some(value), None) => value,
+        (None, _) => return Err(Refusal::Malformed("no Content-Type").to_s3()),
+        (Some(_), Some(_)) => return Err(Ambiguity::ContentTypes.to_s3()),
+    };
+    let content_type = content_type
+        .to_str()
+        .map_err(|_| Refusal::Malformed("a Content-Type that is not ASCII").to_s3())?;
+    form::boundary(content_type).map_err(Refusal::to_s3)
+}
+
+/// Starts the check of the file part's content (from its first byte, already in
+/// `read`) up to the closing delimiter. `None` when the form had no file part.
+fn watch_file(
+    boundary: &str,
+    fields: &form::Fields,
+    read: &[u8],
+    ended: bool,
+) -> Result<Option<FormWatch>, S3Error> {
+    let Some(at) = fields.file_at() else {
+        return Ok(None);
+    };
+    let mut tail = form::Tail::new(boundary);
+    let checked = tail
+        .feed(read.get(at..).unwrap_or_default())
+        .and_then(|()| if ended { tail.finish() } else { Ok(()) });
+    checked.map_err(Ambiguity::to_s3)?;
+    Ok(Some(FormWatch::new(tail)))
 }
 
 /// The POST Object form fields through the same rules as PutObject headers.

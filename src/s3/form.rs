@@ -1,33 +1,60 @@
 //! POST Object (browser form upload): reading the form fields that precede the `file`
-//! part of a `multipart/form-data` body (RFC 7578), so their SSE-C fields can be
-//! validated before the store sees the request. The bytes read are forwarded as they
-//! are, then the file part streams.
+//! part of a `multipart/form-data` body (RFC 7578, RFC 2046 §5.1), so their SSE-C fields
+//! can be validated before the store sees the request. The bytes read are forwarded as
+//! they are, then the file part streams, watched by [`Tail`] until the closing delimiter.
 //!
-//! Hand-written because the proxy must see the fields without consuming or re-encoding
-//! the body; multipart crates parse into owned parts and would have to re-serialise.
+//! The reading is strict: anything Go's `mime/multipart` (SeaweedFS, MinIO) or RGW's
+//! form reader could take differently from this one is refused (`Ambiguity`).
+
+mod part;
+mod tail;
+#[cfg(test)]
+mod tests;
+
+pub use tail::Tail;
+
+use crate::s3::error::{S3Error, S3ErrorCode};
+use part::{Finder, PartHead};
 
 /// Longest form prefix (fields before `file`) the proxy reads before giving up.
 pub const MAX_PREFIX: usize = 256 * 1024;
 
-/// The form fields before the file part, names lower-cased.
+/// Longest boundary RFC 2046 allows.
+pub const MAX_BOUNDARY: usize = 70;
+
+/// The form fields before the file part, names lower-cased, and where the file's
+/// content starts.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Fields(Vec<(String, Vec<u8>)>);
+pub struct Fields {
+    fields: Vec<(String, Vec<u8>)>,
+    file_at: Option<usize>,
+}
 
 impl Fields {
-    /// The first value of a field (case-insensitive name).
+    /// The value of a field (case-insensitive name; names are unique).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0
+        self.fields
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_slice())
+    }
+
+    /// Offset in the body of the file part's first content byte; `None` when the form
+    /// ended (closing delimiter) before a file part.
+    pub fn file_at(&self) -> Option<usize> {
+        self.file_at
     }
 }
 
 impl std::fmt::Debug for Fields {
     // Field values include keys and signatures: print names only.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.0.iter().map(|(n, _)| n))
+        f.debug_struct("Fields")
+            .field(
+                "names",
+                &self.fields.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .field("file_at", &self.file_at)
             .finish()
     }
 }
@@ -40,194 +67,228 @@ pub enum Parsed {
     /// More bytes are needed.
     Incomplete,
     /// The body is not multipart/form-data as announced.
-    Malformed,
+    Malformed(&'static str),
+    /// A store could read the form differently from this reader.
+    Ambiguous(Ambiguity),
+}
+
+/// Why a form upload is refused as ambiguous: what a store could read differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Ambiguity {
+    /// SSE-C, SSE or copy-source headers on a form upload.
+    #[error("x-amz-server-side-encryption* or x-amz-copy-source* headers on a form upload")]
+    Headers,
+    /// More than one Content-Type header.
+    #[error("more than one Content-Type header")]
+    ContentTypes,
+    /// A Content-Type parameter a store could read differently.
+    #[error(
+        "a Content-Type parameter that is repeated, empty, in RFC 2231 form or not a plain token or quoted string, or a boundary outside RFC 2046's characters (no spaces)"
+    )]
+    ContentTypeParams,
+    /// Bytes before the first delimiter.
+    #[error("bytes before the first boundary")]
+    Preamble,
+    /// Spaces or tabs after a boundary.
+    #[error("whitespace after a boundary")]
+    DelimiterPadding,
+    /// The boundary string where it is not a delimiter.
+    #[error("the boundary string inside a part, or a delimiter not preceded by CRLF")]
+    BoundaryInPart,
+    /// A part header line a store could read differently.
+    #[error(
+        "a part header that is folded, has a name that is not a token, or has control characters"
+    )]
+    PartHeader,
+    /// A Content-Disposition a store could read differently.
+    #[error(
+        "a part whose Content-Disposition is not exactly one form-data; name=\"token\" (a filename only on the file part; no repeated, upper-case, RFC 2231 or other parameters)"
+    )]
+    Disposition,
+    /// A transfer encoding Go decodes and RGW does not.
+    #[error("a Content-Transfer-Encoding other than 7bit, 8bit or binary")]
+    TransferEncoding,
+    /// A field given twice.
+    #[error("a field name given twice (names compare without case)")]
+    DuplicateField,
+    /// Another part, or anything but the closing delimiter, after the file part.
+    #[error(
+        "a part after the file part, or anything but the closing delimiter after the file's content"
+    )]
+    AfterFile,
+    /// The body ended, or the store answered, before the closing delimiter.
+    #[error("no closing delimiter after the file part")]
+    Unterminated,
+}
+
+impl Ambiguity {
+    /// The answer for the client: 400 `InvalidRequest`, reason `ambiguous_form`.
+    pub fn to_s3(self) -> S3Error {
+        let message = match self {
+            Self::Headers => "A form upload (POST Object) takes SSE-C as form fields before the file: x-amz-server-side-encryption* and x-amz-copy-source* headers are refused on it, because a store could use them instead of the fields.".into(),
+            other => format!(
+                "The form upload is refused because an object store could read it differently from this proxy: {other}."
+            ),
+        };
+        S3Error::new(S3ErrorCode::InvalidRequest, message).with_reason("ambiguous_form")
+    }
+}
+
+/// Why a form upload is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not multipart/form-data (`MalformedPOSTRequest`, reason `malformed_post`).
+    Malformed(&'static str),
+    /// See [`Ambiguity`].
+    Ambiguous(Ambiguity),
+}
+
+impl Refusal {
+    /// The answer for the client.
+    pub fn to_s3(self) -> S3Error {
+        match self {
+            Self::Malformed(why) => S3Error::new(
+                S3ErrorCode::MalformedPOSTRequest,
+                format!(
+                    "The body of your POST request is not well-formed multipart/form-data: {why}."
+                ),
+            )
+            .with_reason("malformed_post"),
+            Self::Ambiguous(a) => a.to_s3(),
+        }
+    }
+}
+
+impl From<Ambiguity> for Refusal {
+    fn from(a: Ambiguity) -> Self {
+        Self::Ambiguous(a)
+    }
 }
 
 /// The `boundary` parameter of a `multipart/form-data` content type.
-pub fn boundary(content_type: &str) -> Option<String> {
-    let (kind, params) = content_type.split_once(';')?;
+///
+/// Go's `mime.ParseMediaType` lower-cases parameter names, decodes RFC 2231 forms and
+/// backslash escapes and refuses repeats; RGW splits on `;` with no quoting, keeps the
+/// last repeat and matches names by case. Only what both read alike is accepted.
+pub fn boundary(content_type: &str) -> Result<String, Refusal> {
+    let mut pieces = content_type.split(';');
+    let kind = pieces.next().unwrap_or_default();
     if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
-        return None;
+        return Err(Refusal::Malformed(
+            "the Content-Type is not multipart/form-data",
+        ));
     }
-    params.split(';').find_map(|p| {
-        let (name, value) = p.split_once('=')?;
-        if !name.trim().eq_ignore_ascii_case("boundary") {
-            return None;
+    let mut names: Vec<String> = Vec::new();
+    let mut found = None;
+    for piece in pieces {
+        let (name, value) = piece.split_once('=').ok_or(Ambiguity::ContentTypeParams)?;
+        let name = name.trim_matches(part::is_ows).to_ascii_lowercase();
+        let value = value.trim_matches(part::is_ows);
+        if !part::is_token(name.as_bytes())
+            || name.contains('*')
+            || names.contains(&name)
+            || part::param_value(value.as_bytes()).is_none()
+        {
+            return Err(Ambiguity::ContentTypeParams.into());
         }
-        let value = value.trim().trim_matches('"');
-        (!value.is_empty() && value.len() <= 70).then(|| value.to_owned())
-    })
+        if name == "boundary" {
+            found = Some(boundary_value(value)?);
+        }
+        names.push(name);
+    }
+    found.ok_or(Refusal::Malformed("no boundary"))
+}
+
+/// A boundary value: RFC 2046 `bchars` without space, unquoted only where it is also
+/// a token (so Go's token reading and RGW's raw reading agree), 1..=70 characters.
+fn boundary_value(value: &str) -> Result<String, Ambiguity> {
+    let (inner, quoted) = match value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) => (inner, true),
+        None => (value, false),
+    };
+    let ok = !inner.is_empty()
+        && inner.len() <= MAX_BOUNDARY
+        && inner.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'\'' | b'+' | b'_' | b'-' | b'.')
+                || (quoted && matches!(b, b'(' | b')' | b',' | b'/' | b':' | b'=' | b'?'))
+        });
+    ok.then(|| inner.to_owned())
+        .ok_or(Ambiguity::ContentTypeParams)
 }
 
 /// Parses the fields at the start of `body` (everything read so far).
+///
+/// Every occurrence of `--boundary` must be a delimiter: at the very start, or after
+/// CRLF, and followed by CRLF (another part) or `--` (the end). RGW ends a part at any
+/// `--boundary`, Go only at a delimiter line, which may carry trailing whitespace.
 pub fn parse(body: &[u8], boundary: &str) -> Parsed {
-    let delimiter = format!("--{boundary}");
-    let delimiter = delimiter.as_bytes();
-    // The first delimiter may follow a preamble.
-    let Some(first) = find(body, delimiter) else {
-        return Parsed::Incomplete;
-    };
-    let mut pos = first + delimiter.len();
-    let mut fields = Vec::new();
+    let finder = Finder::new(format!("--{boundary}").into_bytes());
+    match parse_with(body, &finder) {
+        Ok(Some(fields)) => Parsed::Fields(fields),
+        Ok(None) => Parsed::Incomplete,
+        Err(Refusal::Malformed(why)) => Parsed::Malformed(why),
+        Err(Refusal::Ambiguous(a)) => Parsed::Ambiguous(a),
+    }
+}
+
+fn parse_with(body: &[u8], finder: &Finder) -> Result<Option<Fields>, Refusal> {
+    let delimiter = finder.needle();
+    if !body.starts_with(delimiter) {
+        return if delimiter.starts_with(body) {
+            Ok(None)
+        } else {
+            Err(Ambiguity::Preamble.into())
+        };
+    }
+    let mut pos = delimiter.len();
+    let mut out = Fields::default();
     loop {
         // After a delimiter: "--" ends the form, CRLF starts a part.
         let Some(after) = body.get(pos..pos + 2) else {
-            return Parsed::Incomplete;
+            return Ok(None);
         };
-        if after == b"--" {
-            return Parsed::Fields(Fields(fields));
+        match after {
+            b"--" => return Ok(Some(out)),
+            b"\r\n" => pos += 2,
+            [b' ' | b'\t', _] => return Err(Ambiguity::DelimiterPadding.into()),
+            _ => return Err(Refusal::Malformed("a boundary followed by other bytes")),
         }
-        if after != b"\r\n" {
-            return Parsed::Malformed;
-        }
-        pos += 2;
-        let Some(head_len) = find(&body[pos..], b"\r\n\r\n") else {
-            return Parsed::Incomplete;
+        let rest = &body[pos..];
+        let Some(head_len) = part::head_len(rest) else {
+            // The header block is not complete yet; a boundary in it is already wrong.
+            return match finder.find(rest) {
+                Some(_) => Err(Ambiguity::BoundaryInPart.into()),
+                None => Ok(None),
+            };
         };
-        let Some(name) = part_name(&body[pos..pos + head_len]) else {
-            return Parsed::Malformed;
+        if finder.find(&rest[..head_len]).is_some() {
+            return Err(Ambiguity::BoundaryInPart.into());
+        }
+        let head = PartHead::parse(&rest[..head_len])?;
+        pos += head_len;
+        if head.name.eq_ignore_ascii_case("file") {
+            out.file_at = Some(pos);
+            return Ok(Some(out));
+        }
+        if head.filename {
+            // Go's ReadForm files a part with a filename under files, not values.
+            return Err(Ambiguity::Disposition.into());
+        }
+        let Some(end) = finder.find(&body[pos..]) else {
+            return Ok(None);
         };
-        pos += head_len + 4;
-        if name.eq_ignore_ascii_case("file") {
-            return Parsed::Fields(Fields(fields));
-        }
-        let mut closing = Vec::with_capacity(delimiter.len() + 2);
-        closing.extend_from_slice(b"\r\n");
-        closing.extend_from_slice(delimiter);
-        let Some(value_len) = find(&body[pos..], &closing) else {
-            return Parsed::Incomplete;
+        let Some(value_len) = end
+            .checked_sub(2)
+            .filter(|&v| &body[pos + v..pos + end] == b"\r\n")
+        else {
+            return Err(Ambiguity::BoundaryInPart.into());
         };
-        fields.push((
-            name.to_ascii_lowercase(),
-            body[pos..pos + value_len].to_vec(),
-        ));
-        pos += value_len + closing.len();
-    }
-}
-
-/// The `name` of a part from its header block.
-fn part_name(head: &[u8]) -> Option<String> {
-    let head = std::str::from_utf8(head).ok()?;
-    head.split("\r\n").find_map(|line| {
-        let (field, value) = line.split_once(':')?;
-        if !field.trim().eq_ignore_ascii_case("content-disposition") {
-            return None;
+        let name = head.name.to_ascii_lowercase();
+        if out.fields.iter().any(|(n, _)| *n == name) {
+            return Err(Ambiguity::DuplicateField.into());
         }
-        value.split(';').skip(1).find_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            k.trim()
-                .eq_ignore_ascii_case("name")
-                .then(|| v.trim().trim_matches('"').to_owned())
-        })
-    })
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn form(fields: &[(&str, &str)], with_file: bool) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(b"preamble\r\n");
-        for (name, value) in fields {
-            out.extend_from_slice(
-                format!(
-                    "--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        if with_file {
-            out.extend_from_slice(
-                b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\nContent-Type: application/octet-stream\r\n\r\nFILE BYTES\r\n--XyZ--\r\n",
-            );
-        } else {
-            out.extend_from_slice(b"--XyZ--\r\n");
-        }
-        out
-    }
-
-    #[test]
-    fn reads_fields_up_to_the_file_part_at_any_cut() {
-        let body = form(
-            &[
-                ("key", "dir/obj"),
-                ("X-Amz-Server-Side-Encryption-Customer-Algorithm", "AES256"),
-                ("policy", "eyJ9"),
-            ],
-            true,
-        );
-        let file_at = find(&body, b"FILE BYTES").unwrap();
-        for cut in 0..body.len() {
-            match parse(&body[..cut], "XyZ") {
-                Parsed::Incomplete => assert!(cut < file_at, "cut {cut}"),
-                Parsed::Fields(f) => {
-                    assert!(cut >= file_at, "cut {cut}");
-                    assert_eq!(f.get("key"), Some(&b"dir/obj"[..]));
-                    assert_eq!(
-                        f.get("x-amz-server-side-encryption-customer-algorithm"),
-                        Some(&b"AES256"[..])
-                    );
-                }
-                Parsed::Malformed => panic!("cut {cut}"),
-            }
-        }
-    }
-
-    #[test]
-    fn a_form_without_file_ends_at_the_closing_delimiter() {
-        let body = form(&[("key", "k")], false);
-        assert!(
-            matches!(parse(&body, "XyZ"), Parsed::Fields(f) if f.get("key") == Some(&b"k"[..]))
-        );
-    }
-
-    #[test]
-    fn rejects_parts_without_a_name_and_garbage_after_a_delimiter() {
-        assert_eq!(
-            parse(b"--B\r\nX: y\r\n\r\nv\r\n--B--", "B"),
-            Parsed::Malformed
-        );
-        assert_eq!(parse(b"--Bjunk", "B"), Parsed::Malformed);
-    }
-
-    #[test]
-    fn finds_the_boundary_parameter() {
-        assert_eq!(
-            boundary("multipart/form-data; boundary=abc").as_deref(),
-            Some("abc")
-        );
-        assert_eq!(
-            boundary("Multipart/Form-Data; charset=x; boundary=\"a b\"").as_deref(),
-            Some("a b")
-        );
-        assert_eq!(boundary("text/plain; boundary=abc"), None);
-        assert_eq!(boundary("multipart/form-data"), None);
-    }
-
-    #[test]
-    fn debug_prints_names_only() {
-        let body = form(
-            &[("x-amz-server-side-encryption-customer-key", "SECRETVALUE")],
-            true,
-        );
-        let Parsed::Fields(f) = parse(&body, "XyZ") else {
-            panic!()
-        };
-        assert!(!format!("{f:?}").contains("SECRETVALUE"));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn never_panics(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
-            let _ = parse(&data, "B");
-        }
+        out.fields.push((name, body[pos..pos + value_len].to_vec()));
+        pos += end + delimiter.len();
     }
 }

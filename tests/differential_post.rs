@@ -1,0 +1,779 @@
+//! POST Object forms a store could read differently from the proxy, against SeaweedFS and
+//! Ceph RGW. Each variant is first sent to the store directly, as a positive control: what
+//! the store does with it (accepts it, and stores plaintext where SSE-C is required, or
+//! SSE-C data where it is forbidden) is the evidence that the difference matters. Then
+//! the same form goes through the proxy, which refuses it, and the store is read directly
+//! to show it holds nothing the bucket's policy forbids.
+//!
+//! Run with `--no-capture` to see one `EVIDENCE` line per variant and store.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use support::at_rest::{count, marked};
+use support::s3::{Key, object_names};
+use support::{
+    Proxy, ProxyOptions, Store, bucket_name, client_tls, s3_client, signed, unique, xml_code,
+};
+
+const ALG: &str = "x-amz-server-side-encryption-customer-algorithm";
+const KEY: &str = "x-amz-server-side-encryption-customer-key";
+const MD5: &str = "x-amz-server-side-encryption-customer-key-md5";
+
+/// `require` by default; `*-forbid`, `*-allow`, and `*-k1only` (require, K1's digest only).
+fn policy() -> String {
+    format!(
+        "default = \"require\"\n\
+         [[ssec.buckets]]\nbucket = \"*-forbid\"\npolicy = \"forbid\"\n\
+         [[ssec.buckets]]\nbucket = \"*-allow\"\npolicy = \"allow\"\n\
+         [[ssec.buckets]]\nbucket = \"*-k1only\"\npolicy = \"require\"\nkey_md5_allowlist = [{:?}]\n",
+        Key::new(0).md5
+    )
+}
+
+type Http = HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+struct Env {
+    store: Store,
+    proxy: Proxy,
+    /// The proxy's plain listener (`host:port`).
+    plain: String,
+    /// aws-sdk-s3 straight to the store's TLS endpoint.
+    direct: aws_sdk_s3::Client,
+    http: Http,
+}
+
+async fn env(store: Store) -> Env {
+    let (endpoint, upstream) = match store.name {
+        "RGW" => (
+            store.https.clone(),
+            format!(
+                "store = \"rgw\"\nca_file = {:?}",
+                store.ca.display().to_string()
+            ),
+        ),
+        _ => (store.http.clone(), "store = \"seaweedfs\"".to_owned()),
+    };
+    let proxy = Proxy::start(ProxyOptions {
+        upstream,
+        server: "plain_listen = \"127.0.0.1:0\"".into(),
+        ssec: policy(),
+        ..ProxyOptions::endpoint(endpoint)
+    });
+    let line = proxy.wait_log("\"listening\"").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let plain = v["plain.addr"].as_str().unwrap().to_owned();
+    let store_ca = std::fs::read_to_string(&store.ca).unwrap();
+    let direct = s3_client(
+        &store.https,
+        &store_ca,
+        &store.access_key,
+        &store.secret_key,
+        true,
+    );
+    let trust = format!("{store_ca}\n{}", proxy.pki.ca_pem);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(client_tls(&trust, None))
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let http = HyperClient::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
+    Env {
+        store,
+        proxy,
+        plain,
+        direct,
+        http,
+    }
+}
+
+impl Env {
+    /// A new bucket (created on the store directly) whose name ends in `suffix`.
+    async fn bucket(&self, suffix: &str) -> String {
+        let bucket = format!("{}{suffix}", bucket_name("dp"));
+        self.direct
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+        bucket
+    }
+
+    /// Sends a form: `(status, body)`, or status 0 and the error if the exchange broke.
+    async fn post(&self, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, String) {
+        let mut req = http::Request::post(url);
+        for (n, v) in headers {
+            req = req.header(*n, *v);
+        }
+        let req = req.body(Full::new(Bytes::from(body))).unwrap();
+        let sent = tokio::time::timeout(Duration::from_secs(60), self.http.request(req)).await;
+        match sent {
+            Ok(Ok(resp)) => {
+                let status = resp.status().as_u16();
+                let body = resp.into_body().collect().await.map(|b| b.to_bytes());
+                (
+                    status,
+                    String::from_utf8_lossy(&body.unwrap_or_default()).into_owned(),
+                )
+            }
+            Ok(Err(e)) => (0, format!("{e:?}")),
+            Err(_) => (0, "no answer in time".into()),
+        }
+    }
+
+    fn store_url(&self, path: &str) -> String {
+        format!("{}/{path}", self.store.https)
+    }
+
+    fn proxy_url(&self, path: &str) -> String {
+        format!("{}/{path}", self.proxy.url())
+    }
+
+    /// The positive control's outcome: the store's status for the form sent directly,
+    /// and what it then holds under the key `direct`. Printed at once, as evidence.
+    async fn control(&self, status: u16, bucket: &str) -> (u16, Held) {
+        let held = self.held(bucket, "direct").await;
+        let test = std::thread::current().name().unwrap_or("?").to_owned();
+        eprintln!("EVIDENCE {test}: store directly: {status} -> {held:?}");
+        (status, held)
+    }
+
+    /// What the store holds under `key`, read directly.
+    async fn held(&self, bucket: &str, key: &str) -> Held {
+        if !object_names(&self.direct, bucket)
+            .await
+            .contains(&key.to_owned())
+        {
+            return Held::Nothing;
+        }
+        if self.get(bucket, key, None).await.is_some() {
+            return Held::Plaintext;
+        }
+        for (name, k) in [("K1", Key::new(0)), ("K2", Key::new(1))] {
+            if self.get(bucket, key, Some(&k)).await.is_some() {
+                return Held::Encrypted(name);
+            }
+        }
+        Held::Encrypted("another key")
+    }
+
+    /// GET straight from the store, raw: SeaweedFS repeats the key-MD5 header on SSE-C
+    /// reads, which the SDK refuses.
+    async fn get(&self, bucket: &str, key: &str, k: Option<&Key>) -> Option<Vec<u8>> {
+        let url = self.store_url(&format!("{bucket}/{key}"));
+        let headers = k.map(sse_c).unwrap_or_default();
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let req = signed(&self.store, "GET", &url, &headers, Bytes::new());
+        let resp = self.http.request(req).await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        Some(resp.into_body().collect().await.ok()?.to_bytes().to_vec())
+    }
+
+    /// Asserts the proxy refused with `status` and `code` and the store holds nothing
+    /// under `key`; returns the line of evidence.
+    async fn refused(
+        &self,
+        (status, body): (u16, String),
+        expected: (u16, &str),
+        bucket: &str,
+        key: &str,
+    ) -> String {
+        assert_eq!(
+            (status, xml_code(&body).as_deref()),
+            (expected.0, Some(expected.1)),
+            "{}: {body}",
+            self.store.name
+        );
+        let held = self.held(bucket, key).await;
+        assert_eq!(held, Held::Nothing, "{}: {key}", self.store.name);
+        format!("proxy {status} {} -> {held:?}", expected.1)
+    }
+}
+
+/// What a store holds under a key.
+#[derive(Debug, PartialEq, Eq)]
+enum Held {
+    Nothing,
+    /// A GET without key returns it.
+    Plaintext,
+    /// Readable with this key only.
+    Encrypted(&'static str),
+}
+
+fn evidence(store: &Store, variant: &str, direct: impl std::fmt::Debug, proxy: &str) {
+    eprintln!(
+        "EVIDENCE {}: {variant}: direct {direct:?}; {proxy}",
+        store.name
+    );
+}
+
+/// A multipart/form-data body under construction.
+struct Form {
+    boundary: String,
+    body: Vec<u8>,
+}
+
+impl Form {
+    fn new() -> Self {
+        Self {
+            boundary: format!("----ssecform{}", unique().replace('-', "")),
+            body: Vec::new(),
+        }
+    }
+
+    /// A part with this header block (lines joined by CRLF) and value.
+    fn part(mut self, head: &str, value: &[u8]) -> Self {
+        let b = &self.boundary;
+        self.body
+            .extend_from_slice(format!("--{b}\r\n{head}\r\n\r\n").as_bytes());
+        self.body.extend_from_slice(value);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    fn field(self, name: &str, value: &str) -> Self {
+        let head = format!("Content-Disposition: form-data; name=\"{name}\"");
+        self.part(&head, value.as_bytes())
+    }
+
+    fn fields<S: AsRef<str>>(self, fields: &[(S, S)]) -> Self {
+        fields
+            .iter()
+            .fold(self, |f, (n, v)| f.field(n.as_ref(), v.as_ref()))
+    }
+
+    fn file(self, content: &[u8]) -> Self {
+        self.part(
+            "Content-Disposition: form-data; name=\"file\"; filename=\"upload.bin\"\r\nContent-Type: application/octet-stream",
+            content,
+        )
+    }
+
+    fn close(mut self) -> Vec<u8> {
+        self.body
+            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        self.body
+    }
+
+    fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+}
+
+/// The SSE-C fields for `k`.
+fn sse_c(k: &Key) -> Vec<(String, String)> {
+    vec![
+        (ALG.into(), "AES256".into()),
+        (KEY.into(), k.b64.clone()),
+        (MD5.into(), k.md5.clone()),
+    ]
+}
+
+/// `key` and the SigV4 POST policy fields for `bucket`; the policy lets the SSE-C fields
+/// take any value (so the store's policy check passes whether or not it sees them, and
+/// RGW finds a condition for every field it reads).
+fn policy_fields(store: &Store, bucket: &str, key: &str) -> Vec<(String, String)> {
+    let now = SystemTime::now();
+    let date = humantime::format_rfc3339_seconds(now)
+        .to_string()
+        .replace(['-', ':'], "");
+    let credential = format!(
+        "{}/{}/us-east-1/s3/aws4_request",
+        store.access_key,
+        &date[..8]
+    );
+    let mut conditions = vec![
+        json!({ "bucket": bucket }),
+        json!(["starts-with", "$key", ""]),
+        json!({ "x-amz-algorithm": "AWS4-HMAC-SHA256" }),
+        json!({ "x-amz-credential": credential }),
+        json!({ "x-amz-date": date }),
+    ];
+    for name in [ALG, KEY, MD5] {
+        conditions.push(json!(["starts-with", format!("${name}"), ""]));
+    }
+    let expiration = humantime::format_rfc3339_seconds(now + Duration::from_secs(600));
+    let policy = json!({ "expiration": expiration.to_string(), "conditions": conditions });
+    let policy = B64.encode(policy.to_string());
+    let signing_key =
+        aws_sigv4::sign::v4::generate_signing_key(&store.secret_key, now, "us-east-1", "s3");
+    let signature = aws_sigv4::sign::v4::calculate_signature(signing_key, policy.as_bytes());
+    [
+        ("key", key.to_owned()),
+        ("x-amz-algorithm", "AWS4-HMAC-SHA256".to_owned()),
+        ("x-amz-credential", credential),
+        ("x-amz-date", date),
+        ("policy", policy),
+        ("x-amz-signature", signature),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_owned(), v))
+    .collect()
+}
+
+/// Test data with a marker unique to this form, so plaintext at rest can be found.
+fn content(len: usize) -> (String, Vec<u8>) {
+    let marker = format!("PLAINTEXT-form-{}-", unique().replace('-', ""));
+    let data = marked(len, &marker, 7);
+    (marker, data)
+}
+
+const AMBIGUOUS: (u16, &str) = (400, "InvalidRequest");
+
+/// SSE-C as request headers on a form upload, no SSE-C fields, in a `forbid` bucket:
+/// the proxy used to check only the fields.
+async fn sse_c_headers_on_a_form_are_refused(store: Store) {
+    let e = &env(store).await;
+    let bucket = e.bucket("-forbid").await;
+    let k1 = Key::new(0);
+    let headers = [
+        (ALG, "AES256"),
+        (KEY, k1.b64.as_str()),
+        (MD5, k1.md5.as_str()),
+    ];
+    let send = |key: &str, url: String| {
+        let (_, data) = content(4096);
+        let form = Form::new();
+        let ct = form.content_type();
+        let body = form
+            .fields(&policy_fields(&e.store, &bucket, key))
+            .file(&data)
+            .close();
+        let mut all = vec![("content-type", ct)];
+        all.extend(headers.iter().map(|(n, v)| (*n, (*v).to_owned())));
+        async move {
+            let all: Vec<(&str, &str)> = all.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            e.post(&url, &all, body).await
+        }
+    };
+    let direct = send("direct", e.store_url(&bucket)).await;
+    let direct = e.control(direct.0, &bucket).await;
+    let proxied = send("proxied", e.proxy_url(&bucket)).await;
+    let line = e.refused(proxied, AMBIGUOUS, &bucket, "proxied").await;
+    evidence(
+        &e.store,
+        "SSE-C headers, no fields, forbid bucket",
+        &direct,
+        &line,
+    );
+    let expected = match e.store.name {
+        // RGW takes SSE-C for POST Object from the fields only.
+        "RGW" => (204, Held::Plaintext),
+        _ => (204, Held::Encrypted("K1")),
+    };
+    assert_eq!(direct, expected, "direct control");
+}
+
+/// SSE-C fields after the file part, in a `forbid` bucket; once small (refused from the
+/// bytes the proxy read for the fields) and once after 2 MiB of file (refused as the body
+/// streams to the store).
+async fn sse_c_fields_after_the_file_are_refused(store: Store) {
+    let e = &env(store).await;
+    let bucket = e.bucket("-forbid").await;
+    let k1 = Key::new(0);
+    let form = |key: &str, len: usize| {
+        let (_, data) = content(len);
+        let form = Form::new();
+        let ct = form.content_type();
+        let body = form
+            .fields(&policy_fields(&e.store, &bucket, key))
+            .file(&data)
+            .fields(&sse_c(&k1))
+            .close();
+        (ct, body)
+    };
+    let (ct, body) = form("direct", 4096);
+    let direct = e
+        .post(&e.store_url(&bucket), &[("content-type", &ct)], body)
+        .await;
+    let direct = e.control(direct.0, &bucket).await;
+    let mut lines = Vec::new();
+    let mut streamed = 0;
+    for (key, len) in [("proxied", 4096), ("proxied-streamed", 2 << 20)] {
+        let (ct, body) = form(key, len);
+        streamed = body.len();
+        let proxied = e
+            .post(&e.proxy_url(&bucket), &[("content-type", &ct)], body)
+            .await;
+        lines.push(e.refused(proxied, AMBIGUOUS, &bucket, key).await);
+    }
+    let metrics = e.proxy.admin("/metrics").await.1;
+    assert!(
+        metrics
+            .contains("ssec_rejections_total{code=\"InvalidRequest\",reason=\"ambiguous_form\"} 2"),
+        "{metrics}"
+    );
+    // The small form was refused before the store saw a byte; the large one streamed
+    // to the store and was cut before its end.
+    let forwarded: usize = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("ssec_body_bytes_total{direction=\"in\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert!(
+        forwarded > 1 << 20 && forwarded < streamed,
+        "forwarded {forwarded} of {streamed} bytes"
+    );
+    lines.push(format!(
+        "{forwarded} of {streamed} bytes of the large form forwarded"
+    ));
+    evidence(
+        &e.store,
+        "SSE-C fields after the file, forbid bucket",
+        &direct,
+        &lines.join(", "),
+    );
+    let expected = match e.store.name {
+        // RGW reads the parts after the file and ignores them.
+        "RGW" => (204, Held::Plaintext),
+        // Go's ReadForm reads every part; SeaweedFS applies the SSE-C fields.
+        _ => (204, Held::Encrypted("K1")),
+    };
+    assert_eq!(direct, expected, "direct control");
+}
+
+/// SSE-C fields carrying a `filename` parameter, in a `require` bucket: Go files such a
+/// part under files, not values.
+async fn sse_c_fields_with_a_filename_are_refused(store: Store) {
+    let e = &env(store).await;
+    let bucket = e.bucket("-req").await;
+    let k1 = Key::new(0);
+    let send = |key: &str, base: String| {
+        let (marker, data) = content(4096);
+        let mut form = Form::new().fields(&policy_fields(&e.store, &bucket, key));
+        for (name, value) in sse_c(&k1) {
+            let head =
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}.txt\"");
+            form = form.part(&head, value.as_bytes());
+        }
+        let ct = form.content_type();
+        let body = form.file(&data).close();
+        async move {
+            let r = e.post(&base, &[("content-type", &ct)], body).await;
+            (r, marker)
+        }
+    };
+    let (direct, direct_marker) = send("direct", e.store_url(&bucket)).await;
+    let direct = e.control(direct.0, &bucket).await;
+    let (proxied, marker) = send("proxied", e.proxy_url(&bucket)).await;
+    let line = e.refused(proxied, AMBIGUOUS, &bucket, "proxied").await;
+    assert_eq!(count(&e.store, &bucket, &marker), 0, "plaintext at rest");
+    evidence(
+        &e.store,
+        "SSE-C fields with filename=, require bucket",
+        &direct,
+        &line,
+    );
+    let expected = match e.store.name {
+        "RGW" => (204, Held::Encrypted("K1")),
+        // SeaweedFS does not see SSE-C fields: plaintext in a bucket that requires SSE-C.
+        _ => (204, Held::Plaintext),
+    };
+    assert_eq!(direct, expected, "direct control");
+    if direct.1 == Held::Plaintext {
+        assert!(count(&e.store, &bucket, &direct_marker) > 0);
+    }
+}
+
+/// The SSE-C fields given twice: valid K1 fields then empty ones (`require` bucket), and
+/// K1 then K2 (`*-k1only`): Go (SeaweedFS) takes the first value, RGW the last.
+async fn duplicate_sse_c_fields_are_refused(store: Store) {
+    let e = &env(store).await;
+    let required = e.bucket("-req").await;
+    let k1only = e.bucket("-k1only").await;
+    let k1 = Key::new(0);
+    let k2 = Key::new(1);
+    let empty: Vec<(String, String)> = sse_c(&k1)
+        .into_iter()
+        .map(|(n, _)| (n, String::new()))
+        .collect();
+    let cases = [
+        (
+            "SSE-C fields then empty ones, require bucket",
+            &required,
+            empty,
+        ),
+        (
+            "K1 fields then K2 fields, K1-only bucket",
+            &k1only,
+            sse_c(&k2),
+        ),
+    ];
+    for (variant, bucket, second) in cases {
+        let send = |key: &str, base: String| {
+            let (marker, data) = content(4096);
+            let form = Form::new();
+            let ct = form.content_type();
+            let body = form
+                .fields(&policy_fields(&e.store, bucket, key))
+                .fields(&sse_c(&k1))
+                .fields(&second)
+                .file(&data)
+                .close();
+            async move { (e.post(&base, &[("content-type", &ct)], body).await, marker) }
+        };
+        let (direct, _) = send("direct", e.store_url(bucket)).await;
+        let direct = e.control(direct.0, bucket).await;
+        let (proxied, marker) = send("proxied", e.proxy_url(bucket)).await;
+        let line = e.refused(proxied, AMBIGUOUS, bucket, "proxied").await;
+        assert_eq!(count(&e.store, bucket, &marker), 0, "plaintext at rest");
+        evidence(&e.store, variant, &direct, &line);
+        let expected = match (e.store.name, bucket == &required) {
+            // RGW takes the last value: empty means no SSE-C, so plaintext.
+            ("RGW", true) => (204, Held::Plaintext),
+            // ... and K2, a key the bucket does not allow.
+            ("RGW", false) => (204, Held::Encrypted("K2")),
+            _ => (204, Held::Encrypted("K1")),
+        };
+        assert_eq!(direct, expected, "direct control: {variant}");
+    }
+}
+
+/// A quoted-printable SSE-C field: Go decodes `=41ES256` to `AES256`, RGW does not.
+async fn quoted_printable_fields_are_refused(store: Store) {
+    let e = &env(store).await;
+    let bucket = e.bucket("-req").await;
+    let k1 = Key::new(0);
+    let send = |key: &str, base: String| {
+        let (_, data) = content(4096);
+        let form = Form::new()
+            .fields(&policy_fields(&e.store, &bucket, key))
+            .part(
+                &format!(
+                    "Content-Disposition: form-data; name=\"{ALG}\"\r\nContent-Transfer-Encoding: quoted-printable"
+                ),
+                b"=41ES256",
+            )
+            .fields(&sse_c(&k1)[1..]);
+        let ct = form.content_type();
+        let body = form.file(&data).close();
+        async move { e.post(&base, &[("content-type", &ct)], body).await }
+    };
+    let direct = send("direct", e.store_url(&bucket)).await;
+    let direct = e.control(direct.0, &bucket).await;
+    let proxied = send("proxied", e.proxy_url(&bucket)).await;
+    let line = e.refused(proxied, AMBIGUOUS, &bucket, "proxied").await;
+    evidence(
+        &e.store,
+        "quoted-printable SSE-C algorithm field",
+        &direct,
+        &line,
+    );
+    let expected = match e.store.name {
+        "RGW" => (400, Held::Nothing),
+        _ => (204, Held::Encrypted("K1")),
+    };
+    assert_eq!(direct, expected, "direct control");
+}
+
+/// A form upload sent to an object path (`POST /bucket/anything`) without SSE-C, in a
+/// `require` bucket: both stores take it as a form upload.
+async fn forms_to_an_object_path_are_checked(store: Store) {
+    let e = &env(store).await;
+    let bucket = e.bucket("-req").await;
+    let send = |key: &str, base: String| {
+        let (marker, data) = content(4096);
+        let form = Form::new();
+        let ct = form.content_type();
+        let body = form
+            .fields(&policy_fields(&e.store, &bucket, key))
+            .file(&data)
+            .close();
+        async move { (e.post(&base, &[("content-type", &ct)], body).await, marker) }
+    };
+    let (direct, _) = send("direct", e.store_url(&format!("{bucket}/anything"))).await;
+    let direct = e.control(direct.0, &bucket).await;
+    let (proxied, marker) = send("proxied", e.proxy_url(&format!("{bucket}/anything"))).await;
+    let line = e
+        .refused(proxied, (403, "AccessDenied"), &bucket, "proxied")
+        .await;
+    assert_eq!(count(&e.store, &bucket, &marker), 0, "plaintext at rest");
+    assert_eq!(e.held(&bucket, "anything").await, Held::Nothing);
+    evidence(
+        &e.store,
+        "form to an object path, require bucket",
+        &direct,
+        &line,
+    );
+    assert_eq!(direct, (204, Held::Plaintext), "direct control");
+}
+
+/// Two Content-Type headers with different boundaries over a body that is a form under
+/// each: the first boundary's form carries SSE-C, the last one's does not. SeaweedFS
+/// reads the first header, RGW the last.
+async fn two_content_types_are_refused(store: Store) {
+    let e = &env(store).await;
+    let bucket = e.bucket("-req").await;
+    let k1 = Key::new(0);
+    let send = |key: &str, base: String| {
+        let (marker, data) = content(4096);
+        // The last boundary's form comes first (RGW takes no preamble); Go skips it as
+        // the preamble of the first boundary's form.
+        let last = Form::new();
+        let last_ct = last.content_type();
+        let mut body = last
+            .fields(&policy_fields(&e.store, &bucket, key))
+            .file(&data)
+            .close();
+        let first = Form::new();
+        let first_ct = first.content_type();
+        body.extend(
+            first
+                .fields(&policy_fields(&e.store, &bucket, key))
+                .fields(&sse_c(&k1))
+                .file(&data)
+                .close(),
+        );
+        async move {
+            let headers = [
+                ("content-type", first_ct.as_str()),
+                ("content-type", last_ct.as_str()),
+            ];
+            (e.post(&base, &headers, body).await, marker)
+        }
+    };
+    let (direct, _) = send("direct", e.store_url(&bucket)).await;
+    let direct = e.control(direct.0, &bucket).await;
+    let (proxied, marker) = send("proxied", e.proxy_url(&bucket)).await;
+    let line = e.refused(proxied, AMBIGUOUS, &bucket, "proxied").await;
+    assert_eq!(count(&e.store, &bucket, &marker), 0, "plaintext at rest");
+    evidence(
+        &e.store,
+        "two Content-Type headers, require bucket",
+        &direct,
+        &line,
+    );
+    let expected = match e.store.name {
+        "RGW" => (204, Held::Plaintext),
+        _ => (204, Held::Encrypted("K1")),
+    };
+    assert_eq!(direct, expected, "direct control");
+}
+
+/// SSE-C in a form on the proxy's plain listener (`allow` bucket): as fields, as
+/// headers, as fields after the file, as fields with a filename. The store's own
+/// plain HTTP endpoint is the control.
+async fn the_plain_listener_refuses_sse_c_in_forms(store: Store) {
+    let e = &env(store).await;
+    let bucket = e.bucket("-allow").await;
+    let k1 = Key::new(0);
+    let headers: Vec<(String, String)> = sse_c(&k1);
+    let fields_form = |key: &str| {
+        let (_, data) = content(4096);
+        let form = Form::new();
+        let ct = form.content_type();
+        let body = form
+            .fields(&policy_fields(&e.store, &bucket, key))
+            .fields(&sse_c(&k1))
+            .file(&data)
+            .close();
+        (ct, body)
+    };
+    let (ct, body) = fields_form("direct");
+    let direct = e
+        .post(
+            &format!("{}/{bucket}", e.store.http),
+            &[("content-type", &ct)],
+            body,
+        )
+        .await;
+    let direct = e.control(direct.0, &bucket).await;
+    let plain = format!("http://{}/{bucket}", e.plain);
+    let secure = (400, "InvalidArgument");
+    let mut lines = Vec::new();
+
+    let (ct, body) = fields_form("fields");
+    let r = e.post(&plain, &[("content-type", &ct)], body).await;
+    assert!(
+        r.1.contains("must be made over a secure connection."),
+        "{}",
+        r.1
+    );
+    lines.push(e.refused(r, secure, &bucket, "fields").await);
+
+    let (_, data) = content(4096);
+    let form = Form::new();
+    let ct = form.content_type();
+    let body = form
+        .fields(&policy_fields(&e.store, &bucket, "headers"))
+        .file(&data)
+        .close();
+    let mut all: Vec<(&str, &str)> = vec![("content-type", &ct)];
+    all.extend(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    let r = e.post(&plain, &all, body).await;
+    lines.push(e.refused(r, secure, &bucket, "headers").await);
+
+    let form = Form::new();
+    let ct = form.content_type();
+    let body = form
+        .fields(&policy_fields(&e.store, &bucket, "after"))
+        .file(&data)
+        .fields(&sse_c(&k1))
+        .close();
+    let r = e.post(&plain, &[("content-type", &ct)], body).await;
+    lines.push(e.refused(r, AMBIGUOUS, &bucket, "after").await);
+
+    let mut form = Form::new().fields(&policy_fields(&e.store, &bucket, "filename"));
+    for (name, value) in sse_c(&k1) {
+        let head = format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"k\"");
+        form = form.part(&head, value.as_bytes());
+    }
+    let ct = form.content_type();
+    let r = e
+        .post(&plain, &[("content-type", &ct)], form.file(&data).close())
+        .await;
+    lines.push(e.refused(r, AMBIGUOUS, &bucket, "filename").await);
+
+    evidence(
+        &e.store,
+        "SSE-C fields over plain HTTP (store's own http endpoint)",
+        &direct,
+        &lines.join(", "),
+    );
+    let expected = match e.store.name {
+        // RGW refuses SSE-C over plain HTTP itself (without forwarded-proto trust).
+        "RGW" => (400, Held::Nothing),
+        _ => (204, Held::Encrypted("K1")),
+    };
+    assert_eq!(direct, expected, "direct control");
+}
+
+macro_rules! per_store {
+    ($($name:ident),* $(,)?) => {
+        mod seaweedfs {
+            use super::*;
+            $(#[tokio::test] async fn $name() { let store = require_store!(seaweedfs); super::$name(store).await; })*
+        }
+        mod rgw {
+            use super::*;
+            $(#[tokio::test] async fn $name() { let store = require_store!(rgw); super::$name(store).await; })*
+        }
+    };
+}
+
+per_store!(
+    sse_c_headers_on_a_form_are_refused,
+    sse_c_fields_after_the_file_are_refused,
+    sse_c_fields_with_a_filename_are_refused,
+    duplicate_sse_c_fields_are_refused,
+    quoted_printable_fields_are_refused,
+    forms_to_an_object_path_are_checked,
+    two_content_types_are_refused,
+    the_plain_listener_refuses_sse_c_in_forms,
+);
