@@ -581,12 +581,12 @@ const ROWS: &[(
     ),
     (
         "GET",
-        "B.S3.Example.COM:8443",
+        "b.S3.Example.COM:8443",
         "/dir/k",
         false,
         false,
         S3Op::GetObject,
-        Some("B"),
+        Some("b"),
         Some("dir/k"),
     ),
     (
