@@ -1,7 +1,7 @@
 //! Table tests: every reading a store could make differently is refused, and the
 //! requests real clients send pass.
 
-use http::HeaderValue;
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::*;
 

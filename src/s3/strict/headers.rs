@@ -1,0 +1,136 @@
+//! The header section, read strictly: no repeated single-valued field, no `_`
+//! spelling of an S3 field, no `Connection` naming one, a literal copy-source bucket.
+
+use http::{HeaderMap, HeaderName};
+
+use super::{REASON_CONNECTION, REASON_HEADER, ambiguous, path_style};
+use crate::s3::error::S3Error;
+use crate::s3::headers::COPY_SOURCE;
+
+/// Header fields a store reads as one value; a second line is refused because stores
+/// differ on which line counts (RGW takes the last, Go's `Header.Get` the first).
+fn single_valued(name: &str) -> bool {
+    name.starts_with("x-amz-server-side-encryption")
+        || name.starts_with("x-amz-copy-source")
+        || matches!(
+            name,
+            "content-type"
+                | "content-md5"
+                | "content-encoding"
+                | "content-length"
+                | "authorization"
+                | "x-amz-content-sha256"
+                | "x-amz-decoded-content-length"
+                | "x-amz-trailer"
+                | "x-amz-date"
+                | "x-amz-security-token"
+                | "x-amz-metadata-directive"
+        )
+}
+
+/// Hop-by-hop fields (RFC 9110 §7.6.1): a `Connection` header may name these whatever
+/// they look like.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "transfer-encoding",
+    "upgrade",
+    "http2-settings",
+];
+
+/// Refuses header sections a store could read differently from the proxy: a repeated
+/// single-valued field, a name with `_` that reads as an S3 field once `_` is `-` (RGW
+/// maps names to CGI variables, where both spellings meet), a `Connection` header naming
+/// an S3 field (`x-amz-*`, `content-*`, `authorization`, `host`, `expect`: it would be
+/// validated, then removed as hop-by-hop),
+/// and an `x-amz-copy-source` whose bucket is encoded.
+pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
+    let mut previous: Option<&HeaderName> = None;
+    let mut connection = false;
+    // `HeaderMap` yields the values of a name one after the other, so a repeated field
+    // is the same name twice in a row: no look-ups needed.
+    for (name, _) in headers {
+        let n = name.as_str();
+        if previous == Some(name) {
+            if single_valued(n) {
+                return Err(ambiguous(
+                    REASON_HEADER,
+                    format!("The header {n} is repeated; stores differ on which value counts."),
+                ));
+            }
+            continue;
+        }
+        previous = Some(name);
+        if n.contains('_') && reads_as_s3_field(&n.replace('_', "-")) {
+            return Err(ambiguous(
+                REASON_HEADER,
+                format!("The header name {n} has \"_\"; some stores read it as \"-\"."),
+            ));
+        }
+        connection |= name == http::header::CONNECTION;
+    }
+    if connection {
+        check_connection(headers)?;
+    }
+    if let Some(source) = headers.get(COPY_SOURCE) {
+        check_copy_source(source.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn reads_as_s3_field(name: &str) -> bool {
+    name.starts_with("x-amz-")
+        || name.starts_with("content-")
+        || matches!(
+            name,
+            "authorization" | "host" | "expect" | "connection" | "transfer-encoding"
+        )
+}
+
+fn check_connection(headers: &HeaderMap) -> Result<(), S3Error> {
+    let tokens = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    for token in tokens {
+        let hop = HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(token));
+        if !hop && reads_as_s3_field(&token.to_ascii_lowercase()) {
+            return Err(ambiguous(
+                REASON_CONNECTION,
+                "The Connection header names an S3 header, which would be removed after it was checked.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `x-amz-copy-source` (`[/]bucket/key[?versionId=…]`, URL-encoded): the bucket must be
+/// literal and the key must decode, for the same reasons as the request path.
+fn check_copy_source(value: &[u8]) -> Result<(), S3Error> {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return Err(ambiguous(
+            REASON_HEADER,
+            "The x-amz-copy-source header is not valid.",
+        ));
+    };
+    let value = value.strip_prefix('/').unwrap_or(value);
+    if value.starts_with("arn:") {
+        return Ok(());
+    }
+    let path = value.split_once('?').map_or(value, |(p, _)| p);
+    let bad = || {
+        ambiguous(
+            REASON_HEADER,
+            "The x-amz-copy-source header is not a literal bucket followed by an encoded key.",
+        )
+    };
+    match path_style(path).map_err(|_| bad())? {
+        (Some(_), Some(_)) => Ok(()),
+        _ => Err(bad()),
+    }
+}
