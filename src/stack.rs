@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use tower::ServiceBuilder;
+use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 
 use crate::config::Config;
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
@@ -12,12 +13,14 @@ use crate::layers::etag::{Etag, EtagLayer};
 use crate::layers::ssec::{LiveSsec, Ssec, SsecLayer, SsecSettings};
 use crate::layers::trace::{Trace, TraceLayer};
 use crate::metrics::Metrics;
+use crate::s3::headers::SENSITIVE;
 use crate::s3::strict::Addressing;
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
 
 /// The complete per-request service: `Request<Incoming>` in, `Response<ResponseBody>` out.
-pub type ProxyService = Trace<ErrorResponse<Classify<Ssec<Etag<Upstream>>>>>;
+pub type ProxyService =
+    SetSensitiveRequestHeaders<Trace<ErrorResponse<Classify<Ssec<Etag<Upstream>>>>>>;
 
 /// Builds the stack around an upstream client.
 pub fn build(
@@ -28,6 +31,9 @@ pub fn build(
     metrics: Arc<Metrics>,
 ) -> ProxyService {
     ServiceBuilder::new()
+        // Keys and credentials are marked sensitive before anything can log or forward
+        // them: `Debug` then prints "Sensitive", and HPACK never indexes them.
+        .layer(sensitive_headers())
         // Request id, span and meter first, so everything below logs inside the request
         // and the access line covers the whole exchange.
         .layer(TraceLayer::new(metrics))
@@ -54,4 +60,48 @@ pub fn build(
         .layer(EtagLayer)
         // The store: pooled, streaming both ways.
         .service(upstream)
+}
+
+/// Marks `Authorization`, the SSE-C keys and the session token sensitive.
+fn sensitive_headers() -> SetSensitiveRequestHeadersLayer {
+    SetSensitiveRequestHeadersLayer::from_shared(Arc::from(&SENSITIVE[..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use http::{HeaderValue, Request};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn marks_keys_and_credentials_sensitive_and_nothing_else() {
+        let svc = ServiceBuilder::new().layer(sensitive_headers()).service_fn(
+            |req: Request<()>| async move {
+                let marked: Vec<(String, bool)> = req
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| (n.as_str().to_owned(), v.is_sensitive()))
+                    .collect();
+                Ok::<_, Infallible>(http::Response::new(marked))
+            },
+        );
+        let mut req = Request::new(());
+        for name in SENSITIVE.iter().chain(&[crate::s3::headers::SSE_C_KEY_MD5]) {
+            req.headers_mut()
+                .append(name.clone(), HeaderValue::from_static("v"));
+        }
+        req.headers_mut().append(
+            crate::s3::headers::SSE_C_KEY,
+            HeaderValue::from_static("second"),
+        );
+        let marked = svc.oneshot(req).await.unwrap().into_body();
+        assert_eq!(marked.len(), SENSITIVE.len() + 2);
+        for (name, sensitive) in marked {
+            let secret = SENSITIVE.iter().any(|s| s.as_str() == name);
+            assert_eq!(sensitive, secret, "{name}");
+        }
+    }
 }
