@@ -89,6 +89,10 @@ impl Store {
             {
                 "SeaweedFS 4.48 writes undecryptable data when a copy from an SSE-C source to a plain destination has the wrong key; copy to an SSE-C destination instead"
             }
+            // No store here has RenameObject; RGW 16.2 stores the body as a PutObject.
+            (_, S3Op::RenameObject) => {
+                "RenameObject is not implemented by the supported stores (Ceph RGW 16.2 stores the request body as a PutObject)"
+            }
             _ => return None,
         };
         Some(

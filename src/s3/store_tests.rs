@@ -48,6 +48,11 @@ fn refuses_what_each_store_gets_wrong() {
             false,
         ),
         (Store::Garage, CopyObject, checked(Some(1), None), false),
+        (Store::Rgw, RenameObject, checked(None, None), true),
+        (Store::Seaweedfs, RenameObject, checked(None, None), true),
+        (Store::Generic, RenameObject, checked(None, None), true),
+        (Store::Minio, RenameObject, checked(None, None), true),
+        (Store::Garage, RenameObject, checked(None, None), true),
     ];
     for (store, op, c, refused) in rows {
         let got = store.refusal(op, &c);

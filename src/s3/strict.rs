@@ -86,14 +86,16 @@ fn check_key(key: &str) -> Result<(), S3Error> {
 
 /// Splits a path-style path (after its leading `/`) into the bucket and the decoded key.
 ///
-/// The bucket segment must be literal: bucket names never need percent-encoding, and a
-/// store that decodes before splitting reads `a%2Fb` as bucket `a`, key `b`.
+/// The bucket segment must be a literal bucket name (`[A-Za-z0-9._-]`): a store that
+/// decodes before splitting reads `a%2Fb` as bucket `a`, key `b`, and RGW reads
+/// `tenant:bucket` (`:b` is bucket `b`).
 pub fn path_style(path: &str) -> Result<(Option<String>, Option<String>), S3Error> {
     let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
-    if bucket.contains('%') {
+    let literal = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_');
+    if !bucket.bytes().all(literal) {
         return Err(ambiguous(
             REASON_PATH,
-            "The bucket name in the path is percent-encoded; send it literally.",
+            "The bucket name in the path is percent-encoded or has characters bucket names never have; send it literally.",
         ));
     }
     if bucket == "." || bucket == ".." || (bucket.is_empty() && !key.is_empty()) {

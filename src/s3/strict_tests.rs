@@ -33,6 +33,10 @@ fn path_style_keeps_the_bucket_literal() {
         "req-b%2Fk",
         "req-b%2fk",
         "req%2Db/k",
+        ":forbid-b/k",
+        "tenant:b/k",
+        "b@x/k",
+        "b+/k",
         "/b/k",
         "./k",
         "../b/k",
@@ -272,6 +276,7 @@ fn refuses_headers_stores_read_differently() {
         (&[("x-amz-copy-source", "req-b%2Fk")], REASON_HEADER),
         (&[("x-amz-copy-source", "/src%2Db/k")], REASON_HEADER),
         (&[("x-amz-copy-source", "b/../c/k")], REASON_HEADER),
+        (&[("x-amz-copy-source", ":vault/k")], REASON_HEADER),
         (&[("x-amz-copy-source", "b")], REASON_HEADER),
         (&[("x-amz-copy-source", "//b/k")], REASON_HEADER),
     ];
