@@ -8,15 +8,23 @@
 //! 1. Host (or `:authority`);
 //! 2. path, with the query after the first `?`;
 //! 3. flags: `c` = `x-amz-copy-source` present, `f` = multipart/form-data body;
-//! 4. virtual-host suffixes, comma-separated;
+//! 4. addressing: virtual-host suffixes, comma-separated, then optionally `|` and the
+//!    path-style hosts, comma-separated (taken as they are: no configuration clean-up);
 //! 5. the `x-amz-copy-source` value.
+//!
+//! Invariants: a refusal is a 400 with a metric reason; `classify` refuses whatever
+//! `address` refuses and otherwise places the request exactly as `address` does; an
+//! accepted request keeps the shape of its operation (a bucket for bucket and object
+//! operations, an `uploadId` for part operations); the same input gives the same answer.
 
 #![no_main]
 
-use http::Method;
+use http::{Method, StatusCode};
 use libfuzzer_sys::fuzz_target;
+use ssec_proxy::s3::error::S3Error;
 use ssec_proxy::s3::op::{self, S3Op, Target};
 use ssec_proxy::s3::policy;
+use ssec_proxy::s3::strict::Addressing;
 
 const METHODS: [&str; 10] = [
     "GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", "PROPFIND",
@@ -36,11 +44,20 @@ fuzz_target!(|data: &[u8]| {
     let host = text();
     let target = text();
     let flags = text();
-    let suffixes: Vec<String> = text()
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let addressing = {
+        let line = text();
+        let (suffixes, hosts) = line.split_once('|').unwrap_or((&line, ""));
+        let list = |s: &str| -> Vec<String> {
+            s.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        Addressing {
+            virtual_host_suffixes: list(suffixes),
+            path_style_hosts: list(hosts),
+        }
+    };
     let copy_source = text();
 
     let (path, query) = match target.split_once('?') {
@@ -56,8 +73,30 @@ fuzz_target!(|data: &[u8]| {
         is_form: flags.contains('f'),
     };
 
-    let (bucket, key) = op::address(&host, path, &suffixes);
-    let req = op::classify(&t, &suffixes);
+    let placed = op::address(&host, path, &addressing);
+    let classified = op::classify(&t, &addressing);
+    // Deterministic.
+    assert_eq!(op::classify(&t, &addressing), classified);
+    for e in [placed.as_ref().err(), classified.as_ref().err()]
+        .into_iter()
+        .flatten()
+    {
+        assert_refusal(e);
+    }
+    let (bucket, key) = match placed {
+        Ok(placed) => placed,
+        Err(e) => {
+            // classify addresses first: what address refuses, classify refuses.
+            assert!(
+                classified.is_err(),
+                "address refused ({e:?}) but classify accepted"
+            );
+            return check_copy_source(&copy_source, &target, &host);
+        }
+    };
+    let Ok(req) = classified else {
+        return check_copy_source(&copy_source, &target, &host);
+    };
 
     // classify addresses exactly as address() does.
     assert_eq!((&req.bucket, &req.key), (&bucket, &key));
@@ -93,13 +132,24 @@ fuzz_target!(|data: &[u8]| {
         assert_ne!(sub.as_str(), "unknown");
         assert!(key.is_none());
     }
-    // Deterministic.
-    assert_eq!(op::classify(&t, &suffixes), req);
+    // A form body is a form upload or nothing.
+    if t.is_form && method == Method::POST {
+        assert_eq!(req.op, S3Op::PostObject);
+    }
+    check_copy_source(&copy_source, &target, &host);
+});
 
-    if let Some(b) = policy::copy_source_bucket(&copy_source) {
+/// Every refusal of the request head is a client error with a metric reason.
+fn assert_refusal(e: &S3Error) {
+    assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{e:?}");
+    assert!(e.reason.is_some_and(|r| !r.is_empty()), "{e:?}");
+}
+
+fn check_copy_source(copy_source: &str, target: &str, host: &str) {
+    if let Some(b) = policy::copy_source_bucket(copy_source) {
         assert!(!b.is_empty());
     }
     // The copy-source line also as a whole target path, and the host as a copy source.
-    let _ = policy::copy_source_bucket(&target);
-    let _ = policy::copy_source_bucket(&host);
-});
+    let _ = policy::copy_source_bucket(target);
+    let _ = policy::copy_source_bucket(host);
+}
