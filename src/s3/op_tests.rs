@@ -581,7 +581,7 @@ const ROWS: &[(
     ),
     (
         "GET",
-        "b.S3.Example.COM:8443",
+        "b.s3.example.com:8443",
         "/dir/k",
         false,
         false,
@@ -632,7 +632,7 @@ const ROWS: &[(
     // A suffix itself is path style.
     (
         "GET",
-        "S3.example.com:8443",
+        "s3.example.com:8443",
         "/x/k",
         false,
         false,

@@ -145,7 +145,7 @@ impl Addressing {
     /// (`localhost`): no store can read those as `<bucket>.<domain>`. Any other name may
     /// be `<bucket>.<the store's domain>` to the store, so it is refused.
     pub fn place<'h>(&self, host: &'h str) -> Result<Placement<'h>, S3Error> {
-        let name = strip_port(host);
+        let name = host_name(host)?;
         let mut buckets = self.virtual_host_suffixes.iter().filter_map(|suffix| {
             let cut = name.len().checked_sub(suffix.len() + 1)?;
             let (bucket, rest) = name.split_at_checked(cut)?;
@@ -193,12 +193,41 @@ fn is_bucket_name(name: &str) -> bool {
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'))
 }
 
-/// The host name of a Host value: without the port; IPv6 literals keep their brackets.
-pub fn strip_port(host: &str) -> &str {
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest.find(']').map_or(host, |i| &host[..i + 2]);
+/// The host name of a Host value, without the port; IPv6 literals keep their brackets.
+///
+/// Only `[a-z0-9.-]` names (or a bracketed IPv6 literal), then an optional `:port`: stores
+/// differ on upper case (SeaweedFS's router matches its domain case-sensitively, RGW
+/// case-insensitively) and on anything stranger.
+fn host_name(host: &str) -> Result<&str, S3Error> {
+    let (name, port) = if host.starts_with('[') {
+        let end = host.find(']').ok_or_else(bad_host)?;
+        let literal = |b: u8| b.is_ascii_hexdigit() || b == b':' || b == b'.';
+        if !host[1..end].bytes().all(literal) {
+            return Err(bad_host());
+        }
+        host.split_at(end + 1)
+    } else {
+        let name = host.split(':').next().unwrap_or(host);
+        let plain = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-';
+        if name.is_empty() || !name.bytes().all(plain) {
+            return Err(bad_host());
+        }
+        host.split_at(name.len())
+    };
+    match port.strip_prefix(':') {
+        None if port.is_empty() => Ok(name),
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(name)
+        }
+        _ => Err(bad_host()),
     }
-    host.split_once(':').map_or(host, |(name, _)| name)
+}
+
+fn bad_host() -> S3Error {
+    ambiguous(
+        REASON_HOST,
+        "The Host is not a lower-case host name or IP address with an optional port; stores differ on how they match anything else.",
+    )
 }
 
 #[cfg(test)]

@@ -120,7 +120,12 @@ fn check_copy_source(value: &[u8]) -> Result<(), S3Error> {
     };
     let value = value.strip_prefix('/').unwrap_or(value);
     if value.starts_with("arn:") {
-        return Ok(());
+        // The proxy cannot tell which bucket an access point names, so it could not
+        // apply the source bucket's policy; SeaweedFS reads some ARNs as a PutObject.
+        return Err(ambiguous(
+            REASON_HEADER,
+            "An access-point ARN as x-amz-copy-source is not supported: the proxy cannot apply the source bucket's policy.",
+        ));
     }
     let path = value.split_once('?').map_or(value, |(p, _)| p);
     let bad = || {

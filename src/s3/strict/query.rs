@@ -129,7 +129,16 @@ impl<'a> Query<'a> {
                 }
                 self.part_number = true;
             }
-            "list-type" => self.list_type = Some(value),
+            "list-type" => {
+                // Stores decode the value (`%32` is 2 to both); only digits are taken.
+                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(ambiguous(
+                        REASON_QUERY,
+                        "The list-type parameter is not a number.",
+                    ));
+                }
+                self.list_type = Some(value);
+            }
             _ if FLAGS.contains(&name) => {
                 if !value.is_empty() {
                     return Err(ambiguous(
