@@ -22,13 +22,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 use support::at_rest::{count, marked};
 use support::s3::{Key, object_names};
-use support::{
-    Proxy, ProxyOptions, Store, bucket_name, client_tls, s3_client, signed, unique, xml_code,
-};
-
-const ALG: &str = "x-amz-server-side-encryption-customer-algorithm";
-const KEY: &str = "x-amz-server-side-encryption-customer-key";
-const MD5: &str = "x-amz-server-side-encryption-customer-key-md5";
+use support::wire::{ALGORITHM, KEY, KEY_MD5, proxy_with, ssec, ssec_empty};
+use support::{Proxy, Store, bucket_name, client_tls, s3_client, signed, unique, xml_code};
 
 /// `require` by default; `*-forbid`, `*-allow`, and `*-k1only` (require, K1's digest only).
 fn policy() -> String {
@@ -54,22 +49,7 @@ struct Env {
 }
 
 async fn env(store: Store) -> Env {
-    let (endpoint, upstream) = match store.name {
-        "RGW" => (
-            store.https.clone(),
-            format!(
-                "store = \"rgw\"\nca_file = {:?}",
-                store.ca.display().to_string()
-            ),
-        ),
-        _ => (store.http.clone(), "store = \"seaweedfs\"".to_owned()),
-    };
-    let proxy = Proxy::start(ProxyOptions {
-        upstream,
-        server: "plain_listen = \"127.0.0.1:0\"".into(),
-        ssec: policy(),
-        ..ProxyOptions::endpoint(endpoint)
-    });
+    let proxy = proxy_with(&store, "plain_listen = \"127.0.0.1:0\"", &policy());
     let line = proxy.wait_log("\"listening\"").unwrap();
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     let plain = v["plain.addr"].as_str().unwrap().to_owned();
@@ -111,12 +91,12 @@ impl Env {
     }
 
     /// Sends a form: `(status, body)`, or status 0 and the error if the exchange broke.
-    async fn post(&self, url: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, String) {
+    async fn post(&self, url: &str, post: Post) -> (u16, String) {
         let mut req = http::Request::post(url);
-        for (n, v) in headers {
-            req = req.header(*n, *v);
+        for (n, v) in &post.headers {
+            req = req.header(n.as_str(), v.as_str());
         }
-        let req = req.body(Full::new(Bytes::from(body))).unwrap();
+        let req = req.body(Full::new(Bytes::from(post.body))).unwrap();
         let sent = tokio::time::timeout(Duration::from_secs(60), self.http.request(req)).await;
         match sent {
             Ok(Ok(resp)) => {
@@ -138,6 +118,40 @@ impl Env {
 
     fn proxy_url(&self, path: &str) -> String {
         format!("{}/{path}", self.proxy.url())
+    }
+
+    /// One variant. The form `build` makes for the key `direct` (with 4 KiB of marked file
+    /// data) goes straight to the store at `path` in `bucket`: the positive control, whose
+    /// plaintext, if it leaves any, the search at rest must find. The form for `proxied`
+    /// goes through the proxy, which must refuse it with `refusal` and leave nothing under
+    /// the key or at rest. Prints the evidence; returns the control's outcome.
+    async fn differential(
+        &self,
+        variant: &str,
+        (bucket, path): (&str, &str),
+        refusal: (u16, &str),
+        build: impl Fn(&str, &[u8]) -> Post,
+    ) -> (u16, Held) {
+        let (direct_marker, data) = content(4096);
+        let direct = self
+            .post(&self.store_url(path), build("direct", &data))
+            .await;
+        let direct = self.control(direct.0, bucket).await;
+        if direct.1 == Held::Plaintext {
+            let found = count(&self.store, bucket, &direct_marker);
+            assert!(
+                found > 0,
+                "{variant}: the control's plaintext not found at rest"
+            );
+        }
+        let (marker, data) = content(4096);
+        let proxied = self
+            .post(&self.proxy_url(path), build("proxied", &data))
+            .await;
+        let line = self.refused(proxied, refusal, bucket, "proxied").await;
+        assert_eq!(count(&self.store, bucket, &marker), 0, "plaintext at rest");
+        evidence(&self.store, variant, &direct, &line);
+        direct
     }
 
     /// The positive control's outcome: the store's status for the form sent directly,
@@ -172,7 +186,7 @@ impl Env {
     /// reads, which the SDK refuses.
     async fn get(&self, bucket: &str, key: &str, k: Option<&Key>) -> Option<Vec<u8>> {
         let url = self.store_url(&format!("{bucket}/{key}"));
-        let headers = k.map(sse_c).unwrap_or_default();
+        let headers = k.map(ssec).unwrap_or_default();
         let headers: Vec<(&str, &str)> = headers
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
@@ -237,6 +251,11 @@ impl Form {
         }
     }
 
+    /// A form that uploads `key` into `bucket`: the key and the signed policy fields.
+    fn upload(store: &Store, bucket: &str, key: &str) -> Self {
+        Self::new().fields(&policy_fields(store, bucket, key))
+    }
+
     /// A part with this header block (lines joined by CRLF) and value.
     fn part(mut self, head: &str, value: &[u8]) -> Self {
         let b = &self.boundary;
@@ -258,6 +277,16 @@ impl Form {
             .fold(self, |f, (n, v)| f.field(n.as_ref(), v.as_ref()))
     }
 
+    /// The fields as parts with a `filename` parameter (`<name>.txt`), which Go files
+    /// under files, not values.
+    fn fields_as_files(self, fields: &[(String, String)]) -> Self {
+        fields.iter().fold(self, |f, (name, value)| {
+            let head =
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}.txt\"");
+            f.part(&head, value.as_bytes())
+        })
+    }
+
     fn file(self, content: &[u8]) -> Self {
         self.part(
             "Content-Disposition: form-data; name=\"file\"; filename=\"upload.bin\"\r\nContent-Type: application/octet-stream",
@@ -265,24 +294,32 @@ impl Form {
         )
     }
 
-    fn close(mut self) -> Vec<u8> {
+    /// The closing boundary: the form as a request with its Content-Type.
+    fn close(mut self) -> Post {
         self.body
             .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
-        self.body
-    }
-
-    fn content_type(&self) -> String {
-        format!("multipart/form-data; boundary={}", self.boundary)
+        Post {
+            headers: vec![(
+                "content-type".to_owned(),
+                format!("multipart/form-data; boundary={}", self.boundary),
+            )],
+            body: self.body,
+        }
     }
 }
 
-/// The SSE-C fields for `k`.
-fn sse_c(k: &Key) -> Vec<(String, String)> {
-    vec![
-        (ALG.into(), "AES256".into()),
-        (KEY.into(), k.b64.clone()),
-        (MD5.into(), k.md5.clone()),
-    ]
+/// A form upload as sent: request headers (the form's Content-Type first) and body.
+struct Post {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Post {
+    /// The same request with these headers after the ones it has.
+    fn with_headers(mut self, headers: Vec<(String, String)>) -> Self {
+        self.headers.extend(headers);
+        self
+    }
 }
 
 /// `key` and the SigV4 POST policy fields for `bucket`; the policy lets the SSE-C fields
@@ -305,7 +342,7 @@ fn policy_fields(store: &Store, bucket: &str, key: &str) -> Vec<(String, String)
         json!({ "x-amz-credential": credential }),
         json!({ "x-amz-date": date }),
     ];
-    for name in [ALG, KEY, MD5] {
+    for name in [ALGORITHM, KEY, KEY_MD5] {
         conditions.push(json!(["starts-with", format!("${name}"), ""]));
     }
     let expiration = humantime::format_rfc3339_seconds(now + Duration::from_secs(600));
@@ -342,36 +379,13 @@ async fn sse_c_headers_on_a_form_are_refused(store: Store) {
     let e = &env(store).await;
     let bucket = e.bucket("-forbid").await;
     let k1 = Key::new(0);
-    let headers = [
-        (ALG, "AES256"),
-        (KEY, k1.b64.as_str()),
-        (MD5, k1.md5.as_str()),
-    ];
-    let send = |key: &str, url: String| {
-        let (_, data) = content(4096);
-        let form = Form::new();
-        let ct = form.content_type();
-        let body = form
-            .fields(&policy_fields(&e.store, &bucket, key))
-            .file(&data)
-            .close();
-        let mut all = vec![("content-type", ct)];
-        all.extend(headers.iter().map(|(n, v)| (*n, (*v).to_owned())));
-        async move {
-            let all: Vec<(&str, &str)> = all.iter().map(|(n, v)| (*n, v.as_str())).collect();
-            e.post(&url, &all, body).await
-        }
-    };
-    let direct = send("direct", e.store_url(&bucket)).await;
-    let direct = e.control(direct.0, &bucket).await;
-    let proxied = send("proxied", e.proxy_url(&bucket)).await;
-    let line = e.refused(proxied, AMBIGUOUS, &bucket, "proxied").await;
-    evidence(
-        &e.store,
-        "SSE-C headers, no fields, forbid bucket",
-        &direct,
-        &line,
-    );
+    let variant = "SSE-C headers, no fields, forbid bucket";
+    let direct = e
+        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
+            let form = Form::upload(&e.store, &bucket, key).file(data);
+            form.close().with_headers(ssec(&k1))
+        })
+        .await;
     let expected = match e.store.name {
         // RGW takes SSE-C for POST Object from the fields only.
         "RGW" => (204, Held::Plaintext),
@@ -387,32 +401,21 @@ async fn sse_c_fields_after_the_file_are_refused(store: Store) {
     let e = &env(store).await;
     let bucket = e.bucket("-forbid").await;
     let k1 = Key::new(0);
-    let form = |key: &str, len: usize| {
-        let (_, data) = content(len);
-        let form = Form::new();
-        let ct = form.content_type();
-        let body = form
-            .fields(&policy_fields(&e.store, &bucket, key))
-            .file(&data)
-            .fields(&sse_c(&k1))
-            .close();
-        (ct, body)
+    let form = |key: &str, data: &[u8]| {
+        let form = Form::upload(&e.store, &bucket, key).file(data);
+        form.fields(&ssec(&k1)).close()
     };
-    let (ct, body) = form("direct", 4096);
+    let variant = "SSE-C fields after the file, forbid bucket";
     let direct = e
-        .post(&e.store_url(&bucket), &[("content-type", &ct)], body)
+        .differential(variant, (&bucket, &bucket), AMBIGUOUS, form)
         .await;
-    let direct = e.control(direct.0, &bucket).await;
-    let mut lines = Vec::new();
-    let mut streamed = 0;
-    for (key, len) in [("proxied", 4096), ("proxied-streamed", 2 << 20)] {
-        let (ct, body) = form(key, len);
-        streamed = body.len();
-        let proxied = e
-            .post(&e.proxy_url(&bucket), &[("content-type", &ct)], body)
-            .await;
-        lines.push(e.refused(proxied, AMBIGUOUS, &bucket, key).await);
-    }
+    let (_, data) = content(2 << 20);
+    let large = form("proxied-streamed", &data);
+    let streamed = large.body.len();
+    let proxied = e.post(&e.proxy_url(&bucket), large).await;
+    let line = e
+        .refused(proxied, AMBIGUOUS, &bucket, "proxied-streamed")
+        .await;
     let metrics = e.proxy.admin("/metrics").await.1;
     assert!(
         metrics
@@ -430,14 +433,11 @@ async fn sse_c_fields_after_the_file_are_refused(store: Store) {
         forwarded > 1 << 20 && forwarded < streamed,
         "forwarded {forwarded} of {streamed} bytes"
     );
-    lines.push(format!(
-        "{forwarded} of {streamed} bytes of the large form forwarded"
-    ));
     evidence(
         &e.store,
-        "SSE-C fields after the file, forbid bucket",
+        "SSE-C fields after 2 MiB of file, forbid bucket",
         &direct,
-        &lines.join(", "),
+        &format!("{line}, {forwarded} of {streamed} bytes forwarded"),
     );
     let expected = match e.store.name {
         // RGW reads the parts after the file and ignores them.
@@ -454,41 +454,19 @@ async fn sse_c_fields_with_a_filename_are_refused(store: Store) {
     let e = &env(store).await;
     let bucket = e.bucket("-req").await;
     let k1 = Key::new(0);
-    let send = |key: &str, base: String| {
-        let (marker, data) = content(4096);
-        let mut form = Form::new().fields(&policy_fields(&e.store, &bucket, key));
-        for (name, value) in sse_c(&k1) {
-            let head =
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}.txt\"");
-            form = form.part(&head, value.as_bytes());
-        }
-        let ct = form.content_type();
-        let body = form.file(&data).close();
-        async move {
-            let r = e.post(&base, &[("content-type", &ct)], body).await;
-            (r, marker)
-        }
-    };
-    let (direct, direct_marker) = send("direct", e.store_url(&bucket)).await;
-    let direct = e.control(direct.0, &bucket).await;
-    let (proxied, marker) = send("proxied", e.proxy_url(&bucket)).await;
-    let line = e.refused(proxied, AMBIGUOUS, &bucket, "proxied").await;
-    assert_eq!(count(&e.store, &bucket, &marker), 0, "plaintext at rest");
-    evidence(
-        &e.store,
-        "SSE-C fields with filename=, require bucket",
-        &direct,
-        &line,
-    );
+    let variant = "SSE-C fields with filename=, require bucket";
+    let direct = e
+        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
+            let form = Form::upload(&e.store, &bucket, key).fields_as_files(&ssec(&k1));
+            form.file(data).close()
+        })
+        .await;
     let expected = match e.store.name {
         "RGW" => (204, Held::Encrypted("K1")),
         // SeaweedFS does not see SSE-C fields: plaintext in a bucket that requires SSE-C.
         _ => (204, Held::Plaintext),
     };
     assert_eq!(direct, expected, "direct control");
-    if direct.1 == Held::Plaintext {
-        assert!(count(&e.store, &bucket, &direct_marker) > 0);
-    }
 }
 
 /// The SSE-C fields given twice: valid K1 fields then empty ones (`require` bucket), and
@@ -499,41 +477,25 @@ async fn duplicate_sse_c_fields_are_refused(store: Store) {
     let k1only = e.bucket("-k1only").await;
     let k1 = Key::new(0);
     let k2 = Key::new(1);
-    let empty: Vec<(String, String)> = sse_c(&k1)
-        .into_iter()
-        .map(|(n, _)| (n, String::new()))
-        .collect();
     let cases = [
         (
             "SSE-C fields then empty ones, require bucket",
             &required,
-            empty,
+            ssec_empty(),
         ),
         (
             "K1 fields then K2 fields, K1-only bucket",
             &k1only,
-            sse_c(&k2),
+            ssec(&k2),
         ),
     ];
     for (variant, bucket, second) in cases {
-        let send = |key: &str, base: String| {
-            let (marker, data) = content(4096);
-            let form = Form::new();
-            let ct = form.content_type();
-            let body = form
-                .fields(&policy_fields(&e.store, bucket, key))
-                .fields(&sse_c(&k1))
-                .fields(&second)
-                .file(&data)
-                .close();
-            async move { (e.post(&base, &[("content-type", &ct)], body).await, marker) }
-        };
-        let (direct, _) = send("direct", e.store_url(bucket)).await;
-        let direct = e.control(direct.0, bucket).await;
-        let (proxied, marker) = send("proxied", e.proxy_url(bucket)).await;
-        let line = e.refused(proxied, AMBIGUOUS, bucket, "proxied").await;
-        assert_eq!(count(&e.store, bucket, &marker), 0, "plaintext at rest");
-        evidence(&e.store, variant, &direct, &line);
+        let direct = e
+            .differential(variant, (bucket, bucket), AMBIGUOUS, |key, data| {
+                let form = Form::upload(&e.store, bucket, key).fields(&ssec(&k1));
+                form.fields(&second).file(data).close()
+            })
+            .await;
         let expected = match (e.store.name, bucket == &required) {
             // RGW takes the last value: empty means no SSE-C, so plaintext.
             ("RGW", true) => (204, Held::Plaintext),
@@ -550,31 +512,21 @@ async fn quoted_printable_fields_are_refused(store: Store) {
     let e = &env(store).await;
     let bucket = e.bucket("-req").await;
     let k1 = Key::new(0);
-    let send = |key: &str, base: String| {
-        let (_, data) = content(4096);
-        let form = Form::new()
-            .fields(&policy_fields(&e.store, &bucket, key))
-            .part(
-                &format!(
-                    "Content-Disposition: form-data; name=\"{ALG}\"\r\nContent-Transfer-Encoding: quoted-printable"
-                ),
-                b"=41ES256",
-            )
-            .fields(&sse_c(&k1)[1..]);
-        let ct = form.content_type();
-        let body = form.file(&data).close();
-        async move { e.post(&base, &[("content-type", &ct)], body).await }
-    };
-    let direct = send("direct", e.store_url(&bucket)).await;
-    let direct = e.control(direct.0, &bucket).await;
-    let proxied = send("proxied", e.proxy_url(&bucket)).await;
-    let line = e.refused(proxied, AMBIGUOUS, &bucket, "proxied").await;
-    evidence(
-        &e.store,
-        "quoted-printable SSE-C algorithm field",
-        &direct,
-        &line,
-    );
+    let variant = "quoted-printable SSE-C algorithm field";
+    let direct = e
+        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
+            Form::upload(&e.store, &bucket, key)
+                .part(
+                    &format!(
+                        "Content-Disposition: form-data; name=\"{ALGORITHM}\"\r\nContent-Transfer-Encoding: quoted-printable"
+                    ),
+                    b"=41ES256",
+                )
+                .fields(&ssec(&k1)[1..])
+                .file(data)
+                .close()
+        })
+        .await;
     let expected = match e.store.name {
         "RGW" => (400, Held::Nothing),
         _ => (204, Held::Encrypted("K1")),
@@ -587,30 +539,17 @@ async fn quoted_printable_fields_are_refused(store: Store) {
 async fn forms_to_an_object_path_are_checked(store: Store) {
     let e = &env(store).await;
     let bucket = e.bucket("-req").await;
-    let send = |key: &str, base: String| {
-        let (marker, data) = content(4096);
-        let form = Form::new();
-        let ct = form.content_type();
-        let body = form
-            .fields(&policy_fields(&e.store, &bucket, key))
-            .file(&data)
-            .close();
-        async move { (e.post(&base, &[("content-type", &ct)], body).await, marker) }
-    };
-    let (direct, _) = send("direct", e.store_url(&format!("{bucket}/anything"))).await;
-    let direct = e.control(direct.0, &bucket).await;
-    let (proxied, marker) = send("proxied", e.proxy_url(&format!("{bucket}/anything"))).await;
-    let line = e
-        .refused(proxied, (403, "AccessDenied"), &bucket, "proxied")
+    let path = format!("{bucket}/anything");
+    let variant = "form to an object path, require bucket";
+    let direct = e
+        .differential(
+            variant,
+            (&bucket, &path),
+            (403, "AccessDenied"),
+            |key, data| Form::upload(&e.store, &bucket, key).file(data).close(),
+        )
         .await;
-    assert_eq!(count(&e.store, &bucket, &marker), 0, "plaintext at rest");
     assert_eq!(e.held(&bucket, "anything").await, Held::Nothing);
-    evidence(
-        &e.store,
-        "form to an object path, require bucket",
-        &direct,
-        &line,
-    );
     assert_eq!(direct, (204, Held::Plaintext), "direct control");
 }
 
@@ -621,44 +560,20 @@ async fn two_content_types_are_refused(store: Store) {
     let e = &env(store).await;
     let bucket = e.bucket("-req").await;
     let k1 = Key::new(0);
-    let send = |key: &str, base: String| {
-        let (marker, data) = content(4096);
-        // The last boundary's form comes first (RGW takes no preamble); Go skips it as
-        // the preamble of the first boundary's form.
-        let last = Form::new();
-        let last_ct = last.content_type();
-        let mut body = last
-            .fields(&policy_fields(&e.store, &bucket, key))
-            .file(&data)
-            .close();
-        let first = Form::new();
-        let first_ct = first.content_type();
-        body.extend(
-            first
-                .fields(&policy_fields(&e.store, &bucket, key))
-                .fields(&sse_c(&k1))
-                .file(&data)
-                .close(),
-        );
-        async move {
-            let headers = [
-                ("content-type", first_ct.as_str()),
-                ("content-type", last_ct.as_str()),
-            ];
-            (e.post(&base, &headers, body).await, marker)
-        }
-    };
-    let (direct, _) = send("direct", e.store_url(&bucket)).await;
-    let direct = e.control(direct.0, &bucket).await;
-    let (proxied, marker) = send("proxied", e.proxy_url(&bucket)).await;
-    let line = e.refused(proxied, AMBIGUOUS, &bucket, "proxied").await;
-    assert_eq!(count(&e.store, &bucket, &marker), 0, "plaintext at rest");
-    evidence(
-        &e.store,
-        "two Content-Type headers, require bucket",
-        &direct,
-        &line,
-    );
+    let variant = "two Content-Type headers, require bucket";
+    let direct = e
+        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
+            let last = Form::upload(&e.store, &bucket, key).file(data).close();
+            let first = Form::upload(&e.store, &bucket, key).fields(&ssec(&k1));
+            let first = first.file(data).close();
+            // The last boundary's form comes first (RGW takes no preamble); Go skips it as
+            // the preamble of the first boundary's form.
+            Post {
+                headers: [first.headers, last.headers].concat(),
+                body: [last.body, first.body].concat(),
+            }
+        })
+        .await;
     let expected = match e.store.name {
         "RGW" => (204, Held::Plaintext),
         _ => (204, Held::Encrypted("K1")),
@@ -673,73 +588,46 @@ async fn the_plain_listener_refuses_sse_c_in_forms(store: Store) {
     let e = &env(store).await;
     let bucket = e.bucket("-allow").await;
     let k1 = Key::new(0);
-    let headers: Vec<(String, String)> = sse_c(&k1);
-    let fields_form = |key: &str| {
-        let (_, data) = content(4096);
-        let form = Form::new();
-        let ct = form.content_type();
-        let body = form
-            .fields(&policy_fields(&e.store, &bucket, key))
-            .fields(&sse_c(&k1))
-            .file(&data)
-            .close();
-        (ct, body)
-    };
-    let (ct, body) = fields_form("direct");
+    let (_, data) = content(4096);
+    let form = |key: &str| Form::upload(&e.store, &bucket, key);
+    let fields = |key: &str| form(key).fields(&ssec(&k1)).file(&data).close();
     let direct = e
-        .post(
-            &format!("{}/{bucket}", e.store.http),
-            &[("content-type", &ct)],
-            body,
-        )
+        .post(&format!("{}/{bucket}", e.store.http), fields("direct"))
         .await;
     let direct = e.control(direct.0, &bucket).await;
     let plain = format!("http://{}/{bucket}", e.plain);
     let secure = (400, "InvalidArgument");
+    // (key, form, the proxy's refusal)
+    let variants = [
+        ("fields", fields("fields"), secure),
+        (
+            "headers",
+            form("headers").file(&data).close().with_headers(ssec(&k1)),
+            secure,
+        ),
+        (
+            "after",
+            form("after").file(&data).fields(&ssec(&k1)).close(),
+            AMBIGUOUS,
+        ),
+        (
+            "filename",
+            form("filename")
+                .fields_as_files(&ssec(&k1))
+                .file(&data)
+                .close(),
+            AMBIGUOUS,
+        ),
+    ];
     let mut lines = Vec::new();
-
-    let (ct, body) = fields_form("fields");
-    let r = e.post(&plain, &[("content-type", &ct)], body).await;
-    assert!(
-        r.1.contains("must be made over a secure connection."),
-        "{}",
-        r.1
-    );
-    lines.push(e.refused(r, secure, &bucket, "fields").await);
-
-    let (_, data) = content(4096);
-    let form = Form::new();
-    let ct = form.content_type();
-    let body = form
-        .fields(&policy_fields(&e.store, &bucket, "headers"))
-        .file(&data)
-        .close();
-    let mut all: Vec<(&str, &str)> = vec![("content-type", &ct)];
-    all.extend(headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-    let r = e.post(&plain, &all, body).await;
-    lines.push(e.refused(r, secure, &bucket, "headers").await);
-
-    let form = Form::new();
-    let ct = form.content_type();
-    let body = form
-        .fields(&policy_fields(&e.store, &bucket, "after"))
-        .file(&data)
-        .fields(&sse_c(&k1))
-        .close();
-    let r = e.post(&plain, &[("content-type", &ct)], body).await;
-    lines.push(e.refused(r, AMBIGUOUS, &bucket, "after").await);
-
-    let mut form = Form::new().fields(&policy_fields(&e.store, &bucket, "filename"));
-    for (name, value) in sse_c(&k1) {
-        let head = format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"k\"");
-        form = form.part(&head, value.as_bytes());
+    for (key, post, refusal) in variants {
+        let r = e.post(&plain, post).await;
+        if refusal == secure {
+            let why = "must be made over a secure connection.";
+            assert!(r.1.contains(why), "{key}: {}", r.1);
+        }
+        lines.push(e.refused(r, refusal, &bucket, key).await);
     }
-    let ct = form.content_type();
-    let r = e
-        .post(&plain, &[("content-type", &ct)], form.file(&data).close())
-        .await;
-    lines.push(e.refused(r, AMBIGUOUS, &bucket, "filename").await);
-
     evidence(
         &e.store,
         "SSE-C fields over plain HTTP (store's own http endpoint)",
@@ -752,19 +640,6 @@ async fn the_plain_listener_refuses_sse_c_in_forms(store: Store) {
         _ => (204, Held::Encrypted("K1")),
     };
     assert_eq!(direct, expected, "direct control");
-}
-
-macro_rules! per_store {
-    ($($name:ident),* $(,)?) => {
-        mod seaweedfs {
-            use super::*;
-            $(#[tokio::test] async fn $name() { let store = require_store!(seaweedfs); super::$name(store).await; })*
-        }
-        mod rgw {
-            use super::*;
-            $(#[tokio::test] async fn $name() { let store = require_store!(rgw); super::$name(store).await; })*
-        }
-    };
 }
 
 per_store!(

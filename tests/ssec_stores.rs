@@ -12,21 +12,15 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use support::at_rest::{count, marked};
 use support::s3::{Key, failure};
+use support::wire::route;
 use support::{
-    Proxy, RawClient, Route, Store, bucket_name, python, signed, store_client, store_proxy, unique,
+    Proxy, RawClient, Store, bucket_name, python, signed, store_client, store_proxy, unique,
 };
 
 /// Policy for these tests: SSE-C required everywhere except `*-plain` buckets (for
 /// positive controls and plain copy sources).
 const POLICY: &str =
     "default = \"require\"\n[[ssec.buckets]]\nbucket = \"*-plain\"\npolicy = \"allow\"\n";
-
-fn route(store: &Store) -> Route {
-    match store.name {
-        "RGW" => Route::Https,
-        _ => Route::Http,
-    }
-}
 
 struct Env {
     store: Store,
@@ -606,19 +600,6 @@ async fn post_object_fields_are_enforced(store: Store) {
         0,
         "POST Object data found at rest"
     );
-}
-
-macro_rules! per_store {
-    ($($name:ident),* $(,)?) => {
-        mod seaweedfs {
-            use super::*;
-            $(#[tokio::test] async fn $name() { let store = require_store!(seaweedfs); super::$name(store).await; })*
-        }
-        mod rgw {
-            use super::*;
-            $(#[tokio::test] async fn $name() { let store = require_store!(rgw); super::$name(store).await; })*
-        }
-    };
 }
 
 per_store!(

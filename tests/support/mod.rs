@@ -6,6 +6,7 @@
 pub mod at_rest;
 pub mod mock;
 pub mod s3;
+pub mod wire;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -462,6 +463,20 @@ macro_rules! require_store {
         match $crate::support::Store::$store() {
             Some(store) => store,
             None => return,
+        }
+    };
+}
+
+/// One `#[tokio::test]` per store for each `async fn(Store)` named: `seaweedfs::<name>`
+/// and `rgw::<name>`, each through [`require_store!`] (so CI sees it ran against its store).
+#[macro_export]
+macro_rules! per_store {
+    ($($name:ident),* $(,)?) => {
+        mod seaweedfs {
+            $(#[tokio::test] async fn $name() { let store = $crate::require_store!(seaweedfs); super::$name(store).await; })*
+        }
+        mod rgw {
+            $(#[tokio::test] async fn $name() { let store = $crate::require_store!(rgw); super::$name(store).await; })*
         }
     };
 }
