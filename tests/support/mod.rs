@@ -401,7 +401,10 @@ fn record_store_test(store: &str) {
         .append(true)
         .open(path)
         .unwrap();
-    writeln!(file, "{store} {name}").unwrap();
+    // One write of the whole line: the file is opened for appending, so lines from
+    // test processes running in parallel cannot interleave.
+    file.write_all(format!("{store} {name}\n").as_bytes())
+        .unwrap();
 }
 
 /// How the proxy reaches a real store.
