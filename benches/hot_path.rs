@@ -12,7 +12,7 @@ use ssec_proxy::s3::chunked::{Decoder, Framing, Signing, encode};
 use ssec_proxy::s3::headers::{SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
 use ssec_proxy::s3::op::{S3Op, Target, classify};
 use ssec_proxy::s3::ssec::check_request;
-use ssec_proxy::s3::strict::Addressing;
+use ssec_proxy::s3::strict::{Addressing, check_headers};
 
 fn sse_c_headers() -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -105,5 +105,33 @@ fn aws_chunked(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, validation, classification, aws_chunked);
+fn strict_headers(c: &mut Criterion) {
+    let mut headers = sse_c_headers();
+    for (name, value) in [
+        ("host", "127.0.0.1:8443"),
+        (
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AK/20261127/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00",
+        ),
+        ("user-agent", "aws-sdk-rust/1.0"),
+        ("accept-encoding", "identity"),
+        ("content-length", "1024"),
+        ("content-type", "application/octet-stream"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    assert!(check_headers(&headers).is_ok());
+    c.bench_function(
+        "strict header check, SDK-shaped PutObject with SSE-C",
+        |b| b.iter(|| check_headers(black_box(&headers))),
+    );
+}
+
+criterion_group!(
+    benches,
+    validation,
+    classification,
+    strict_headers,
+    aws_chunked
+);
 criterion_main!(benches);

@@ -49,9 +49,10 @@ const HOP_BY_HOP: [&str; 7] = [
 pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
     let mut previous: Option<&HeaderName> = None;
     let mut connection = false;
+    let mut copy_source = None;
     // `HeaderMap` yields the values of a name one after the other, so a repeated field
     // is the same name twice in a row: no look-ups needed.
-    for (name, _) in headers {
+    for (name, value) in headers {
         let n = name.as_str();
         if previous == Some(name) {
             if single_valued(n) {
@@ -70,11 +71,14 @@ pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
             ));
         }
         connection |= name == http::header::CONNECTION;
+        if name == COPY_SOURCE {
+            copy_source = Some(value);
+        }
     }
     if connection {
         check_connection(headers)?;
     }
-    if let Some(source) = headers.get(COPY_SOURCE) {
+    if let Some(source) = copy_source {
         check_copy_source(source.as_bytes())?;
     }
     Ok(())
