@@ -251,23 +251,7 @@ fn proxy_reading(head: &Head) -> Result<Accepted, S3Error> {
             )
         })?
         .to_owned();
-    let is_form = head
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .get(..19)
-                .is_some_and(|p| p.eq_ignore_ascii_case("multipart/form-data"))
-        });
-    let target = op::Target {
-        method: &head.method,
-        path: head.uri.path(),
-        query: head.uri.query(),
-        host: &host,
-        has_copy_source: head.headers.contains_key(COPY_SOURCE),
-        is_form,
-    };
+    let target = op::Target::from_head(&head.method, &head.uri, &head.headers, &host);
     let s3 = op::classify(&target, &head.addressing).map_err(refusal)?;
     let placement = match head.addressing.place(&host) {
         Ok(strict::Placement::PathStyle) => Placement::Path,

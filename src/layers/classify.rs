@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::future::{Either, Ready, ready};
-use http::header::CONTENT_TYPE;
 use http::{Method, Request};
 use tower::{Layer, Service};
 
@@ -13,7 +12,6 @@ use crate::error::ProxyError;
 use crate::forwarding::{check_header_section, request_host};
 use crate::metrics::RequestMeter;
 use crate::s3::error::{S3Error, S3ErrorCode};
-use crate::s3::headers::COPY_SOURCE;
 use crate::s3::op::{S3Request, Target, classify};
 use crate::s3::strict::{self, Addressing};
 use crate::upstream::ClientHost;
@@ -111,23 +109,7 @@ fn inspect<B>(
             "The Host header is not valid.",
         )
     })?;
-    let is_form = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .get(..19)
-                .is_some_and(|p| p.eq_ignore_ascii_case("multipart/form-data"))
-        });
-    let target = Target {
-        method: req.method(),
-        path: req.uri().path(),
-        query: req.uri().query(),
-        host: host_str,
-        has_copy_source: req.headers().contains_key(COPY_SOURCE),
-        is_form,
-    };
+    let target = Target::from_head(req.method(), req.uri(), req.headers(), host_str);
     let s3 = classify(&target, &settings.addressing)?;
     Ok((s3, ClientHost(host)))
 }

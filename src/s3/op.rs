@@ -4,9 +4,11 @@
 //! every later layer. Follows the request syntax of each operation in AWS's S3 API
 //! reference, for path-style and virtual-hosted-style addressing.
 
-use http::Method;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, Method, Uri};
 
 use super::error::S3Error;
+use super::headers::COPY_SOURCE;
 use super::strict::{self, Addressing, Placement, Query};
 
 /// An S3 operation, named as in AWS's API reference.
@@ -210,6 +212,29 @@ pub struct Target<'a> {
     pub has_copy_source: bool,
     /// Whether the body is `multipart/form-data` (POST Object).
     pub is_form: bool,
+}
+
+impl<'a> Target<'a> {
+    /// What classification looks at in a request head; `host` is the Host the client
+    /// addressed (the URI authority, else the `Host` field).
+    pub fn from_head(method: &'a Method, uri: &'a Uri, headers: &HeaderMap, host: &'a str) -> Self {
+        let is_form = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .get(..19)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("multipart/form-data"))
+            });
+        Self {
+            method,
+            path: uri.path(),
+            query: uri.query(),
+            host,
+            has_copy_source: headers.contains_key(COPY_SOURCE),
+            is_form,
+        }
+    }
 }
 
 /// Splits the addressed bucket and key out of the Host and path, as the store reads
