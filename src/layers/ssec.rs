@@ -298,7 +298,7 @@ where
 
 /// The form's boundary, after the header rules of a form upload: SSE-C headers on the
 /// plain listener are V0; SSE-C, SSE and copy-source headers are refused (a store may
-/// read them instead of the fields); exactly one Content-Type.
+/// read them instead of the fields); the Content-Type (a repeat never gets here).
 fn form_boundary(headers: &HeaderMap, tls: bool) -> Result<String, S3Error> {
     let groups = Groups::from_headers(headers);
     ssec::check_secure(
@@ -312,13 +312,11 @@ fn form_boundary(headers: &HeaderMap, tls: bool) -> Result<String, S3Error> {
     if headers.keys().any(forbidden) {
         return Err(Ambiguity::Headers.to_s3());
     }
-    let mut types = headers.get_all(CONTENT_TYPE).iter();
-    let content_type = match (types.next(), types.next()) {
-        (Some(value), None) => value,
-        (None, _) => return Err(Refusal::Malformed("no Content-Type").to_s3()),
-        (Some(_), Some(_)) => return Err(Ambiguity::ContentTypes.to_s3()),
-    };
-    let content_type = content_type
+    // A repeated Content-Type never gets here: the classify layer refuses it
+    // (`s3::strict::check_headers`).
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .ok_or_else(|| Refusal::Malformed("no Content-Type").to_s3())?
         .to_str()
         .map_err(|_| Refusal::Malformed("a Content-Type that is not ASCII").to_s3())?;
     form::boundary(content_type).map_err(Refusal::to_s3)

@@ -78,9 +78,6 @@ pub enum Ambiguity {
     /// SSE-C, SSE or copy-source headers on a form upload.
     #[error("x-amz-server-side-encryption* or x-amz-copy-source* headers on a form upload")]
     Headers,
-    /// More than one Content-Type header.
-    #[error("more than one Content-Type header")]
-    ContentTypes,
     /// A Content-Type parameter a store could read differently.
     #[error(
         "a Content-Type parameter that is repeated, empty, in RFC 2231 form or not a plain token or quoted string, or a boundary outside RFC 2046's characters (no spaces)"
