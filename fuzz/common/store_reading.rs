@@ -114,35 +114,25 @@ pub fn rgw_url_decode(s: &[u8], mut in_query: bool) -> Vec<u8> {
 /// with `;` dropped, names and values unescaped (a pair that does not unescape dropped),
 /// the first value counts.
 pub fn go_query(raw: &[u8]) -> Params {
-    let mut pairs = Vec::new();
-    for pair in raw.split(|&b| b == b'&') {
-        if pair.is_empty() || pair.contains(&b';') {
-            continue;
-        }
-        let (name, value) = split_once(pair, b'=');
-        if let (Some(n), Some(v)) = (go_unescape(name, true), go_unescape(value, true)) {
-            pairs.push((n, v));
-        }
-    }
-    Params {
-        pairs,
-        last_wins: false,
-    }
+    go_pairs(raw.split(|&b| b == b'&').filter(|p| !p.contains(&b';')))
 }
 
 /// gorilla/mux `Queries` matching (`findFirstQueryKey`): pairs split on `&` and `;`,
 /// the first that unescapes counts.
 pub fn mux_query(raw: &[u8]) -> Params {
-    let mut pairs = Vec::new();
-    for pair in raw.split(|&b| b == b'&' || b == b';') {
-        if pair.is_empty() {
-            continue;
-        }
-        let (name, value) = split_once(pair, b'=');
-        if let (Some(n), Some(v)) = (go_unescape(name, true), go_unescape(value, true)) {
-            pairs.push((n, v));
-        }
-    }
+    go_pairs(raw.split(|&b| b == b'&' || b == b';'))
+}
+
+/// Go's unescaping of each non-empty `name=value` pair; pairs that do not unescape
+/// are dropped, and the first value counts.
+fn go_pairs<'a>(raw_pairs: impl Iterator<Item = &'a [u8]>) -> Params {
+    let pairs = raw_pairs
+        .filter(|pair| !pair.is_empty())
+        .filter_map(|pair| {
+            let (name, value) = split_once(pair, b'=');
+            Some((go_unescape(name, true)?, go_unescape(value, true)?))
+        })
+        .collect();
     Params {
         pairs,
         last_wins: false,
