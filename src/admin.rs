@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -17,7 +19,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::body::ResponseBody;
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::uploads::UploadRecords;
@@ -64,7 +65,7 @@ pub async fn serve(
     }
 }
 
-fn answer(req: &Request<Incoming>, state: &AdminState) -> Response<ResponseBody> {
+fn answer(req: &Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> {
     let (status, text, content_type) = match (req.method(), req.uri().path()) {
         (&Method::GET | &Method::HEAD, "/livez") => {
             (StatusCode::OK, "ok\n".to_owned(), "text/plain")
@@ -102,7 +103,7 @@ fn answer(req: &Request<Incoming>, state: &AdminState) -> Response<ResponseBody>
             "text/plain",
         ),
     };
-    let mut response = Response::new(ResponseBody::full(text));
+    let mut response = Response::new(Full::new(Bytes::from(text)));
     *response.status_mut() = status;
     response
         .headers_mut()

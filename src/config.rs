@@ -387,6 +387,15 @@ fn default_log_level() -> String {
 /// Smallest header limit accepted: hyper's HTTP/1 read buffer cannot be smaller.
 const MIN_HEADER_BYTES: usize = 8 * 1024;
 
+/// The part of `[ssec]` that reloads without a restart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveSsec {
+    /// `ssec.default` and `ssec.buckets`.
+    pub policies: BucketPolicies,
+    /// `ssec.unknown_uploads`.
+    pub unknown_uploads: UnknownUploads,
+}
+
 impl Config {
     /// Reads and parses a configuration file.
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
@@ -398,8 +407,8 @@ impl Config {
     }
 
     /// The part of `[ssec]` that reloads without a restart.
-    pub fn live_ssec(&self) -> crate::layers::ssec::LiveSsec {
-        crate::layers::ssec::LiveSsec {
+    pub fn live_ssec(&self) -> LiveSsec {
+        LiveSsec {
             policies: self.ssec.policies.clone(),
             unknown_uploads: self.ssec.unknown_uploads,
         }

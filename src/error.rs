@@ -11,6 +11,9 @@ pub enum ProxyError {
     /// The proxy refused the request (client fault or policy); carries the S3 answer.
     #[error("rejected: {0}")]
     Rejected(#[from] S3Error),
+    /// The store refused the request; carries its answer in AWS's words.
+    #[error("store error: {0}")]
+    Translated(S3Error),
     /// No connection to the store could be made.
     #[error("store unreachable")]
     Unreachable(#[source] BoxError),
@@ -35,7 +38,7 @@ impl ProxyError {
     /// The S3 error the client receives.
     pub fn to_s3(&self) -> S3Error {
         match self {
-            Self::Rejected(e) => e.clone(),
+            Self::Rejected(e) | Self::Translated(e) => e.clone(),
             Self::Unreachable(_) => S3Error::new(
                 S3ErrorCode::ServiceUnavailable,
                 "The object store is unreachable. Please retry.",
@@ -63,18 +66,79 @@ impl ProxyError {
         }
     }
 
-    /// Bounded outcome label for logs and metrics.
-    pub fn outcome(&self) -> &'static str {
+    /// The `E` that made the request body fail, when that is why the exchange failed:
+    /// how a layer that wrapped the body recognises its own refusal.
+    pub fn body_failure<E: std::error::Error + 'static>(&self) -> Option<&E> {
         match self {
-            Self::Rejected(_) => "rejected",
-            Self::Unreachable(_) => "store_unreachable",
-            Self::BadGateway(_) => "store_failed",
-            Self::UpstreamTimeout => "store_timeout",
-            Self::ClientTimeout => "client_timeout",
-            Self::ClientBody(_) => "client_aborted",
-            Self::Unconfirmed(_) => "store_unconfirmed",
+            Self::ClientBody(e) | Self::BadGateway(e) => find_source::<E>(&**e),
+            _ => None,
         }
     }
+
+    /// How the request ended, for logs and metrics.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::Rejected(_) => Outcome::Rejected,
+            Self::Translated(_) => Outcome::StoreError,
+            Self::Unreachable(_) => Outcome::StoreUnreachable,
+            Self::BadGateway(_) => Outcome::StoreFailed,
+            Self::UpstreamTimeout => Outcome::StoreTimeout,
+            Self::ClientTimeout => Outcome::ClientTimeout,
+            Self::ClientBody(_) => Outcome::ClientAborted,
+            Self::Unconfirmed(_) => Outcome::StoreUnconfirmed,
+        }
+    }
+}
+
+/// How a request ended: the bounded `outcome` label of metrics and the access line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The store's answer, a success or a redirect, went out whole.
+    Ok,
+    /// The store's error answer went out (in AWS's words where the store differs).
+    StoreError,
+    /// The response body was cut short.
+    Incomplete,
+    /// The proxy refused the request.
+    Rejected,
+    /// No connection to the store.
+    StoreUnreachable,
+    /// The store broke the exchange.
+    StoreFailed,
+    /// The store made no progress within the idle timeout.
+    StoreTimeout,
+    /// The client stopped sending its body.
+    ClientTimeout,
+    /// The client's body failed.
+    ClientAborted,
+    /// The store did not confirm an SSE-C write.
+    StoreUnconfirmed,
+}
+
+impl Outcome {
+    /// The label as exported.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::StoreError => "store_error",
+            Self::Incomplete => "incomplete",
+            Self::Rejected => "rejected",
+            Self::StoreUnreachable => "store_unreachable",
+            Self::StoreFailed => "store_failed",
+            Self::StoreTimeout => "store_timeout",
+            Self::ClientTimeout => "client_timeout",
+            Self::ClientAborted => "client_aborted",
+            Self::StoreUnconfirmed => "store_unconfirmed",
+        }
+    }
+}
+
+/// Whether an error of type `E` is anywhere in `err`'s source chain; a layer uses it
+/// to recognise the failure of a body it wrapped once the leaf reports it.
+pub fn find_source<'a, E: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    std::iter::successors(Some(err), |e| e.source()).find_map(|e| e.downcast_ref::<E>())
 }
 
 /// Renders an error chain on one line (`a: b: c`) for logs. Transport errors carry no

@@ -5,8 +5,21 @@
 use http::header::{CONNECTION, HOST, TE, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
-use crate::s3::error::{S3Error, S3ErrorCode};
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::{FORWARDED, KEEP_ALIVE, PROXY_CONNECTION, X_FORWARDED_PREFIX};
+
+/// Whether the request arrived over TLS. Request extension set by the listener; a
+/// request without it counts as plaintext.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnInfo {
+    /// TLS listener (true) or the plain listener (false).
+    pub tls: bool,
+}
+
+/// The host the client addressed ([`request_host`]), resolved once by the classify
+/// layer and sent to the store as `Host`. Request extension.
+#[derive(Clone, Debug)]
+pub struct ClientHost(pub HeaderValue);
 
 /// Removes the hop-by-hop fields of RFC 9110 §7.6.1: `Connection`, every field it
 /// names, `Proxy-Connection`, `Keep-Alive`, `TE`, `Transfer-Encoding`, `Upgrade`.
@@ -66,7 +79,7 @@ pub fn request_host(uri: &Uri, headers: &HeaderMap) -> Result<HeaderValue, S3Err
         (Some(host), None) if !host.is_empty() => Ok(host.clone()),
         (None, _) => Err(
             S3Error::new(S3ErrorCode::InvalidArgument, "A Host header is required.")
-                .with_reason("bad_host"),
+                .with_reason(Reason::BadHost),
         ),
         _ => Err(invalid_host()),
     }
@@ -90,7 +103,7 @@ pub fn check_header_section(headers: &HeaderMap, max_bytes: usize) -> Result<(),
                 S3ErrorCode::InvalidArgument,
                 format!("The value of header {} is not valid UTF-8.", name.as_str()),
             )
-            .with_reason("non_utf8_header"));
+            .with_reason(Reason::NonUtf8Header));
         }
     }
     if total > max_bytes {

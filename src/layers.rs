@@ -1,7 +1,15 @@
-//! Thin tower wiring around the pure logic in `s3`; assembled in `stack`.
+//! Thin tower wiring around the pure logic in `s3`; assembled in `stack`. Each layer
+//! wraps the request and response bodies it needs with its own body type and maps its
+//! own errors; the leaf (`upstream`) takes any body.
 
+pub mod aws_chunked;
+pub mod buffered;
 pub mod classify;
 pub mod error_response;
 pub mod etag;
+pub mod finish;
+pub mod multipart;
+pub mod post_object;
 pub mod ssec;
+pub mod store_errors;
 pub mod trace;

@@ -5,7 +5,6 @@
 //! `upstream` (pooled hyper-util client). Pure S3 logic lives in `s3`.
 
 pub mod admin;
-pub mod body;
 pub mod config;
 pub mod error;
 pub mod forwarding;

@@ -1,11 +1,11 @@
-//! Prometheus metrics (text format on the admin listener) and the per-request meter
-//! that feeds them and writes the access log line. Labels are bounded: operation,
+//! Prometheus metrics (text format on the admin listener), fed per request by the
+//! trace layer alone (`layers::trace`). Labels are bounded: operation,
 //! outcome, status class, S3 error code and reason, listener, direction — never a
 //! bucket, key, client address or anything derived from a key.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -14,7 +14,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::request_id::RequestId;
+use crate::error::Outcome;
+use crate::s3::error::{Reason, S3ErrorCode};
 use crate::s3::op::S3Op;
 
 /// Labels of `ssec_requests_total`.
@@ -255,6 +256,39 @@ impl Metrics {
         });
     }
 
+    /// Counts one finished request: its series, its durations and its body bytes.
+    pub fn request(&self, done: &FinishedRequest) {
+        let status_class = match done.status {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        self.with_request_handles(done.op.as_str(), done.outcome.as_str(), status_class, |h| {
+            h.requests.inc();
+            h.proxy.observe(done.proxy.as_secs_f64());
+            if !done.store.is_zero() {
+                h.store.observe(done.store.as_secs_f64());
+            }
+        });
+        self.bytes_in.inc_by(done.bytes_in);
+        self.bytes_out.inc_by(done.bytes_out);
+        if done.outcome == Outcome::StoreUnconfirmed {
+            self.unconfirmed_writes.inc();
+        }
+    }
+
+    /// Counts a request the proxy refused itself.
+    pub fn rejection(&self, code: S3ErrorCode, reason: Reason) {
+        self.rejections
+            .get_or_create(&RejectionLabels {
+                code: code.as_str(),
+                reason: reason.as_str(),
+            })
+            .inc();
+    }
+
     /// Counts a reload.
     pub fn reload(&self, kind: &'static str, ok: bool) {
         let result = if ok { "ok" } else { "failed" };
@@ -262,6 +296,25 @@ impl Metrics {
             .get_or_create(&ReloadLabels { kind, result })
             .inc();
     }
+}
+
+/// One finished request, as the trace layer saw it.
+#[derive(Clone, Debug)]
+pub struct FinishedRequest {
+    /// The S3 operation (`Unknown` before classification).
+    pub op: S3Op,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The status sent.
+    pub status: u16,
+    /// Time to the response head spent in the proxy.
+    pub proxy: Duration,
+    /// Time waiting for the store's response head.
+    pub store: Duration,
+    /// Client body bytes read.
+    pub bytes_in: u64,
+    /// Response body bytes sent.
+    pub bytes_out: u64,
 }
 
 /// The series one request updates.
@@ -303,198 +356,6 @@ impl std::hash::Hasher for AddrHasher {
     }
 }
 
-/// One request's measurements, shared by the layers through request extensions and
-/// finished when the response body ends or is dropped: then the access line is
-/// written and the request metrics are counted.
-pub struct RequestMeter {
-    metrics: Arc<Metrics>,
-    id: RequestId,
-    start: Instant,
-    bytes_in: AtomicU64,
-    bytes_out: AtomicU64,
-    store_nanos: AtomicU64,
-    state: Mutex<MeterState>,
-}
-
-#[derive(Default)]
-struct MeterState {
-    op: Option<S3Op>,
-    bucket: Option<String>,
-    status: u16,
-    head_at: Option<Duration>,
-    outcome: Option<&'static str>,
-    error_code: Option<&'static str>,
-}
-
-impl std::fmt::Debug for RequestMeter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestMeter")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl RequestMeter {
-    /// Starts measuring a request.
-    pub fn new(metrics: Arc<Metrics>, id: RequestId) -> Arc<Self> {
-        Arc::new(Self {
-            metrics,
-            id,
-            start: Instant::now(),
-            bytes_in: AtomicU64::new(0),
-            bytes_out: AtomicU64::new(0),
-            store_nanos: AtomicU64::new(0),
-            state: Mutex::new(MeterState::default()),
-        })
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, MeterState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The metrics this meter feeds.
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    /// The operation and bucket, once classified.
-    pub fn set_target(&self, op: S3Op, bucket: Option<&str>) {
-        let mut s = self.state();
-        s.op = Some(op);
-        s.bucket = bucket.map(str::to_owned);
-    }
-
-    /// The proxy answered itself: outcome and S3 error code; counts rejections.
-    pub fn set_error(
-        &self,
-        outcome: &'static str,
-        code: &'static str,
-        reason: Option<&'static str>,
-    ) {
-        {
-            let mut s = self.state();
-            s.outcome = Some(outcome);
-            s.error_code = Some(code);
-        }
-        if let Some(reason) = reason {
-            self.metrics
-                .rejections
-                .get_or_create(&RejectionLabels { code, reason })
-                .inc();
-        }
-    }
-
-    /// Time spent waiting for the store's response head.
-    pub fn add_store_wait(&self, d: Duration) {
-        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.store_nanos.fetch_add(nanos, Ordering::Relaxed);
-    }
-
-    /// Client body bytes read.
-    pub fn add_in(&self, n: usize) {
-        self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-    }
-
-    /// Response body bytes sent.
-    pub fn add_out(&self, n: usize) {
-        self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
-    }
-
-    /// The response head is ready.
-    pub fn head(&self, status: u16) {
-        let mut s = self.state();
-        s.status = status;
-        s.head_at = Some(self.start.elapsed());
-    }
-
-    /// The response is over (`complete` false when the body was cut short): writes
-    /// the access line and counts the request.
-    pub fn finish(&self, complete: bool) {
-        let s = self.state();
-        let op = s.op.map_or("Unknown", S3Op::as_str);
-        let store = Duration::from_nanos(self.store_nanos.load(Ordering::Relaxed));
-        let head = s.head_at.unwrap_or_else(|| self.start.elapsed());
-        let proxy = head.saturating_sub(store);
-        let outcome = match (s.outcome, complete, s.status) {
-            (Some(o), _, _) => o,
-            (None, false, _) => "incomplete",
-            (None, true, 400..) => "store_error",
-            (None, true, _) => "ok",
-        };
-        let status_class = match s.status {
-            100..=199 => "1xx",
-            200..=299 => "2xx",
-            300..=399 => "3xx",
-            400..=499 => "4xx",
-            _ => "5xx",
-        };
-        let (bytes_in, bytes_out) = (
-            self.bytes_in.load(Ordering::Relaxed),
-            self.bytes_out.load(Ordering::Relaxed),
-        );
-        let m = &self.metrics;
-        m.with_request_handles(op, outcome, status_class, |h| {
-            h.requests.inc();
-            h.proxy.observe(proxy.as_secs_f64());
-            if !store.is_zero() {
-                h.store.observe(store.as_secs_f64());
-            }
-        });
-        m.bytes_in.inc_by(bytes_in);
-        m.bytes_out.inc_by(bytes_out);
-        tracing::event!(
-            target: "access",
-            tracing::Level::INFO,
-            request.id = %self.id,
-            s3.op = op,
-            s3.bucket = s.bucket.as_deref().unwrap_or(""),
-            http.status = s.status,
-            bytes.r#in = bytes_in,
-            bytes.out = bytes_out,
-            duration.proxy_ms = proxy.as_secs_f64() * 1e3,
-            duration.store_ms = store.as_secs_f64() * 1e3,
-            duration.total_ms = self.start.elapsed().as_secs_f64() * 1e3,
-            outcome,
-            s3.error = s.error_code.unwrap_or(""),
-            "request"
-        );
-    }
-}
-
-/// Finishes a meter when dropped (the response body's end or abandonment).
-pub struct MeterGuard {
-    meter: Arc<RequestMeter>,
-    complete: bool,
-}
-
-impl MeterGuard {
-    /// Guards `meter`.
-    pub fn new(meter: Arc<RequestMeter>) -> Self {
-        Self {
-            meter,
-            complete: false,
-        }
-    }
-
-    /// Counts body bytes sent.
-    pub fn sent(&self, n: usize) {
-        self.meter.add_out(n);
-    }
-
-    /// The body reached its end.
-    pub fn completed(&mut self) {
-        self.complete = true;
-    }
-}
-
-impl Drop for MeterGuard {
-    fn drop(&mut self) {
-        self.meter.finish(self.complete);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,12 +363,16 @@ mod tests {
     #[test]
     fn exports_bounded_families_in_text_format() {
         let m = Metrics::new();
-        let meter = RequestMeter::new(Arc::clone(&m), RequestId::next());
-        meter.set_target(S3Op::PutObject, Some("secret-bucket-name"));
-        meter.add_in(10);
-        meter.set_error("rejected", "AccessDenied", Some("policy_require"));
-        meter.head(403);
-        drop(MeterGuard::new(meter));
+        m.rejection(S3ErrorCode::AccessDenied, Reason::PolicyRequire);
+        m.request(&FinishedRequest {
+            op: S3Op::PutObject,
+            outcome: Outcome::Rejected,
+            status: 403,
+            proxy: Duration::from_micros(30),
+            store: Duration::ZERO,
+            bytes_in: 10,
+            bytes_out: 0,
+        });
         m.reload("certificate", false);
         let text = m.encode();
         assert!(
@@ -534,6 +399,5 @@ mod tests {
             text.contains("ssec_proxy_duration_seconds_bucket"),
             "{text}"
         );
-        assert!(!text.contains("secret-bucket-name"), "no bucket in metrics");
     }
 }

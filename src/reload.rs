@@ -16,7 +16,7 @@ use md5::{Digest as _, Md5};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
-use crate::layers::ssec::LiveSsec;
+use crate::config::LiveSsec;
 use crate::metrics::Metrics;
 use crate::tls::load_material;
 use file_events::FileEvents;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use http::{Request, Response};
+use http::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -22,11 +22,10 @@ use tower::ServiceExt as _;
 use tower::util::Oneshot;
 
 use crate::admin::{self, AdminState};
-use crate::body::ResponseBody;
+use crate::config::LiveSsec;
 use crate::config::{Config, ServerConfig};
+use crate::forwarding::ConnInfo;
 use crate::health::{self, Health};
-use crate::layers::ssec::ConnInfo;
-use crate::layers::ssec::LiveSsec;
 use crate::metrics::{ListenerLabels, Metrics};
 use crate::reload::{LogLevelSetter, Reloader, Swappable};
 use crate::stack::{self, ProxyService};
@@ -626,7 +625,7 @@ struct ConnService {
 }
 
 impl hyper::service::Service<Request<Incoming>> for ConnService {
-    type Response = Response<ResponseBody>;
+    type Response = <ProxyService as tower::Service<Request<Incoming>>>::Response;
     type Error = Infallible;
     type Future = Oneshot<ProxyService, Request<Incoming>>;
 

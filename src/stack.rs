@@ -6,11 +6,15 @@ use arc_swap::ArcSwap;
 use tower::ServiceBuilder;
 use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 
-use crate::config::Config;
+use crate::config::{Config, LiveSsec};
+use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer};
-use crate::layers::ssec::{LiveSsec, Ssec, SsecLayer, SsecSettings};
+use crate::layers::multipart::{Multipart, MultipartLayer};
+use crate::layers::post_object::{PostObject, PostObjectLayer};
+use crate::layers::ssec::{Ssec, SsecLayer, SsecSettings};
+use crate::layers::store_errors::{StoreErrors, StoreErrorsLayer};
 use crate::layers::trace::{Trace, TraceLayer};
 use crate::metrics::Metrics;
 use crate::s3::headers::SENSITIVE;
@@ -18,9 +22,14 @@ use crate::s3::strict::Addressing;
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
 
-/// The complete per-request service: `Request<Incoming>` in, `Response<ResponseBody>` out.
-pub type ProxyService =
-    SetSensitiveRequestHeaders<Trace<ErrorResponse<Classify<Ssec<Etag<Upstream>>>>>>;
+/// The complete per-request service: `Request<Incoming>` in, an S3 response out.
+pub type ProxyService = SetSensitiveRequestHeaders<
+    Trace<
+        ErrorResponse<
+            Classify<PostObject<Ssec<Multipart<StoreErrors<Etag<AwsChunked<Upstream>>>>>>>,
+        >,
+    >,
+>;
 
 /// Builds the stack around an upstream client.
 pub fn build(
@@ -47,17 +56,23 @@ pub fn build(
             },
             max_header_bytes: config.server.max_header_bytes,
         }))
-        // SSE-C: AWS's validation, bucket policy, store quirks, multipart keys; then
-        // confirmation and AWS-shaped errors on the way back.
+        // POST Object: the form fields read and left for the SSE-C layer, the rest of
+        // the form watched as it streams.
+        .layer(PostObjectLayer::new(config.upstream.idle_timeout))
+        // SSE-C: AWS's validation, bucket policy, store quirks; then confirmation of
+        // SSE-C writes on the way back.
         .layer(SsecLayer::new(SsecSettings {
-            live,
+            live: Arc::clone(&live),
             store: config.upstream.store,
-            records,
-            form_timeout: config.upstream.idle_timeout,
         }))
-        // Canonical ETags in headers and XML bodies; collapses repeated headers, so
-        // the SSE-C layer sees one echo.
+        // Multipart uploads: parts and completion checked against the upload's key.
+        .layer(MultipartLayer::new(records, live))
+        // Store errors in AWS's words.
+        .layer(StoreErrorsLayer::new(config.upstream.store))
+        // Canonical ETags in headers and XML bodies.
         .layer(EtagLayer)
+        // aws-chunked bodies checked against their framing as they stream.
+        .layer(AwsChunkedLayer)
         // The store: pooled, streaming both ways.
         .service(upstream)
 }

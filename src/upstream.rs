@@ -4,33 +4,37 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::header::HOST;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Response, Uri, Version};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt as _;
+use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{CaptureConnection, HttpConnector, capture_connection};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
 
-use crate::body::{BodyPrefix, FormWatch, PartTap, Progress, RequestBody, ResponseBody};
 use crate::config::UpstreamConfig;
-use crate::error::ProxyError;
-use crate::forwarding::{strip_forwarding_claims, strip_hop_by_hop};
-use crate::metrics::RequestMeter;
-use crate::s3::chunked::{ChunkedError, Framing};
-use crate::s3::form::Ambiguity;
+use crate::error::{BoxError, ProxyError};
+use crate::forwarding::{ClientHost, strip_forwarding_claims, strip_hop_by_hop};
+use crate::layers::trace::Facts;
 use crate::s3::headers::X_FORWARDED_PROTO;
 use crate::tls::{TlsError, upstream_client_config};
 
-/// The host the client addressed, resolved once by the classify layer.
-#[derive(Clone, Debug)]
-pub struct ClientHost(pub HeaderValue);
+/// The request body as the store client takes it: whatever the layers made of the
+/// client's body, watched for progress.
+type StoreBody = UnsyncBoxBody<Bytes, BoxError>;
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
+type HttpClient = Client<HttpsConnector<HttpConnector>, StoreBody>;
 
 /// Forwards requests to the configured store. Cheap to clone.
 #[derive(Clone)]
@@ -87,7 +91,11 @@ impl Upstream {
     /// Rewrites the request for the store: same method, path, query, `Host` and
     /// end-to-end fields; the store's scheme and address; hop-by-hop and forwarding
     /// fields removed; `X-Forwarded-Proto: https` added when configured.
-    fn prepare(&self, req: Request<Incoming>) -> Result<Prepared, ProxyError> {
+    fn prepare<B>(&self, req: Request<B>) -> Result<Prepared, ProxyError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let (mut parts, body) = req.into_parts();
         let host = match parts.extensions.remove::<ClientHost>() {
             Some(ClientHost(host)) => host,
@@ -113,43 +121,33 @@ impl Upstream {
                 .headers
                 .insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
         }
-        let progress = Progress::new();
-        let prefix = parts.extensions.remove::<BodyPrefix>().map(|p| p.0);
-        let has_body = prefix.is_some() || !http_body::Body::is_end_stream(&body);
-        let tap = parts.extensions.remove::<PartTap>();
-        let form = parts.extensions.remove::<FormWatch>();
-        let meter = parts.extensions.get::<Arc<RequestMeter>>().cloned();
-        let framing = if has_body {
-            Framing::from_headers(&parts.headers)?
-        } else {
-            None
+        let progress = Arc::new(Progress::new());
+        let has_body = !body.is_end_stream();
+        let facts = parts.extensions.get::<Arc<Facts>>().cloned();
+        let body = Watched {
+            inner: body,
+            progress: Arc::clone(&progress),
+            facts: facts.clone(),
         };
-        let mut body = RequestBody::new(prefix, body, Arc::clone(&progress), tap, meter.clone());
-        if let Some(framing) = framing {
-            body = body.with_framing(framing);
-        }
-        if let Some(form) = form {
-            body = body.with_form(form);
-        }
-        let mut request = Request::from_parts(parts, body);
+        let mut request = Request::from_parts(parts, body.boxed_unsync());
         let capture = has_body.then(|| capture_connection(&mut request));
         Ok(Prepared {
             request,
             progress,
             capture,
-            meter,
+            facts,
         })
     }
 }
 
 /// A request ready for the store, with what is needed to watch it.
 struct Prepared {
-    request: Request<RequestBody>,
+    request: Request<StoreBody>,
     progress: Arc<Progress>,
     /// The store connection carrying a request body, so it can be retired.
     capture: Option<CaptureConnection>,
     /// Where the wait for the store is recorded.
-    meter: Option<Arc<RequestMeter>>,
+    facts: Option<Arc<Facts>>,
 }
 
 /// Keeps a store connection out of the pool after an answer that may have left the
@@ -167,16 +165,20 @@ fn retire_if_unread(capture: Option<&CaptureConnection>, status: http::StatusCod
     }
 }
 
-impl tower::Service<Request<Incoming>> for Upstream {
-    type Response = Response<ResponseBody>;
+impl<B> tower::Service<Request<B>> for Upstream
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<UpstreamBody>;
     type Error = ProxyError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<ResponseBody>, ProxyError>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, ProxyError>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, req: Request<B>) -> Self::Future {
         let inner = Arc::clone(&self.inner);
         let prepared = self.prepare(req);
         Box::pin(async move {
@@ -184,14 +186,14 @@ impl tower::Service<Request<Incoming>> for Upstream {
                 request,
                 progress,
                 capture,
-                meter,
+                facts,
             } = prepared?;
             let sent = std::time::Instant::now();
             let response =
                 wait_for_response(inner.client.request(request), &progress, inner.idle_timeout)
                     .await;
-            if let Some(meter) = &meter {
-                meter.add_store_wait(sent.elapsed());
+            if let Some(facts) = &facts {
+                facts.waited_for_store(sent.elapsed());
             }
             let response = response?;
             retire_if_unread(capture.as_ref(), response.status());
@@ -199,7 +201,7 @@ impl tower::Service<Request<Incoming>> for Upstream {
             strip_hop_by_hop(&mut parts.headers);
             Ok(Response::from_parts(
                 parts,
-                ResponseBody::upstream(body, inner.idle_timeout),
+                UpstreamBody::new(body, inner.idle_timeout),
             ))
         })
     }
@@ -242,36 +244,181 @@ fn classify_client_error(
     if err.is_connect() {
         return ProxyError::Unreachable(Box::new(err));
     }
-    // The body broke its aws-chunked framing: the client's fault, with its own answer.
-    if let Some(refused) = find_source::<ChunkedError>(&err) {
-        return ProxyError::Rejected(refused.to_s3());
-    }
-    // A POST Object form with a part after the file, stopped before it was complete.
-    if let Some(refused) = find_source::<Ambiguity>(&err) {
-        return ProxyError::Rejected(refused.to_s3());
-    }
-    // A failing request body is the client's doing (abort, bad chunk framing).
+    // A failing request body is the client's doing (an abort, or a body a layer
+    // refused; that layer gives it its own answer).
     if !progress.body_done() && body_error(&err) {
         return ProxyError::ClientBody(Box::new(err));
     }
     ProxyError::BadGateway(Box::new(err))
 }
 
-/// The error and every error below it.
-fn chain<'a>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(err), |e| e.source())
-}
-
-fn find_source<'a, E: std::error::Error + 'static>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a E> {
-    chain(err).find_map(|e| e.downcast_ref::<E>())
-}
-
 fn body_error(err: &(dyn std::error::Error + 'static)) -> bool {
-    chain(err)
+    std::iter::successors(Some(err), |e| e.source())
         .filter_map(|e| e.downcast_ref::<hyper::Error>())
         .any(|h| h.is_body_write_aborted() || h.is_user())
+}
+
+/// Shared record of a request's progress, read by the timeout logic.
+#[derive(Debug)]
+struct Progress {
+    start: Instant,
+    last_ms: AtomicU64,
+    body_done: AtomicBool,
+    waiting_on_client: AtomicBool,
+}
+
+impl Progress {
+    /// Starts the clock now.
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            body_done: AtomicBool::new(false),
+            waiting_on_client: AtomicBool::new(false),
+        }
+    }
+
+    /// Records that bytes moved.
+    fn touch(&self) {
+        let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// When bytes last moved.
+    fn last(&self) -> Instant {
+        self.start + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+
+    /// Whether the whole request body has been read from the client.
+    fn body_done(&self) -> bool {
+        self.body_done.load(Ordering::Relaxed)
+    }
+
+    /// Whether the proxy is currently waiting for the client to send body bytes.
+    fn waiting_on_client(&self) -> bool {
+        self.waiting_on_client.load(Ordering::Relaxed)
+    }
+}
+
+pin_project! {
+    /// The request body on its way to the store, its progress recorded for the idle
+    /// timeout and its bytes counted.
+    struct Watched<B> {
+        #[pin]
+        inner: B,
+        progress: Arc<Progress>,
+        facts: Option<Arc<Facts>>,
+    }
+}
+
+impl<B> Body for Watched<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        let progress = &**this.progress;
+        let Poll::Ready(polled) = this.inner.as_mut().poll_frame(cx) else {
+            progress.waiting_on_client.store(true, Ordering::Relaxed);
+            return Poll::Pending;
+        };
+        progress.waiting_on_client.store(false, Ordering::Relaxed);
+        progress.touch();
+        // The connection stops polling once `is_end_stream` says so, so the end is
+        // noticed here rather than waiting for a `None` that may never be asked for.
+        let ended = match &polled {
+            None => true,
+            Some(Ok(frame)) => {
+                if let (Some(facts), Some(data)) = (this.facts.as_ref(), frame.data_ref()) {
+                    facts.forwarded(data.len());
+                }
+                this.inner.is_end_stream()
+            }
+            Some(Err(_)) => false,
+        };
+        if ended {
+            progress.body_done.store(true, Ordering::Relaxed);
+        }
+        Poll::Ready(polled.map(|r| r.map_err(Into::into)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    /// The store's body, streamed, failing if it stalls for the idle timeout.
+    pub struct UpstreamBody {
+        #[pin]
+        inner: Incoming,
+        idle: Duration,
+        last: Instant,
+        timer: Option<Pin<Box<Sleep>>>,
+    }
+}
+
+impl UpstreamBody {
+    fn new(inner: Incoming, idle: Duration) -> Self {
+        Self {
+            inner,
+            idle,
+            last: Instant::now(),
+            timer: None,
+        }
+    }
+}
+
+/// The store's body stalled longer than `upstream.idle_timeout`.
+#[derive(Debug, thiserror::Error)]
+#[error("store body stalled")]
+pub struct BodyStalled;
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        if let Poll::Ready(frame) = this.inner.poll_frame(cx) {
+            *this.last = Instant::now();
+            return Poll::Ready(frame.map(|f| f.map_err(BoxError::from)));
+        }
+        // Re-arm lazily: the timer only moves when it fires, not on every frame.
+        loop {
+            let deadline = *this.last + *this.idle;
+            let sleep = this
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if sleep.deadline() != deadline {
+                sleep.as_mut().reset(deadline);
+            }
+            ready!(sleep.as_mut().poll(cx));
+            if Instant::now() >= *this.last + *this.idle {
+                return Poll::Ready(Some(Err(Box::new(BodyStalled))));
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }

@@ -1,5 +1,6 @@
 //! Classification, once: checks the header section, resolves the addressed host, and
-//! stores the request's [`S3Request`] and [`ClientHost`] in its extensions.
+//! stores the request's [`S3Request`] and [`ClientHost`] in its extensions (and the
+//! operation in the trace layer's [`Facts`]).
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -9,12 +10,11 @@ use http::{Method, Request};
 use tower::{Layer, Service};
 
 use crate::error::ProxyError;
-use crate::forwarding::{check_header_section, request_host};
-use crate::metrics::RequestMeter;
-use crate::s3::error::{S3Error, S3ErrorCode};
+use crate::forwarding::{ClientHost, check_header_section, request_host};
+use crate::layers::trace::Facts;
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::op::{S3Request, Target, classify};
 use crate::s3::strict::{self, Addressing};
-use crate::upstream::ClientHost;
 
 /// Settings the classify layer needs.
 #[derive(Debug)]
@@ -77,8 +77,8 @@ where
                 if let Some(bucket) = &s3.bucket {
                     span.record("s3.bucket", bucket.as_str());
                 }
-                if let Some(meter) = req.extensions().get::<Arc<RequestMeter>>() {
-                    meter.set_target(s3.op, s3.bucket.as_deref());
+                if let Some(facts) = req.extensions().get::<Arc<Facts>>() {
+                    facts.classified(s3.op, s3.bucket.as_deref());
                 }
                 req.extensions_mut().insert(s3);
                 req.extensions_mut().insert(host);
@@ -98,7 +98,7 @@ fn inspect<B>(
             S3ErrorCode::MethodNotAllowed,
             "The specified method is not allowed against this resource.",
         )
-        .with_reason("method_not_allowed"));
+        .with_reason(Reason::MethodNotAllowed));
     }
     check_header_section(req.headers(), settings.max_header_bytes)?;
     strict::check_headers(req.headers())?;
@@ -108,6 +108,7 @@ fn inspect<B>(
             S3ErrorCode::InvalidArgument,
             "The Host header is not valid.",
         )
+        .with_reason(Reason::BadHost)
     })?;
     let target = Target::from_head(req.method(), req.uri(), req.headers(), host_str);
     let s3 = classify(&target, &settings.addressing)?;

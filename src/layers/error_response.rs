@@ -1,24 +1,52 @@
 //! Error rendering: every `ProxyError` becomes an S3 XML `<Error>` (HEAD: status only)
-//! carrying the request id. The one place request errors are logged.
+//! carrying the request id, with a [`Verdict`] for the trace layer. The one place
+//! request errors are logged.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
+use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, Uri};
+use http_body_util::{Either, Full};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use crate::body::ResponseBody;
-use crate::error::{ProxyError, chain};
-use crate::metrics::RequestMeter;
+use crate::error::{Outcome, ProxyError, chain};
 use crate::request_id::RequestId;
-use crate::s3::error::S3Error;
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::REQUEST_ID;
-use crate::s3::store::TRANSLATED;
+
+/// The body of a response: the inner service's, or a rendered error.
+pub type ErrorBody<B> = Either<B, Full<Bytes>>;
+
+/// How a request the proxy answered itself ended. Response extension of rendered
+/// errors; the trace layer takes it and records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// The outcome label.
+    pub outcome: Outcome,
+    /// The S3 error code sent.
+    pub code: S3ErrorCode,
+    /// Why the proxy refused, for requests it refused itself (counted as rejections).
+    pub reason: Option<Reason>,
+}
+
+impl Verdict {
+    fn of(err: &ProxyError, s3: &S3Error) -> Self {
+        let reason = match err {
+            ProxyError::Rejected(e) => Some(e.reason.unwrap_or(Reason::Other)),
+            _ => None,
+        };
+        Self {
+            outcome: err.outcome(),
+            code: s3.code,
+            reason,
+        }
+    }
+}
 
 /// Adds [`ErrorResponse`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -37,11 +65,11 @@ pub struct ErrorResponse<S> {
     inner: S,
 }
 
-impl<S, B> Service<Request<B>> for ErrorResponse<S>
+impl<S, B, RB> Service<Request<B>> for ErrorResponse<S>
 where
-    S: Service<Request<B>, Response = Response<ResponseBody>, Error = ProxyError>,
+    S: Service<Request<B>, Response = Response<RB>, Error = ProxyError>,
 {
-    type Response = Response<ResponseBody>;
+    type Response = Response<ErrorBody<RB>>;
     type Error = Infallible;
     type Future = ResponseFuture<S::Future>;
 
@@ -62,7 +90,6 @@ where
             head: req.method() == Method::HEAD,
             uri: req.uri().clone(),
             id,
-            meter: req.extensions().get::<Arc<RequestMeter>>().cloned(),
             inner: self.inner.call(req),
         }
     }
@@ -76,51 +103,33 @@ pin_project! {
         head: bool,
         uri: Uri,
         id: RequestId,
-        meter: Option<Arc<RequestMeter>>,
     }
 }
 
-impl<F> Future for ResponseFuture<F>
+impl<F, RB> Future for ResponseFuture<F>
 where
-    F: Future<Output = Result<Response<ResponseBody>, ProxyError>>,
+    F: Future<Output = Result<Response<RB>, ProxyError>>,
 {
-    type Output = Result<Response<ResponseBody>, Infallible>;
+    type Output = Result<Response<ErrorBody<RB>>, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        match ready!(this.inner.poll(cx)) {
-            Ok(response) => Poll::Ready(Ok(response)),
+        Poll::Ready(Ok(match ready!(this.inner.poll(cx)) {
+            Ok(response) => response.map(Either::Left),
             Err(err) => {
                 log(&err);
                 let s3 = err.to_s3();
-                if let Some(meter) = this.meter {
-                    match &err {
-                        ProxyError::Rejected(e) if e.reason == Some(TRANSLATED) => {
-                            meter.set_error("store_error", e.code.as_str(), None);
-                        }
-                        ProxyError::Rejected(e) => {
-                            meter.set_error(
-                                err.outcome(),
-                                e.code.as_str(),
-                                Some(e.reason.unwrap_or("other")),
-                            );
-                        }
-                        ProxyError::Unconfirmed(_) => {
-                            meter.metrics().unconfirmed_writes.inc();
-                            meter.set_error(err.outcome(), s3.code.as_str(), None);
-                        }
-                        _ => meter.set_error(err.outcome(), s3.code.as_str(), None),
-                    }
-                }
-                Poll::Ready(Ok(render(&s3, *this.head, this.uri.path(), this.id)))
+                let mut response = render(&s3, *this.head, this.uri.path(), this.id);
+                response.extensions_mut().insert(Verdict::of(&err, &s3));
+                response.map(Either::Right)
             }
-        }
+        }))
     }
 }
 
 fn log(err: &ProxyError) {
     match err {
-        ProxyError::Rejected(e) if e.reason == Some(TRANSLATED) => {
+        ProxyError::Translated(e) => {
             tracing::debug!(
                 s3.error = e.code.as_str(),
                 "store error given aws's wording"
@@ -129,18 +138,18 @@ fn log(err: &ProxyError) {
         ProxyError::Rejected(e) => {
             tracing::info!(
                 s3.error = e.code.as_str(),
-                reason = e.reason.unwrap_or("other"),
-                outcome = err.outcome(),
+                reason = e.reason.unwrap_or(Reason::Other).as_str(),
+                outcome = err.outcome().as_str(),
                 "request rejected"
             );
         }
         ProxyError::Unconfirmed(op) => tracing::error!(
-            outcome = err.outcome(),
+            outcome = err.outcome().as_str(),
             s3.op = *op,
             "store reported success for an sse-c write without confirming the key"
         ),
         other => tracing::warn!(
-            outcome = other.outcome(),
+            outcome = other.outcome().as_str(),
             error = %chain(other),
             "request failed"
         ),
@@ -148,11 +157,11 @@ fn log(err: &ProxyError) {
 }
 
 /// The S3 error response for `s3`.
-pub fn render(s3: &S3Error, head: bool, path: &str, id: &RequestId) -> Response<ResponseBody> {
+pub fn render(s3: &S3Error, head: bool, path: &str, id: &RequestId) -> Response<Full<Bytes>> {
     let body = if head {
-        ResponseBody::empty()
+        Full::default()
     } else {
-        ResponseBody::full(s3.to_xml(path, id.as_str()))
+        Full::new(Bytes::from(s3.to_xml(path, id.as_str())))
     };
     let mut response = Response::new(body);
     *response.status_mut() = s3.status();

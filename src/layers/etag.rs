@@ -1,26 +1,25 @@
-//! ETags in canonical form (DESIGN "ETags"): response headers repaired and duplicated
-//! single-valued headers collapsed; `<ETag>` elements of XML bodies rewritten as the
-//! body streams; RGW's empty `<ETag></ETag>` in CompleteMultipartUploadResult filled
-//! with the multipart ETag computed from the request's part list.
+//! ETags in canonical form (DESIGN "ETags"): the response's ETag header repaired (and
+//! identical repeats collapsed); `<ETag>` elements of XML bodies rewritten as the body
+//! streams; RGW's empty `<ETag></ETag>` in CompleteMultipartUploadResult filled with the
+//! multipart ETag computed from the request's part list, read as the request body
+//! streams to the store.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, ready};
 
+use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, ETAG};
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use crate::body::{PartTap, ResponseBody};
 use crate::s3::etag::canonical_header;
-use crate::s3::headers::{SSE, SSE_C_ALGORITHM, SSE_C_KEY_MD5};
+use crate::s3::headers::collapse_identical;
 use crate::s3::op::{S3Op, S3Request};
-use crate::s3::xml::EtagRewriter;
-
-/// Single-valued response headers a store may repeat (SeaweedFS sends the key MD5
-/// twice); identical repeats are collapsed.
-const SINGLE_VALUED: [HeaderName; 4] = [ETAG, SSE_C_ALGORITHM, SSE_C_KEY_MD5, SSE];
+use crate::s3::xml::{EtagRewriter, PartEtagCollector};
 
 /// Adds [`Etag`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -39,11 +38,11 @@ pub struct Etag<S> {
     inner: S,
 }
 
-impl<S, B> Service<Request<B>> for Etag<S>
+impl<S, B, RB> Service<Request<B>> for Etag<S>
 where
-    S: Service<Request<B>, Response = Response<ResponseBody>>,
+    S: Service<Request<TapBody<B>>, Response = Response<RB>>,
 {
-    type Response = Response<ResponseBody>;
+    type Response = Response<EtagBody<RB>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -51,18 +50,18 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+    fn call(&mut self, req: Request<B>) -> Self::Future {
         let op = req
             .extensions()
             .get::<S3Request>()
             .map_or(S3Op::Unknown, |r| r.op);
-        let tap = (op == S3Op::CompleteMultipartUpload).then(|| {
-            let tap = PartTap::default();
-            req.extensions_mut().insert(tap.clone());
-            tap
-        });
+        let tap = (op == S3Op::CompleteMultipartUpload).then(PartTap::default);
+        let body_tap = tap.clone();
         ResponseFuture {
-            inner: self.inner.call(req),
+            inner: self.inner.call(req.map(|inner| TapBody {
+                inner,
+                tap: body_tap,
+            })),
             op,
             tap,
         }
@@ -79,11 +78,11 @@ pin_project! {
     }
 }
 
-impl<F, E> Future for ResponseFuture<F>
+impl<F, RB, E> Future for ResponseFuture<F>
 where
-    F: Future<Output = Result<Response<ResponseBody>, E>>,
+    F: Future<Output = Result<Response<RB>, E>>,
 {
-    type Output = F::Output;
+    type Output = Result<Response<EtagBody<RB>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -108,37 +107,35 @@ fn xml_etags(op: S3Op) -> Option<bool> {
     }
 }
 
-fn canonicalize(
-    response: Response<ResponseBody>,
+fn canonicalize<RB>(
+    response: Response<RB>,
     op: S3Op,
     tap: Option<&PartTap>,
-) -> Response<ResponseBody> {
-    let (mut parts, body) = response.into_parts();
-    canonicalize_headers(&mut parts.headers);
-    let body = match xml_etags(op) {
+) -> Response<EtagBody<RB>> {
+    let (mut parts, inner) = response.into_parts();
+    canonicalize_header(&mut parts.headers);
+    let rewriter = match xml_etags(op) {
         Some(quoted) if parts.status.is_success() => {
             let mut rewriter = EtagRewriter::new(quoted);
             rewriter.replace_empty_with(tap.and_then(PartTap::result));
             parts.headers.remove(CONTENT_LENGTH);
-            ResponseBody::rewrite(body, rewriter)
+            Some(Box::new(rewriter))
         }
-        _ => body,
+        _ => None,
     };
-    Response::from_parts(parts, body)
+    Response::from_parts(
+        parts,
+        EtagBody {
+            inner,
+            rewriter,
+            finished: false,
+        },
+    )
 }
 
-/// Collapses identical repeats of single-valued headers and repairs the ETag header.
-pub fn canonicalize_headers(headers: &mut HeaderMap) {
-    for name in SINGLE_VALUED {
-        let mut values = headers.get_all(&name).iter();
-        let (Some(first), Some(_)) = (values.next(), values.next()) else {
-            continue;
-        };
-        if headers.get_all(&name).iter().all(|v| v == first) {
-            let first = first.clone();
-            headers.insert(name, first);
-        }
-    }
+/// Collapses identical repeats of the ETag header and repairs its value.
+pub fn canonicalize_header(headers: &mut HeaderMap) {
+    collapse_identical(headers, ETAG);
     let fixed = headers
         .get(ETAG)
         .and_then(|v| v.to_str().ok())
@@ -149,12 +146,149 @@ pub fn canonicalize_headers(headers: &mut HeaderMap) {
     }
 }
 
+/// Collects the part ETags of a CompleteMultipartUpload body as it streams to the
+/// store; the answer's empty `<ETag>` is filled from it.
+#[derive(Clone, Debug, Default)]
+pub struct PartTap(Arc<Mutex<TapState>>);
+
+#[derive(Debug, Default)]
+struct TapState {
+    collector: PartEtagCollector,
+    complete: bool,
+}
+
+impl PartTap {
+    fn state(&self) -> MutexGuard<'_, TapState> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The multipart ETag of the listed parts, once the whole body was sent.
+    fn result(&self) -> Option<String> {
+        let mut state = self.state();
+        if !state.complete {
+            return None;
+        }
+        std::mem::take(&mut state.collector).finish()
+    }
+}
+
+pin_project! {
+    /// The request body, read by a [`PartTap`] on its way for CompleteMultipartUpload.
+    pub struct TapBody<B> {
+        #[pin]
+        inner: B,
+        tap: Option<PartTap>,
+    }
+}
+
+impl<B: Body<Data = Bytes>> Body for TapBody<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let mut this = self.project();
+        let polled = ready!(this.inner.as_mut().poll_frame(cx));
+        if let Some(tap) = this.tap.as_ref() {
+            let mut state = tap.state();
+            match &polled {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        state.collector.feed(data);
+                    }
+                    // The connection stops polling once the body says it ended.
+                    state.complete |= this.inner.is_end_stream();
+                }
+                None => state.complete = true,
+                Some(Err(_)) => {}
+            }
+        }
+        Poll::Ready(polled)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+pin_project! {
+    /// The response body; an XML body has its `<ETag>` elements made canonical on
+    /// the way.
+    pub struct EtagBody<B> {
+        #[pin]
+        inner: B,
+        rewriter: Option<Box<EtagRewriter>>,
+        finished: bool,
+    }
+}
+
+impl<B: Body<Data = Bytes>> Body for EtagBody<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let mut this = self.project();
+        let Some(rewriter) = this.rewriter.as_mut() else {
+            return this.inner.poll_frame(cx);
+        };
+        loop {
+            if *this.finished {
+                return Poll::Ready(None);
+            }
+            match ready!(this.inner.as_mut().poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        let out = rewriter.feed(&data);
+                        if !out.is_empty() {
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
+                        }
+                    }
+                    Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
+                },
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => {
+                    *this.finished = true;
+                    let rest = rewriter.finish();
+                    if !rest.is_empty() {
+                        return Poll::Ready(Some(Ok(Frame::data(Bytes::from(rest)))));
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self.rewriter {
+            Some(_) => self.finished,
+            None => self.inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.rewriter {
+            // The length changes as ETags are rewritten.
+            Some(_) => SizeHint::new(),
+            None => self.inner.size_hint(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::s3::headers::{SSE_C_ALGORITHM, SSE_C_KEY_MD5};
 
     #[test]
-    fn collapses_identical_repeats_only() {
+    fn repairs_the_etag_header() {
         let mut h = HeaderMap::new();
         h.append(SSE_C_KEY_MD5, HeaderValue::from_static("m"));
         h.append(SSE_C_KEY_MD5, HeaderValue::from_static("m"));
@@ -164,13 +298,13 @@ mod tests {
             ETAG,
             HeaderValue::from_static("0123456789ABCDEF0123456789ABCDEF"),
         );
-        canonicalize_headers(&mut h);
-        assert_eq!(h.get_all(SSE_C_KEY_MD5).iter().count(), 1);
-        assert_eq!(
-            h.get_all(SSE_C_ALGORITHM).iter().count(),
-            2,
-            "differing values are kept"
+        h.append(
+            ETAG,
+            HeaderValue::from_static("0123456789ABCDEF0123456789ABCDEF"),
         );
+        canonicalize_header(&mut h);
+        assert_eq!(h.get_all(ETAG).iter().count(), 1);
         assert_eq!(h[ETAG], "\"0123456789abcdef0123456789abcdef\"");
+        assert_eq!(h.get_all(SSE_C_KEY_MD5).iter().count(), 2, "not an etag");
     }
 }

@@ -23,7 +23,7 @@
 
 use http::HeaderMap;
 
-use crate::s3::error::{S3Error, S3ErrorCode};
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::{AMZ_TRAILER, CONTENT_SHA256, DECODED_CONTENT_LENGTH};
 
 /// Longest chunk line: 16 hex digits, `;chunk-signature=` and an ECDSA signature
@@ -102,7 +102,7 @@ impl Framing {
                 "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, a STREAMING- mode S3 supports, or a valid sha256 value.",
                 "x-amz-content-sha256",
             )
-            .with_reason("aws_chunked_mode"));
+            .with_reason(Reason::AwsChunkedMode));
         };
         let decoded_length = match headers.get(DECODED_CONTENT_LENGTH) {
             None => None,
@@ -111,7 +111,7 @@ impl Framing {
                     "x-amz-decoded-content-length must be a non-negative integer.",
                     "x-amz-decoded-content-length",
                 )
-                .with_reason("aws_chunked_length")
+                .with_reason(Reason::AwsChunkedLength)
             })?),
         };
         let mut declared = Vec::new();
@@ -131,7 +131,7 @@ impl Framing {
                             "x-amz-trailer must list distinct trailer field names.",
                             "x-amz-trailer",
                         )
-                        .with_reason("aws_chunked_trailer"));
+                        .with_reason(Reason::AwsChunkedTrailer));
                     }
                     declared.push(name);
                 }
@@ -188,22 +188,22 @@ impl ChunkedError {
                 S3ErrorCode::InvalidRequest,
                 format!("The aws-chunked request body is malformed: {what}."),
             )
-            .with_reason("aws_chunked_framing"),
+            .with_reason(Reason::AwsChunkedFraming),
             Self::Length => S3Error::new(
                 S3ErrorCode::IncompleteBody,
                 "You did not provide the number of bytes specified by the x-amz-decoded-content-length HTTP header.",
             )
-            .with_reason("aws_chunked_length"),
+            .with_reason(Reason::AwsChunkedLength),
             Self::Truncated => S3Error::new(
                 S3ErrorCode::IncompleteBody,
                 "The request body ended before the final chunk of its aws-chunked encoding.",
             )
-            .with_reason("aws_chunked_truncated"),
+            .with_reason(Reason::AwsChunkedTruncated),
             Self::Trailer(_) => S3Error::new(
                 S3ErrorCode::MalformedTrailerError,
                 "The request contained trailing data that was not well-formed or did not conform to our published schema.",
             )
-            .with_reason("aws_chunked_trailer"),
+            .with_reason(Reason::AwsChunkedTrailer),
         }
     }
 }

@@ -251,7 +251,10 @@ fn errors_map_to_s3_answers() {
         let s3 = e.to_s3();
         assert_eq!(s3.code, code);
         assert_eq!(s3.status(), http::StatusCode::BAD_REQUEST);
-        assert!(s3.reason.is_some_and(|r| r.starts_with("aws_chunked_")));
+        assert!(
+            s3.reason
+                .is_some_and(|r| r.as_str().starts_with("aws_chunked_"))
+        );
     }
 }
 

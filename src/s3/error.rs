@@ -93,6 +93,132 @@ impl S3ErrorCode {
     }
 }
 
+/// Why the proxy refused a request: a bounded label for the `reason` of
+/// `ssec_rejections_total` and for logs. Spec rows (`V5`, `S9`) are AWS's validation
+/// rules as numbered in the SSE-C reference; the rest name the proxy's own checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// SSE-C parameters over plaintext HTTP (spec V0).
+    V0,
+    /// Spec row V1.
+    V1,
+    /// Spec row V2.
+    V2,
+    /// Spec row V3.
+    V3,
+    /// Spec row V4.
+    V4,
+    /// Spec row V5.
+    V5,
+    /// Spec row V6.
+    V6,
+    /// Spec row V7.
+    V7,
+    /// Spec row V8.
+    V8,
+    /// Spec row S3.
+    S3,
+    /// Spec row S5.
+    S5,
+    /// Spec row S9.
+    S9,
+    /// Spec row S10.
+    S10,
+    /// Spec row S12.
+    S12,
+    /// A key or digest in a base64 spelling that decoders disagree on.
+    NonCanonicalBase64,
+    /// SSE-C sent to a bucket whose policy forbids it.
+    PolicyForbid,
+    /// No SSE-C on a bucket whose policy requires it.
+    PolicyRequire,
+    /// A key whose digest is not on the bucket's allowlist.
+    PolicyAllowlist,
+    /// An operation the configured store is known to mishandle.
+    StoreRefusal,
+    /// A part for a multipart upload this replica has no record of.
+    UnknownUpload,
+    /// `CONNECT` or `TRACE`.
+    MethodNotAllowed,
+    /// No usable Host.
+    BadHost,
+    /// A header value that is not UTF-8.
+    NonUtf8Header,
+    /// A path a store could read differently.
+    AmbiguousPath,
+    /// A query string a store could read differently.
+    AmbiguousQuery,
+    /// Headers a store could read differently.
+    AmbiguousHeader,
+    /// A `Connection` header naming an end-to-end field.
+    AmbiguousConnection,
+    /// A Host the proxy cannot place.
+    AmbiguousHost,
+    /// A POST Object form the proxy cannot fully check.
+    AmbiguousForm,
+    /// Bytes that are not a URI.
+    InvalidUri,
+    /// A POST Object body that is not a well-formed form.
+    MalformedPost,
+    /// An aws-chunked mode the proxy does not check.
+    AwsChunkedMode,
+    /// An aws-chunked body whose decoded length is wrong or missing.
+    AwsChunkedLength,
+    /// A bad or undeclared aws-chunked trailer.
+    AwsChunkedTrailer,
+    /// An aws-chunked body that breaks its chunk framing.
+    AwsChunkedFraming,
+    /// An aws-chunked body that ends before its final chunk.
+    AwsChunkedTruncated,
+    /// A refusal without a more specific reason.
+    Other,
+}
+
+impl Reason {
+    /// The label as exported.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::V0 => "V0",
+            Self::V1 => "V1",
+            Self::V2 => "V2",
+            Self::V3 => "V3",
+            Self::V4 => "V4",
+            Self::V5 => "V5",
+            Self::V6 => "V6",
+            Self::V7 => "V7",
+            Self::V8 => "V8",
+            Self::S3 => "S3",
+            Self::S5 => "S5",
+            Self::S9 => "S9",
+            Self::S10 => "S10",
+            Self::S12 => "S12",
+            Self::NonCanonicalBase64 => "non_canonical_base64",
+            Self::PolicyForbid => "policy_forbid",
+            Self::PolicyRequire => "policy_require",
+            Self::PolicyAllowlist => "policy_allowlist",
+            Self::StoreRefusal => "store_refusal",
+            Self::UnknownUpload => "unknown_upload",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::BadHost => "bad_host",
+            Self::NonUtf8Header => "non_utf8_header",
+            Self::AmbiguousPath => "ambiguous_path",
+            Self::AmbiguousQuery => "ambiguous_query",
+            Self::AmbiguousHeader => "ambiguous_header",
+            Self::AmbiguousConnection => "ambiguous_connection",
+            Self::AmbiguousHost => "ambiguous_host",
+            Self::AmbiguousForm => "ambiguous_form",
+            Self::InvalidUri => "invalid_uri",
+            Self::MalformedPost => "malformed_post",
+            Self::AwsChunkedMode => "aws_chunked_mode",
+            Self::AwsChunkedLength => "aws_chunked_length",
+            Self::AwsChunkedTrailer => "aws_chunked_trailer",
+            Self::AwsChunkedFraming => "aws_chunked_framing",
+            Self::AwsChunkedTruncated => "aws_chunked_truncated",
+            Self::Other => "other",
+        }
+    }
+}
+
 /// An error the proxy answers itself, in S3's shape.
 ///
 /// `argument_value` must never carry key material; constructors in `s3::ssec` only ever
@@ -108,7 +234,7 @@ pub struct S3Error {
     /// `<ArgumentValue>`; never a key.
     pub argument_value: Option<String>,
     /// Why, for metrics and logs only (a spec row such as `V5`, or `policy_forbid`).
-    pub reason: Option<&'static str>,
+    pub reason: Option<Reason>,
 }
 
 impl S3Error {
@@ -123,8 +249,16 @@ impl S3Error {
         }
     }
 
+    /// 500 `InternalError`: a state the proxy should never reach.
+    pub fn internal() -> Self {
+        Self::new(
+            S3ErrorCode::InternalError,
+            "We encountered an internal error. Please try again.",
+        )
+    }
+
     /// Tags the error with a bounded reason for metrics and logs.
-    pub fn with_reason(mut self, reason: &'static str) -> Self {
+    pub fn with_reason(mut self, reason: Reason) -> Self {
         self.reason = Some(reason);
         self
     }

@@ -13,7 +13,7 @@ mod tests;
 
 pub use tail::Tail;
 
-use crate::s3::error::{S3Error, S3ErrorCode};
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use part::{Finder, PartHead};
 
 /// Longest form prefix (fields before `file`) the proxy reads before giving up.
@@ -127,7 +127,7 @@ impl Ambiguity {
                 "The form upload is refused because an object store could read it differently from this proxy: {other}."
             ),
         };
-        S3Error::new(S3ErrorCode::InvalidRequest, message).with_reason("ambiguous_form")
+        S3Error::new(S3ErrorCode::InvalidRequest, message).with_reason(Reason::AmbiguousForm)
     }
 }
 
@@ -150,7 +150,7 @@ impl Refusal {
                     "The body of your POST request is not well-formed multipart/form-data: {why}."
                 ),
             )
-            .with_reason("malformed_post"),
+            .with_reason(Reason::MalformedPost),
             Self::Ambiguous(a) => a.to_s3(),
         }
     }

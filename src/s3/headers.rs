@@ -3,7 +3,7 @@
 //! Spellings follow AWS's S3 API reference; HTTP matches names case-insensitively,
 //! so the lower-case form is canonical here.
 
-use http::HeaderName;
+use http::{HeaderMap, HeaderName};
 
 /// Algorithm of the customer-provided key (`AES256`).
 pub const SSE_C_ALGORITHM: HeaderName =
@@ -60,3 +60,16 @@ pub const SENSITIVE: [HeaderName; 4] = [
     COPY_SOURCE_SSE_C_KEY,
     SECURITY_TOKEN,
 ];
+
+/// Collapses identical repeats of a single-valued header into one; differing values
+/// are all kept, for the caller to refuse.
+pub fn collapse_identical(headers: &mut HeaderMap, name: HeaderName) {
+    let mut values = headers.get_all(&name).iter();
+    let (Some(first), Some(_)) = (values.next(), values.next()) else {
+        return;
+    };
+    if headers.get_all(&name).iter().all(|v| v == first) {
+        let first = first.clone();
+        headers.insert(name, first);
+    }
+}

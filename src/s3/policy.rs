@@ -1,7 +1,7 @@
 //! Per-bucket SSE-C policy: `require`, `allow` or `forbid`, with an optional allow-list
 //! of key digests. First matching rule wins, then `ssec.default`.
 
-use super::error::{S3Error, S3ErrorCode};
+use super::error::{Reason, S3Error, S3ErrorCode};
 use super::op::S3Op;
 use super::ssec::{Checked, KeyDigest};
 
@@ -133,7 +133,8 @@ fn check_side(
     };
     match rule.policy {
         Policy::Forbid if present => {
-            Err(denied(format!("SSE-C is not allowed on {whose}.")).with_reason("policy_forbid"))
+            Err(denied(format!("SSE-C is not allowed on {whose}."))
+                .with_reason(Reason::PolicyForbid))
         }
         Policy::Require if covered && digest.is_none() => Err(denied(format!(
             "{whose} requires SSE-C: send the {}server-side-encryption-customer-* headers.",
@@ -142,12 +143,12 @@ fn check_side(
                 Side::Source => "x-amz-copy-source-",
             }
         ))
-        .with_reason("policy_require")),
+        .with_reason(Reason::PolicyRequire)),
         _ => match (rule.allowlist, digest) {
             (Some(list), Some(d)) if !list.iter().any(|a| a.matches(&d)) => Err(denied(format!(
                 "the customer-provided key is not allowed on {whose}."
             ))
-            .with_reason("policy_allowlist")),
+            .with_reason(Reason::PolicyAllowlist)),
             _ => Ok(()),
         },
     }

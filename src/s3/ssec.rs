@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderValue};
 use md5::{Digest as _, Md5};
 use subtle::ConstantTimeEq;
 
-use super::error::{S3Error, S3ErrorCode};
+use super::error::{Reason, S3Error, S3ErrorCode};
 use super::op::S3Op;
 
 /// AWS's prefix of most SSE-C messages.
@@ -264,7 +264,7 @@ pub fn check_secure(any_sse_c: bool, tls: bool) -> Result<(), S3Error> {
     if any_sse_c && !tls {
         return Err(
             invalid_argument(format!("{RSSECPK} must be made over a secure connection."))
-                .with_reason("V0"),
+                .with_reason(Reason::V0),
         );
     }
     Ok(())
@@ -280,24 +280,26 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
         return Err(invalid_argument(format!(
             "{RSSECPK} must provide a valid encryption algorithm."
         ))
-        .with_reason("V1"));
+        .with_reason(Reason::V1));
     };
     let Some(key_text) = raw.key else {
         return Err(
             invalid_argument(format!("{RSSECPK} must provide an appropriate secret key."))
-                .with_reason("V2"),
+                .with_reason(Reason::V2),
         );
     };
     if raw.key_md5.is_none() && !reads {
         return Err(invalid_argument(format!(
             "{RSSECPK} must provide the client calculated MD5 of the secret key."
         ))
-        .with_reason("V3"));
+        .with_reason(Reason::V3));
     }
     let (key, key_canonical) = decode(key_text);
     let key = Secret(key);
     if key.0.is_empty() {
-        return Err(invalid_argument("The secret key was invalid - too short.").with_reason("V4"));
+        return Err(
+            invalid_argument("The secret key was invalid - too short.").with_reason(Reason::V4)
+        );
     }
     let digest = KeyDigest::of_key(&key.0);
     let md5 = raw.key_md5.map(decode);
@@ -307,7 +309,7 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
         return Err(invalid_argument(
             "The calculated MD5 hash of the key did not match the hash that was provided.",
         )
-        .with_reason("V5"));
+        .with_reason(Reason::V5));
     }
     if algorithm != AES256.as_bytes() {
         let mut err = S3Error::new(
@@ -315,7 +317,7 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
             "The Encryption request you specified is not valid. Supported value: AES256.",
         )
         .with_argument_name(ARGUMENT_NAME)
-        .with_reason("V6");
+        .with_reason(Reason::V6);
         if let Some(value) = echoable(algorithm) {
             err = err.with_argument_value(value);
         }
@@ -330,7 +332,7 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
         return Err(invalid_argument(
             "The customer key and its MD5 must be standard, padded base64 (RFC 4648 §4) with no other characters.",
         )
-        .with_reason("non_canonical_base64"));
+        .with_reason(Reason::NonCanonicalBase64));
     }
     Ok(digest)
 }
@@ -349,12 +351,12 @@ pub fn check_sse_conflict(
         Usage::Part | Usage::Read => Err(invalid_argument(
             "x-amz-server-side-encryption header is not supported for this operation.",
         )
-        .with_reason("S5")),
+        .with_reason(Reason::S5)),
         Usage::Write if has_sse_c => {
             let mut err = invalid_argument(
                 "Server Side Encryption with Customer provided key is incompatible with the encryption method specified",
             )
-            .with_reason("V8");
+            .with_reason(Reason::V8);
             if let Some(value) = echoable(sse.as_bytes()) {
                 err = err.with_argument_value(value);
             }
@@ -368,12 +370,12 @@ pub fn check_sse_conflict(
 fn wrong_length(usage: Usage) -> S3Error {
     match usage {
         Usage::Write => invalid_argument("The secret key was invalid for the specified algorithm.")
-            .with_reason("V7"),
+            .with_reason(Reason::V7),
         Usage::Read => S3Error::new(
             S3ErrorCode::AccessDenied,
             format!("{RSSECPK} must provide the correct secret key."),
         )
-        .with_reason("S3"),
+        .with_reason(Reason::S3),
         Usage::Part | Usage::CopySource => parameters_mismatch(),
         Usage::Complete => complete_mismatch(),
     }
@@ -385,7 +387,7 @@ pub fn parameters_mismatch() -> S3Error {
         S3ErrorCode::InvalidRequest,
         "The provided encryption parameters did not match the ones used originally.",
     )
-    .with_reason("S10")
+    .with_reason(Reason::S10)
 }
 
 /// Spec S9: a part without SSE-C for an upload created with SSE-C.
@@ -394,7 +396,7 @@ pub fn part_missing_encryption() -> S3Error {
         S3ErrorCode::InvalidRequest,
         "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.",
     )
-    .with_reason("S9")
+    .with_reason(Reason::S9)
 }
 
 /// Spec S12: CompleteMultipartUpload with a key that is not the upload's.
@@ -403,7 +405,7 @@ pub fn complete_mismatch() -> S3Error {
         S3ErrorCode::InvalidRequest,
         "The object was stored using a form of Server Side Encryption. Correct SSE-C request parameters are required for this request when specifying checksums for each part.",
     )
-    .with_reason("S12")
+    .with_reason(Reason::S12)
 }
 
 /// Spec S1: a read without SSE-C of an object stored with SSE-C.

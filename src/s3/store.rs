@@ -3,13 +3,9 @@
 //! requests refused before they reach the store, writes whose success must be
 //! confirmed by the store's echo, and store errors given AWS's wording.
 
-use super::error::{S3Error, S3ErrorCode};
+use super::error::{Reason, S3Error, S3ErrorCode};
 use super::op::S3Op;
 use super::ssec::{self, Checked};
-
-/// Reason given to store errors the proxy rewrote in AWS's words (they are the
-/// store's answers, not the proxy's refusals).
-pub const TRANSLATED: &str = "store_translated";
 
 /// The store behind the proxy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -100,7 +96,7 @@ impl Store {
                 S3ErrorCode::NotImplemented,
                 format!("{reason}, so the proxy refuses this request."),
             )
-            .with_reason("store_refusal"),
+            .with_reason(Reason::StoreRefusal),
         )
     }
 
@@ -151,17 +147,17 @@ impl Store {
         match (self, keyed, status, code) {
             // RGW compares the key's MD5 with the stored one: a validated key that
             // fails it is the wrong key (spec S2).
-            (Self::Rgw, true, 400, None) => Some(ssec::wrong_key().with_reason(TRANSLATED)),
+            (Self::Rgw, true, 400, None) => Some(ssec::wrong_key()),
             (Self::Rgw, true, 400, Some("InvalidArgument")) if message == Some(md5_text) => {
-                Some(ssec::wrong_key().with_reason(TRANSLATED))
+                Some(ssec::wrong_key())
             }
             // SeaweedFS says 403 "Access Denied." for the wrong key.
-            (Self::Seaweedfs, true, 403, Some("AccessDenied")) => Some(ssec::wrong_key().with_reason(TRANSLATED)),
+            (Self::Seaweedfs, true, 403, Some("AccessDenied")) => Some(ssec::wrong_key()),
             // No key for an SSE-C object (spec S1).
             (Self::Rgw | Self::Seaweedfs, false, 400, Some("InvalidArgument"))
                 if message.is_some_and(|m| m.starts_with("Requests specifying Server Side Encryption with Customer provided keys must provide")) =>
             {
-                Some(ssec::object_encrypted().with_reason(TRANSLATED))
+                Some(ssec::object_encrypted())
             }
             _ => None,
         }

@@ -12,7 +12,7 @@
 
 use std::net::IpAddr;
 
-use super::error::{S3Error, S3ErrorCode};
+use super::error::{Reason, S3Error, S3ErrorCode};
 
 mod headers;
 mod query;
@@ -21,29 +21,26 @@ pub use headers::check_headers;
 pub use query::Query;
 
 /// Metric reason of a path that could be read differently.
-pub const REASON_PATH: &str = "ambiguous_path";
+pub const REASON_PATH: Reason = Reason::AmbiguousPath;
 /// Metric reason of a query string that could be read differently.
-pub const REASON_QUERY: &str = "ambiguous_query";
+pub const REASON_QUERY: Reason = Reason::AmbiguousQuery;
 /// Metric reason of headers that could be read differently.
-pub const REASON_HEADER: &str = "ambiguous_header";
+pub const REASON_HEADER: Reason = Reason::AmbiguousHeader;
 /// Metric reason of a `Connection` header naming an end-to-end field.
-pub const REASON_CONNECTION: &str = "ambiguous_connection";
+pub const REASON_CONNECTION: Reason = Reason::AmbiguousConnection;
 /// Metric reason of a Host the proxy cannot place.
-pub const REASON_HOST: &str = "ambiguous_host";
+pub const REASON_HOST: Reason = Reason::AmbiguousHost;
 /// Metric reason of a form upload the proxy cannot fully check.
-pub const REASON_FORM: &str = "ambiguous_form";
+pub const REASON_FORM: Reason = Reason::AmbiguousForm;
 
 /// A refusal: 400 `InvalidRequest` with `reason` for the metrics.
-pub fn ambiguous(
-    reason: &'static str,
-    message: impl Into<std::borrow::Cow<'static, str>>,
-) -> S3Error {
+pub fn ambiguous(reason: Reason, message: impl Into<std::borrow::Cow<'static, str>>) -> S3Error {
     S3Error::new(S3ErrorCode::InvalidRequest, message).with_reason(reason)
 }
 
 fn invalid_uri() -> S3Error {
     S3Error::new(S3ErrorCode::InvalidURI, "Couldn't parse the specified URI.")
-        .with_reason("invalid_uri")
+        .with_reason(Reason::InvalidUri)
 }
 
 /// Percent-decodes `raw` the way stores do for paths and query values, refusing what

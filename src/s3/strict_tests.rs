@@ -4,8 +4,9 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::*;
+use crate::s3::error::Reason;
 
-fn reason(e: &S3Error) -> Option<&'static str> {
+fn reason(e: &S3Error) -> Option<Reason> {
     e.reason
 }
 
@@ -226,7 +227,7 @@ fn accepts_the_headers_clients_send() {
 fn refuses_headers_stores_read_differently() {
     let sse = "x-amz-server-side-encryption-customer-algorithm";
     let key = "x-amz-server-side-encryption-customer-key";
-    let cases: &[(&[(&str, &str)], &str)] = &[
+    let cases: &[(&[(&str, &str)], Reason)] = &[
         (&[(sse, "AES256"), (sse, "AES256")], REASON_HEADER),
         (&[(key, "a"), (key, "")], REASON_HEADER),
         (

@@ -250,7 +250,7 @@ fn reads_the_boundary_parameter_both_stores_agree_on() {
 fn ambiguities_are_invalid_request_with_their_reason() {
     let e = Ambiguity::DuplicateField.to_s3();
     assert_eq!(e.code, S3ErrorCode::InvalidRequest);
-    assert_eq!(e.reason, Some("ambiguous_form"));
+    assert_eq!(e.reason, Some(crate::s3::error::Reason::AmbiguousForm));
     assert!(
         e.message.contains("a field name given twice"),
         "{}",
@@ -264,7 +264,7 @@ fn ambiguities_are_invalid_request_with_their_reason() {
     );
     let e = Refusal::Malformed("no boundary").to_s3();
     assert_eq!(e.code, S3ErrorCode::MalformedPOSTRequest);
-    assert_eq!(e.reason, Some("malformed_post"));
+    assert_eq!(e.reason, Some(crate::s3::error::Reason::MalformedPost));
 }
 
 #[test]

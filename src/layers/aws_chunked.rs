@@ -1,0 +1,121 @@
+//! aws-chunked request bodies checked against their framing as they stream to the
+//! store (`s3::chunked`). A body that breaks its framing fails before its last byte is
+//! forwarded, so the store never sees it complete and commits nothing; the client gets
+//! the framing error, not the transport failure it caused.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+use crate::error::{BoxError, ProxyError};
+use crate::layers::finish::{Finish, Next};
+use crate::s3::chunked::{ChunkedError, Decoder, Framing};
+
+/// Adds [`AwsChunked`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AwsChunkedLayer;
+
+impl<S> Layer<S> for AwsChunkedLayer {
+    type Service = AwsChunked<S>;
+    fn layer(&self, inner: S) -> AwsChunked<S> {
+        AwsChunked { inner }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct AwsChunked<S> {
+    inner: S,
+}
+
+impl<S, B, RB> Service<Request<B>> for AwsChunked<S>
+where
+    S: Service<Request<FramedBody<B>>, Response = Response<RB>, Error = ProxyError>,
+    B: Body,
+{
+    type Response = Response<RB>;
+    type Error = ProxyError;
+    type Future = Finish<S::Future, (), Response<RB>, Response<RB>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let framing = match req.body().is_end_stream() {
+            true => Ok(None),
+            false => Framing::from_headers(req.headers()),
+        };
+        let decoder = match framing {
+            Ok(framing) => framing.map(|f| Box::new(Decoder::new(f))),
+            Err(e) => return Finish::refuse(e),
+        };
+        let req = req.map(|inner| FramedBody { inner, decoder });
+        Finish::new(self.inner.call(req), (), finish)
+    }
+}
+
+/// A failure caused by the framing check is the client's, with its own answer.
+fn finish<T>((): (), result: Result<T, ProxyError>) -> Next<T> {
+    Next::Done(result.map_err(|e| match e.body_failure::<ChunkedError>() {
+        Some(refused) => refused.to_s3().into(),
+        None => e,
+    }))
+}
+
+pin_project! {
+    /// The request body, checked against its aws-chunked framing when it has one.
+    pub struct FramedBody<B> {
+        #[pin]
+        inner: B,
+        decoder: Option<Box<Decoder>>,
+    }
+}
+
+impl<B> Body for FramedBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        let polled = ready!(this.inner.as_mut().poll_frame(cx));
+        if let Some(decoder) = this.decoder.as_mut() {
+            // The connection stops polling once `is_end_stream` says so, so the end is
+            // noticed here rather than waiting for a `None` that may never be asked for.
+            let (data, ended) = match &polled {
+                None => (&[][..], true),
+                Some(Ok(frame)) => (
+                    frame.data_ref().map_or(&[][..], |d| &d[..]),
+                    this.inner.is_end_stream(),
+                ),
+                Some(Err(_)) => (&[][..], false),
+            };
+            // A refused frame is replaced: the store must not get the last byte.
+            decoder.feed(data, |_| {})?;
+            if ended {
+                decoder.finish()?;
+            }
+        }
+        Poll::Ready(polled.map(|r| r.map_err(Into::into)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,308 @@
+//! POST Object (browser form uploads): reads the form fields before the file part and
+//! leaves them ([`form::Fields`]) for the SSE-C layer to check like the headers of a
+//! PutObject; forwards the fields read, then streams the rest, watched until the
+//! closing delimiter so no part after the file reaches the store complete. Every other
+//! request passes through untouched. The form rules live in `s3::form`.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, Request, Response};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt as _;
+use pin_project_lite::pin_project;
+use tower::{Layer, Service, ServiceExt as _};
+
+use crate::error::{BoxError, ProxyError};
+use crate::forwarding::ConnInfo;
+use crate::layers::buffered::plus;
+use crate::layers::finish::{Finish, Next};
+use crate::s3::error::S3Error;
+use crate::s3::form::{self, Ambiguity, Parsed, Refusal, Tail};
+use crate::s3::headers::{COPY_SOURCE, SSE};
+use crate::s3::op::{S3Op, S3Request};
+use crate::s3::ssec::{self, Groups};
+
+/// Adds [`PostObject`].
+#[derive(Clone, Copy, Debug)]
+pub struct PostObjectLayer {
+    form_timeout: Duration,
+}
+
+impl PostObjectLayer {
+    /// A layer giving clients `form_timeout` to send each piece of the form fields.
+    pub fn new(form_timeout: Duration) -> Self {
+        Self { form_timeout }
+    }
+}
+
+impl<S> Layer<S> for PostObjectLayer {
+    type Service = PostObject<S>;
+    fn layer(&self, inner: S) -> PostObject<S> {
+        PostObject {
+            inner,
+            form_timeout: self.form_timeout,
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct PostObject<S> {
+    inner: S,
+    form_timeout: Duration,
+}
+
+impl<S, B, RB> Service<Request<B>> for PostObject<S>
+where
+    S: Service<Request<FormBody<B>>, Response = Response<RB>, Error = ProxyError>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+    RB: Send + 'static,
+{
+    type Response = Response<RB>;
+    type Error = ProxyError;
+    type Future = Finish<S::Future, (), Response<RB>, Response<RB>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let post = req
+            .extensions()
+            .get::<S3Request>()
+            .is_some_and(|s3| s3.op == S3Op::PostObject);
+        if !post {
+            return Finish::new(self.inner.call(req.map(FormBody::new)), (), pass);
+        }
+        // The fields must be read before the inner service is called: take the ready
+        // service, leave a clone.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        Finish::later(Box::pin(post_object(inner, self.form_timeout, req)))
+    }
+}
+
+fn pass<T>((): (), result: Result<T, ProxyError>) -> Next<T> {
+    Next::Done(result)
+}
+
+/// Reads and checks the fields, forwards, and settles the answer against the watch.
+async fn post_object<S, B, RB>(
+    inner: S,
+    form_timeout: Duration,
+    req: Request<B>,
+) -> Result<Response<RB>, ProxyError>
+where
+    S: Service<Request<FormBody<B>>, Response = Response<RB>, Error = ProxyError>,
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    let tls = req.extensions().get::<ConnInfo>().is_some_and(|c| c.tls);
+    let boundary = form_boundary(req.headers(), tls)?;
+    let (mut parts, mut body) = req.into_parts();
+    let mut read = BytesMut::new();
+    let fields = loop {
+        match form::parse(&read, &boundary) {
+            Parsed::Fields(fields) => break fields,
+            Parsed::Malformed(why) => return Err(Refusal::Malformed(why).to_s3().into()),
+            Parsed::Ambiguous(a) => return Err(a.to_s3().into()),
+            Parsed::Incomplete if read.len() > form::MAX_PREFIX => {
+                let why = "form fields before the file are too large";
+                return Err(Refusal::Malformed(why).to_s3().into());
+            }
+            Parsed::Incomplete => {}
+        }
+        match tokio::time::timeout(form_timeout, body.frame()).await {
+            Err(_) => return Err(ProxyError::ClientTimeout),
+            Ok(None) => return Err(Refusal::Malformed("the body ended early").to_s3().into()),
+            Ok(Some(Err(e))) => return Err(ProxyError::ClientBody(e.into())),
+            Ok(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    read.extend_from_slice(data);
+                }
+            }
+        }
+    };
+    let watch = watch_file(&boundary, &fields, &read, body.is_end_stream())?;
+    parts.extensions.insert(fields);
+    let body = FormBody {
+        prefix: (!read.is_empty()).then(|| read.freeze()),
+        inner: body,
+        watch: watch.clone(),
+    };
+    let result = inner.oneshot(Request::from_parts(parts, body)).await;
+    settle(watch, result)
+}
+
+/// The body check failed the upload, or the store answered success before the closing
+/// delimiter went by: either way the store may have read a form this proxy did not
+/// check whole, so it is not reported as a success.
+fn settle<RB>(
+    watch: Option<FormWatch>,
+    result: Result<Response<RB>, ProxyError>,
+) -> Result<Response<RB>, ProxyError> {
+    let Some(watch) = watch else {
+        return result;
+    };
+    if let Some(a) = watch.refused() {
+        return Err(a.to_s3().into());
+    }
+    let response = result?;
+    if response.status().is_success() && !watch.is_closed() {
+        return Err(Ambiguity::Unterminated.to_s3().into());
+    }
+    Ok(response)
+}
+
+/// The form's boundary, after the header rules of a form upload: SSE-C headers on the
+/// plain listener are V0; SSE-C, SSE and copy-source headers are refused (a store may
+/// read them instead of the fields); the Content-Type (a repeat never gets here).
+fn form_boundary(headers: &HeaderMap, tls: bool) -> Result<String, S3Error> {
+    let groups = Groups::from_headers(headers);
+    ssec::check_secure(
+        groups.destination.is_present() || groups.copy_source.is_present(),
+        tls,
+    )?;
+    let forbidden = |name: &http::HeaderName| {
+        let name = name.as_str();
+        name.starts_with(SSE.as_str()) || name.starts_with(COPY_SOURCE.as_str())
+    };
+    if headers.keys().any(forbidden) {
+        return Err(Ambiguity::Headers.to_s3());
+    }
+    // A repeated Content-Type never gets here: the classify layer refuses it
+    // (`s3::strict::check_headers`).
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .ok_or_else(|| Refusal::Malformed("no Content-Type").to_s3())?
+        .to_str()
+        .map_err(|_| Refusal::Malformed("a Content-Type that is not ASCII").to_s3())?;
+    form::boundary(content_type).map_err(Refusal::to_s3)
+}
+
+/// Starts the check of the file part's content (from its first byte, already in
+/// `read`) up to the closing delimiter. `None` when the form had no file part.
+fn watch_file(
+    boundary: &str,
+    fields: &form::Fields,
+    read: &[u8],
+    ended: bool,
+) -> Result<Option<FormWatch>, S3Error> {
+    let Some(at) = fields.file_at() else {
+        return Ok(None);
+    };
+    let mut tail = Tail::new(boundary);
+    let checked = tail
+        .feed(read.get(at..).unwrap_or_default())
+        .and_then(|()| if ended { tail.finish() } else { Ok(()) });
+    checked.map_err(Ambiguity::to_s3)?;
+    Ok(Some(FormWatch(Arc::new(Mutex::new(tail)))))
+}
+
+/// The rest of a form after the file part starts, checked as it streams ([`Tail`]);
+/// shared by the body and the answer that reads the verdict.
+#[derive(Clone, Debug)]
+struct FormWatch(Arc<Mutex<Tail>>);
+
+impl FormWatch {
+    fn tail(&self) -> MutexGuard<'_, Tail> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Checks the next bytes; at the end of the body the form must be closed.
+    fn feed(&self, data: &[u8], ended: bool) -> Result<(), Ambiguity> {
+        let mut tail = self.tail();
+        tail.feed(data)?;
+        if ended {
+            tail.finish()?;
+        }
+        Ok(())
+    }
+
+    fn is_closed(&self) -> bool {
+        self.tail().is_closed()
+    }
+
+    fn refused(&self) -> Option<Ambiguity> {
+        self.tail().refused()
+    }
+}
+
+pin_project! {
+    /// The client's body: for a POST Object form, the fields already read, then the
+    /// rest, checked as it streams; bytes that would complete a form with a part after
+    /// the file, or end it without its closing delimiter, fail with an [`Ambiguity`]
+    /// instead of being forwarded. Any other body passes through.
+    pub struct FormBody<B> {
+        prefix: Option<Bytes>,
+        #[pin]
+        inner: B,
+        watch: Option<FormWatch>,
+    }
+}
+
+impl<B> FormBody<B> {
+    fn new(inner: B) -> Self {
+        Self {
+            prefix: None,
+            inner,
+            watch: None,
+        }
+    }
+}
+
+impl<B> Body for FormBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        if let Some(prefix) = this.prefix.take() {
+            return Poll::Ready(Some(Ok(Frame::data(prefix))));
+        }
+        let polled = ready!(this.inner.as_mut().poll_frame(cx));
+        if let Some(watch) = this.watch.as_ref() {
+            // The connection stops polling once `is_end_stream` says so, so the end is
+            // noticed here rather than waiting for a `None` that may never be asked for.
+            let checked = match &polled {
+                None => watch.feed(&[], true),
+                Some(Ok(frame)) => watch.feed(
+                    frame.data_ref().map_or(&[][..], |d| &d[..]),
+                    this.inner.is_end_stream(),
+                ),
+                Some(Err(_)) => Ok(()),
+            };
+            // A refused frame is replaced: the store must not get the last byte.
+            checked.map_err(BoxError::from)?;
+        }
+        Poll::Ready(polled.map(|r| r.map_err(Into::into)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.prefix.is_none() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        plus(
+            self.inner.size_hint(),
+            self.prefix.as_ref().map_or(0, |p| p.len() as u64),
+        )
+    }
+}
