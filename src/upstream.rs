@@ -422,3 +422,59 @@ impl Body for UpstreamBody {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use http_body_util::Full;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::s3::headers::{SENSITIVE, SSE_C_KEY_MD5};
+
+    fn upstream() -> Upstream {
+        let text = "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
+                    [upstream]\nendpoint = \"http://127.0.0.1:9\"\nforwarded_proto = true\n";
+        let config = Config::parse(text, Path::new("/etc/ssec/proxy.toml")).unwrap();
+        Upstream::new(&config.upstream).unwrap()
+    }
+
+    /// What the store client gets: the key and credential fields still marked
+    /// sensitive (kept out of `Debug` and HPACK tables), hop-by-hop and forwarding
+    /// fields gone, the client's Host and the store's address.
+    #[test]
+    fn forwards_keys_still_sensitive_and_nothing_hop_by_hop() {
+        let mut req = Request::builder()
+            .method("PUT")
+            .uri("/bucket/key?x=1")
+            .header("host", "bucket.s3.example")
+            .header("connection", "keep-alive")
+            .header("x-forwarded-for", "10.0.0.1")
+            .header(SSE_C_KEY_MD5, "md5")
+            .body(Full::new(Bytes::from_static(b"data")))
+            .unwrap();
+        for name in &SENSITIVE {
+            let mut value = HeaderValue::from_static("secret");
+            value.set_sensitive(true);
+            req.headers_mut().insert(name.clone(), value);
+        }
+        let prepared = upstream().prepare(req).unwrap();
+        let sent = &prepared.request;
+        assert_eq!(sent.uri(), "http://127.0.0.1:9/bucket/key?x=1");
+        assert_eq!(sent.headers()[HOST], "bucket.s3.example");
+        assert_eq!(sent.headers()[X_FORWARDED_PROTO], "https");
+        assert!(sent.headers().get("connection").is_none());
+        assert!(sent.headers().get("x-forwarded-for").is_none());
+        for name in &SENSITIVE {
+            assert!(sent.headers()[name].is_sensitive(), "{name}");
+        }
+        assert!(!sent.headers()[SSE_C_KEY_MD5].is_sensitive());
+        assert!(
+            prepared.capture.is_some(),
+            "a body's connection can be retired"
+        );
+        let debug = format!("{:?}", sent.headers());
+        assert!(!debug.contains("secret"), "{debug}");
+    }
+}
