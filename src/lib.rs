@@ -4,6 +4,7 @@
 //! Request path: `server` (rustls, hyper) → `stack` (tower layers in `layers`) →
 //! `upstream` (pooled hyper-util client). Pure S3 logic lives in `s3`.
 
+pub mod access_log;
 pub mod admin;
 pub mod config;
 pub mod error;
