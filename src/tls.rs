@@ -2,6 +2,8 @@
 //! (TLS 1.2 and 1.3, ALPN `h2` and `http/1.1`), and the client configuration used to
 //! reach an https store.
 
+mod not_after;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -109,12 +111,8 @@ pub fn load_material(
             format!("{}: no certificate", cert.display()),
         )
     })?;
-    let not_after = x509_parser::parse_x509_certificate(leaf.as_ref())
-        .map_err(|e| TlsError::new("server.tls_cert", format!("{}: {e}", cert.display())))?
-        .1
-        .validity()
-        .not_after
-        .timestamp();
+    let not_after = not_after::not_after(leaf.as_ref())
+        .map_err(|e| TlsError::new("server.tls_cert", format!("{}: {e}", cert.display())))?;
     let mut digest = Md5::new();
     for path in [Some(cert), Some(key), client_ca].into_iter().flatten() {
         // Read again for the digest: the parsers above consumed their own reads.
