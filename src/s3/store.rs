@@ -164,6 +164,73 @@ impl Store {
     }
 }
 
+/// A store recognised from an answer of its own: which one, and what gave it away.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identified {
+    /// The store.
+    pub store: Store,
+    /// The header that identified it, as the store sent it (no request data).
+    pub evidence: String,
+}
+
+/// Recognises the store from the headers of any answer (the readiness probe's
+/// unauthenticated `GET /`). Only signs seen on the stores this project tests against
+/// count: SeaweedFS names itself in `Server`; Ceph RGW sends no `Server` but numbers
+/// requests `tx<hex>-<hex>-<hex>-<zonegroup>`. Anything else is `None`, and the proxy
+/// stays `generic`.
+pub fn identify(headers: &http::HeaderMap) -> Option<Identified> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(server) = text("server")
+        && server.starts_with("SeaweedFS")
+    {
+        return Some(Identified {
+            store: Store::Seaweedfs,
+            evidence: format!("Server: {}", bounded(server)),
+        });
+    }
+    if let Some(id) = text("x-amz-request-id")
+        && text("server").is_none()
+        && rgw_transaction_id(id)
+    {
+        return Some(Identified {
+            store: Store::Rgw,
+            evidence: format!(
+                "x-amz-request-id: {} (Ceph RGW transaction id)",
+                bounded(id)
+            ),
+        });
+    }
+    None
+}
+
+/// `tx` + 21 hex digits, then `-<10 hex>-<hex>-<zonegroup>` (RGW's transaction id).
+fn rgw_transaction_id(id: &str) -> bool {
+    let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let Some(rest) = id.strip_prefix("tx") else {
+        return false;
+    };
+    let mut parts = rest.splitn(4, '-');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(seq), Some(time), Some(instance), Some(zonegroup)) => {
+            seq.len() == 21
+                && hex(seq)
+                && time.len() == 10
+                && hex(time)
+                && hex(instance)
+                && !zonegroup.is_empty()
+                && zonegroup
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
+        _ => false,
+    }
+}
+
+/// At most 80 printable characters of a header value, for a log line.
+fn bounded(value: &str) -> String {
+    value.chars().filter(|c| !c.is_control()).take(80).collect()
+}
+
 #[cfg(test)]
 #[path = "store_tests.rs"]
 mod tests;

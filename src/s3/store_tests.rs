@@ -173,3 +173,56 @@ fn unknown_upload_defaults_fail_closed_where_the_store_is_lax() {
     );
     assert_eq!(Store::Rgw.default_unknown_uploads(), UnknownUploads::Allow);
 }
+
+fn answer(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+    pairs
+        .iter()
+        .map(|(n, v)| {
+            (
+                http::HeaderName::from_static(n),
+                http::HeaderValue::from_static(v),
+            )
+        })
+        .collect()
+}
+
+/// The headers the stores sent to an unauthenticated `GET /` here (SeaweedFS 4.48,
+/// Ceph RGW 16.2.15).
+#[test]
+fn identifies_the_stores_from_their_own_answers_and_nothing_else() {
+    let seaweedfs = answer(&[
+        ("server", "SeaweedFS 8000GB 4.48"),
+        ("x-amz-request-id", "18ECD02DAB67167CEA5CE1A7"),
+    ]);
+    assert_eq!(
+        identify(&seaweedfs),
+        Some(Identified {
+            store: Store::Seaweedfs,
+            evidence: "Server: SeaweedFS 8000GB 4.48".into()
+        })
+    );
+    let rgw = answer(&[(
+        "x-amz-request-id",
+        "tx00000b159a12a2163d73e-006b0d6251-100e-default",
+    )]);
+    assert_eq!(identify(&rgw).map(|i| i.store), Some(Store::Rgw));
+    for unsure in [
+        answer(&[]),
+        answer(&[("server", "MinIO")]),
+        answer(&[
+            ("server", "nginx"),
+            (
+                "x-amz-request-id",
+                "tx00000b159a12a2163d73e-006b0d6251-100e-default",
+            ),
+        ]),
+        answer(&[("x-amz-request-id", "tx0000-006b0d6251-100e-default")]),
+        answer(&[(
+            "x-amz-request-id",
+            "tx00000b159a12a2163d73e-006b0d6251-100e",
+        )]),
+        answer(&[("x-amz-request-id", "4442587FB7D0A2F9")]),
+    ] {
+        assert_eq!(identify(&unsure), None, "{unsure:?}");
+    }
+}
