@@ -193,3 +193,57 @@ fn names_bad_bucket_rules() {
         format!("{MINIMAL}\n[[ssec.buckets]]\nbucket = \"a\"\npolicy = \"allow\"\nextra = 1\n");
     assert_eq!(key_of(&unknown), "ssec.buckets[0].extra");
 }
+
+#[test]
+fn bad_values_are_named_by_key_with_what_was_expected_and_where() {
+    let e = parse(&MINIMAL.replace("127.0.0.1:8443", "localhost")).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.starts_with(
+            "/etc/ssec/proxy.toml: server.listen: `localhost` is not an address like 127.0.0.1:8443 (at byte "
+        ),
+        "{text}"
+    );
+    let with = |line: &str| MINIMAL.replace("[upstream]", &format!("{line}\n[upstream]"));
+    for (line, key, message) in [
+        (
+            "max_connections = 0",
+            "server.max_connections",
+            "must be at least 1",
+        ),
+        (
+            "worker_threads = 0",
+            "server.worker_threads",
+            "must be at least 1",
+        ),
+        (
+            "max_header_bytes = 4096",
+            "server.max_header_bytes",
+            "must be at least 8192",
+        ),
+        (
+            "shutdown_grace = \"0s\"",
+            "server.shutdown_grace",
+            "must be greater than zero",
+        ),
+        (
+            "plain_listen = \"8080\"",
+            "server.plain_listen",
+            "`8080` is not an address",
+        ),
+        (
+            "tls_client_ca = \"\"",
+            "server.tls_client_ca",
+            "must name a file",
+        ),
+    ] {
+        let e = parse(&with(line)).unwrap_err();
+        assert_eq!(e.key(), Some(key), "{line}");
+        assert!(e.to_string().contains(message), "{line}: {e}");
+    }
+    // `0s` turns the shutdown delay off.
+    let c = parse(&with("shutdown_delay = \"0s\"")).unwrap();
+    assert_eq!(c.server.shutdown_delay, Duration::ZERO);
+    let e = parse(&format!("{MINIMAL}\n[ssec]\nmax_tracked_uploads = 0\n")).unwrap_err();
+    assert_eq!(e.key(), Some("ssec.max_tracked_uploads"));
+}
