@@ -22,8 +22,7 @@ use tower::ServiceExt as _;
 use tower::util::Oneshot;
 
 use crate::admin::{self, AdminState};
-use crate::config::LiveSsec;
-use crate::config::{Config, ServerConfig};
+use crate::config::{Config, LiveSsec, RestartOnly, ServerConfig};
 use crate::forwarding::ConnInfo;
 use crate::health::{self, Health};
 use crate::metrics::{ListenerLabels, Metrics};
@@ -99,7 +98,7 @@ pub struct Server {
 
 /// What every worker thread shares.
 struct Shared {
-    config: Config,
+    config: RestartOnly,
     client_tls: rustls::ClientConfig,
     tls: Arc<ArcSwap<rustls::ServerConfig>>,
     records: Arc<UploadRecords>,
@@ -115,17 +114,18 @@ impl Server {
         config: &Config,
         set_log_level: Option<LogLevelSetter>,
     ) -> Result<Self, StartError> {
-        let s = &config.server;
-        let material = load_material(&s.tls_cert, &s.tls_key, s.tls_client_ca.as_deref())?;
+        let s = &config.restart.server;
+        let t = &config.live.tls;
+        let material = load_material(&t.cert, &t.key, t.client_ca.as_deref())?;
         let tls = Arc::new(ArcSwap::new(Arc::clone(&material.config)));
         let cert_not_after = Arc::new(AtomicI64::new(material.not_after));
         let metrics = Metrics::new();
         let records = Arc::new(UploadRecords::new(
-            config.ssec.max_tracked_uploads,
-            config.ssec.upload_record_ttl,
+            config.restart.ssec.max_tracked_uploads,
+            config.restart.ssec.upload_record_ttl,
         ));
-        let live = Arc::new(ArcSwap::from_pointee(config.live_ssec()));
-        let client_tls = upstream_client_config(config.upstream.ca_file.as_deref())?;
+        let live = Arc::new(ArcSwap::from_pointee(config.live.ssec.clone()));
+        let client_tls = upstream_client_config(config.restart.upstream.ca_file.as_deref())?;
         let threads = s
             .worker_threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
@@ -142,7 +142,7 @@ impl Server {
         let (stop_traffic, traffic_stopped) = watch::channel(false);
         let (stop_rest, rest_stopped) = watch::channel(false);
         let shared = Arc::new(Shared {
-            config: config.clone(),
+            config: config.restart.clone(),
             client_tls,
             tls: Arc::clone(&tls),
             records: Arc::clone(&records),
@@ -193,10 +193,10 @@ impl Server {
             None => None,
         };
         tokio::spawn(health::probe_store(
-            config.upstream.scheme.clone(),
-            config.upstream.authority.clone(),
-            config.upstream.probe_interval,
-            config.upstream.connect_timeout,
+            config.restart.upstream.scheme.clone(),
+            config.restart.upstream.authority.clone(),
+            config.restart.upstream.probe_interval,
+            config.restart.upstream.connect_timeout,
             Arc::clone(&health),
             Arc::clone(&metrics),
             rest_stopped.clone(),
@@ -216,7 +216,7 @@ impl Server {
             s3.addr = %s3_addr,
             plain.addr = plain_addr.map(|a| a.to_string()).unwrap_or_default(),
             admin.addr = admin_addr.map(|a| a.to_string()).unwrap_or_default(),
-            upstream.addr = %config.upstream.authority,
+            upstream.addr = %config.restart.upstream.authority,
             workers = threads,
             "listening"
         );

@@ -1,6 +1,7 @@
 //! `proxy.toml` as written: one struct per table, each key read by serde straight into
 //! a typed value (see `values`), unknown keys refused, defaults filled in. [`File::build`]
-//! makes the typed [`Config`] of it, after the checks that span several keys.
+//! splits it into what applies after a restart and what a reload applies, after the
+//! checks that span several keys.
 
 use std::path::Path;
 
@@ -12,8 +13,8 @@ use super::values::{
     NonZeroDuration, OptionalListenAddr,
 };
 use super::{
-    AuthMode, Config, ConfigError, EtagMode, LogConfig, LogFormat, ServerConfig, SsecConfig, Store,
-    UnknownUploads, UpstreamConfig,
+    AuthConfig, Config, ConfigError, EtagConfig, LiveSsec, LogFormat, LogOutput, Reloadable,
+    RestartOnly, ServerConfig, Store, TlsFiles, UnknownUploads, UploadTracking, UpstreamConfig,
 };
 use crate::s3::policy::{BucketPolicies, Policy, Rule};
 
@@ -27,9 +28,9 @@ pub(super) struct File {
     server: ServerTable,
     upstream: UpstreamTable,
     #[serde(default)]
-    auth: AuthTable,
+    auth: AuthConfig,
     #[serde(default)]
-    etag: EtagTable,
+    etag: EtagConfig,
     #[serde(default)]
     log: LogTable,
     #[serde(default)]
@@ -91,20 +92,6 @@ struct UpstreamTable {
     probe_interval: NonZeroDuration,
 }
 
-/// `[auth]`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuthTable {
-    mode: AuthMode,
-}
-
-/// `[etag]`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EtagTable {
-    mode: EtagMode,
-}
-
 /// `[log]`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,22 +125,6 @@ struct BucketRuleTable {
     bucket: BucketGlob,
     policy: Policy,
     key_md5_allowlist: Option<Vec<KeyMd5>>,
-}
-
-impl Default for AuthTable {
-    fn default() -> Self {
-        Self {
-            mode: AuthMode::Passthrough,
-        }
-    }
-}
-
-impl Default for EtagTable {
-    fn default() -> Self {
-        Self {
-            mode: EtagMode::Canonical,
-        }
-    }
 }
 
 impl Default for LogTable {
@@ -241,40 +212,21 @@ impl File {
             ));
         }
         let dir = file.parent();
-        Ok(Config {
-            file: file.to_path_buf(),
+        let restart = RestartOnly {
             server: ServerConfig {
                 listen: s.listen.0,
-                tls_cert: s.tls_cert.resolve(dir),
-                tls_key: s.tls_key.resolve(dir),
                 admin_listen: s.admin_listen.0,
+                plain_listen: s.plain_listen.0,
                 virtual_host_suffixes: suffixes,
                 path_style_hosts,
                 max_header_bytes: s.max_header_bytes.0,
                 header_read_timeout: s.header_read_timeout.0,
                 tls_handshake_timeout: s.tls_handshake_timeout.0,
                 worker_threads: s.worker_threads.map(|n| n.0),
-                plain_listen: s.plain_listen.0,
-                tls_client_ca: s.tls_client_ca.map(|p| p.resolve(dir)),
+                max_connections: s.max_connections.0,
                 shutdown_delay: s.shutdown_delay.0,
                 shutdown_grace: s.shutdown_grace.0,
                 reload_interval: s.reload_interval.0,
-                max_connections: s.max_connections.0,
-            },
-            ssec: SsecConfig {
-                policies: BucketPolicies {
-                    default: ssec.default,
-                    rules: ssec
-                        .buckets
-                        .into_iter()
-                        .map(BucketRuleTable::rule)
-                        .collect(),
-                },
-                unknown_uploads: ssec
-                    .unknown_uploads
-                    .unwrap_or(u.store.default_unknown_uploads()),
-                max_tracked_uploads: ssec.max_tracked_uploads.0,
-                upload_record_ttl: ssec.upload_record_ttl.0,
             },
             upstream: UpstreamConfig {
                 scheme: u.endpoint.scheme,
@@ -288,12 +240,39 @@ impl File {
                 pool_max_idle: u.pool_max_idle,
                 probe_interval: u.probe_interval.0,
             },
-            auth: auth.mode,
-            etag: etag.mode,
-            log: LogConfig {
-                format: log.format,
-                level: log.level,
+            ssec: UploadTracking {
+                max_tracked_uploads: ssec.max_tracked_uploads.0,
+                upload_record_ttl: ssec.upload_record_ttl.0,
             },
+            log: LogOutput { format: log.format },
+            auth,
+            etag,
+        };
+        let live = Reloadable {
+            tls: TlsFiles {
+                cert: s.tls_cert.resolve(dir),
+                key: s.tls_key.resolve(dir),
+                client_ca: s.tls_client_ca.map(|p| p.resolve(dir)),
+            },
+            ssec: LiveSsec {
+                policies: BucketPolicies {
+                    default: ssec.default,
+                    rules: ssec
+                        .buckets
+                        .into_iter()
+                        .map(BucketRuleTable::rule)
+                        .collect(),
+                },
+                unknown_uploads: ssec
+                    .unknown_uploads
+                    .unwrap_or(u.store.default_unknown_uploads()),
+            },
+            log_level: log.level,
+        };
+        Ok(Config {
+            file: file.to_path_buf(),
+            restart,
+            live,
         })
     }
 }
