@@ -50,9 +50,9 @@ fn validate(file: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let s = &config.server;
-    if let Err(e) = tls::load_material(&s.tls_cert, &s.tls_key, s.tls_client_ca.as_deref())
-        .and_then(|_| tls::upstream_client_config(config.upstream.ca_file.as_deref()))
+    let t = &config.live.tls;
+    if let Err(e) = tls::load_material(&t.cert, &t.key, t.client_ca.as_deref())
+        .and_then(|_| tls::upstream_client_config(config.restart.upstream.ca_file.as_deref()))
     {
         eprintln!("invalid: {}: {e}", file.display());
         return ExitCode::FAILURE;
@@ -73,7 +73,7 @@ fn run(file: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let set_log_level = telemetry::init(&config.log);
+    let set_log_level = telemetry::init(config.restart.log.format, &config.live.log_level);
     for warning in config.warnings() {
         tracing::warn!(warning = %warning, "configuration");
     }

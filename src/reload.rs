@@ -15,8 +15,7 @@ use arc_swap::ArcSwap;
 use md5::{Digest as _, Md5};
 use tokio::sync::{mpsc, watch};
 
-use crate::config::Config;
-use crate::config::LiveSsec;
+use crate::config::{Config, LiveSsec, RestartOnly};
 use crate::metrics::Metrics;
 use crate::tls::load_material;
 use file_events::FileEvents;
@@ -27,9 +26,9 @@ pub type LogLevelSetter = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 /// What a reload can swap, and what it compares against.
 pub struct Reloader {
     file: PathBuf,
-    /// The configuration the process started with: restart-only settings are compared
-    /// against it.
-    started: Config,
+    /// The restart-only settings the process started with: the file's are compared
+    /// against them.
+    started: RestartOnly,
     /// The last configuration read successfully (its files are the ones watched).
     latest: Config,
     /// Digest of the files behind the running state, to skip re-reads that change nothing.
@@ -70,8 +69,8 @@ impl Reloader {
         Self {
             files,
             file: running.file.clone(),
-            latest: running.clone(),
-            started: running,
+            started: running.restart.clone(),
+            latest: running,
             applied,
             failed: None,
             tls: swappable.tls,
@@ -127,8 +126,8 @@ impl Reloader {
             return;
         }
         let mut ok = true;
-        let s = &new.server;
-        match load_material(&s.tls_cert, &s.tls_key, s.tls_client_ca.as_deref()) {
+        let t = &new.live.tls;
+        match load_material(&t.cert, &t.key, t.client_ca.as_deref()) {
             Ok(material) if material.fingerprint != self.tls_fingerprint => {
                 self.tls.store(material.config);
                 self.tls_fingerprint = material.fingerprint;
@@ -144,14 +143,14 @@ impl Reloader {
                 self.metrics.reload("certificate", false);
             }
         }
-        let live = new.live_ssec();
-        if **self.live.load() != live {
-            self.live.store(Arc::new(live));
+        if **self.live.load() != new.live.ssec {
+            self.live.store(Arc::new(new.live.ssec.clone()));
             tracing::info!(trigger = why, "ssec policy reloaded");
         }
-        if new.log.level != self.latest.log.level {
-            match self.set_log_level.as_ref().map(|set| set(&new.log.level)) {
-                Some(Ok(())) => tracing::info!(level = %new.log.level, "log level reloaded"),
+        let level = &new.live.log_level;
+        if *level != self.latest.live.log_level {
+            match self.set_log_level.as_ref().map(|set| set(level)) {
+                Some(Ok(())) => tracing::info!(level = %level, "log level reloaded"),
                 Some(Err(e)) => {
                     ok = false;
                     tracing::warn!(error = %e, "log level not changed");
@@ -159,7 +158,7 @@ impl Reloader {
                 None => tracing::info!("log level not reloaded: RUST_LOG is set"),
             }
         }
-        for key in restart_only_changes(&self.started, &new) {
+        for key in self.started.changed_keys(&new.restart) {
             tracing::warn!(
                 key,
                 "setting changed in the file; it applies after a restart"
@@ -176,103 +175,11 @@ impl Reloader {
     }
 }
 
-/// Settings that differ between the running and the new configuration but only take
-/// effect after a restart.
-pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
-    let (o, n) = (&old.server, &new.server);
-    let (ou, nu) = (&old.upstream, &new.upstream);
-    let checks: [(&'static str, bool); 24] = [
-        (
-            "server.max_connections",
-            o.max_connections != n.max_connections,
-        ),
-        ("server.listen", o.listen != n.listen),
-        ("server.admin_listen", o.admin_listen != n.admin_listen),
-        ("server.plain_listen", o.plain_listen != n.plain_listen),
-        (
-            "server.virtual_host_suffixes",
-            o.virtual_host_suffixes != n.virtual_host_suffixes,
-        ),
-        (
-            "server.path_style_hosts",
-            o.path_style_hosts != n.path_style_hosts,
-        ),
-        (
-            "server.max_header_bytes",
-            o.max_header_bytes != n.max_header_bytes,
-        ),
-        (
-            "server.header_read_timeout",
-            o.header_read_timeout != n.header_read_timeout,
-        ),
-        (
-            "server.tls_handshake_timeout",
-            o.tls_handshake_timeout != n.tls_handshake_timeout,
-        ),
-        (
-            "server.worker_threads",
-            o.worker_threads != n.worker_threads,
-        ),
-        (
-            "server.shutdown_delay",
-            o.shutdown_delay != n.shutdown_delay,
-        ),
-        (
-            "server.shutdown_grace",
-            o.shutdown_grace != n.shutdown_grace,
-        ),
-        (
-            "server.reload_interval",
-            o.reload_interval != n.reload_interval,
-        ),
-        (
-            "upstream.endpoint",
-            ou.scheme != nu.scheme || ou.authority != nu.authority,
-        ),
-        ("upstream.ca_file", ou.ca_file != nu.ca_file),
-        (
-            "upstream.forwarded_proto",
-            ou.forwarded_proto != nu.forwarded_proto,
-        ),
-        ("upstream.store", ou.store != nu.store),
-        (
-            "upstream.timeouts",
-            ou.connect_timeout != nu.connect_timeout
-                || ou.idle_timeout != nu.idle_timeout
-                || ou.probe_interval != nu.probe_interval,
-        ),
-        (
-            "upstream.pool",
-            ou.pool_idle_timeout != nu.pool_idle_timeout || ou.pool_max_idle != nu.pool_max_idle,
-        ),
-        (
-            "ssec.max_tracked_uploads",
-            old.ssec.max_tracked_uploads != new.ssec.max_tracked_uploads,
-        ),
-        (
-            "ssec.upload_record_ttl",
-            old.ssec.upload_record_ttl != new.ssec.upload_record_ttl,
-        ),
-        ("log.format", old.log.format != new.log.format),
-        ("auth.mode", old.auth != new.auth),
-        ("etag.mode", old.etag != new.etag),
-    ];
-    checks
-        .into_iter()
-        .filter(|(_, changed)| *changed)
-        .map(|(k, _)| k)
-        .collect()
-}
-
 /// Digest of the configuration file and every file it names for the listener.
 fn files_digest(config: &Config) -> [u8; 16] {
-    let s = &config.server;
-    let mut paths = vec![
-        config.file.as_path(),
-        s.tls_cert.as_path(),
-        s.tls_key.as_path(),
-    ];
-    paths.extend(s.tls_client_ca.as_deref());
+    let t = &config.live.tls;
+    let mut paths = vec![config.file.as_path(), t.cert.as_path(), t.key.as_path()];
+    paths.extend(t.client_ca.as_deref());
     raw_digest(&paths)
 }
 

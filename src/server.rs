@@ -22,14 +22,13 @@ use tower::ServiceExt as _;
 use tower::util::Oneshot;
 
 use crate::admin::{self, AdminState};
-use crate::config::LiveSsec;
-use crate::config::{Config, ServerConfig};
+use crate::config::{Config, LiveSsec, RestartOnly, ServerConfig, UpstreamConfig};
 use crate::forwarding::ConnInfo;
 use crate::health::{self, Health};
 use crate::metrics::{ListenerLabels, Metrics};
 use crate::reload::{LogLevelSetter, Reloader, Swappable};
 use crate::stack::{self, ProxyService};
-use crate::tls::{TlsError, load_material, upstream_client_config};
+use crate::tls::{TlsError, TlsMaterial, load_material, upstream_client_config};
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
 
@@ -99,7 +98,7 @@ pub struct Server {
 
 /// What every worker thread shares.
 struct Shared {
-    config: Config,
+    config: RestartOnly,
     client_tls: rustls::ClientConfig,
     tls: Arc<ArcSwap<rustls::ServerConfig>>,
     records: Arc<UploadRecords>,
@@ -115,108 +114,50 @@ impl Server {
         config: &Config,
         set_log_level: Option<LogLevelSetter>,
     ) -> Result<Self, StartError> {
-        let s = &config.server;
-        let material = load_material(&s.tls_cert, &s.tls_key, s.tls_client_ca.as_deref())?;
-        let tls = Arc::new(ArcSwap::new(Arc::clone(&material.config)));
-        let cert_not_after = Arc::new(AtomicI64::new(material.not_after));
-        let metrics = Metrics::new();
-        let records = Arc::new(UploadRecords::new(
-            config.ssec.max_tracked_uploads,
-            config.ssec.upload_record_ttl,
-        ));
-        let live = Arc::new(ArcSwap::from_pointee(config.live_ssec()));
-        let client_tls = upstream_client_config(config.upstream.ca_file.as_deref())?;
-        let threads = s
-            .worker_threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-
-        let (s3_listeners, s3_addr) = bind_reuseport("server.listen", s.listen, threads)?;
-        let (plain_listeners, plain_addr) = match s.plain_listen {
-            Some(addr) => {
-                let (listeners, bound) = bind_reuseport("server.plain_listen", addr, threads)?;
-                (listeners.into_iter().map(Some).collect(), Some(bound))
-            }
-            None => ((0..threads).map(|_| None).collect::<Vec<_>>(), None),
-        };
+        let server = &config.restart.server;
+        let (material, client_tls) = load_tls(config)?;
+        let shared = Arc::new(Shared::new(config, &material, client_tls));
         let health = Arc::new(Health::default());
+        let cert_not_after = Arc::new(AtomicI64::new(material.not_after));
+        let threads = worker_threads(server);
+        let listeners = Listeners::bind(server, threads)?;
+        let (s3_addr, plain_addr) = (listeners.s3_addr, listeners.plain_addr);
         let (stop_traffic, traffic_stopped) = watch::channel(false);
         let (stop_rest, rest_stopped) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            config: config.clone(),
-            client_tls,
-            tls: Arc::clone(&tls),
-            records: Arc::clone(&records),
-            live: Arc::clone(&live),
-            metrics: Arc::clone(&metrics),
-            limit: Arc::new(ConnLimit::new(s.max_connections)),
-            settings: ConnSettings::from(s),
-        });
-        let mut workers = Vec::with_capacity(threads);
-        for (i, (s3, plain)) in s3_listeners.into_iter().zip(plain_listeners).enumerate() {
-            let (done_tx, done_rx) = oneshot::channel();
-            let shared = Arc::clone(&shared);
-            let stopped = traffic_stopped.clone();
-            std::thread::Builder::new()
-                .name(format!("ssec-worker-{i}"))
-                .spawn(move || worker(shared, s3, plain, stopped, done_tx))
-                .map_err(|source| StartError::Bind {
-                    key: "server.worker_threads",
-                    addr: s3_addr,
-                    source,
-                })?;
-            workers.push(done_rx);
-        }
-
-        let admin_addr = match s.admin_listen {
-            Some(addr) => {
-                let admin = TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| StartError::Bind {
-                        key: "server.admin_listen",
-                        addr,
-                        source,
-                    })?;
-                let bound = admin.local_addr().map_err(|source| StartError::Bind {
-                    key: "server.admin_listen",
-                    addr,
-                    source,
-                })?;
-                let state = Arc::new(AdminState {
-                    health: Arc::clone(&health),
-                    metrics: Arc::clone(&metrics),
-                    records,
-                    cert_not_after: Arc::clone(&cert_not_after),
-                });
-                tokio::spawn(admin::serve(admin, state, rest_stopped.clone()));
-                Some(bound)
-            }
-            None => None,
+        let workers = spawn_workers(&shared, listeners, &traffic_stopped)?;
+        let admin = AdminState {
+            health: Arc::clone(&health),
+            metrics: Arc::clone(&shared.metrics),
+            records: Arc::clone(&shared.records),
+            cert_not_after: Arc::clone(&cert_not_after),
         };
-        tokio::spawn(health::probe_store(
-            config.upstream.scheme.clone(),
-            config.upstream.authority.clone(),
-            config.upstream.probe_interval,
-            config.upstream.connect_timeout,
-            Arc::clone(&health),
-            Arc::clone(&metrics),
-            rest_stopped.clone(),
-        ));
-        let (reload_tx, reload_rx) = mpsc::unbounded_channel();
+        let admin_addr = start_admin(server.admin_listen, admin, &rest_stopped).await?;
+        start_probe(
+            &config.restart.upstream,
+            &health,
+            &shared.metrics,
+            &rest_stopped,
+        );
         let swappable = Swappable {
-            tls,
+            tls: Arc::clone(&shared.tls),
             tls_fingerprint: material.fingerprint,
             cert_not_after,
-            live,
+            live: Arc::clone(&shared.live),
         };
-        let reloader = Reloader::new(config.clone(), swappable, metrics, set_log_level);
-        tokio::spawn(reloader.run(reload_rx, rest_stopped));
+        let reload_tx = start_reloader(
+            config,
+            swappable,
+            &shared.metrics,
+            set_log_level,
+            rest_stopped,
+        );
 
         health.set_listening();
         tracing::info!(
             s3.addr = %s3_addr,
             plain.addr = plain_addr.map(|a| a.to_string()).unwrap_or_default(),
             admin.addr = admin_addr.map(|a| a.to_string()).unwrap_or_default(),
-            upstream.addr = %config.upstream.authority,
+            upstream.addr = %config.restart.upstream.authority,
             workers = threads,
             "listening"
         );
@@ -229,8 +170,8 @@ impl Server {
             stop_rest,
             workers,
             reload_tx,
-            delay: s.shutdown_delay,
-            grace: s.shutdown_grace,
+            delay: server.shutdown_delay,
+            grace: server.shutdown_grace,
         })
     }
 
@@ -284,6 +225,156 @@ impl Server {
         let _ = self.stop_rest.send(true);
         exit
     }
+}
+
+/// The listener's TLS material (`server.tls_*`) and the TLS client configuration for
+/// the store (`upstream.ca_file`).
+fn load_tls(config: &Config) -> Result<(TlsMaterial, rustls::ClientConfig), StartError> {
+    let files = &config.live.tls;
+    let material = load_material(&files.cert, &files.key, files.client_ca.as_deref())?;
+    let client_tls = upstream_client_config(config.restart.upstream.ca_file.as_deref())?;
+    Ok((material, client_tls))
+}
+
+impl Shared {
+    /// The state the worker threads share, as configured at start.
+    fn new(config: &Config, material: &TlsMaterial, client_tls: rustls::ClientConfig) -> Self {
+        let RestartOnly { server, ssec, .. } = &config.restart;
+        Self {
+            config: config.restart.clone(),
+            client_tls,
+            tls: Arc::new(ArcSwap::new(Arc::clone(&material.config))),
+            records: Arc::new(UploadRecords::new(
+                ssec.max_tracked_uploads,
+                ssec.upload_record_ttl,
+            )),
+            live: Arc::new(ArcSwap::from_pointee(config.live.ssec.clone())),
+            metrics: Metrics::new(),
+            limit: Arc::new(ConnLimit::new(server.max_connections)),
+            settings: ConnSettings::from(server),
+        }
+    }
+}
+
+/// `server.worker_threads`, or one per CPU.
+fn worker_threads(server: &ServerConfig) -> usize {
+    server
+        .worker_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// The listening sockets, one of each per worker thread.
+struct Listeners {
+    /// `server.listen`.
+    s3: Vec<std::net::TcpListener>,
+    s3_addr: SocketAddr,
+    /// `server.plain_listen`, or `None` for every thread when it is off.
+    plain: Vec<Option<std::net::TcpListener>>,
+    plain_addr: Option<SocketAddr>,
+}
+
+impl Listeners {
+    /// Binds the S3 listener and, if configured, the plain one, once per thread.
+    fn bind(server: &ServerConfig, threads: usize) -> Result<Self, StartError> {
+        let (s3, s3_addr) = bind_reuseport("server.listen", server.listen, threads)?;
+        let (plain, plain_addr) = match server.plain_listen {
+            Some(addr) => {
+                let (listeners, bound) = bind_reuseport("server.plain_listen", addr, threads)?;
+                (listeners.into_iter().map(Some).collect(), Some(bound))
+            }
+            None => ((0..threads).map(|_| None).collect(), None),
+        };
+        Ok(Self {
+            s3,
+            s3_addr,
+            plain,
+            plain_addr,
+        })
+    }
+}
+
+/// Starts one worker thread per S3 socket (with its plain socket, if any); each
+/// receiver resolves when that thread's connections are done.
+fn spawn_workers(
+    shared: &Arc<Shared>,
+    listeners: Listeners,
+    stopped: &watch::Receiver<bool>,
+) -> Result<Vec<oneshot::Receiver<()>>, StartError> {
+    let mut workers = Vec::with_capacity(listeners.s3.len());
+    let sockets = listeners.s3.into_iter().zip(listeners.plain);
+    for (i, (s3, plain)) in sockets.enumerate() {
+        let (done_tx, done_rx) = oneshot::channel();
+        let shared = Arc::clone(shared);
+        let stopped = stopped.clone();
+        std::thread::Builder::new()
+            .name(format!("ssec-worker-{i}"))
+            .spawn(move || worker(shared, s3, plain, stopped, done_tx))
+            .map_err(|source| StartError::Bind {
+                key: "server.worker_threads",
+                addr: listeners.s3_addr,
+                source,
+            })?;
+        workers.push(done_rx);
+    }
+    Ok(workers)
+}
+
+/// Binds `server.admin_listen` and serves `/livez`, `/readyz` and `/metrics` on it
+/// until `stopped`; the bound address, or `None` when the admin listener is off.
+async fn start_admin(
+    addr: Option<SocketAddr>,
+    state: AdminState,
+    stopped: &watch::Receiver<bool>,
+) -> Result<Option<SocketAddr>, StartError> {
+    let Some(addr) = addr else { return Ok(None) };
+    let err = |source| StartError::Bind {
+        key: "server.admin_listen",
+        addr,
+        source,
+    };
+    let listener = TcpListener::bind(addr).await.map_err(err)?;
+    let bound = listener.local_addr().map_err(err)?;
+    tokio::spawn(admin::serve(listener, Arc::new(state), stopped.clone()));
+    Ok(Some(bound))
+}
+
+/// Checks every `upstream.probe_interval` that the store accepts connections, for
+/// `/readyz`, until `stopped`.
+fn start_probe(
+    upstream: &UpstreamConfig,
+    health: &Arc<Health>,
+    metrics: &Arc<Metrics>,
+    stopped: &watch::Receiver<bool>,
+) {
+    tokio::spawn(health::probe_store(
+        upstream.scheme.clone(),
+        upstream.authority.clone(),
+        upstream.probe_interval,
+        upstream.connect_timeout,
+        Arc::clone(health),
+        Arc::clone(metrics),
+        stopped.clone(),
+    ));
+}
+
+/// Reloads what `swappable` holds on file changes, on every reason sent to the
+/// returned channel (SIGHUP) and periodically, until `stopped`.
+fn start_reloader(
+    config: &Config,
+    swappable: Swappable,
+    metrics: &Arc<Metrics>,
+    set_log_level: Option<LogLevelSetter>,
+    stopped: watch::Receiver<bool>,
+) -> mpsc::UnboundedSender<&'static str> {
+    let (reload_tx, reload_rx) = mpsc::unbounded_channel();
+    let reloader = Reloader::new(
+        config.clone(),
+        swappable,
+        Arc::clone(metrics),
+        set_log_level,
+    );
+    tokio::spawn(reloader.run(reload_rx, stopped));
+    reload_tx
 }
 
 /// One worker thread: a single-threaded runtime serving its own listening sockets

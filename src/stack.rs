@@ -6,7 +6,7 @@ use arc_swap::ArcSwap;
 use tower::ServiceBuilder;
 use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 
-use crate::config::{Config, LiveSsec};
+use crate::config::{LiveSsec, RestartOnly as Config};
 use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};

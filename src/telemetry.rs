@@ -8,19 +8,20 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, fmt, reload};
 
-use crate::config::{LogConfig, LogFormat};
+use crate::config::LogFormat;
 use crate::reload::LogLevelSetter;
 
-/// Installs the global subscriber, writing to stdout. Returns how to change the level
-/// later, or `None` when `RUST_LOG` decides it.
-pub fn init(log: &LogConfig) -> Option<LogLevelSetter> {
+/// Installs the global subscriber, writing to stdout in `format`, filtered by `level`
+/// (`log.level`). Returns how to change the level later, or `None` when `RUST_LOG`
+/// decides it.
+pub fn init(format: LogFormat, level: &str) -> Option<LogLevelSetter> {
     let from_env = EnvFilter::try_from_default_env().ok();
     let pinned = from_env.is_some();
     let filter = from_env
-        .or_else(|| EnvFilter::try_new(&log.level).ok())
+        .or_else(|| EnvFilter::try_new(level).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
     let (filter, handle) = reload::Layer::new(filter);
-    let output = match log.format {
+    let output = match format {
         LogFormat::Json => fmt::layer()
             .json()
             .flatten_event(true)

@@ -437,7 +437,7 @@ mod tests {
         let text = "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
                     [upstream]\nendpoint = \"http://127.0.0.1:9\"\nforwarded_proto = true\n";
         let config = Config::parse(text, Path::new("/etc/ssec/proxy.toml")).unwrap();
-        Upstream::new(&config.upstream).unwrap()
+        Upstream::new(&config.restart.upstream).unwrap()
     }
 
     /// What the store client gets: the key and credential fields still marked

@@ -104,14 +104,14 @@ fn check_proxy(docs: &[Value], pod: &Value, container: &Value) -> Config {
         "secret",
         secret["secret"]["secretName"].as_str().unwrap(),
     );
-    assert_eq!(config.server.tls_cert, Path::new(&tls_dir).join("tls.crt"));
-    assert_eq!(config.server.tls_key, Path::new(&tls_dir).join("tls.key"));
-    let ca = config.upstream.ca_file.clone().expect("store CA");
+    assert_eq!(config.live.tls.cert, Path::new(&tls_dir).join("tls.crt"));
+    assert_eq!(config.live.tls.key, Path::new(&tls_dir).join("tls.key"));
+    let ca = config.restart.upstream.ca_file.clone().expect("store CA");
     let ca_dir = mount_dir(pod, container, "configMap", "rgw-ca");
     assert_eq!(ca.parent().unwrap(), Path::new(&ca_dir));
 
     // Probes hit the admin listener, which must listen on the pod IP.
-    let admin = config.server.admin_listen.expect("admin listener");
+    let admin = config.restart.server.admin_listen.expect("admin listener");
     assert!(admin.ip().is_unspecified(), "the kubelet probes the pod IP");
     assert_eq!(port(container, "admin"), admin.port());
     for (probe, path) in [
@@ -138,8 +138,9 @@ fn check_proxy(docs: &[Value], pod: &Value, container: &Value) -> Config {
     let pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
         .as_u64()
         .unwrap_or(0);
-    let needed =
-        Duration::from_secs(pre_stop) + config.server.shutdown_delay + config.server.shutdown_grace;
+    let needed = Duration::from_secs(pre_stop)
+        + config.restart.server.shutdown_delay
+        + config.restart.server.shutdown_grace;
     let allowed = Duration::from_secs(pod["terminationGracePeriodSeconds"].as_u64().unwrap());
     assert!(
         allowed > needed,
@@ -161,7 +162,7 @@ fn native_sidecar_manifest_matches_its_configuration() {
     assert_eq!(sidecar["restartPolicy"], "Always", "a native sidecar");
     let config = check_proxy(&docs, pod, sidecar);
     assert!(
-        config.server.listen.ip().is_loopback(),
+        config.restart.server.listen.ip().is_loopback(),
         "only the pod's application reaches the sidecar"
     );
     let app = &pod["containers"][0];
@@ -173,7 +174,7 @@ fn native_sidecar_manifest_matches_its_configuration() {
         .unwrap();
     assert_eq!(
         endpoint["value"],
-        format!("https://localhost:{}", config.server.listen.port())
+        format!("https://localhost:{}", config.restart.server.listen.port())
     );
 }
 
@@ -188,8 +189,8 @@ fn gateway_manifest_matches_its_configuration() {
         .find(|c| c["name"] == "ssec-proxy")
         .unwrap();
     let config = check_proxy(&docs, pod, container);
-    assert_eq!(port(container, "s3"), config.server.listen.port());
-    assert!(config.server.listen.ip().is_unspecified());
+    assert_eq!(port(container, "s3"), config.restart.server.listen.port());
+    assert!(config.restart.server.listen.ip().is_unspecified());
     let service = kind(&docs, "Service");
     assert_eq!(service["spec"]["ports"][0]["targetPort"], "s3");
     assert_eq!(

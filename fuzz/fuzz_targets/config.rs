@@ -16,10 +16,11 @@ fuzz_target!(|data: &[u8]| {
     match Config::parse(text, Path::new("/tmp/fuzz.toml")) {
         Ok(config) => {
             let _ = config.warnings();
-            let live = config.live_ssec();
+            let live = &config.live.ssec;
             for bucket in [None, Some("vault"), Some("public-x"), Some("")] {
                 let _ = live.policies.for_bucket(bucket);
             }
+            assert!(config.restart.changed_keys(&config.restart).is_empty());
             let _ = format!("{config:?}");
         }
         Err(err) => {

@@ -63,13 +63,13 @@ struct Watched {
 impl Watched {
     /// The configuration file and the certificate, key and client CA it names.
     fn of(config: &Config) -> Self {
-        let s = &config.server;
+        let t = &config.live.tls;
         Self::new(
             [
                 Some(config.file.as_path()),
-                Some(s.tls_cert.as_path()),
-                Some(s.tls_key.as_path()),
-                s.tls_client_ca.as_deref(),
+                Some(t.cert.as_path()),
+                Some(t.key.as_path()),
+                t.client_ca.as_deref(),
             ]
             .into_iter()
             .flatten(),
