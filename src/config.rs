@@ -224,10 +224,12 @@ restart_only_table! {
 }
 
 restart_only_table! {
-    /// `log.format` (`log.level` reloads: see [`Reloadable`]).
+    /// `log.format` and `log.file` (`log.level` reloads: see [`Reloadable`]).
     pub struct LogOutput in log {
         /// Output format.
         pub format: LogFormat,
+        /// Where every line goes, appended; stdout when unset.
+        pub file: Option<PathBuf>,
     }
 }
 

@@ -283,6 +283,7 @@ upload_record_ttl = "1h"
 
 [log]
 format = "text"
+file = "logs/proxy.log"
 "#;
 
 #[test]
@@ -318,7 +319,13 @@ fn names_each_changed_restart_only_key_as_written_in_the_file() {
             "ssec.max_tracked_uploads",
             "ssec.upload_record_ttl",
             "log.format",
+            "log.file",
         ]
+    );
+    assert_eq!(
+        new.restart.log.file.as_deref(),
+        Some(Path::new("/etc/ssec/logs/proxy.log")),
+        "relative to the configuration file"
     );
     // Each is a key the file has, in the table it names.
     let file: toml::Table = toml::from_str(EVERY_RESTART_ONLY_KEY_CHANGED).unwrap();
@@ -412,6 +419,7 @@ fn defaults_are_the_documented_ones() {
             },
             log: LogOutput {
                 format: LogFormat::Json,
+                file: None,
             },
             auth: AuthConfig {
                 mode: AuthMode::Passthrough,

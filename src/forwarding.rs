@@ -14,6 +14,8 @@ use crate::s3::headers::{FORWARDED, KEEP_ALIVE, PROXY_CONNECTION, X_FORWARDED_PR
 pub struct ConnInfo {
     /// TLS listener (true) or the plain listener (false).
     pub tls: bool,
+    /// The client's address.
+    pub client: Option<std::net::SocketAddr>,
 }
 
 /// The host the client addressed ([`request_host`]), resolved once by the classify

@@ -73,7 +73,15 @@ fn run(file: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let set_log_level = telemetry::init(config.restart.log.format, &config.live.log_level);
+    let log = &config.restart.log;
+    let set_log_level =
+        match telemetry::init(log.format, &config.live.log_level, log.file.as_deref()) {
+            Ok(setter) => setter,
+            Err(e) => {
+                eprintln!("invalid: log.file: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     for warning in config.warnings() {
         tracing::warn!(warning = %warning, "configuration");
     }

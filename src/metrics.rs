@@ -101,6 +101,8 @@ pub struct Metrics {
     pub tracked_uploads: Gauge,
     /// 1 when the last store probe connected, else 0.
     pub store_up: Gauge,
+    /// Access lines dropped because the writer fell behind (or its output failed).
+    pub access_log_dropped: Counter,
 }
 
 fn latency() -> Histogram {
@@ -130,6 +132,7 @@ impl Metrics {
             unconfirmed_writes: Counter::default(),
             tracked_uploads: Gauge::default(),
             store_up: Gauge::default(),
+            access_log_dropped: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -196,6 +199,11 @@ impl Metrics {
             "store_up",
             "Whether the last store probe connected",
             m.store_up.clone(),
+        );
+        registry.register(
+            "access_log_dropped",
+            "Access lines dropped because the writer fell behind or its output failed",
+            m.access_log_dropped.clone(),
         );
         let bytes_in = m
             .bytes

@@ -21,6 +21,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 use tower::util::Oneshot;
 
+use crate::access_log::AccessLog;
 use crate::admin::{self, AdminState};
 use crate::config::{Config, LiveSsec, RestartOnly, ServerConfig, UpstreamConfig};
 use crate::forwarding::ConnInfo;
@@ -48,6 +49,9 @@ pub enum StartError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The access log could not be started (`log.file` not writable).
+    #[error("log.file: cannot write the access log: {0}")]
+    AccessLog(#[source] std::io::Error),
 }
 
 /// What the process is told from outside.
@@ -92,6 +96,7 @@ pub struct Server {
     /// One per worker thread; resolves when its connections are done.
     workers: Vec<oneshot::Receiver<()>>,
     reload_tx: mpsc::UnboundedSender<&'static str>,
+    access: AccessLog,
     delay: Duration,
     grace: Duration,
 }
@@ -104,6 +109,7 @@ struct Shared {
     records: Arc<UploadRecords>,
     live: Arc<ArcSwap<LiveSsec>>,
     metrics: Arc<Metrics>,
+    access: AccessLog,
     limit: Arc<ConnLimit>,
     settings: ConnSettings,
 }
@@ -116,7 +122,9 @@ impl Server {
     ) -> Result<Self, StartError> {
         let server = &config.restart.server;
         let (material, client_tls) = load_tls(config)?;
-        let shared = Arc::new(Shared::new(config, &material, client_tls));
+        let metrics = Metrics::new();
+        let access = start_access_log(config, &metrics)?;
+        let shared = Arc::new(Shared::new(config, &material, client_tls, metrics, access));
         let health = Arc::new(Health::default());
         let cert_not_after = Arc::new(AtomicI64::new(material.not_after));
         let threads = worker_threads(server);
@@ -170,6 +178,7 @@ impl Server {
             stop_rest,
             workers,
             reload_tx,
+            access: shared.access.clone(),
             delay: server.shutdown_delay,
             grace: server.shutdown_grace,
         })
@@ -223,8 +232,28 @@ impl Server {
             Exit::Forced => tracing::warn!("shutdown: second signal, exiting now"),
         }
         let _ = self.stop_rest.send(true);
+        // Everything queued is written before the process ends.
+        if !self.access.flush(ACCESS_LOG_FLUSH) {
+            tracing::warn!("shutdown: access log lines still queued were lost");
+        }
         exit
     }
+}
+
+/// How long shutdown waits for the access log's queue to be written.
+const ACCESS_LOG_FLUSH: Duration = Duration::from_secs(2);
+
+/// The access log writer, with `log.format`, to `log.file` or stdout.
+fn start_access_log(config: &Config, metrics: &Metrics) -> Result<AccessLog, StartError> {
+    let log = &config.restart.log;
+    let out = crate::telemetry::output(log.file.as_deref()).map_err(StartError::AccessLog)?;
+    AccessLog::start(
+        out,
+        log.format,
+        crate::access_log::QUEUE_LINES,
+        metrics.access_log_dropped.clone(),
+    )
+    .map_err(StartError::AccessLog)
 }
 
 /// The listener's TLS material (`server.tls_*`) and the TLS client configuration for
@@ -238,7 +267,13 @@ fn load_tls(config: &Config) -> Result<(TlsMaterial, rustls::ClientConfig), Star
 
 impl Shared {
     /// The state the worker threads share, as configured at start.
-    fn new(config: &Config, material: &TlsMaterial, client_tls: rustls::ClientConfig) -> Self {
+    fn new(
+        config: &Config,
+        material: &TlsMaterial,
+        client_tls: rustls::ClientConfig,
+        metrics: Arc<Metrics>,
+        access: AccessLog,
+    ) -> Self {
         let RestartOnly { server, ssec, .. } = &config.restart;
         Self {
             config: config.restart.clone(),
@@ -249,7 +284,8 @@ impl Shared {
                 ssec.upload_record_ttl,
             )),
             live: Arc::new(ArcSwap::from_pointee(config.live.ssec.clone())),
-            metrics: Metrics::new(),
+            metrics,
+            access,
             limit: Arc::new(ConnLimit::new(server.max_connections)),
             settings: ConnSettings::from(server),
         }
@@ -404,6 +440,7 @@ fn worker(
             Arc::clone(&shared.records),
             Arc::clone(&shared.live),
             Arc::clone(&shared.metrics),
+            shared.access.clone(),
         );
         let mut loops = tokio::task::JoinSet::new();
         let sockets = [
@@ -633,7 +670,10 @@ impl Conn {
             let Some(acceptor) = self.tls else {
                 let service = ConnService {
                     stack: service,
-                    info: ConnInfo { tls: false },
+                    info: ConnInfo {
+                        tls: false,
+                        client: Some(peer),
+                    },
                 };
                 serve_http(TokioIo::new(tcp), false, service, settings, watcher).await;
                 return;
@@ -657,7 +697,10 @@ impl Conn {
             let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
             let service = ConnService {
                 stack: service,
-                info: ConnInfo { tls: true },
+                info: ConnInfo {
+                    tls: true,
+                    client: Some(peer),
+                },
             };
             serve_http(TokioIo::new(tls), h2, service, settings, watcher).await;
         };

@@ -6,6 +6,7 @@ use arc_swap::ArcSwap;
 use tower::ServiceBuilder;
 use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 
+use crate::access_log::AccessLog;
 use crate::config::{LiveSsec, RestartOnly as Config};
 use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
@@ -38,6 +39,7 @@ pub fn build(
     records: Arc<UploadRecords>,
     live: Arc<ArcSwap<LiveSsec>>,
     metrics: Arc<Metrics>,
+    access: AccessLog,
 ) -> ProxyService {
     ServiceBuilder::new()
         // Keys and credentials are marked sensitive before anything can log or forward
@@ -45,7 +47,7 @@ pub fn build(
         .layer(sensitive_headers())
         // Request id, span and meter first, so everything below logs inside the request
         // and the access line covers the whole exchange.
-        .layer(TraceLayer::new(metrics))
+        .layer(TraceLayer::new(metrics, access))
         // Every error below becomes an S3 XML answer here, and is logged here only.
         .layer(ErrorResponseLayer)
         // Header checks and S3 classification, once; later layers read extensions.

@@ -1,9 +1,16 @@
-//! Logging setup: `[log] format` (json | text) and `level`, overridden by `RUST_LOG`.
+//! Logging setup: `[log] format` (json | text), `level` (overridden by `RUST_LOG`) and
+//! `file` (stdout when unset). Access lines have their own writer (`access_log`).
 //! The level can change while running (configuration reload) unless `RUST_LOG` is set.
 //! Targets that log once per file-system event stay at `info` whatever is asked.
 
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
 use tracing::subscriber::Interest;
 use tracing::{Level, Metadata, Subscriber};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, fmt, reload};
@@ -14,7 +21,15 @@ use crate::reload::LogLevelSetter;
 /// Installs the global subscriber, writing to stdout in `format`, filtered by `level`
 /// (`log.level`). Returns how to change the level later, or `None` when `RUST_LOG`
 /// decides it.
-pub fn init(format: LogFormat, level: &str) -> Option<LogLevelSetter> {
+pub fn init(
+    format: LogFormat,
+    level: &str,
+    file: Option<&Path>,
+) -> std::io::Result<Option<LogLevelSetter>> {
+    let writer = match file {
+        Some(path) => BoxMakeWriter::new(Arc::new(append(path)?)),
+        None => BoxMakeWriter::new(std::io::stdout),
+    };
     let from_env = EnvFilter::try_from_default_env().ok();
     let pinned = from_env.is_some();
     let filter = from_env
@@ -27,8 +42,9 @@ pub fn init(format: LogFormat, level: &str) -> Option<LogLevelSetter> {
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
+            .with_writer(writer)
             .boxed(),
-        LogFormat::Text => fmt::layer().boxed(),
+        LogFormat::Text => fmt::layer().with_writer(writer).boxed(),
     };
     let _ = tracing_subscriber::registry()
         .with(filter)
@@ -36,12 +52,24 @@ pub fn init(format: LogFormat, level: &str) -> Option<LogLevelSetter> {
         .with(output)
         .try_init();
     if pinned {
-        return None;
+        return Ok(None);
     }
-    Some(Box::new(move |level: &str| {
+    Ok(Some(Box::new(move |level: &str| {
         let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
         handle.reload(filter).map_err(|e| e.to_string())
-    }))
+    })))
+}
+
+/// Where log lines go: `log.file`, appended, or stdout.
+pub fn output(file: Option<&Path>) -> std::io::Result<Box<dyn Write + Send>> {
+    Ok(match file {
+        Some(path) => Box::new(append(path)?),
+        None => Box::new(std::io::stdout()),
+    })
+}
+
+fn append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
 }
 
 /// Crates that log at `debug`/`trace` for every file-system event they see (notify:

@@ -569,12 +569,16 @@ async fn one_access_line_per_request_without_keys_queries_or_credentials() {
     assert_eq!(v["outcome"], "store_unconfirmed");
     assert_eq!(v["s3.error"], "BadGateway");
     for field in [
-        "duration.proxy_ms",
-        "duration.store_ms",
-        "duration.total_ms",
+        "duration.proxy_us",
+        "duration.store_us",
+        "duration.total_us",
     ] {
-        assert!(v[field].as_f64().is_some(), "{field}");
+        assert!(v[field].as_u64().is_some(), "{field}: integer microseconds");
     }
+    assert!(
+        v["duration.total_us"].as_u64() >= v["duration.store_us"].as_u64(),
+        "{v}"
+    );
     assert_eq!(
         proxy
             .logs()
@@ -597,4 +601,77 @@ async fn one_access_line_per_request_without_keys_queries_or_credentials() {
             "{secret} logged"
         );
     }
+}
+
+/// `log.file`: every line goes to the file (one access line per request, up to the
+/// last before SIGTERM), none to stdout.
+#[tokio::test]
+async fn log_file_gets_every_line_and_stdout_none() {
+    let store = MockStore::ok().await;
+    let pki = support::Pki::new();
+    let log = pki.dir.path().join("logs").join("proxy.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    let config = pki.dir.path().join("proxy.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"\"\ntls_cert = {:?}\ntls_key = {:?}\n\
+             shutdown_delay = \"0s\"\n[upstream]\nendpoint = {:?}\n[ssec]\ndefault = \"allow\"\n\
+             [log]\nfile = \"logs/proxy.log\"\n",
+            pki.cert_path.display().to_string(),
+            pki.key_path.display().to_string(),
+            store.url(),
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(support::BIN)
+        .arg("--config")
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .env_remove("RUST_LOG")
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let listening = loop {
+        if let Some(line) = read().lines().find(|l| l.contains("\"listening\"")) {
+            break line.to_owned();
+        }
+        assert!(Instant::now() < deadline, "not listening: {}", read());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let v: serde_json::Value = serde_json::from_str(&listening).unwrap();
+    let port = v["s3.addr"]
+        .as_str()
+        .unwrap()
+        .parse::<std::net::SocketAddr>()
+        .unwrap()
+        .port();
+    let client = RawClient::new(&pki.ca_pem, false);
+    const REQUESTS: usize = 200;
+    for i in 0..REQUESTS {
+        let req = Request::get(format!("https://localhost:{port}/b/k{i}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        assert_eq!(client.send(req).await.status, 200);
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    let text = read();
+    let access = text
+        .lines()
+        .filter(|l| l.contains("\"target\":\"access\""))
+        .count();
+    assert_eq!(access, REQUESTS, "{text}");
+    assert!(text.contains("shutdown: done"), "{text}");
+    assert!(
+        output.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }

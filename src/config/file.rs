@@ -100,6 +100,7 @@ struct LogTable {
     format: LogFormat,
     #[serde(default = "default_log_level")]
     level: String,
+    file: Option<FilePath>,
 }
 
 /// `[ssec]`.
@@ -132,6 +133,7 @@ impl Default for LogTable {
         Self {
             format: default_log_format(),
             level: default_log_level(),
+            file: None,
         }
     }
 }
@@ -244,7 +246,10 @@ impl File {
                 max_tracked_uploads: ssec.max_tracked_uploads.0,
                 upload_record_ttl: ssec.upload_record_ttl.0,
             },
-            log: LogOutput { format: log.format },
+            log: LogOutput {
+                format: log.format,
+                file: log.file.map(|p| p.resolve(dir)),
+            },
             auth,
             etag,
         };

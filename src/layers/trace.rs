@@ -6,6 +6,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -20,7 +21,9 @@ use tower::{Layer, Service};
 use tracing::instrument::Instrumented;
 use tracing::{Instrument, Span, field};
 
+use crate::access_log::{AccessLine, AccessLog};
 use crate::error::Outcome;
+use crate::forwarding::ConnInfo;
 use crate::layers::error_response::Verdict;
 use crate::metrics::{FinishedRequest, Metrics};
 use crate::request_id::RequestId;
@@ -89,13 +92,21 @@ impl Facts {
 /// Adds [`Trace`].
 #[derive(Clone)]
 pub struct TraceLayer {
+    sinks: Arc<Sinks>,
+}
+
+/// Where a finished request is recorded.
+struct Sinks {
     metrics: Arc<Metrics>,
+    access: AccessLog,
 }
 
 impl TraceLayer {
-    /// A layer feeding `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
+    /// A layer feeding `metrics` and writing access lines to `access`.
+    pub fn new(metrics: Arc<Metrics>, access: AccessLog) -> Self {
+        Self {
+            sinks: Arc::new(Sinks { metrics, access }),
+        }
     }
 }
 
@@ -104,7 +115,7 @@ impl<S> Layer<S> for TraceLayer {
     fn layer(&self, inner: S) -> Trace<S> {
         Trace {
             inner,
-            metrics: Arc::clone(&self.metrics),
+            sinks: Arc::clone(&self.sinks),
         }
     }
 }
@@ -113,7 +124,7 @@ impl<S> Layer<S> for TraceLayer {
 #[derive(Clone)]
 pub struct Trace<S> {
     inner: S,
-    metrics: Arc<Metrics>,
+    sinks: Arc<Sinks>,
 }
 
 impl<S, B, RB> Service<Request<B>> for Trace<S>
@@ -144,6 +155,13 @@ where
         );
         req.extensions_mut().insert(id);
         req.extensions_mut().insert(Arc::clone(&facts));
+        // The access line names the client where the connection's span is on, as
+        // every other line inside it does.
+        let client = req
+            .extensions()
+            .get::<ConnInfo>()
+            .and_then(|c| c.client)
+            .filter(|_| !Span::current().is_disabled());
         let inner = {
             let _entered = span.enter();
             self.inner.call(req)
@@ -152,8 +170,9 @@ where
             inner: inner.instrument(span),
             done: Some(Done {
                 facts,
-                metrics: Arc::clone(&self.metrics),
+                sinks: Arc::clone(&self.sinks),
                 head,
+                client,
             }),
         }
     }
@@ -162,8 +181,9 @@ where
 /// What the response side needs to finish the request's record.
 struct Done {
     facts: Arc<Facts>,
-    metrics: Arc<Metrics>,
+    sinks: Arc<Sinks>,
     head: bool,
+    client: Option<SocketAddr>,
 }
 
 pin_project! {
@@ -223,7 +243,7 @@ impl Drop for Record {
             (None, true, 400..) => Outcome::StoreError,
             (None, true, _) => Outcome::Ok,
         };
-        let metrics = &self.done.metrics;
+        let metrics = &self.done.sinks.metrics;
         if let Some(Verdict {
             code,
             reason: Some(reason),
@@ -242,22 +262,23 @@ impl Drop for Record {
             bytes_out: facts.bytes_out.load(Ordering::Relaxed),
         };
         metrics.request(&done);
-        tracing::event!(
-            target: "access",
-            tracing::Level::INFO,
-            request.id = %facts.id,
-            s3.op = op.as_str(),
-            s3.bucket = target.and_then(|t| t.bucket.as_deref()).unwrap_or(""),
-            http.status = self.status,
-            bytes.r#in = done.bytes_in,
-            bytes.out = done.bytes_out,
-            duration.proxy_ms = proxy.as_secs_f64() * 1e3,
-            duration.store_ms = store.as_secs_f64() * 1e3,
-            duration.total_ms = facts.start.elapsed().as_secs_f64() * 1e3,
-            outcome = outcome.as_str(),
-            s3.error = self.verdict.as_ref().map_or("", |v| v.code.as_str()),
-            "request"
-        );
+        if tracing::enabled!(target: "access", tracing::Level::INFO) {
+            let id = facts.id;
+            self.done.sinks.access.write(&AccessLine {
+                request_id: id.as_str(),
+                op: op.as_str(),
+                bucket: target.and_then(|t| t.bucket.as_deref()).unwrap_or(""),
+                status: self.status,
+                bytes_in: done.bytes_in,
+                bytes_out: done.bytes_out,
+                proxy,
+                store,
+                total: facts.start.elapsed(),
+                outcome: outcome.as_str(),
+                error: self.verdict.as_ref().map_or("", |v| v.code.as_str()),
+                client: self.done.client,
+            });
+        }
     }
 }
 
