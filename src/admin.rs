@@ -21,6 +21,7 @@ use tokio::sync::watch;
 
 use crate::health::Health;
 use crate::metrics::Metrics;
+use crate::s3::store::LiveStore;
 use crate::uploads::UploadRecords;
 
 /// What the admin endpoints read.
@@ -33,6 +34,8 @@ pub struct AdminState {
     pub records: Arc<UploadRecords>,
     /// Expiry of the served certificate (Unix seconds), updated on reload.
     pub cert_not_after: Arc<AtomicI64>,
+    /// Which store's behaviours apply, for `/readyz`.
+    pub store: Arc<LiveStore>,
 }
 
 /// Serves the admin endpoints until `stopped` turns true.
@@ -70,14 +73,21 @@ fn answer(req: &Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> 
         (&Method::GET | &Method::HEAD, "/livez") => {
             (StatusCode::OK, "ok\n".to_owned(), "text/plain")
         }
-        (&Method::GET | &Method::HEAD, "/readyz") => match state.health.not_ready() {
-            None => (StatusCode::OK, "ready\n".to_owned(), "text/plain"),
-            Some(why) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("not ready: {why}\n"),
-                "text/plain",
-            ),
-        },
+        (&Method::GET | &Method::HEAD, "/readyz") => {
+            let store = state.store.describe();
+            match state.health.not_ready() {
+                None => (
+                    StatusCode::OK,
+                    format!("ready\nupstream.store: {store}\n"),
+                    "text/plain",
+                ),
+                Some(why) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("not ready: {why}\nupstream.store: {store}\n"),
+                    "text/plain",
+                ),
+            }
+        }
         (&Method::GET, "/metrics") => {
             let m = &state.metrics;
             m.tracked_uploads

@@ -18,7 +18,7 @@ use http::uri::{Authority, Scheme};
 use serde::Deserialize;
 
 use crate::s3::policy::{BucketPolicies, Policy};
-pub use crate::s3::store::{Store, UnknownUploads};
+pub use crate::s3::store::{Store, StoreSetting, UnknownUploads};
 
 /// A configuration problem, naming the file and the key path.
 #[derive(Debug, thiserror::Error)]
@@ -198,8 +198,9 @@ restart_only_table! {
         pub ca_file: Option<PathBuf>,
         /// Add `X-Forwarded-Proto: https` (RGW `rgw_trust_forwarded_https`).
         pub forwarded_proto: bool,
-        /// Which store is behind the proxy, for its known behaviours.
-        pub store: Store,
+        /// Which store is behind the proxy, for its known behaviours (`auto`:
+        /// recognised from its answers).
+        pub store: StoreSetting,
         /// Limit on establishing a connection (TCP and TLS) to the store.
         pub connect_timeout: Duration,
         /// Limit on a request making no progress in either direction.
@@ -313,8 +314,8 @@ pub struct LiveSsec {
     /// `ssec.default` and `ssec.buckets`.
     pub policies: BucketPolicies,
     /// `ssec.unknown_uploads`: what to do with parts of uploads this replica has no
-    /// record of.
-    pub unknown_uploads: UnknownUploads,
+    /// record of; unset, the store's default ([`Store::default_unknown_uploads`]).
+    pub unknown_uploads: Option<UnknownUploads>,
 }
 
 impl Config {
@@ -360,7 +361,7 @@ impl Config {
             out.push(
                 "upstream.endpoint: http: customer keys travel to the store unencrypted; use https unless the store is on the same host or pod network you trust".to_owned(),
             );
-            if upstream.store == Store::Minio {
+            if upstream.store == StoreSetting::Named(Store::Minio) {
                 out.push(
                     "upstream.endpoint: MinIO refuses SSE-C unless it serves TLS itself; use https"
                         .to_owned(),

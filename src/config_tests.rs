@@ -31,7 +31,7 @@ fn parses_minimal_file_with_fail_closed_defaults() {
     assert_eq!(c.restart.server.max_header_bytes, 65536);
     assert_eq!(c.restart.upstream.scheme, Scheme::HTTP);
     assert_eq!(c.restart.upstream.authority.as_str(), "127.0.0.1:8333");
-    assert_eq!(c.restart.upstream.store, Store::Generic);
+    assert_eq!(c.restart.upstream.store, StoreSetting::Auto);
     assert!(!c.restart.upstream.forwarded_proto);
     assert_eq!(c.restart.auth.mode, AuthMode::Passthrough);
     assert_eq!(c.restart.etag.mode, EtagMode::Canonical);
@@ -148,9 +148,12 @@ fn ssec_defaults_to_require_and_store_specific_unknown_uploads() {
     let c = parse(MINIMAL).unwrap();
     assert_eq!(c.live.ssec.policies.default, Policy::Require);
     assert!(c.live.ssec.policies.rules.is_empty());
-    assert_eq!(c.live.ssec.unknown_uploads, UnknownUploads::Reject);
+    // Unset: the store's default, decided per request ([`Store::default_unknown_uploads`]).
+    assert_eq!(c.live.ssec.unknown_uploads, None);
     let rgw = parse(&MINIMAL.replace("[upstream]", "[upstream]\nstore = \"rgw\"")).unwrap();
-    assert_eq!(rgw.live.ssec.unknown_uploads, UnknownUploads::Allow);
+    assert_eq!(rgw.restart.upstream.store, StoreSetting::Named(Store::Rgw));
+    let bad = MINIMAL.replace("[upstream]", "[upstream]\nstore = \"s3\"");
+    assert_eq!(key_of(&bad), "upstream.store");
 }
 
 #[test]
@@ -162,7 +165,7 @@ fn parses_bucket_rules_with_allowlists() {
     );
     let c = parse(&text).unwrap();
     assert_eq!(c.live.ssec.policies.default, Policy::Allow);
-    assert_eq!(c.live.ssec.unknown_uploads, UnknownUploads::Allow);
+    assert_eq!(c.live.ssec.unknown_uploads, Some(UnknownUploads::Allow));
     assert_eq!(
         c.live.ssec.policies.for_bucket(Some("public-x")).policy,
         Policy::Forbid
@@ -376,7 +379,7 @@ fn reloadable_settings_need_no_restart() {
     assert_eq!(new.live.log_level, "debug");
     assert_eq!(new.live.ssec.policies.default, Policy::Forbid);
     assert_eq!(new.live.ssec.policies.rules.len(), 1);
-    assert_eq!(new.live.ssec.unknown_uploads, UnknownUploads::Allow);
+    assert_eq!(new.live.ssec.unknown_uploads, Some(UnknownUploads::Allow));
 }
 
 #[test]
@@ -406,7 +409,7 @@ fn defaults_are_the_documented_ones() {
                 authority: Authority::from_static("127.0.0.1:8333"),
                 ca_file: None,
                 forwarded_proto: false,
-                store: Store::Generic,
+                store: StoreSetting::Auto,
                 connect_timeout: secs(5),
                 idle_timeout: secs(60),
                 pool_idle_timeout: secs(90),

@@ -30,8 +30,15 @@ pub enum ProxyError {
     #[error("client body failed")]
     ClientBody(#[source] BoxError),
     /// The store reported success for an SSE-C write without confirming the key.
-    #[error("store did not confirm SSE-C for {0}")]
-    Unconfirmed(&'static str),
+    #[error("store did not confirm SSE-C for {op}")]
+    Unconfirmed {
+        /// The operation.
+        op: &'static str,
+        /// `upstream.store` as it applied.
+        store: &'static str,
+        /// The echo that was missing or wrong.
+        missing: &'static str,
+    },
 }
 
 impl ProxyError {
@@ -59,7 +66,7 @@ impl ProxyError {
                 S3ErrorCode::IncompleteBody,
                 "You did not provide the number of bytes specified by the Content-Length HTTP header.",
             ),
-            Self::Unconfirmed(_) => S3Error::new(
+            Self::Unconfirmed { .. } => S3Error::new(
                 S3ErrorCode::BadGateway,
                 "The object store did not confirm that it encrypted the data with the customer-provided key. Treat the write as failed.",
             ),
@@ -85,7 +92,7 @@ impl ProxyError {
             Self::UpstreamTimeout => Outcome::StoreTimeout,
             Self::ClientTimeout => Outcome::ClientTimeout,
             Self::ClientBody(_) => Outcome::ClientAborted,
-            Self::Unconfirmed(_) => Outcome::StoreUnconfirmed,
+            Self::Unconfirmed { .. } => Outcome::StoreUnconfirmed,
         }
     }
 }

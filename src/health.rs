@@ -5,10 +5,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::header::HOST;
 use http::uri::{Authority, Scheme};
+use http::{HeaderValue, Request};
+use http_body_util::Full;
 use tokio::sync::watch;
+use tower::ServiceExt as _;
 
 use crate::metrics::Metrics;
+use crate::s3::store::LiveStore;
+use crate::upstream::Upstream;
 
 /// Process-wide state the admin endpoints report on.
 #[derive(Debug, Default)]
@@ -48,9 +55,41 @@ impl Health {
     }
 }
 
+/// Settles `upstream.store = "auto"`: the store's client and what it settles.
+#[derive(Clone)]
+pub struct Identify {
+    /// A client for the store.
+    pub upstream: Upstream,
+    /// The store setting to settle.
+    pub store: Arc<LiveStore>,
+}
+
+impl Identify {
+    /// Asks the store `GET /` without credentials (every S3 store answers it: a
+    /// listing or 403) and settles `auto` from the answer's headers, within `timeout`.
+    /// Returns whether the store answered. Logs what was decided.
+    pub async fn once(&self, authority: &Authority, timeout: Duration) -> bool {
+        let Ok(host) = HeaderValue::from_str(authority.as_str()) else {
+            return false;
+        };
+        let mut request = Request::new(Full::new(Bytes::new()));
+        request.headers_mut().insert(HOST, host);
+        let answer = tokio::time::timeout(timeout, self.upstream.clone().oneshot(request)).await;
+        let Ok(Ok(response)) = answer else {
+            return false;
+        };
+        if let Some(decided) = self.store.settle(response.headers()) {
+            tracing::info!(upstream.store = %decided, "store identified");
+        }
+        true
+    }
+}
+
 /// Connects to the store every `interval` (each attempt bounded by `timeout`) and
-/// records whether it accepted, until `stopped`. A TCP connection is all it opens:
-/// cheap for the store, and what a proxy needs to be useful.
+/// records whether it accepted, until `stopped`. A TCP connection is all it opens
+/// (cheap for the store, and what a proxy needs to be useful), except that while
+/// `upstream.store = "auto"` is unsettled a reachable store is asked `GET /`.
+#[allow(clippy::too_many_arguments)]
 pub async fn probe_store(
     scheme: Scheme,
     authority: Authority,
@@ -58,6 +97,7 @@ pub async fn probe_store(
     timeout: Duration,
     health: Arc<Health>,
     metrics: Arc<Metrics>,
+    identify: Option<Identify>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let port = authority
@@ -84,6 +124,9 @@ pub async fn probe_store(
                 false => tracing::warn!("store unreachable"),
             }
             last = Some(up);
+        }
+        if up && let Some(identify) = identify.as_ref().filter(|i| i.store.pending()) {
+            identify.once(&authority, timeout).await;
         }
         health.set_store_up(up);
         metrics.store_up.set(i64::from(up));

@@ -10,8 +10,13 @@ use clap::{Parser, Subcommand};
 /// tenth of the proxy's time there under load; mimalloc a fraction of that.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use std::sync::Arc;
+
 use ssec_proxy::config::Config;
+use ssec_proxy::health::Identify;
+use ssec_proxy::s3::store::LiveStore;
 use ssec_proxy::server::{Exit, Server, Signal};
+use ssec_proxy::upstream::Upstream;
 use ssec_proxy::{telemetry, tls};
 
 #[derive(Parser)]
@@ -61,8 +66,36 @@ fn validate(file: &Path) -> ExitCode {
         eprintln!("warning: {warning}");
     }
     println!("{}", config.addressing_note());
+    println!("upstream.store: {}", identify_store(&config));
     println!("ok: {}", file.display());
     ExitCode::SUCCESS
+}
+
+/// What `upstream.store` means for this file: the named store, or under `auto` what
+/// the store answers now (one unauthenticated `GET /`, bounded by the connect timeout).
+fn identify_store(config: &Config) -> String {
+    let upstream = &config.restart.upstream;
+    let store = Arc::new(LiveStore::new(upstream.store));
+    if !store.pending() {
+        return store.describe();
+    }
+    let tls = match tls::upstream_client_config(upstream.ca_file.as_deref()) {
+        Ok(tls) => tls,
+        Err(e) => return format!("auto: cannot ask the store ({e})"),
+    };
+    let identify = Identify {
+        upstream: Upstream::with_tls(upstream, tls),
+        store: Arc::clone(&store),
+    };
+    let asked = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(|rt| rt.block_on(identify.once(&upstream.authority, upstream.connect_timeout)));
+    match asked {
+        Ok(true) => store.describe(),
+        Ok(false) => "auto: the store did not answer; generic until it does".to_owned(),
+        Err(e) => format!("auto: cannot ask the store ({e})"),
+    }
 }
 
 fn run(file: &Path) -> ExitCode {

@@ -25,9 +25,11 @@ use crate::access_log::AccessLog;
 use crate::admin::{self, AdminState};
 use crate::config::{Config, LiveSsec, RestartOnly, ServerConfig, UpstreamConfig};
 use crate::forwarding::ConnInfo;
+use crate::health::Identify;
 use crate::health::{self, Health};
 use crate::metrics::{ListenerLabels, Metrics};
 use crate::reload::{LogLevelSetter, Reloader, Swappable};
+use crate::s3::store::LiveStore;
 use crate::stack::{self, ProxyService};
 use crate::tls::{TlsError, TlsMaterial, load_material, upstream_client_config};
 use crate::uploads::UploadRecords;
@@ -110,6 +112,7 @@ struct Shared {
     live: Arc<ArcSwap<LiveSsec>>,
     metrics: Arc<Metrics>,
     access: AccessLog,
+    store: Arc<LiveStore>,
     limit: Arc<ConnLimit>,
     settings: ConnSettings,
 }
@@ -127,6 +130,7 @@ impl Server {
         let shared = Arc::new(Shared::new(config, &material, client_tls, metrics, access));
         let health = Arc::new(Health::default());
         let cert_not_after = Arc::new(AtomicI64::new(material.not_after));
+        let identify = identify_store(&shared).await;
         let threads = worker_threads(server);
         let listeners = Listeners::bind(server, threads)?;
         let (s3_addr, plain_addr) = (listeners.s3_addr, listeners.plain_addr);
@@ -138,12 +142,14 @@ impl Server {
             metrics: Arc::clone(&shared.metrics),
             records: Arc::clone(&shared.records),
             cert_not_after: Arc::clone(&cert_not_after),
+            store: Arc::clone(&shared.store),
         };
         let admin_addr = start_admin(server.admin_listen, admin, &rest_stopped).await?;
         start_probe(
             &config.restart.upstream,
             &health,
             &shared.metrics,
+            identify,
             &rest_stopped,
         );
         let swappable = Swappable {
@@ -286,6 +292,7 @@ impl Shared {
             live: Arc::new(ArcSwap::from_pointee(config.live.ssec.clone())),
             metrics,
             access,
+            store: Arc::new(LiveStore::new(config.restart.upstream.store)),
             limit: Arc::new(ConnLimit::new(server.max_connections)),
             settings: ConnSettings::from(server),
         }
@@ -380,6 +387,7 @@ fn start_probe(
     upstream: &UpstreamConfig,
     health: &Arc<Health>,
     metrics: &Arc<Metrics>,
+    identify: Option<Identify>,
     stopped: &watch::Receiver<bool>,
 ) {
     tokio::spawn(health::probe_store(
@@ -389,9 +397,36 @@ fn start_probe(
         upstream.connect_timeout,
         Arc::clone(health),
         Arc::clone(metrics),
+        identify,
         stopped.clone(),
     ));
 }
+
+/// Under `upstream.store = "auto"`, asks the store once before serving (bounded by
+/// `upstream.connect_timeout`, at most `IDENTIFY_AT_START`); the probe keeps asking
+/// while it has not answered. Logs which store's behaviours apply.
+async fn identify_store(shared: &Shared) -> Option<Identify> {
+    let upstream = &shared.config.upstream;
+    let identify = shared.store.pending().then(|| Identify {
+        upstream: Upstream::with_tls(upstream, shared.client_tls.clone()),
+        store: Arc::clone(&shared.store),
+    });
+    if let Some(identify) = &identify {
+        let limit = upstream.connect_timeout.min(IDENTIFY_AT_START);
+        if !identify.once(&upstream.authority, limit).await {
+            tracing::warn!(
+                upstream.store = %shared.store.describe(),
+                "store not reached; acting as generic until it answers"
+            );
+        }
+    } else {
+        tracing::info!(upstream.store = %shared.store.describe(), "store");
+    }
+    identify
+}
+
+/// Longest start-up wait for the store's first answer under `auto`.
+const IDENTIFY_AT_START: Duration = Duration::from_secs(3);
 
 /// Reloads what `swappable` holds on file changes, on every reason sent to the
 /// returned channel (SIGHUP) and periodically, until `stopped`.
@@ -441,6 +476,7 @@ fn worker(
             Arc::clone(&shared.live),
             Arc::clone(&shared.metrics),
             shared.access.clone(),
+            Arc::clone(&shared.store),
         );
         let mut loops = tokio::task::JoinSet::new();
         let sockets = [

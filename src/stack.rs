@@ -19,6 +19,7 @@ use crate::layers::store_errors::{StoreErrors, StoreErrorsLayer};
 use crate::layers::trace::{Trace, TraceLayer};
 use crate::metrics::Metrics;
 use crate::s3::headers::SENSITIVE;
+use crate::s3::store::LiveStore;
 use crate::s3::strict::Addressing;
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
@@ -40,6 +41,7 @@ pub fn build(
     live: Arc<ArcSwap<LiveSsec>>,
     metrics: Arc<Metrics>,
     access: AccessLog,
+    store: Arc<LiveStore>,
 ) -> ProxyService {
     ServiceBuilder::new()
         // Keys and credentials are marked sensitive before anything can log or forward
@@ -65,12 +67,12 @@ pub fn build(
         // SSE-C writes on the way back.
         .layer(SsecLayer::new(SsecSettings {
             live: Arc::clone(&live),
-            store: config.upstream.store,
+            store: Arc::clone(&store),
         }))
         // Multipart uploads: parts and completion checked against the upload's key.
-        .layer(MultipartLayer::new(records, live))
+        .layer(MultipartLayer::new(records, live, Arc::clone(&store)))
         // Store errors in AWS's words.
-        .layer(StoreErrorsLayer::new(config.upstream.store))
+        .layer(StoreErrorsLayer::new(store))
         // Canonical ETags in headers and XML bodies.
         .layer(EtagLayer)
         // aws-chunked bodies checked against their framing as they stream.

@@ -76,7 +76,7 @@ async fn store_down_at_start_and_mid_run_answers_503_then_recovers() {
     assert_eq!(xml_code(&r.text()).as_deref(), Some("ServiceUnavailable"));
     assert_eq!(
         proxy.admin("/readyz").await.1,
-        "not ready: store unreachable\n"
+        "not ready: store unreachable\nupstream.store: generic (configured)\n"
     );
 
     // The store comes up: the proxy recovers without a restart.

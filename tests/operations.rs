@@ -155,7 +155,11 @@ async fn readyz_follows_the_store_and_livez_does_not() {
     eventually("ready", async || proxy.admin("/readyz").await.0 == 200).await;
     drop(store);
     eventually("not ready", async || {
-        proxy.admin("/readyz").await == (503, "not ready: store unreachable\n".into())
+        proxy.admin("/readyz").await
+            == (
+                503,
+                "not ready: store unreachable\nupstream.store: generic (configured)\n".into(),
+            )
     })
     .await;
     assert_eq!(
@@ -207,7 +211,11 @@ async fn sigterm_drains_without_failing_in_flight_requests() {
     proxy.signal("TERM");
     let started = Instant::now();
     eventually("readiness off", async || {
-        proxy.admin("/readyz").await == (503, "not ready: shutting down\n".into())
+        proxy.admin("/readyz").await
+            == (
+                503,
+                "not ready: shutting down\nupstream.store: generic (configured)\n".into(),
+            )
     })
     .await;
     // During the delay, new connections are still served.

@@ -17,7 +17,10 @@ use http_body_util::Full;
 use md5::{Digest, Md5};
 use ssec_proxy::s3::chunked::{Signing, encode};
 use support::s3::{Key, data, failure, object_names};
-use support::{Proxy, RawClient, Route, Store, bucket_name, s3_client, store_client, store_proxy};
+use support::{
+    Proxy, RawClient, Route, Store, bucket_name, s3_client, store_client, store_proxy,
+    store_proxy_auto,
+};
 
 fn proxy_for(store: &Store, route: Route) -> Proxy {
     store_proxy(store, route, "default = \"allow\"")
@@ -67,8 +70,11 @@ async fn get_bytes(
 /// PUT, GET, ranged GET, HEAD, ListObjectsV2, multipart (3 × 5 MiB), CopyObject,
 /// presigned GET and PUT, DELETE — through the proxy, asserting status and content.
 async fn exercise(store: &Store, route: Route, sse_key: Option<Key>) {
-    let proxy = proxy_for(store, route);
-    let c = client(&proxy, store);
+    exercise_through(&proxy_for(store, route), store, sse_key).await;
+}
+
+async fn exercise_through(proxy: &Proxy, store: &Store, sse_key: Option<Key>) {
+    let c = client(proxy, store);
     let bucket = bucket_name(&format!("ops-{}", store.name));
     c.create_bucket().bucket(&bucket).send().await.unwrap();
     let key = sse_key.as_ref();
@@ -286,6 +292,39 @@ async fn seaweedfs_operations_with_sse_c() {
 async fn seaweedfs_operations_with_sse_c_over_its_tls_endpoint() {
     let store = require_store!(seaweedfs);
     exercise(&store, Route::Https, Some(Key::new(0))).await;
+}
+
+/// The defaults a new user runs: no `upstream.store`. The proxy recognises the store
+/// (it says so in `/readyz`) and applies its behaviours, so every operation with
+/// SSE-C works, SSE-C multipart uploads included (SeaweedFS does not echo SSE-C on
+/// CreateMultipartUpload: as `generic` the proxy would answer 502).
+async fn recognised_by_default(store: &Store, route: Route, kind: &str, sign: &str) {
+    let proxy = store_proxy_auto(store, route, "default = \"allow\"");
+    let (status, body) = proxy.admin("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!(
+            "upstream.store: auto: {kind} (recognised by {sign}"
+        )),
+        "{body}"
+    );
+    assert!(
+        proxy.wait_log("\"store identified\"").is_some(),
+        "start-up names the store"
+    );
+    exercise_through(&proxy, store, Some(Key::new(0))).await;
+}
+
+#[tokio::test]
+async fn seaweedfs_is_recognised_and_works_with_the_defaults() {
+    let store = require_store!(seaweedfs);
+    recognised_by_default(&store, Route::Http, "seaweedfs", "Server: SeaweedFS").await;
+}
+
+#[tokio::test]
+async fn rgw_is_recognised_and_works_with_the_defaults() {
+    let store = require_store!(rgw);
+    recognised_by_default(&store, Route::Https, "rgw", "x-amz-request-id: tx").await;
 }
 
 #[tokio::test]

@@ -14,9 +14,10 @@ use super::values::{
 };
 use super::{
     AuthConfig, Config, ConfigError, EtagConfig, LiveSsec, LogFormat, LogOutput, Reloadable,
-    RestartOnly, ServerConfig, Store, TlsFiles, UnknownUploads, UploadTracking, UpstreamConfig,
+    RestartOnly, ServerConfig, TlsFiles, UnknownUploads, UploadTracking, UpstreamConfig,
 };
 use crate::s3::policy::{BucketPolicies, Policy, Rule};
+use crate::s3::store::StoreSetting;
 
 /// Smallest header limit accepted: hyper's HTTP/1 read buffer cannot be smaller.
 const MIN_HEADER_BYTES: usize = 8 * 1024;
@@ -79,7 +80,7 @@ struct UpstreamTable {
     #[serde(default)]
     forwarded_proto: bool,
     #[serde(default = "default_store")]
-    store: Store,
+    store: StoreSetting,
     #[serde(default = "secs::<5>")]
     connect_timeout: NonZeroDuration,
     #[serde(default = "secs::<60>")]
@@ -162,8 +163,8 @@ fn default_admin_listen() -> OptionalListenAddr {
 fn default_shutdown_delay() -> HumanDuration {
     HumanDuration(std::time::Duration::from_secs(5))
 }
-fn default_store() -> Store {
-    Store::Generic
+fn default_store() -> StoreSetting {
+    StoreSetting::Auto
 }
 fn default_pool_max_idle() -> usize {
     256
@@ -268,9 +269,7 @@ impl File {
                         .map(BucketRuleTable::rule)
                         .collect(),
                 },
-                unknown_uploads: ssec
-                    .unknown_uploads
-                    .unwrap_or(u.store.default_unknown_uploads()),
+                unknown_uploads: ssec.unknown_uploads,
             },
             log_level: log.level,
         };

@@ -143,10 +143,12 @@ fn log(err: &ProxyError) {
                 "request rejected"
             );
         }
-        ProxyError::Unconfirmed(op) => tracing::error!(
+        ProxyError::Unconfirmed { op, store, missing } => tracing::error!(
             outcome = err.outcome().as_str(),
             s3.op = *op,
-            "store reported success for an sse-c write without confirming the key"
+            upstream.store = *store,
+            missing = *missing,
+            "store reported success for an sse-c write without confirming the key; if the store is known to answer this way, name it in upstream.store"
         ),
         other => tracing::warn!(
             outcome = other.outcome().as_str(),

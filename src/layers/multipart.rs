@@ -20,7 +20,7 @@ use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::Policy;
 use crate::s3::ssec::{self, Checked, KeyDigest};
-use crate::s3::store::UnknownUploads;
+use crate::s3::store::{LiveStore, UnknownUploads};
 use crate::s3::xml::first_element;
 use crate::uploads::{Upload, UploadRecords};
 
@@ -32,12 +32,22 @@ const MAX_ANSWER: usize = 64 * 1024;
 pub struct MultipartLayer {
     records: Arc<UploadRecords>,
     live: Arc<ArcSwap<LiveSsec>>,
+    store: Arc<LiveStore>,
 }
 
 impl MultipartLayer {
-    /// A layer keeping `records`, with `ssec.unknown_uploads` read from `live`.
-    pub fn new(records: Arc<UploadRecords>, live: Arc<ArcSwap<LiveSsec>>) -> Self {
-        Self { records, live }
+    /// A layer keeping `records`, with `ssec.unknown_uploads` read from `live` (unset:
+    /// the default of `store`).
+    pub fn new(
+        records: Arc<UploadRecords>,
+        live: Arc<ArcSwap<LiveSsec>>,
+        store: Arc<LiveStore>,
+    ) -> Self {
+        Self {
+            records,
+            live,
+            store,
+        }
     }
 }
 
@@ -48,6 +58,7 @@ impl<S> Layer<S> for MultipartLayer {
             inner,
             records: Arc::clone(&self.records),
             live: Arc::clone(&self.live),
+            store: Arc::clone(&self.store),
         }
     }
 }
@@ -58,6 +69,7 @@ pub struct Multipart<S> {
     inner: S,
     records: Arc<UploadRecords>,
     live: Arc<ArcSwap<LiveSsec>>,
+    store: Arc<LiveStore>,
 }
 
 /// What a successful answer changes in the record.
@@ -143,7 +155,10 @@ impl<S> Multipart<S> {
 
     fn refuses_unknown(&self, bucket: &str) -> bool {
         let live = self.live.load();
-        live.unknown_uploads == UnknownUploads::Reject
+        let unknown = live
+            .unknown_uploads
+            .unwrap_or_else(|| self.store.get().default_unknown_uploads());
+        unknown == UnknownUploads::Reject
             && live.policies.for_bucket(Some(bucket)).policy != Policy::Forbid
     }
 }

@@ -22,15 +22,15 @@ use crate::s3::headers::{SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::copy_source_bucket;
 use crate::s3::ssec::{self, Checked, Groups, KeyDigest, RawTriple, Usage};
-use crate::s3::store::Store;
+use crate::s3::store::{LiveStore, Store};
 
 /// What the SSE-C layer needs.
 #[derive(Debug)]
 pub struct SsecSettings {
     /// Policies, swapped in place on reload.
     pub live: Arc<ArcSwap<LiveSsec>>,
-    /// `upstream.store`.
-    pub store: Store,
+    /// `upstream.store`, as configured or recognised.
+    pub store: Arc<LiveStore>,
 }
 
 /// Adds [`Ssec`].
@@ -65,8 +65,13 @@ pub struct Ssec<S> {
     settings: Arc<SsecSettings>,
 }
 
-/// A write the store must confirm: the operation and the key's digest.
-type Confirm = Option<(S3Op, KeyDigest)>;
+/// A write the store must confirm.
+#[derive(Clone, Copy, Debug)]
+pub struct Confirm {
+    op: S3Op,
+    store: Store,
+    digest: KeyDigest,
+}
 
 impl<S, B, RB> Service<Request<B>> for Ssec<S>
 where
@@ -74,7 +79,7 @@ where
 {
     type Response = Response<RB>;
     type Error = ProxyError;
-    type Future = Finish<S::Future, Confirm, Response<RB>, Response<RB>>;
+    type Future = Finish<S::Future, Option<Confirm>, Response<RB>, Response<RB>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
         self.inner.poll_ready(cx)
@@ -100,10 +105,15 @@ where
             Err(e) => return Finish::refuse(e),
         };
         req.extensions_mut().insert(checked);
+        let store = self.settings.store.get();
         let confirm = checked
             .destination
-            .filter(|_| self.settings.store.confirms(s3.op))
-            .map(|digest| (s3.op, digest));
+            .filter(|_| store.confirms(s3.op))
+            .map(|digest| Confirm {
+                op: s3.op,
+                store,
+                digest,
+            });
         Finish::new(self.inner.call(req), confirm, finish)
     }
 }
@@ -133,7 +143,7 @@ fn check(
         present,
         &checked,
     )?;
-    if let Some(refusal) = settings.store.refusal(s3.op, &checked) {
+    if let Some(refusal) = settings.store.get().refusal(s3.op, &checked) {
         return Err(refusal);
     }
     Ok(checked)
@@ -171,16 +181,22 @@ fn check_form(
 }
 
 /// The echo made single-valued; an SSE-C write the store did not confirm refused.
-fn finish<RB>(confirm: Confirm, result: Result<Response<RB>, ProxyError>) -> Next<Response<RB>> {
+fn finish<RB>(
+    confirm: Option<Confirm>,
+    result: Result<Response<RB>, ProxyError>,
+) -> Next<Response<RB>> {
     Next::Done(result.and_then(|mut response| {
         collapse_echo(response.headers_mut());
-        match confirm {
-            Some((op, digest))
-                if response.status().is_success() && !confirmed(response.headers(), &digest) =>
-            {
-                Err(ProxyError::Unconfirmed(op.as_str()))
-            }
-            _ => Ok(response),
+        let Some(c) = confirm.filter(|_| response.status().is_success()) else {
+            return Ok(response);
+        };
+        match unconfirmed(response.headers(), &c.digest) {
+            Some(missing) => Err(ProxyError::Unconfirmed {
+                op: c.op.as_str(),
+                store: c.store.as_str(),
+                missing,
+            }),
+            None => Ok(response),
         }
     }))
 }
@@ -196,8 +212,9 @@ fn collapse_echo(headers: &mut HeaderMap) {
     }
 }
 
-/// Whether the store echoed `AES256` and the key's MD5, each exactly once.
-fn confirmed(headers: &HeaderMap, digest: &KeyDigest) -> bool {
+/// What the store failed to echo, if anything: `AES256` and the key's MD5, each
+/// exactly once.
+fn unconfirmed(headers: &HeaderMap, digest: &KeyDigest) -> Option<&'static str> {
     let single = |name| {
         let mut values = headers.get_all(name).iter();
         match (values.next(), values.next()) {
@@ -205,8 +222,12 @@ fn confirmed(headers: &HeaderMap, digest: &KeyDigest) -> bool {
             _ => None,
         }
     };
-    single(SSE_C_ALGORITHM) == Some(ssec::AES256)
-        && single(SSE_C_KEY_MD5)
-            .and_then(KeyDigest::from_base64)
-            .is_some_and(|echoed| echoed.matches(digest))
+    if single(SSE_C_ALGORITHM) != Some(ssec::AES256) {
+        return Some("x-amz-server-side-encryption-customer-algorithm: AES256, once");
+    }
+    let echoed = single(SSE_C_KEY_MD5).and_then(KeyDigest::from_base64);
+    if !echoed.is_some_and(|echoed| echoed.matches(digest)) {
+        return Some("x-amz-server-side-encryption-customer-key-md5 of the request's key, once");
+    }
+    None
 }

@@ -2,6 +2,7 @@
 //! means what AWS says differently (`s3::store::Store::translate`), the client gets
 //! AWS's answer. Only small error bodies are read; anything else passes unchanged.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -14,21 +15,21 @@ use crate::layers::buffered::{Buffered, read_bounded};
 use crate::layers::finish::{Finish, Next};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::ssec::Checked;
-use crate::s3::store::Store;
+use crate::s3::store::{LiveStore, Store};
 use crate::s3::xml::first_element;
 
 /// Largest store error read whole.
 const MAX_ERROR: usize = 64 * 1024;
 
 /// Adds [`StoreErrors`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct StoreErrorsLayer {
-    store: Store,
+    store: Arc<LiveStore>,
 }
 
 impl StoreErrorsLayer {
     /// A layer translating the errors of `store`.
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Arc<LiveStore>) -> Self {
         Self { store }
     }
 }
@@ -38,7 +39,7 @@ impl<S> Layer<S> for StoreErrorsLayer {
     fn layer(&self, inner: S) -> StoreErrors<S> {
         StoreErrors {
             inner,
-            store: self.store,
+            store: Arc::clone(&self.store),
         }
     }
 }
@@ -47,7 +48,7 @@ impl<S> Layer<S> for StoreErrorsLayer {
 #[derive(Clone, Debug)]
 pub struct StoreErrors<S> {
     inner: S,
-    store: Store,
+    store: Arc<LiveStore>,
 }
 
 /// What translation needs to know about the request.
@@ -75,12 +76,13 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        let store = self.store.get();
         let asked = req
             .extensions()
             .get::<S3Request>()
-            .filter(|s3| self.store.translates(s3.op))
+            .filter(|s3| store.translates(s3.op))
             .map(|s3| Asked {
-                store: self.store,
+                store,
                 op: s3.op,
                 keyed: req
                     .extensions()

@@ -23,6 +23,137 @@ pub enum Store {
     Garage,
 }
 
+/// `upstream.store`: a store named in the configuration, or `auto` (the default):
+/// recognised from its own answers, `generic` until then or when unsure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreSetting {
+    /// Recognise the store ([`identify`]).
+    Auto,
+    /// This store.
+    Named(Store),
+}
+
+impl<'de> serde::Deserialize<'de> for StoreSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        if name == "auto" {
+            return Ok(Self::Auto);
+        }
+        [
+            Store::Generic,
+            Store::Rgw,
+            Store::Seaweedfs,
+            Store::Minio,
+            Store::Garage,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+        .map(Self::Named)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{name}` is not one of auto, generic, rgw, seaweedfs, minio, garage"
+            ))
+        })
+    }
+}
+
+impl StoreSetting {
+    /// `auto` or the store's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Named(store) => store.as_str(),
+        }
+    }
+}
+
+/// The store the proxy acts for: as configured, or as recognised under `auto`
+/// (`generic` until then). Read by every request; set at most once.
+#[derive(Debug)]
+pub struct LiveStore {
+    setting: StoreSetting,
+    current: std::sync::atomic::AtomicU8,
+    /// How the store was recognised, or why it was not; `None` while unknown.
+    found: std::sync::Mutex<Option<String>>,
+}
+
+const STORES: [Store; 5] = [
+    Store::Generic,
+    Store::Rgw,
+    Store::Seaweedfs,
+    Store::Minio,
+    Store::Garage,
+];
+
+impl LiveStore {
+    /// The store as configured.
+    pub fn new(setting: StoreSetting) -> Self {
+        let store = match setting {
+            StoreSetting::Auto => Store::Generic,
+            StoreSetting::Named(store) => store,
+        };
+        Self {
+            setting,
+            current: std::sync::atomic::AtomicU8::new(store as u8),
+            found: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The store whose behaviours apply now.
+    pub fn get(&self) -> Store {
+        let i = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        STORES
+            .get(usize::from(i))
+            .copied()
+            .unwrap_or(Store::Generic)
+    }
+
+    /// Whether the store is still to be recognised.
+    pub fn pending(&self) -> bool {
+        self.setting == StoreSetting::Auto && self.found().is_none()
+    }
+
+    fn found(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Settles `auto` from the headers of a store answer: the recognised store, or
+    /// `generic` for good. Returns what was decided, once; `None` afterwards or when
+    /// the store is named in the configuration.
+    pub fn settle(&self, headers: &http::HeaderMap) -> Option<String> {
+        if self.setting != StoreSetting::Auto {
+            return None;
+        }
+        let mut found = self.found();
+        if found.is_some() {
+            return None;
+        }
+        let decided = match identify(headers) {
+            Some(id) => {
+                self.current
+                    .store(id.store as u8, std::sync::atomic::Ordering::Relaxed);
+                format!("{} (recognised by {})", id.store.as_str(), id.evidence)
+            }
+            None => "generic (not recognised: no known Server or request-id form)".to_owned(),
+        };
+        *found = Some(decided.clone());
+        Some(decided)
+    }
+
+    /// One line for logs, `/readyz` and `validate`: the setting and what applies.
+    pub fn describe(&self) -> String {
+        match (self.setting, self.found().as_deref()) {
+            (StoreSetting::Named(store), _) => format!("{} (configured)", store.as_str()),
+            (StoreSetting::Auto, Some(found)) => format!("auto: {found}"),
+            (StoreSetting::Auto, None) => {
+                "auto: generic until the store answers (not reached yet)".to_owned()
+            }
+        }
+    }
+}
+
 /// What to do with a part for an upload this replica has no record of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -226,3 +226,41 @@ fn identifies_the_stores_from_their_own_answers_and_nothing_else() {
         assert_eq!(identify(&unsure), None, "{unsure:?}");
     }
 }
+
+#[test]
+fn a_live_store_settles_auto_once_and_keeps_a_named_store() {
+    for (i, store) in STORES.iter().enumerate() {
+        assert_eq!(usize::from(*store as u8), i, "{store:?}");
+    }
+    let auto = LiveStore::new(StoreSetting::Auto);
+    assert_eq!(auto.get(), Store::Generic);
+    assert!(auto.pending());
+    let seaweedfs = answer(&[("server", "SeaweedFS 8000GB 4.48")]);
+    assert!(auto.settle(&seaweedfs).is_some());
+    assert_eq!(auto.get(), Store::Seaweedfs);
+    assert!(!auto.pending());
+    assert!(
+        auto.describe()
+            .starts_with("auto: seaweedfs (recognised by Server: SeaweedFS")
+    );
+    let rgw = answer(&[(
+        "x-amz-request-id",
+        "tx00000b159a12a2163d73e-006b0d6251-100e-default",
+    )]);
+    assert_eq!(auto.settle(&rgw), None, "settled once");
+    assert_eq!(auto.get(), Store::Seaweedfs);
+
+    let unsure = LiveStore::new(StoreSetting::Auto);
+    assert!(unsure.settle(&answer(&[("server", "MinIO")])).is_some());
+    assert_eq!(unsure.get(), Store::Generic);
+    assert!(
+        !unsure.pending(),
+        "an answer that names no known store settles generic"
+    );
+
+    let named = LiveStore::new(StoreSetting::Named(Store::Rgw));
+    assert!(!named.pending());
+    assert_eq!(named.settle(&seaweedfs), None);
+    assert_eq!(named.get(), Store::Rgw);
+    assert_eq!(named.describe(), "rgw (configured)");
+}

@@ -102,6 +102,8 @@ pub struct ProxyOptions {
     pub rust_log: Option<String>,
     /// Certificate and key files instead of the PKI's server pair.
     pub tls_files: Option<(PathBuf, PathBuf)>,
+    /// Leave `upstream.store` to its default (`auto`) instead of `generic`.
+    pub default_store: bool,
 }
 
 impl ProxyOptions {
@@ -133,10 +135,17 @@ impl Proxy {
 
     pub fn start_with(pki: Arc<Pki>, options: ProxyOptions) -> Self {
         let config_path = pki.dir.path().join(format!("proxy-{}.toml", unique()));
+        // Mock stores are not recognisable and must not see a request of the proxy's
+        // own: tests name the store, or set `store = "auto"` to test recognition.
+        let store_line = if options.upstream.contains("store =") || options.default_store {
+            ""
+        } else {
+            "store = \"generic\"\n"
+        };
         let config = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
              tls_cert = {cert:?}\ntls_key = {key:?}\n{server}\n\
-             [upstream]\nendpoint = {endpoint:?}\n{upstream}\n\
+             [upstream]\nendpoint = {endpoint:?}\n{store_line}{upstream}\n\
              [log]\nformat = \"json\"\nlevel = \"debug\"\n[ssec]\n{ssec}\n{tables}\n",
             cert = options
                 .tls_files
@@ -425,16 +434,27 @@ pub fn store_proxy(store: &Store, route: Route, ssec: &str) -> Proxy {
         "RGW" => "rgw",
         _ => "seaweedfs",
     };
+    store_proxy_as(store, route, ssec, &format!("store = \"{kind}\""))
+}
+
+/// The proxy in front of a real store as a new user runs it: no `upstream.store`, so
+/// the default (`auto`) applies.
+pub fn store_proxy_auto(store: &Store, route: Route, ssec: &str) -> Proxy {
+    store_proxy_as(store, route, ssec, "")
+}
+
+fn store_proxy_as(store: &Store, route: Route, ssec: &str, store_line: &str) -> Proxy {
+    let default_store = store_line.is_empty();
     let (endpoint, upstream) = match route {
-        Route::Http => (store.http.clone(), format!("store = \"{kind}\"")),
+        Route::Http => (store.http.clone(), store_line.to_owned()),
         Route::HttpForwardedProto => (
             store.http.clone(),
-            format!("store = \"{kind}\"\nforwarded_proto = true"),
+            format!("{store_line}\nforwarded_proto = true"),
         ),
         Route::Https => (
             store.https.clone(),
             format!(
-                "store = \"{kind}\"\nca_file = {:?}",
+                "{store_line}\nca_file = {:?}",
                 store.ca.display().to_string()
             ),
         ),
@@ -442,6 +462,7 @@ pub fn store_proxy(store: &Store, route: Route, ssec: &str) -> Proxy {
     Proxy::start(ProxyOptions {
         upstream,
         ssec: ssec.to_owned(),
+        default_store,
         ..ProxyOptions::endpoint(endpoint)
     })
 }
