@@ -1,0 +1,217 @@
+//! Shared pieces of the layer tests: requests carrying what the classify layer leaves
+//! in their extensions, an inner service that records what reached it (and reads the
+//! body as the store client would), bodies that arrive in pieces, fail or stall, and
+//! customer keys.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Uri};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt as _, Full};
+use tower::Service;
+
+use crate::error::{BoxError, ProxyError, chain};
+
+/// What the inner service received.
+#[derive(Clone, Debug)]
+pub(crate) struct Seen {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub extensions: Extensions,
+    /// The body bytes read, up to its end or its first error.
+    pub body: Bytes,
+    /// The body's error (its source chain on one line), if it failed.
+    pub body_error: Option<String>,
+}
+
+/// Every request the inner service received, in order.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Log(Arc<Mutex<Vec<Seen>>>);
+
+impl Log {
+    fn lock(&self) -> MutexGuard<'_, Vec<Seen>> {
+        self.0
+            .lock()
+            .expect("a test thread panicked while recording")
+    }
+
+    /// The one request that reached the inner service.
+    pub fn only(&self) -> Seen {
+        let seen = self.lock();
+        assert_eq!(
+            seen.len(),
+            1,
+            "the inner service was called {} times",
+            seen.len()
+        );
+        seen[0].clone()
+    }
+
+    /// Records a request (for inner services written in a test).
+    pub fn push(&self, seen: Seen) {
+        self.lock().push(seen);
+    }
+}
+
+/// The inner service's answer to a request it read whole.
+pub(crate) type Answer = Result<Response<Full<Bytes>>, ProxyError>;
+
+/// An inner service that reads the whole request body, records the request, and
+/// answers with `reply`; a body that fails is answered `ClientBody(error)`, as the
+/// store client does.
+pub(crate) fn recorder<B, F>(
+    log: &Log,
+    reply: F,
+) -> impl Service<
+    http::Request<B>,
+    Response = Response<Full<Bytes>>,
+    Error = ProxyError,
+    Future: Send + 'static,
+>
++ Clone
++ Send
++ 'static
++ use<B, F>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    F: Fn(&Seen) -> Answer + Send + Sync + 'static,
+{
+    let log = log.clone();
+    let reply = Arc::new(reply);
+    tower::service_fn(move |req: http::Request<B>| {
+        let log = log.clone();
+        let reply = Arc::clone(&reply);
+        async move {
+            let (parts, body) = req.into_parts();
+            let (bytes, error) = read_body(body).await;
+            let seen = Seen {
+                method: parts.method,
+                uri: parts.uri,
+                headers: parts.headers,
+                extensions: parts.extensions,
+                body: bytes,
+                body_error: error.as_ref().map(|e| chain(&**e)),
+            };
+            log.push(seen.clone());
+            match error {
+                Some(e) => Err(ProxyError::ClientBody(e)),
+                None => reply(&seen),
+            }
+        }
+    })
+}
+
+/// A response with these headers and body.
+pub(crate) fn answer(
+    status: StatusCode,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    for (name, value) in headers {
+        response.headers_mut().append(
+            HeaderName::from_bytes(name.as_bytes()).expect("a test header name"),
+            HeaderValue::from_str(value).expect("a test header value"),
+        );
+    }
+    response
+}
+
+/// Reads a body to its end or its first error, as a connection does (it stops polling
+/// once the body says it ended): the bytes before, and the error.
+pub(crate) async fn read_body<B>(body: B) -> (Bytes, Option<BoxError>)
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    let mut body = std::pin::pin!(body);
+    let mut read = BytesMut::new();
+    while !body.is_end_stream()
+        && let Some(frame) = body.frame().await
+    {
+        match frame {
+            Ok(frame) => {
+                if let Some(data) = frame.data_ref() {
+                    read.extend_from_slice(data);
+                }
+            }
+            Err(e) => return (read.freeze(), Some(e.into())),
+        }
+    }
+    (read.freeze(), None)
+}
+
+/// The whole body of a response, which must not fail.
+pub(crate) async fn body_bytes<B>(body: B) -> Bytes
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::fmt::Debug,
+{
+    body.collect()
+        .await
+        .expect("the response body fails")
+        .to_bytes()
+}
+
+/// A body in the sense of these tests: frames, then the end, an error or a stall.
+#[derive(Debug)]
+pub(crate) struct TestBody {
+    frames: VecDeque<Bytes>,
+    then: Then,
+    /// Whether it says it ended once its last frame is out, as a body with a
+    /// Content-Length does; otherwise only its `None` tells (chunked uploads).
+    reports_end: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Then {
+    End,
+    Fail(&'static str),
+}
+
+impl TestBody {
+    fn new(pieces: &[&[u8]], then: Then, reports_end: bool) -> Self {
+        Self {
+            frames: pieces.iter().map(|p| Bytes::copy_from_slice(p)).collect(),
+            then,
+            reports_end,
+        }
+    }
+}
+
+impl Body for TestBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(data) = self.frames.pop_front() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
+        }
+        match self.then {
+            Then::End => Poll::Ready(None),
+            Then::Fail(message) => {
+                self.then = Then::End;
+                Poll::Ready(Some(Err(std::io::Error::other(message))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.reports_end && self.frames.is_empty() && matches!(self.then, Then::End)
+    }
+}
+
+/// A body that sends these pieces, then fails with `message`.
+pub(crate) fn failing(pieces: &[&[u8]], message: &'static str) -> TestBody {
+    TestBody::new(pieces, Then::Fail(message), false)
+}
