@@ -15,6 +15,9 @@ use http_body_util::{BodyExt as _, Full};
 use tower::Service;
 
 use crate::error::{BoxError, ProxyError, chain};
+use crate::s3::error::S3Error;
+use crate::s3::op::{S3Op, S3Request};
+use crate::s3::ssec::KeyDigest;
 
 /// What the inner service received.
 #[derive(Clone, Debug)]
@@ -40,6 +43,11 @@ impl Log {
             .expect("a test thread panicked while recording")
     }
 
+    /// How many requests reached the inner service.
+    pub fn calls(&self) -> usize {
+        self.lock().len()
+    }
+
     /// The one request that reached the inner service.
     pub fn only(&self) -> Seen {
         let seen = self.lock();
@@ -50,6 +58,11 @@ impl Log {
             seen.len()
         );
         seen[0].clone()
+    }
+
+    /// Every request the inner service received.
+    pub fn all(&self) -> Vec<Seen> {
+        self.lock().clone()
     }
 
     /// Records a request (for inner services written in a test).
@@ -107,6 +120,26 @@ where
     })
 }
 
+/// A recorder answering `200 OK` with an empty body.
+pub(crate) fn ok_recorder<B>(
+    log: &Log,
+) -> impl Service<
+    http::Request<B>,
+    Response = Response<Full<Bytes>>,
+    Error = ProxyError,
+    Future: Send + 'static,
+>
++ Clone
++ Send
++ 'static
++ use<B>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    recorder(log, |_| Ok(answer(StatusCode::OK, &[], "")))
+}
+
 /// A response with these headers and body.
 pub(crate) fn answer(
     status: StatusCode,
@@ -160,6 +193,21 @@ where
         .to_bytes()
 }
 
+/// The operation and target the classify layer would have found.
+pub(crate) fn target(
+    op: S3Op,
+    bucket: Option<&str>,
+    key: Option<&str>,
+    upload_id: Option<&str>,
+) -> S3Request {
+    S3Request {
+        op,
+        bucket: bucket.map(str::to_owned),
+        key: key.map(str::to_owned),
+        upload_id: upload_id.map(str::to_owned),
+    }
+}
+
 /// A body in the sense of these tests: frames, then the end, an error or a stall.
 #[derive(Debug)]
 pub(crate) struct TestBody {
@@ -174,6 +222,7 @@ pub(crate) struct TestBody {
 enum Then {
     End,
     Fail(&'static str),
+    Stall,
 }
 
 impl TestBody {
@@ -203,6 +252,8 @@ impl Body for TestBody {
                 self.then = Then::End;
                 Poll::Ready(Some(Err(std::io::Error::other(message))))
             }
+            // Never woken: only a timeout ends the wait.
+            Then::Stall => Poll::Pending,
         }
     }
 
@@ -211,7 +262,46 @@ impl Body for TestBody {
     }
 }
 
+/// A body that arrives in these pieces and tells its end only by ending.
+pub(crate) fn pieces(pieces: &[&[u8]]) -> TestBody {
+    TestBody::new(pieces, Then::End, false)
+}
+
+/// A body that arrives in these pieces and says it ended with the last one.
+pub(crate) fn sized(pieces: &[&[u8]]) -> TestBody {
+    TestBody::new(pieces, Then::End, true)
+}
+
 /// A body that sends these pieces, then fails with `message`.
 pub(crate) fn failing(pieces: &[&[u8]], message: &'static str) -> TestBody {
     TestBody::new(pieces, Then::Fail(message), false)
+}
+
+/// A body that sends these pieces, then nothing, ever.
+pub(crate) fn stalled(pieces: &[&[u8]]) -> TestBody {
+    TestBody::new(pieces, Then::Stall, false)
+}
+
+/// The S3 error of a refusal; panics on anything else.
+pub(crate) fn rejected<T>(result: Result<T, ProxyError>) -> S3Error {
+    match result {
+        Err(ProxyError::Rejected(e)) => e,
+        Err(other) => panic!("not a refusal: {other:?}"),
+        Ok(_) => panic!("not a refusal: the request succeeded"),
+    }
+}
+
+/// The raw customer key number `seed`.
+fn raw_key(seed: u8) -> [u8; 32] {
+    [seed; 32]
+}
+
+/// The digest of key `seed`.
+pub(crate) fn digest(seed: u8) -> KeyDigest {
+    KeyDigest::of_key(&raw_key(seed))
+}
+
+/// The base64 MD5 of key `seed`, as in `…-key-MD5`.
+pub(crate) fn key_md5(seed: u8) -> String {
+    digest(seed).to_base64()
 }
