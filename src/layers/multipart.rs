@@ -179,3 +179,7 @@ where
         })),
     }
 }
+
+#[cfg(test)]
+#[path = "multipart_tests.rs"]
+mod tests;

@@ -210,3 +210,7 @@ fn confirmed(headers: &HeaderMap, digest: &KeyDigest) -> bool {
             .and_then(KeyDigest::from_base64)
             .is_some_and(|echoed| echoed.matches(digest))
 }
+
+#[cfg(test)]
+#[path = "ssec_tests.rs"]
+mod tests;

@@ -8,16 +8,26 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
+use arc_swap::ArcSwap;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use bytes::{Bytes, BytesMut};
 use http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Uri};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt as _, Full};
 use tower::Service;
 
+use crate::config::LiveSsec;
 use crate::error::{BoxError, ProxyError, chain};
 use crate::s3::error::S3Error;
+use crate::s3::headers::{
+    COPY_SOURCE_SSE_C_ALGORITHM, COPY_SOURCE_SSE_C_KEY, COPY_SOURCE_SSE_C_KEY_MD5, SSE_C_ALGORITHM,
+    SSE_C_KEY, SSE_C_KEY_MD5,
+};
 use crate::s3::op::{S3Op, S3Request};
+use crate::s3::policy::{BucketPolicies, Policy, Rule};
 use crate::s3::ssec::KeyDigest;
+use crate::s3::store::UnknownUploads;
 
 /// What the inner service received.
 #[derive(Clone, Debug)]
@@ -208,6 +218,11 @@ pub(crate) fn target(
     }
 }
 
+/// An operation on upload `u` of object `k` in bucket `b`.
+pub(crate) fn upload(op: S3Op) -> S3Request {
+    target(op, Some("b"), Some("k"), Some("u"))
+}
+
 /// A body in the sense of these tests: frames, then the end, an error or a stall.
 #[derive(Debug)]
 pub(crate) struct TestBody {
@@ -304,4 +319,59 @@ pub(crate) fn digest(seed: u8) -> KeyDigest {
 /// The base64 MD5 of key `seed`, as in `…-key-MD5`.
 pub(crate) fn key_md5(seed: u8) -> String {
     digest(seed).to_base64()
+}
+
+/// Key `seed` in base64, as in `…-key`.
+pub(crate) fn key_base64(seed: u8) -> String {
+    STANDARD.encode(raw_key(seed))
+}
+
+/// Adds the three SSE-C headers for key `seed`.
+pub(crate) fn with_key<B>(req: http::Request<B>, seed: u8) -> http::Request<B> {
+    add_key(req, [SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5], seed)
+}
+
+/// Adds the three copy-source SSE-C headers for key `seed`.
+pub(crate) fn with_source_key<B>(req: http::Request<B>, seed: u8) -> http::Request<B> {
+    let names = [
+        COPY_SOURCE_SSE_C_ALGORITHM,
+        COPY_SOURCE_SSE_C_KEY,
+        COPY_SOURCE_SSE_C_KEY_MD5,
+    ];
+    add_key(req, names, seed)
+}
+
+fn add_key<B>(mut req: http::Request<B>, names: [HeaderName; 3], seed: u8) -> http::Request<B> {
+    let [algorithm, key, md5] = names;
+    for (name, value) in [
+        (algorithm, "AES256".to_owned()),
+        (key, key_base64(seed)),
+        (md5, key_md5(seed)),
+    ] {
+        req.headers_mut().append(
+            name,
+            HeaderValue::from_str(&value).expect("base64 is a header value"),
+        );
+    }
+    req
+}
+
+/// Live SSE-C settings: `default`, then `rules` (bucket glob, policy) in order.
+pub(crate) fn live(
+    default: Policy,
+    rules: &[(&str, Policy)],
+    unknown_uploads: UnknownUploads,
+) -> Arc<ArcSwap<LiveSsec>> {
+    let rules = rules
+        .iter()
+        .map(|(pattern, policy)| Rule {
+            pattern: glob::Pattern::new(pattern).expect("a test glob"),
+            policy: *policy,
+            allowlist: None,
+        })
+        .collect();
+    Arc::new(ArcSwap::from_pointee(LiveSsec {
+        policies: BucketPolicies { default, rules },
+        unknown_uploads,
+    }))
 }
