@@ -138,3 +138,7 @@ where
         Ok(Response::from_parts(parts, read.into_body()))
     }))
 }
+
+#[cfg(test)]
+#[path = "store_errors_tests.rs"]
+mod tests;

@@ -218,6 +218,11 @@ pub(crate) fn target(
     }
 }
 
+/// An operation on object `k` of bucket `b`.
+pub(crate) fn object(op: S3Op) -> S3Request {
+    target(op, Some("b"), Some("k"), None)
+}
+
 /// An operation on upload `u` of object `k` in bucket `b`.
 pub(crate) fn upload(op: S3Op) -> S3Request {
     target(op, Some("b"), Some("k"), Some("u"))
