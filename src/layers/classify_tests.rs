@@ -94,6 +94,7 @@ async fn refuses_a_header_section_over_the_limit() {
         err.message,
         "Your request header section exceeds the maximum allowed size of 8192 bytes."
     );
+    assert_eq!(err.reason, Some(Reason::HeadersTooLarge));
     // Just under the limit passes.
     let fits = "v".repeat(8192 - "host".len() - "localhost".len() - 4 - "x-amz-meta-big".len() - 4);
     let (result, log) = classify_with(
@@ -228,8 +229,10 @@ async fn refuses_an_unusable_host() {
     .await;
     assert_eq!(err.code, S3ErrorCode::InvalidArgument);
     assert_eq!(err.message, "The Host header is not valid.");
+    assert_eq!(err.reason, Some(Reason::BadHost));
     let err = refuse(request(Method::GET, "/b/k", &[("host", "")])).await;
     assert_eq!(err.message, "The Host header is not valid.");
+    assert_eq!(err.reason, Some(Reason::BadHost));
     // UTF-8, so past the header check, but not a host name.
     let err = refuse(request(Method::GET, "/b/k", &[("host", "bücket")])).await;
     assert_eq!(err.code, S3ErrorCode::InvalidArgument);
