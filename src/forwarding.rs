@@ -92,6 +92,7 @@ fn invalid_host() -> S3Error {
         S3ErrorCode::InvalidArgument,
         "The Host header is not valid.",
     )
+    .with_reason(Reason::BadHost)
 }
 
 /// Checks the request header section: total size within `max_bytes` (names, values and
@@ -114,7 +115,8 @@ pub fn check_header_section(headers: &HeaderMap, max_bytes: usize) -> Result<(),
             format!(
                 "Your request header section exceeds the maximum allowed size of {max_bytes} bytes."
             ),
-        ));
+        )
+        .with_reason(Reason::HeadersTooLarge));
     }
     Ok(())
 }

@@ -13,3 +13,6 @@ pub mod post_object;
 pub mod ssec;
 pub mod store_errors;
 pub mod trace;
+
+#[cfg(test)]
+pub(crate) mod test_support;

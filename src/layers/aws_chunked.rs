@@ -119,3 +119,7 @@ where
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+#[path = "aws_chunked_tests.rs"]
+mod tests;

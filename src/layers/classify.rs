@@ -114,3 +114,7 @@ fn inspect<B>(
     let s3 = classify(&target, &settings.addressing)?;
     Ok((s3, ClientHost(host)))
 }
+
+#[cfg(test)]
+#[path = "classify_tests.rs"]
+mod tests;

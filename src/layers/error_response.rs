@@ -178,3 +178,7 @@ pub fn render(s3: &S3Error, head: bool, path: &str, id: &RequestId) -> Response<
     }
     response
 }
+
+#[cfg(test)]
+#[path = "error_response_tests.rs"]
+mod tests;

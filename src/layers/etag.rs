@@ -308,3 +308,7 @@ mod tests {
         assert_eq!(h.get_all(SSE_C_KEY_MD5).iter().count(), 2, "not an etag");
     }
 }
+
+#[cfg(test)]
+#[path = "etag_tests.rs"]
+mod layer_tests;

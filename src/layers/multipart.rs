@@ -194,3 +194,7 @@ where
         })),
     }
 }
+
+#[cfg(test)]
+#[path = "multipart_tests.rs"]
+mod tests;

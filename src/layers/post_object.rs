@@ -306,3 +306,7 @@ where
         )
     }
 }
+
+#[cfg(test)]
+#[path = "post_object_tests.rs"]
+mod tests;

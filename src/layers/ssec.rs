@@ -231,3 +231,7 @@ fn unconfirmed(headers: &HeaderMap, digest: &KeyDigest) -> Option<&'static str> 
     }
     None
 }
+
+#[cfg(test)]
+#[path = "ssec_tests.rs"]
+mod tests;

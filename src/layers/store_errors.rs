@@ -140,3 +140,7 @@ where
         Ok(Response::from_parts(parts, read.into_body()))
     }))
 }
+
+#[cfg(test)]
+#[path = "store_errors_tests.rs"]
+mod tests;

@@ -340,3 +340,7 @@ impl<B: Body<Data = Bytes>> Body for MeteredBody<B> {
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+#[path = "trace_tests.rs"]
+mod tests;

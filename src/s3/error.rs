@@ -144,6 +144,8 @@ pub enum Reason {
     BadHost,
     /// A header value that is not UTF-8.
     NonUtf8Header,
+    /// A request header section over `server.max_header_bytes`.
+    HeadersTooLarge,
     /// A path a store could read differently.
     AmbiguousPath,
     /// A query string a store could read differently.
@@ -201,6 +203,7 @@ impl Reason {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::BadHost => "bad_host",
             Self::NonUtf8Header => "non_utf8_header",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::AmbiguousPath => "ambiguous_path",
             Self::AmbiguousQuery => "ambiguous_query",
             Self::AmbiguousHeader => "ambiguous_header",

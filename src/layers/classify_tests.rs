@@ -1,0 +1,350 @@
+//! The classify layer in process: each refusal reaches no inner service; a request it
+//! accepts goes on with its `S3Request`, `ClientHost` and classified `Facts`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, StatusCode};
+use http_body_util::Full;
+use tower::{ServiceBuilder, ServiceExt as _};
+
+use super::*;
+use crate::layers::error_response::ErrorResponseLayer;
+use crate::layers::test_support::{Log, body_bytes, ok_recorder, rejected};
+use crate::layers::trace::TraceLayer;
+use crate::metrics::Metrics;
+use crate::s3::error::{Reason, S3ErrorCode};
+use crate::s3::headers::SSE_C_KEY_MD5;
+use crate::s3::op::S3Op;
+
+fn settings(suffixes: &[&str]) -> ClassifySettings {
+    ClassifySettings {
+        addressing: Addressing {
+            virtual_host_suffixes: suffixes.iter().map(|s| (*s).to_owned()).collect(),
+            path_style_hosts: Vec::new(),
+        },
+        max_header_bytes: 8192,
+    }
+}
+
+fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder
+        .body(Full::new(Bytes::from_static(b"body")))
+        .expect("a test request")
+}
+
+/// Sends `req` through the classify layer; the result and what reached the inner
+/// service.
+async fn classify_with(
+    settings: ClassifySettings,
+    req: Request<Full<Bytes>>,
+) -> (Result<http::Response<Full<Bytes>>, ProxyError>, Log) {
+    let log = Log::default();
+    let svc = ServiceBuilder::new()
+        .layer(ClassifyLayer::new(settings))
+        .service(ok_recorder(&log));
+    (svc.oneshot(req).await, log)
+}
+
+/// Sends `req` and expects a refusal that never reached the inner service.
+async fn refuse(req: Request<Full<Bytes>>) -> S3Error {
+    let (result, log) = classify_with(settings(&[]), req).await;
+    let err = rejected(result);
+    assert_eq!(
+        log.calls(),
+        0,
+        "a refused request reached the inner service"
+    );
+    err
+}
+
+#[tokio::test]
+async fn refuses_connect_and_trace() {
+    for method in [Method::CONNECT, Method::TRACE] {
+        let uri = match method {
+            Method::CONNECT => "localhost:443",
+            _ => "/b/k",
+        };
+        let err = refuse(request(method.clone(), uri, &[("host", "localhost")])).await;
+        assert_eq!(err.code, S3ErrorCode::MethodNotAllowed, "{method}");
+        assert_eq!(err.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            err.message,
+            "The specified method is not allowed against this resource."
+        );
+        assert_eq!(err.reason, Some(Reason::MethodNotAllowed));
+    }
+}
+
+#[tokio::test]
+async fn refuses_a_header_section_over_the_limit() {
+    let big = "v".repeat(8192);
+    let err = refuse(request(
+        Method::GET,
+        "/b/k",
+        &[("host", "localhost"), ("x-amz-meta-big", &big)],
+    ))
+    .await;
+    assert_eq!(err.code, S3ErrorCode::RequestHeaderSectionTooLarge);
+    assert_eq!(
+        err.message,
+        "Your request header section exceeds the maximum allowed size of 8192 bytes."
+    );
+    assert_eq!(err.reason, Some(Reason::HeadersTooLarge));
+    // Just under the limit passes.
+    let fits = "v".repeat(8192 - "host".len() - "localhost".len() - 4 - "x-amz-meta-big".len() - 4);
+    let (result, log) = classify_with(
+        settings(&[]),
+        request(
+            Method::GET,
+            "/b/k",
+            &[("host", "localhost"), ("x-amz-meta-big", &fits)],
+        ),
+    )
+    .await;
+    assert!(result.is_ok());
+    assert_eq!(log.calls(), 1);
+}
+
+#[tokio::test]
+async fn refuses_a_header_value_that_is_not_utf8() {
+    let mut req = request(Method::GET, "/b/k", &[("host", "localhost")]);
+    req.headers_mut().insert(
+        "x-amz-meta-b",
+        HeaderValue::from_bytes(b"\xff\xfe").expect("opaque bytes are a header value"),
+    );
+    let err = refuse(req).await;
+    assert_eq!(err.code, S3ErrorCode::InvalidArgument);
+    assert_eq!(
+        err.message,
+        "The value of header x-amz-meta-b is not valid UTF-8."
+    );
+    assert_eq!(err.reason, Some(Reason::NonUtf8Header));
+}
+
+#[tokio::test]
+async fn refuses_a_repeated_sse_c_header() {
+    let md5 = crate::layers::test_support::key_md5(1);
+    let mut req = request(Method::GET, "/b/k", &[("host", "localhost")]);
+    for _ in 0..2 {
+        req.headers_mut()
+            .append(SSE_C_KEY_MD5, HeaderValue::from_str(&md5).expect("base64"));
+    }
+    let err = refuse(req).await;
+    assert_eq!(err.code, S3ErrorCode::InvalidRequest);
+    assert_eq!(
+        err.message,
+        "The header x-amz-server-side-encryption-customer-key-md5 is repeated; stores differ on which value counts."
+    );
+    assert_eq!(err.reason, Some(Reason::AmbiguousHeader));
+}
+
+#[tokio::test]
+async fn refuses_a_connection_header_naming_an_s3_field() {
+    let err = refuse(request(
+        Method::PUT,
+        "/b/k",
+        &[
+            ("host", "localhost"),
+            ("connection", "x-amz-server-side-encryption-customer-key"),
+        ],
+    ))
+    .await;
+    assert_eq!(err.code, S3ErrorCode::InvalidRequest);
+    assert_eq!(err.reason, Some(Reason::AmbiguousConnection));
+}
+
+#[tokio::test]
+async fn refuses_paths_a_store_could_read_differently() {
+    for (uri, message) in [
+        (
+            "/b/../k",
+            "The object key has a \".\" or \"..\" segment, which stores read differently.",
+        ),
+        (
+            "/b%2Fx/k",
+            "The bucket name in the path is percent-encoded or has characters bucket names never have; send it literally.",
+        ),
+    ] {
+        let err = refuse(request(Method::GET, uri, &[("host", "localhost")])).await;
+        assert_eq!(err.code, S3ErrorCode::InvalidRequest, "{uri}");
+        assert_eq!(err.message, message, "{uri}");
+        assert_eq!(err.reason, Some(Reason::AmbiguousPath), "{uri}");
+    }
+    let err = refuse(request(Method::GET, "/b/%zz", &[("host", "localhost")])).await;
+    assert_eq!(err.code, S3ErrorCode::InvalidURI);
+    assert_eq!(err.reason, Some(Reason::InvalidUri));
+}
+
+#[tokio::test]
+async fn refuses_a_part_upload_missing_its_part_number() {
+    let err = refuse(request(
+        Method::PUT,
+        "/b/k?uploadId=u",
+        &[("host", "localhost")],
+    ))
+    .await;
+    assert_eq!(err.code, S3ErrorCode::InvalidRequest);
+    assert_eq!(err.reason, Some(Reason::AmbiguousQuery));
+}
+
+#[tokio::test]
+async fn refuses_a_form_body_on_a_post_that_is_not_a_form_upload() {
+    let err = refuse(request(
+        Method::POST,
+        "/b/k?uploads",
+        &[
+            ("host", "localhost"),
+            ("content-type", "multipart/form-data; boundary=x"),
+        ],
+    ))
+    .await;
+    assert_eq!(err.code, S3ErrorCode::InvalidRequest);
+    assert_eq!(
+        err.message,
+        "A multipart/form-data body is accepted only as a POST Object form upload, without sub-resource parameters."
+    );
+    assert_eq!(err.reason, Some(Reason::AmbiguousForm));
+}
+
+#[tokio::test]
+async fn refuses_a_missing_host() {
+    let err = refuse(request(Method::GET, "/b/k", &[])).await;
+    assert_eq!(err.code, S3ErrorCode::InvalidArgument);
+    assert_eq!(err.message, "A Host header is required.");
+    assert_eq!(err.reason, Some(Reason::BadHost));
+}
+
+#[tokio::test]
+async fn refuses_an_unusable_host() {
+    let err = refuse(request(
+        Method::GET,
+        "/b/k",
+        &[("host", "localhost"), ("host", "other")],
+    ))
+    .await;
+    assert_eq!(err.code, S3ErrorCode::InvalidArgument);
+    assert_eq!(err.message, "The Host header is not valid.");
+    assert_eq!(err.reason, Some(Reason::BadHost));
+    let err = refuse(request(Method::GET, "/b/k", &[("host", "")])).await;
+    assert_eq!(err.message, "The Host header is not valid.");
+    assert_eq!(err.reason, Some(Reason::BadHost));
+    // UTF-8, so past the header check, but not a host name.
+    let err = refuse(request(Method::GET, "/b/k", &[("host", "bücket")])).await;
+    assert_eq!(err.code, S3ErrorCode::InvalidArgument);
+    assert_eq!(err.message, "The Host header is not valid.");
+    assert_eq!(err.reason, Some(Reason::BadHost));
+}
+
+#[tokio::test]
+async fn refuses_a_host_it_cannot_place() {
+    for host in ["s3.example.com", "LOCALHOST", "localhost:x"] {
+        let err = refuse(request(Method::GET, "/b/k", &[("host", host)])).await;
+        assert_eq!(err.code, S3ErrorCode::InvalidRequest, "{host}");
+        assert_eq!(err.reason, Some(Reason::AmbiguousHost), "{host}");
+    }
+}
+
+#[tokio::test]
+async fn leaves_the_classification_and_the_host_for_the_layers_below() {
+    let (result, log) = classify_with(
+        settings(&[]),
+        request(Method::PUT, "/b/dir/a%20key", &[("host", "localhost:8443")]),
+    )
+    .await;
+    assert_eq!(result.expect("accepted").status(), StatusCode::OK);
+    let seen = log.only();
+    assert_eq!(
+        seen.extensions.get::<S3Request>(),
+        Some(&S3Request {
+            op: S3Op::PutObject,
+            bucket: Some("b".into()),
+            key: Some("dir/a key".into()),
+            upload_id: None,
+        })
+    );
+    let host = seen.extensions.get::<ClientHost>().expect("a client host");
+    assert_eq!(host.0, "localhost:8443");
+    assert_eq!(seen.body, "body", "the body passes untouched");
+    assert_eq!(seen.method, Method::PUT);
+    assert_eq!(seen.uri, "/b/dir/a%20key", "the target passes untouched");
+}
+
+#[tokio::test]
+async fn reads_virtual_hosted_buckets_and_the_authority_of_absolute_targets() {
+    let (result, log) = classify_with(
+        settings(&["s3.example.com"]),
+        request(
+            Method::POST,
+            "https://bkt.s3.example.com:8443/k?uploadId=u%2B1",
+            &[("host", "ignored.example")],
+        ),
+    )
+    .await;
+    assert!(result.is_ok());
+    let seen = log.only();
+    assert_eq!(
+        seen.extensions.get::<S3Request>(),
+        Some(&S3Request {
+            op: S3Op::CompleteMultipartUpload,
+            bucket: Some("bkt".into()),
+            key: Some("k".into()),
+            upload_id: Some("u+1".into()),
+        })
+    );
+    assert_eq!(
+        seen.extensions
+            .get::<ClientHost>()
+            .expect("a client host")
+            .0,
+        "bkt.s3.example.com:8443"
+    );
+}
+
+#[tokio::test]
+async fn tells_the_trace_layer_the_operation_and_counts_refusals_by_reason() {
+    let metrics = Metrics::new();
+    let log = Log::default();
+    let svc = ServiceBuilder::new()
+        .layer(TraceLayer::new(Arc::clone(&metrics)))
+        .layer(ErrorResponseLayer)
+        .layer(ClassifyLayer::new(settings(&[])))
+        .service(ok_recorder(&log));
+    let accepted = request(Method::GET, "/secret-bucket/k", &[("host", "localhost")]);
+    let Ok(response) = svc.clone().oneshot(accepted).await;
+    body_bytes(response.into_body()).await;
+    let facts = log
+        .only()
+        .extensions
+        .get::<Arc<Facts>>()
+        .expect("facts from the trace layer")
+        .clone();
+    assert_eq!(facts.op(), Some(S3Op::GetObject));
+    let refused = request(Method::GET, "/secret-bucket/../k", &[("host", "localhost")]);
+    let Ok(response) = svc.oneshot(refused).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    body_bytes(response.into_body()).await;
+    assert_eq!(log.calls(), 1);
+    let text = metrics.encode();
+    assert!(
+        text.contains(
+            "ssec_requests_total{op=\"GetObject\",outcome=\"ok\",status_class=\"2xx\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "ssec_requests_total{op=\"Unknown\",outcome=\"rejected\",status_class=\"4xx\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("ssec_rejections_total{code=\"InvalidRequest\",reason=\"ambiguous_path\"} 1"),
+        "{text}"
+    );
+    assert!(!text.contains("secret-bucket"), "{text}");
+}

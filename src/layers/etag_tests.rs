@@ -1,0 +1,219 @@
+//! The ETag layer in process: the ETag header made canonical, `<ETag>` elements of XML
+//! answers rewritten as they stream (their Content-Length dropped), the empty `<ETag>` of
+//! a completion filled from the part list the store was sent; error answers and other
+//! bodies untouched.
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, ETAG};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use md5::{Digest as _, Md5};
+use tower::{ServiceBuilder, ServiceExt as _};
+
+use super::*;
+use crate::error::ProxyError;
+use crate::layers::test_support::{
+    Answer, Log, Seen, TestBody, answer, body_bytes, object, pieces, recorder, upload,
+};
+
+const A: &str = "0cc175b9c0f1b6a831c399e269772661";
+const B: &str = "92eb5ffee6ae2fec3ad71c777531578f";
+
+fn request(s3: Option<S3Request>, body: &'static str) -> Request<Full<Bytes>> {
+    let mut req = Request::builder()
+        .method(Method::GET)
+        .uri("/b")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .expect("a test request");
+    if let Some(s3) = s3 {
+        req.extensions_mut().insert(s3);
+    }
+    req
+}
+
+async fn send<F>(
+    req: Request<Full<Bytes>>,
+    reply: F,
+) -> (Result<Response<EtagBody<Full<Bytes>>>, ProxyError>, Log)
+where
+    F: Fn(&Seen) -> Answer + Send + Sync + 'static,
+{
+    let log = Log::default();
+    let svc = ServiceBuilder::new()
+        .layer(EtagLayer)
+        .service(recorder(&log, reply));
+    (svc.oneshot(req).await, log)
+}
+
+fn list() -> S3Request {
+    crate::layers::test_support::target(S3Op::ListObjectsV2, Some("b"), None, None)
+}
+
+#[tokio::test]
+async fn repairs_and_collapses_the_etag_header() {
+    let upper = A.to_uppercase();
+    let (result, _) = send(request(Some(object(S3Op::HeadObject)), ""), move |_| {
+        Ok(answer(
+            StatusCode::OK,
+            &[("etag", &upper), ("etag", &upper)],
+            "",
+        ))
+    })
+    .await;
+    let response = result.expect("passed");
+    let etags: Vec<_> = response.headers().get_all(ETAG).iter().collect();
+    assert_eq!(etags, [format!("\"{A}\"").as_str()]);
+    // Different values are left for the client to see; a weak tag is left alone.
+    let (result, _) = send(request(None, ""), |_| {
+        Ok(answer(StatusCode::OK, &[("etag", "W/\"x\"")], ""))
+    })
+    .await;
+    assert_eq!(result.expect("passed").headers()[ETAG], "W/\"x\"");
+}
+
+#[tokio::test]
+async fn rewrites_the_etags_of_listing_bodies_and_drops_their_length() {
+    let listing = format!(
+        "<ListBucketResult><Contents><Key>a</Key><ETag>\"{}\"</ETag></Contents><Contents><Key>b</Key><ETag>{B}-3</ETag></Contents></ListBucketResult>",
+        A.to_uppercase()
+    );
+    let want = format!(
+        "<ListBucketResult><Contents><Key>a</Key><ETag>&quot;{A}&quot;</ETag></Contents><Contents><Key>b</Key><ETag>&quot;{B}-3&quot;</ETag></Contents></ListBucketResult>"
+    );
+    let length = listing.len().to_string();
+    let body = listing.clone();
+    let (result, _) = send(request(Some(list()), ""), move |_| {
+        Ok(answer(
+            StatusCode::OK,
+            &[
+                ("content-length", &length),
+                ("content-type", "application/xml"),
+            ],
+            body.clone(),
+        ))
+    })
+    .await;
+    let response = result.expect("passed");
+    assert!(response.headers().get(CONTENT_LENGTH).is_none());
+    assert_eq!(response.headers()["content-type"], "application/xml");
+    assert_eq!(body_bytes(response.into_body()).await, want);
+}
+
+#[tokio::test]
+async fn rewrites_etags_split_between_frames_and_unquoted_for_attributes() {
+    let svc = ServiceBuilder::new().layer(EtagLayer).service_fn(
+        |req: Request<TapBody<Full<Bytes>>>| async move {
+            let op = req.extensions().get::<S3Request>().map(|s| s.op);
+            let body: TestBody = match op {
+                Some(S3Op::GetObjectAttributes) => pieces(&[
+                    b"<GetObjectAttributesResponse><ET",
+                    b"ag>\"0CC175B9C0F1B6A831C399E269772661\"</E",
+                    b"Tag></GetObjectAttributesResponse>",
+                ]),
+                _ => pieces(&[
+                    b"<R><ETag>\"0CC175B9C0F1B6A8",
+                    b"31C399E269772661\"</ETag></R>",
+                ]),
+            };
+            Ok::<_, ProxyError>(Response::new(body))
+        },
+    );
+    let attributes = request(Some(object(S3Op::GetObjectAttributes)), "");
+    let response = svc.clone().oneshot(attributes).await.expect("passed");
+    assert_eq!(
+        body_bytes(response.into_body()).await,
+        format!("<GetObjectAttributesResponse><ETag>{A}</ETag></GetObjectAttributesResponse>")
+    );
+    let response = svc
+        .oneshot(request(Some(list()), ""))
+        .await
+        .expect("passed");
+    assert_eq!(
+        body_bytes(response.into_body()).await,
+        format!("<R><ETag>&quot;{A}&quot;</ETag></R>")
+    );
+}
+
+#[tokio::test]
+async fn leaves_error_bodies_and_other_operations_untouched() {
+    let body = format!(
+        "<Error><Code>X</Code><ETag>\"{}\"</ETag></Error>",
+        A.to_uppercase()
+    );
+    let length = body.len().to_string();
+    for (s3, status) in [
+        (Some(list()), StatusCode::BAD_REQUEST),
+        (Some(object(S3Op::GetObject)), StatusCode::OK),
+        (None, StatusCode::OK),
+    ] {
+        let (b, l) = (body.clone(), length.clone());
+        let (result, _) = send(request(s3, ""), move |_| {
+            Ok(answer(status, &[("content-length", &l)], b.clone()))
+        })
+        .await;
+        let response = result.expect("passed");
+        assert_eq!(response.status(), status);
+        assert_eq!(response.headers()[CONTENT_LENGTH], length.as_str());
+        assert_eq!(body_bytes(response.into_body()).await, body);
+    }
+}
+
+/// The multipart ETag of parts `A` and `B`, computed here from their digests.
+fn multipart_etag() -> String {
+    let mut concat = Vec::new();
+    for hex in [A, B] {
+        concat
+            .extend((0..16).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex")));
+    }
+    let hex: String = Md5::digest(&concat)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{hex}-2")
+}
+
+const PARTS: &str = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"0cc175b9c0f1b6a831c399e269772661\"</ETag></Part><Part><PartNumber>2</PartNumber><ETag>92eb5ffee6ae2fec3ad71c777531578f</ETag></Part></CompleteMultipartUpload>";
+
+const COMPLETED: &str = "<CompleteMultipartUploadResult><Location>/b/k</Location><Bucket>b</Bucket><Key>k</Key><ETag></ETag></CompleteMultipartUploadResult>";
+
+#[tokio::test]
+async fn fills_the_empty_etag_of_a_completion_from_the_part_list_sent() {
+    let mut req = request(Some(upload(S3Op::CompleteMultipartUpload)), PARTS);
+    *req.method_mut() = Method::POST;
+    let (result, log) = send(req, |_| Ok(answer(StatusCode::OK, &[], COMPLETED))).await;
+    assert_eq!(
+        log.only().body,
+        PARTS,
+        "the part list reaches the store unchanged"
+    );
+    let body = body_bytes(result.expect("completed").into_body()).await;
+    assert_eq!(
+        body,
+        COMPLETED.replace(
+            "<ETag></ETag>",
+            &format!("<ETag>&quot;{}&quot;</ETag>", multipart_etag())
+        )
+    );
+}
+
+#[tokio::test]
+async fn leaves_the_etag_empty_when_the_part_list_was_not_sent_whole() {
+    let svc = ServiceBuilder::new().layer(EtagLayer).service_fn(
+        |_req: Request<TapBody<Full<Bytes>>>| async {
+            // The store answers without reading the request body.
+            Ok::<_, ProxyError>(answer(StatusCode::OK, &[], COMPLETED))
+        },
+    );
+    let req = request(Some(upload(S3Op::CompleteMultipartUpload)), PARTS);
+    let response = svc.oneshot(req).await.expect("completed");
+    assert_eq!(body_bytes(response.into_body()).await, COMPLETED);
+}
+
+#[tokio::test]
+async fn passes_the_inner_error() {
+    let (result, _) = send(request(Some(list()), ""), |_| {
+        Err(ProxyError::UpstreamTimeout)
+    })
+    .await;
+    assert!(matches!(result, Err(ProxyError::UpstreamTimeout)));
+}
