@@ -10,7 +10,7 @@ use tower::{ServiceBuilder, ServiceExt as _};
 
 use super::*;
 use crate::layers::error_response::ErrorResponseLayer;
-use crate::layers::test_support::{Log, body_bytes, ok_recorder, rejected};
+use crate::layers::test_support::{Log, body_bytes, no_access_log, ok_recorder, rejected};
 use crate::layers::trace::TraceLayer;
 use crate::metrics::Metrics;
 use crate::s3::error::{Reason, S3ErrorCode};
@@ -310,7 +310,7 @@ async fn tells_the_trace_layer_the_operation_and_counts_refusals_by_reason() {
     let metrics = Metrics::new();
     let log = Log::default();
     let svc = ServiceBuilder::new()
-        .layer(TraceLayer::new(Arc::clone(&metrics)))
+        .layer(TraceLayer::new(Arc::clone(&metrics), no_access_log()))
         .layer(ErrorResponseLayer)
         .layer(ClassifyLayer::new(settings(&[])))
         .service(ok_recorder(&log));

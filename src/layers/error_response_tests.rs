@@ -136,7 +136,11 @@ fn rows() -> Vec<Row> {
             reason: None,
         },
         Row {
-            err: ProxyError::Unconfirmed("PutObject"),
+            err: ProxyError::Unconfirmed {
+                op: "PutObject",
+                store: "seaweedfs",
+                missing: "x-amz-server-side-encryption-customer-algorithm: AES256, once",
+            },
             status: 502,
             code: S3ErrorCode::BadGateway,
             spelled: "BadGateway",

@@ -14,11 +14,12 @@ use tower::{ServiceBuilder, ServiceExt as _};
 
 use super::*;
 use crate::layers::test_support::{
-    Answer, Log, Seen, TestBody, answer, body_bytes, digest, failing, live, recorder, rejected,
-    target, upload,
+    Answer, Log, Seen, TestBody, answer, body_bytes, digest, failing, live, named, recorder,
+    rejected, target, upload,
 };
 use crate::s3::policy::Policy;
 use crate::s3::ssec::KeyDigest;
+use crate::s3::store::Store;
 
 fn records() -> Arc<UploadRecords> {
     Arc::new(UploadRecords::new(100, Duration::from_secs(3600)))
@@ -58,7 +59,11 @@ where
 {
     let log = Log::default();
     let svc = ServiceBuilder::new()
-        .layer(MultipartLayer::new(Arc::clone(records), live))
+        .layer(MultipartLayer::new(
+            Arc::clone(records),
+            live,
+            named(Store::Generic),
+        ))
         .service(recorder(&log, reply));
     (svc.oneshot(req).await, log)
 }
@@ -298,7 +303,11 @@ async fn passes_an_oversized_or_idless_answer_unrecorded_and_unchanged() {
 async fn a_create_answer_that_fails_to_read_is_a_bad_gateway() {
     let records = records();
     let svc = ServiceBuilder::new()
-        .layer(MultipartLayer::new(Arc::clone(&records), reject_unknown()))
+        .layer(MultipartLayer::new(
+            Arc::clone(&records),
+            reject_unknown(),
+            named(Store::Generic),
+        ))
         .service_fn(|_req: Request<Full<Bytes>>| async {
             let body: TestBody = failing(&[b"<InitiateMultipartUploadResult>"], "store reset");
             Ok::<_, ProxyError>(Response::new(body))

@@ -40,7 +40,10 @@ fn form(body: TestBody) -> Request<TestBody> {
         .expect("a test request");
     req.extensions_mut()
         .insert(target(S3Op::PostObject, Some("b"), None, None));
-    req.extensions_mut().insert(ConnInfo { tls: true });
+    req.extensions_mut().insert(ConnInfo {
+        tls: true,
+        client: None,
+    });
     req
 }
 
@@ -124,7 +127,7 @@ async fn refuses_sse_c_headers_on_the_plain_listener_as_v0() {
         let mut req = form(pieces(&[PREFIX.as_bytes(), CLOSE.as_bytes()]));
         req.extensions_mut().remove::<ConnInfo>();
         if let Some(tls) = tls {
-            req.extensions_mut().insert(ConnInfo { tls });
+            req.extensions_mut().insert(ConnInfo { tls, client: None });
         }
         req.headers_mut().insert(
             SSE_C_KEY_MD5,

@@ -15,8 +15,8 @@ use tower::{ServiceBuilder, ServiceExt as _};
 use super::*;
 use crate::config::Config;
 use crate::layers::test_support::{
-    Answer, Log, Seen, answer, digest, key_base64, key_md5, live, ok_recorder, recorder, rejected,
-    target, with_key, with_source_key,
+    Answer, Log, Seen, answer, digest, key_base64, key_md5, live, named, ok_recorder, recorder,
+    rejected, target, with_key, with_source_key,
 };
 use crate::s3::error::{Reason, S3ErrorCode};
 use crate::s3::form::{Parsed, parse};
@@ -34,7 +34,10 @@ fn allow() -> Arc<ArcSwap<LiveSsec>> {
 }
 
 fn settings(store: Store, live: Arc<ArcSwap<LiveSsec>>) -> SsecSettings {
-    SsecSettings { live, store }
+    SsecSettings {
+        live,
+        store: named(store),
+    }
 }
 
 /// A request over TLS for `s3`.
@@ -45,7 +48,10 @@ fn request(method: Method, s3: S3Request) -> Request<Full<Bytes>> {
         .body(Full::new(Bytes::from_static(b"data")))
         .expect("a test request");
     req.extensions_mut().insert(s3);
-    req.extensions_mut().insert(ConnInfo { tls: true });
+    req.extensions_mut().insert(ConnInfo {
+        tls: true,
+        client: None,
+    });
     req
 }
 
@@ -127,7 +133,7 @@ fn post_form(pairs: &[(&str, String)], tls: bool) -> Request<Full<Bytes>> {
         target(S3Op::PostObject, Some("b"), None, None),
     );
     req.extensions_mut().insert(fields(&pairs));
-    req.extensions_mut().insert(ConnInfo { tls });
+    req.extensions_mut().insert(ConnInfo { tls, client: None });
     req
 }
 
@@ -171,7 +177,10 @@ async fn refuses_a_key_whose_md5_does_not_match_as_v5() {
 #[tokio::test]
 async fn refuses_a_key_over_plain_http_as_v0() {
     let mut req = put(Some(1));
-    req.extensions_mut().insert(ConnInfo { tls: false });
+    req.extensions_mut().insert(ConnInfo {
+        tls: false,
+        client: None,
+    });
     let err = refuse(settings(Store::Generic, allow()), req).await;
     assert_eq!(err.reason, Some(Reason::V0));
     let mut req = put(Some(1));
@@ -257,7 +266,7 @@ key_md5_allowlist = ["{}"]
         key_md5(1)
     );
     let config = Config::parse(&text, Path::new("/etc/ssec/proxy.toml")).expect("a valid config");
-    let live = || Arc::new(ArcSwap::from_pointee(config.live_ssec()));
+    let live = || Arc::new(ArcSwap::from_pointee(config.live.ssec.clone()));
     let err = refuse(settings(Store::Generic, live()), put(Some(2))).await;
     assert_eq!(err.code, S3ErrorCode::AccessDenied);
     assert_eq!(
@@ -411,7 +420,13 @@ async fn refuses_an_sse_c_write_the_store_did_not_confirm() {
     )
     .await;
     assert!(
-        matches!(result, Err(ProxyError::Unconfirmed("PutObject"))),
+        matches!(
+            result,
+            Err(ProxyError::Unconfirmed {
+                op: "PutObject",
+                ..
+            })
+        ),
         "{:?}",
         result.err()
     );
@@ -456,7 +471,13 @@ async fn refuses_an_echo_of_another_key_or_a_partial_or_conflicting_echo() {
         )
         .await;
         assert!(
-            matches!(result, Err(ProxyError::Unconfirmed("PutObject"))),
+            matches!(
+                result,
+                Err(ProxyError::Unconfirmed {
+                    op: "PutObject",
+                    ..
+                })
+            ),
             "{what}: {:?}",
             result.map(|r| r.status())
         );
@@ -500,7 +521,10 @@ async fn asks_no_confirmation_of_failures_exempt_operations_or_plain_writes() {
     let (result, _) = send(settings(Store::Generic, allow()), create, ok_with(vec![])).await;
     assert!(matches!(
         result,
-        Err(ProxyError::Unconfirmed("CreateMultipartUpload"))
+        Err(ProxyError::Unconfirmed {
+            op: "CreateMultipartUpload",
+            ..
+        })
     ));
 }
 
@@ -513,7 +537,13 @@ async fn refuses_an_unconfirmed_form_upload() {
     )
     .await;
     assert!(
-        matches!(result, Err(ProxyError::Unconfirmed("PostObject"))),
+        matches!(
+            result,
+            Err(ProxyError::Unconfirmed {
+                op: "PostObject",
+                ..
+            })
+        ),
         "{:?}",
         result.err()
     );

@@ -12,7 +12,8 @@ use tower::{ServiceBuilder, ServiceExt as _};
 use super::*;
 use crate::error::ProxyError;
 use crate::layers::test_support::{
-    Answer, Log, Seen, TestBody, answer, body_bytes, digest, failing, object, recorder, stalled,
+    Answer, Log, Seen, TestBody, answer, body_bytes, digest, failing, named, object, recorder,
+    stalled,
 };
 use crate::s3::error::{S3Error, S3ErrorCode};
 
@@ -46,7 +47,7 @@ where
     F: Fn(&Seen) -> Answer + Send + Sync + 'static,
 {
     let svc = ServiceBuilder::new()
-        .layer(StoreErrorsLayer::new(store))
+        .layer(StoreErrorsLayer::new(named(store)))
         .service(recorder(&Log::default(), reply));
     svc.oneshot(req).await
 }
@@ -138,7 +139,7 @@ async fn head_against_a_stalled_body(
     status: StatusCode,
 ) -> Result<Response<Buffered<TestBody>>, ProxyError> {
     let svc = ServiceBuilder::new()
-        .layer(StoreErrorsLayer::new(store))
+        .layer(StoreErrorsLayer::new(named(store)))
         .service_fn(move |_req: Request<Full<Bytes>>| async move {
             let mut response = Response::new(stalled(&[b"<Error>"]));
             *response.status_mut() = status;
@@ -203,7 +204,7 @@ async fn passes_an_error_body_too_large_to_read_unchanged() {
 #[tokio::test]
 async fn an_error_body_that_fails_is_a_bad_gateway() {
     let svc = ServiceBuilder::new()
-        .layer(StoreErrorsLayer::new(Store::Rgw))
+        .layer(StoreErrorsLayer::new(named(Store::Rgw)))
         .service_fn(|_req: Request<Full<Bytes>>| async {
             let mut response = Response::new(failing(&[b"<Error>"], "store reset"));
             *response.status_mut() = StatusCode::BAD_REQUEST;

@@ -17,6 +17,7 @@ use http_body::{Body, Frame};
 use http_body_util::{BodyExt as _, Full};
 use tower::Service;
 
+use crate::access_log::AccessLog;
 use crate::config::LiveSsec;
 use crate::error::{BoxError, ProxyError, chain};
 use crate::s3::error::S3Error;
@@ -27,7 +28,7 @@ use crate::s3::headers::{
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::{BucketPolicies, Policy, Rule};
 use crate::s3::ssec::KeyDigest;
-use crate::s3::store::UnknownUploads;
+use crate::s3::store::{LiveStore, Store, StoreSetting, UnknownUploads};
 
 /// What the inner service received.
 #[derive(Clone, Debug)]
@@ -377,6 +378,22 @@ pub(crate) fn live(
         .collect();
     Arc::new(ArcSwap::from_pointee(LiveSsec {
         policies: BucketPolicies { default, rules },
-        unknown_uploads,
+        unknown_uploads: Some(unknown_uploads),
     }))
+}
+
+/// `upstream.store` named in the configuration.
+pub(crate) fn named(store: Store) -> Arc<LiveStore> {
+    Arc::new(LiveStore::new(StoreSetting::Named(store)))
+}
+
+/// An access log that writes nowhere.
+pub(crate) fn no_access_log() -> AccessLog {
+    AccessLog::start(
+        Box::new(std::io::sink()),
+        crate::config::LogFormat::Json,
+        16,
+        prometheus_client::metrics::counter::Counter::default(),
+    )
+    .expect("an access log writer thread")
 }

@@ -14,7 +14,9 @@ use tower::{Service, ServiceBuilder, ServiceExt as _};
 use super::*;
 use crate::error::{BoxError, ProxyError};
 use crate::layers::error_response::{ErrorBody, ErrorResponseLayer};
-use crate::layers::test_support::{Answer, Log, Seen, answer, body_bytes, failing, recorder};
+use crate::layers::test_support::{
+    Answer, Log, Seen, answer, body_bytes, failing, no_access_log, recorder,
+};
 use crate::metrics::Metrics;
 use crate::request_id::RequestId;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
@@ -33,7 +35,7 @@ where
     F: Fn(&Seen) -> Answer + Send + Sync + 'static,
 {
     ServiceBuilder::new()
-        .layer(TraceLayer::new(Arc::clone(metrics)))
+        .layer(TraceLayer::new(Arc::clone(metrics), no_access_log()))
         .layer(ErrorResponseLayer)
         .service(recorder(log, reply))
 }
@@ -130,7 +132,11 @@ async fn counts_each_error_outcome_and_only_refusals_as_rejections() {
             "4xx",
         ),
         (
-            || ProxyError::Unconfirmed("PutObject"),
+            || ProxyError::Unconfirmed {
+                op: "PutObject",
+                store: "generic",
+                missing: "x-amz-server-side-encryption-customer-algorithm: AES256, once",
+            },
             "store_unconfirmed",
             "5xx",
         ),
@@ -233,7 +239,7 @@ async fn head_and_empty_answers_are_complete_without_being_read() {
 async fn facts_written_below_reach_the_metrics_but_never_the_bucket() {
     let metrics = Metrics::new();
     let svc = ServiceBuilder::new()
-        .layer(TraceLayer::new(Arc::clone(&metrics)))
+        .layer(TraceLayer::new(Arc::clone(&metrics), no_access_log()))
         .layer(ErrorResponseLayer)
         .service_fn(|req: Request<Full<Bytes>>| async move {
             let facts = req
@@ -275,7 +281,7 @@ async fn facts_written_below_reach_the_metrics_but_never_the_bucket() {
 async fn a_refusal_after_classification_is_counted_under_its_operation_without_the_bucket() {
     let metrics = Metrics::new();
     let svc = ServiceBuilder::new()
-        .layer(TraceLayer::new(Arc::clone(&metrics)))
+        .layer(TraceLayer::new(Arc::clone(&metrics), no_access_log()))
         .layer(ErrorResponseLayer)
         .service_fn(|req: Request<Full<Bytes>>| async move {
             if let Some(facts) = req.extensions().get::<Arc<Facts>>() {
@@ -326,7 +332,7 @@ async fn a_failing_answer_body_is_incomplete() {
     use http_body_util::BodyExt as _;
     let metrics = Metrics::new();
     let svc = ServiceBuilder::new()
-        .layer(TraceLayer::new(Arc::clone(&metrics)))
+        .layer(TraceLayer::new(Arc::clone(&metrics), no_access_log()))
         .service_fn(|_req: Request<()>| async {
             let body = failing(&[b"part"], "store reset");
             Ok::<_, Infallible>(Response::new(body))
