@@ -1,9 +1,9 @@
 //! The access log: one line per request, formatted on the request's thread into a
 //! small buffer and handed to a writer thread through a bounded queue. A request never
 //! waits for the log: when the queue is full the line is dropped and counted
-//! (`ssec_access_log_dropped_total`). The writer batches whatever is queued into one
-//! write; [`AccessLog::flush`] (at shutdown) returns once everything queued before it
-//! is written.
+//! (`ssec_access_log_dropped_total`). The writer takes whatever is queued every 20 ms
+//! and writes it in one write; [`AccessLog::flush`] (at shutdown) returns once
+//! everything queued before it is written.
 //!
 //! Written by hand rather than through `tracing`'s JSON formatter: that formatter
 //! visits every field through `dyn Value`, escapes through `serde_json` and allocates
@@ -14,7 +14,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, SystemTime};
 
 use prometheus_client::metrics::counter::Counter;
@@ -26,6 +26,9 @@ pub const QUEUE_LINES: usize = 16 * 1024;
 
 /// Bytes the writer gathers before writing, when more are queued.
 const BATCH_BYTES: usize = 256 * 1024;
+
+/// How often the writer takes what is queued: the most a line waits to be written.
+const DRAIN_EVERY: Duration = Duration::from_millis(20);
 
 /// The fields of one access line.
 #[derive(Clone, Copy, Debug)]
@@ -100,12 +103,11 @@ impl AccessLog {
 
     /// Queues `line`, or drops and counts it when the queue is full. Never blocks.
     pub fn write(&self, line: &AccessLine<'_>) {
-        let mut buf = Vec::with_capacity(384);
-        match self.format {
-            LogFormat::Json => json(&mut buf, line),
-            LogFormat::Text => text(&mut buf, line),
-        }
-        match self.tx.try_send(Message::Line(buf)) {
+        let buf = match self.format {
+            LogFormat::Json => json(line),
+            LogFormat::Text => text(line),
+        };
+        match self.tx.try_send(Message::Line(buf.into_bytes())) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.dropped.inc();
@@ -136,36 +138,54 @@ impl AccessLog {
     }
 }
 
-/// The writer thread: everything queued, one write per batch.
+/// The writer thread: every `DRAIN_EVERY` it takes everything queued and writes it in
+/// as few writes as `BATCH_BYTES` allows. It never blocks on the queue, so a request
+/// queuing a line never has to wake it (a futex wake and a write per line would cost
+/// more than the line itself).
 fn write_lines(rx: &Receiver<Message>, mut out: Box<dyn Write + Send>, dropped: &Counter) {
     let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
     let mut lines = 0u64;
     let mut acks = Vec::new();
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Line(line) => {
+    loop {
+        let open = loop {
+            match rx.try_recv() {
+                Ok(Message::Line(line)) => {
                     batch.extend_from_slice(&line);
                     lines += 1;
+                    if batch.len() >= BATCH_BYTES {
+                        write_batch(&mut out, &mut batch, &mut lines, dropped);
+                    }
                 }
-                Message::Flush(ack) => acks.push(ack),
+                Ok(Message::Flush(ack)) => acks.push(ack),
+                Err(TryRecvError::Empty) => break true,
+                Err(TryRecvError::Disconnected) => break false,
             }
-            if batch.len() < BATCH_BYTES {
-                next = rx.try_recv().ok();
-            }
-        }
-        if !batch.is_empty() {
-            if out.write_all(&batch).and_then(|()| out.flush()).is_err() {
-                dropped.inc_by(lines);
-            }
-            batch.clear();
-            lines = 0;
-        }
+        };
+        write_batch(&mut out, &mut batch, &mut lines, dropped);
         for ack in acks.drain(..) {
             let _ = ack.try_send(());
         }
+        if !open {
+            return;
+        }
+        std::thread::sleep(DRAIN_EVERY);
     }
+}
+
+fn write_batch(
+    out: &mut Box<dyn Write + Send>,
+    batch: &mut Vec<u8>,
+    lines: &mut u64,
+    dropped: &Counter,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    if out.write_all(batch).and_then(|()| out.flush()).is_err() {
+        dropped.inc_by(*lines);
+    }
+    batch.clear();
+    *lines = 0;
 }
 
 fn micros(d: Duration) -> u64 {
@@ -174,7 +194,7 @@ fn micros(d: Duration) -> u64 {
 
 /// The JSON form, as `tracing-subscriber`'s JSON lines (flattened, with the
 /// connection span).
-fn json(buf: &mut Vec<u8>, l: &AccessLine<'_>) {
+fn json(l: &AccessLine<'_>) -> String {
     let mut s = String::with_capacity(384);
     let now = humantime::format_rfc3339_micros(SystemTime::now());
     let _ = write!(
@@ -207,11 +227,11 @@ fn json(buf: &mut Vec<u8>, l: &AccessLine<'_>) {
         );
     }
     s.push_str("}\n");
-    buf.extend_from_slice(s.as_bytes());
+    s
 }
 
 /// The text form, as `tracing-subscriber`'s default lines.
-fn text(buf: &mut Vec<u8>, l: &AccessLine<'_>) {
+fn text(l: &AccessLine<'_>) -> String {
     let mut s = String::with_capacity(320);
     let now = humantime::format_rfc3339_micros(SystemTime::now());
     let _ = write!(s, "{now}  INFO ");
@@ -235,7 +255,7 @@ fn text(buf: &mut Vec<u8>, l: &AccessLine<'_>) {
     );
     s.retain(|c| !c.is_control());
     s.push('\n');
-    buf.extend_from_slice(s.as_bytes());
+    s
 }
 
 /// Appends `v` as the inside of a JSON string.

@@ -298,6 +298,7 @@ def main():
     p.add_argument("--duration", type=int)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     p.add_argument("--json")
+    p.add_argument("--only", help="run only the scenarios whose name contains this (e.g. '1 KiB')")
     args = p.parse_args()
     reps = args.reps or (2 if args.quick else 5)
     small_d = args.duration or (4 if args.quick else 10)
@@ -390,6 +391,9 @@ default = "allow"
             ("h2 GET 16 MiB", "GET", "/b/16m", 0, 4, big_d, 1),
             ("h2 PUT 16 MiB", "PUT", "/b/16m", BIG, 4, big_d, 1),
         ]
+
+        if args.only:
+            scenarios = [s for s in scenarios if args.only in s[0]]
 
         def targets_of(s):
             return targets if s[6] is None else targets[:4]

@@ -117,7 +117,7 @@ where
         Poll::Ready(Ok(match ready!(this.inner.poll(cx)) {
             Ok(response) => response.map(Either::Left),
             Err(err) => {
-                log(&err);
+                log(&err, this.id);
                 let s3 = err.to_s3();
                 let mut response = render(&s3, *this.head, this.uri.path(), this.id);
                 response.extensions_mut().insert(Verdict::of(&err, &s3));
@@ -127,16 +127,18 @@ where
     }
 }
 
-fn log(err: &ProxyError) {
+fn log(err: &ProxyError, id: &RequestId) {
     match err {
         ProxyError::Translated(e) => {
             tracing::debug!(
+                request.id = %id,
                 s3.error = e.code.as_str(),
                 "store error given aws's wording"
             );
         }
         ProxyError::Rejected(e) => {
             tracing::info!(
+                request.id = %id,
                 s3.error = e.code.as_str(),
                 reason = e.reason.unwrap_or(Reason::Other).as_str(),
                 outcome = err.outcome().as_str(),
@@ -144,6 +146,7 @@ fn log(err: &ProxyError) {
             );
         }
         ProxyError::Unconfirmed { op, store, missing } => tracing::error!(
+            request.id = %id,
             outcome = err.outcome().as_str(),
             s3.op = *op,
             upstream.store = *store,
@@ -151,6 +154,7 @@ fn log(err: &ProxyError) {
             "store reported success for an sse-c write without confirming the key; if the store is known to answer this way, name it in upstream.store"
         ),
         other => tracing::warn!(
+            request.id = %id,
             outcome = other.outcome().as_str(),
             error = %chain(other),
             "request failed"
