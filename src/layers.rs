@@ -12,6 +12,7 @@ pub mod multipart;
 pub mod post_object;
 pub mod ssec;
 pub mod store_errors;
+pub mod stream;
 pub mod trace;
 
 #[cfg(test)]

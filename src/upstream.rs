@@ -26,6 +26,7 @@ use tokio::time::{Instant, Sleep};
 use crate::config::UpstreamConfig;
 use crate::error::{BoxError, ProxyError};
 use crate::forwarding::{ClientHost, strip_forwarding_claims, strip_hop_by_hop};
+use crate::layers::stream::seen;
 use crate::layers::trace::Facts;
 use crate::s3::headers::X_FORWARDED_PROTO;
 use crate::tls::{TlsError, upstream_client_config};
@@ -331,20 +332,13 @@ where
         };
         progress.waiting_on_client.store(false, Ordering::Relaxed);
         progress.touch();
-        // The connection stops polling once `is_end_stream` says so, so the end is
-        // noticed here rather than waiting for a `None` that may never be asked for.
-        let ended = match &polled {
-            None => true,
-            Some(Ok(frame)) => {
-                if let (Some(facts), Some(data)) = (this.facts.as_ref(), frame.data_ref()) {
-                    facts.forwarded(data.len());
-                }
-                this.inner.is_end_stream()
+        if let Some((data, ended)) = seen(&polled, &*this.inner) {
+            if let Some(facts) = this.facts.as_ref() {
+                facts.forwarded(data.len());
             }
-            Some(Err(_)) => false,
-        };
-        if ended {
-            progress.body_done.store(true, Ordering::Relaxed);
+            if ended {
+                progress.body_done.store(true, Ordering::Relaxed);
+            }
         }
         Poll::Ready(polled.map(|r| r.map_err(Into::into)))
     }

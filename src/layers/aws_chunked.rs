@@ -14,6 +14,7 @@ use tower::{Layer, Service};
 
 use crate::error::{BoxError, ProxyError};
 use crate::layers::finish::{Finish, Next};
+use crate::layers::stream::seen;
 use crate::s3::chunked::{ChunkedError, Decoder, Framing};
 
 /// Adds [`AwsChunked`].
@@ -91,17 +92,9 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let mut this = self.project();
         let polled = ready!(this.inner.as_mut().poll_frame(cx));
-        if let Some(decoder) = this.decoder.as_mut() {
-            // The connection stops polling once `is_end_stream` says so, so the end is
-            // noticed here rather than waiting for a `None` that may never be asked for.
-            let (data, ended) = match &polled {
-                None => (&[][..], true),
-                Some(Ok(frame)) => (
-                    frame.data_ref().map_or(&[][..], |d| &d[..]),
-                    this.inner.is_end_stream(),
-                ),
-                Some(Err(_)) => (&[][..], false),
-            };
+        if let (Some(decoder), Some((data, ended))) =
+            (this.decoder.as_mut(), seen(&polled, &*this.inner))
+        {
             // A refused frame is replaced: the store must not get the last byte.
             decoder.feed(data, |_| {})?;
             if ended {

@@ -10,6 +10,8 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt as _;
 use pin_project_lite::pin_project;
 
+use crate::layers::stream::plus;
+
 pin_project! {
     /// `prefix`, then the rest of `inner` (unless it was read to its end).
     pub struct Buffered<B> {
@@ -110,16 +112,6 @@ impl<B: Body<Data = Bytes>> Body for Buffered<B> {
         }
         plus(self.inner.size_hint(), read)
     }
-}
-
-/// `hint` plus `extra` bytes.
-pub fn plus(hint: SizeHint, extra: u64) -> SizeHint {
-    let mut out = SizeHint::new();
-    out.set_lower(hint.lower().saturating_add(extra));
-    if let Some(upper) = hint.upper() {
-        out.set_upper(upper.saturating_add(extra));
-    }
-    out
 }
 
 #[cfg(test)]

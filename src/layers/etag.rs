@@ -16,6 +16,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+use crate::layers::stream::seen;
 use crate::s3::etag::canonical_header;
 use crate::s3::headers::collapse_identical;
 use crate::s3::op::{S3Op, S3Request};
@@ -193,16 +194,9 @@ impl<B: Body<Data = Bytes>> Body for TapBody<B> {
         let polled = ready!(this.inner.as_mut().poll_frame(cx));
         if let Some(tap) = this.tap.as_ref() {
             let mut state = tap.state();
-            match &polled {
-                Some(Ok(frame)) => {
-                    if let Some(data) = frame.data_ref() {
-                        state.collector.feed(data);
-                    }
-                    // The connection stops polling once the body says it ended.
-                    state.complete |= this.inner.is_end_stream();
-                }
-                None => state.complete = true,
-                Some(Err(_)) => {}
+            if let Some((data, ended)) = seen(&polled, &*this.inner) {
+                state.collector.feed(data);
+                state.complete |= ended;
             }
         }
         Poll::Ready(polled)

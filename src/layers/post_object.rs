@@ -19,8 +19,8 @@ use tower::{Layer, Service, ServiceExt as _};
 
 use crate::error::{BoxError, ProxyError};
 use crate::forwarding::ConnInfo;
-use crate::layers::buffered::plus;
 use crate::layers::finish::{Finish, Next};
+use crate::layers::stream::{plus, seen};
 use crate::s3::error::S3Error;
 use crate::s3::form::{self, Ambiguity, Parsed, Refusal, Tail};
 use crate::s3::headers::{COPY_SOURCE, SSE};
@@ -278,19 +278,11 @@ where
             return Poll::Ready(Some(Ok(Frame::data(prefix))));
         }
         let polled = ready!(this.inner.as_mut().poll_frame(cx));
-        if let Some(watch) = this.watch.as_ref() {
-            // The connection stops polling once `is_end_stream` says so, so the end is
-            // noticed here rather than waiting for a `None` that may never be asked for.
-            let checked = match &polled {
-                None => watch.feed(&[], true),
-                Some(Ok(frame)) => watch.feed(
-                    frame.data_ref().map_or(&[][..], |d| &d[..]),
-                    this.inner.is_end_stream(),
-                ),
-                Some(Err(_)) => Ok(()),
-            };
+        if let (Some(watch), Some((data, ended))) =
+            (this.watch.as_ref(), seen(&polled, &*this.inner))
+        {
             // A refused frame is replaced: the store must not get the last byte.
-            checked.map_err(BoxError::from)?;
+            watch.feed(data, ended).map_err(BoxError::from)?;
         }
         Poll::Ready(polled.map(|r| r.map_err(Into::into)))
     }
