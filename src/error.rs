@@ -145,7 +145,14 @@ impl Outcome {
 pub fn find_source<'a, E: std::error::Error + 'static>(
     err: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a E> {
-    std::iter::successors(Some(err), |e| e.source()).find_map(|e| e.downcast_ref::<E>())
+    sources(err).find_map(|e| e.downcast_ref::<E>())
+}
+
+/// `err` and every error below it.
+pub fn sources<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |e| e.source())
 }
 
 /// Renders an error chain on one line (`a: b: c`) for logs. Transport errors carry no

@@ -13,6 +13,7 @@ use http_body_util::Full;
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
+use crate::config::UpstreamConfig;
 use crate::metrics::Metrics;
 use crate::s3::store::LiveStore;
 use crate::upstream::Upstream;
@@ -55,21 +56,34 @@ impl Health {
     }
 }
 
-/// Settles `upstream.store = "auto"`: the store's client and what it settles.
+/// Settles `upstream.store = "auto"`: a client for the store and what it settles.
 #[derive(Clone)]
 pub struct Identify {
-    /// A client for the store.
-    pub upstream: Upstream,
-    /// The store setting to settle.
-    pub store: Arc<LiveStore>,
+    upstream: Upstream,
+    authority: Authority,
+    store: Arc<LiveStore>,
 }
 
 impl Identify {
+    /// What settles `store` from the store of `config`, when it is `auto` and not
+    /// settled yet; `None` otherwise.
+    pub fn pending(
+        config: &UpstreamConfig,
+        tls: rustls::ClientConfig,
+        store: &Arc<LiveStore>,
+    ) -> Option<Self> {
+        store.pending().then(|| Self {
+            upstream: Upstream::with_tls(config, tls),
+            authority: config.authority.clone(),
+            store: Arc::clone(store),
+        })
+    }
+
     /// Asks the store `GET /` without credentials (every S3 store answers it: a
     /// listing or 403) and settles `auto` from the answer's headers, within `timeout`.
     /// Returns whether the store answered. Logs what was decided.
-    pub async fn once(&self, authority: &Authority, timeout: Duration) -> bool {
-        let Ok(host) = HeaderValue::from_str(authority.as_str()) else {
+    pub async fn once(&self, timeout: Duration) -> bool {
+        let Ok(host) = HeaderValue::from_str(self.authority.as_str()) else {
             return false;
         };
         let mut request = Request::new(Full::new(Bytes::new()));
@@ -126,7 +140,7 @@ pub async fn probe_store(
             last = Some(up);
         }
         if up && let Some(identify) = identify.as_ref().filter(|i| i.store.pending()) {
-            identify.once(&authority, timeout).await;
+            identify.once(timeout).await;
         }
         health.set_store_up(up);
         metrics.store_up.set(i64::from(up));

@@ -16,7 +16,6 @@ use ssec_proxy::config::Config;
 use ssec_proxy::health::Identify;
 use ssec_proxy::s3::store::LiveStore;
 use ssec_proxy::server::{Exit, Server, Signal};
-use ssec_proxy::upstream::Upstream;
 use ssec_proxy::{telemetry, tls};
 
 #[derive(Parser)]
@@ -79,18 +78,17 @@ fn identify_store(config: &Config) -> String {
     if !store.pending() {
         return store.describe();
     }
-    let tls = match tls::upstream_client_config(upstream.ca_file.as_deref()) {
-        Ok(tls) => tls,
-        Err(e) => return format!("auto: cannot ask the store ({e})"),
+    // `validate` already loaded this configuration without error.
+    let Ok(tls) = tls::upstream_client_config(upstream.ca_file.as_deref()) else {
+        return store.describe();
     };
-    let identify = Identify {
-        upstream: Upstream::with_tls(upstream, tls),
-        store: Arc::clone(&store),
+    let Some(identify) = Identify::pending(upstream, tls, &store) else {
+        return store.describe();
     };
     let asked = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map(|rt| rt.block_on(identify.once(&upstream.authority, upstream.connect_timeout)));
+        .map(|rt| rt.block_on(identify.once(upstream.connect_timeout)));
     match asked {
         Ok(true) => store.describe(),
         Ok(false) => "auto: the store did not answer; generic until it does".to_owned(),

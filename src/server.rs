@@ -407,13 +407,10 @@ fn start_probe(
 /// while it has not answered. Logs which store's behaviours apply.
 async fn identify_store(shared: &Shared) -> Option<Identify> {
     let upstream = &shared.config.upstream;
-    let identify = shared.store.pending().then(|| Identify {
-        upstream: Upstream::with_tls(upstream, shared.client_tls.clone()),
-        store: Arc::clone(&shared.store),
-    });
+    let identify = Identify::pending(upstream, shared.client_tls.clone(), &shared.store);
     if let Some(identify) = &identify {
         let limit = upstream.connect_timeout.min(IDENTIFY_AT_START);
-        if !identify.once(&upstream.authority, limit).await {
+        if !identify.once(limit).await {
             tracing::warn!(
                 upstream.store = %shared.store.describe(),
                 "store not reached; acting as generic until it answers"

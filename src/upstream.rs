@@ -254,7 +254,7 @@ fn classify_client_error(
 }
 
 fn body_error(err: &(dyn std::error::Error + 'static)) -> bool {
-    std::iter::successors(Some(err), |e| e.source())
+    crate::error::sources(err)
         .filter_map(|e| e.downcast_ref::<hyper::Error>())
         .any(|h| h.is_body_write_aborted() || h.is_user())
 }

@@ -79,8 +79,9 @@ impl Facts {
         self.store_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
-    /// The operation, once classified.
-    pub fn op(&self) -> Option<S3Op> {
+    /// The operation, once classified (what tests read back).
+    #[cfg(test)]
+    pub(crate) fn op(&self) -> Option<S3Op> {
         self.target.get().map(|t| t.op)
     }
 
