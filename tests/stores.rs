@@ -16,6 +16,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use md5::{Digest, Md5};
 use ssec_proxy::s3::chunked::{Signing, encode};
+use support::at_rest;
 use support::s3::{Key, data, failure, object_names};
 use support::{
     Proxy, RawClient, Route, Store, bucket_name, s3_client, store_client, store_proxy,
@@ -313,6 +314,55 @@ async fn recognised_by_default(store: &Store, route: Route, kind: &str, sign: &s
         "start-up names the store"
     );
     exercise_through(&proxy, store, Some(Key::new(0))).await;
+    // What the store holds of an SSE-C multipart upload made with the defaults: no
+    // plaintext.
+    let c = client(&proxy, store);
+    let key = Some(Key::new(1));
+    let key = key.as_ref();
+    let bucket = bucket_name(&format!("auto-{}", store.name));
+    c.create_bucket().bucket(&bucket).send().await.unwrap();
+    let marker = format!("AUTO-AT-REST-{}", store.name);
+    let body = at_rest::marked(256 << 10, &marker, 7);
+    let create = sse!(c.create_multipart_upload().bucket(&bucket).key("mpu"), key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("Create: {:?}", failure(&e)));
+    let upload_id = create.upload_id().unwrap().to_owned();
+    let part = sse!(
+        c.upload_part()
+            .bucket(&bucket)
+            .key("mpu")
+            .upload_id(&upload_id)
+            .part_number(1)
+            .body(ByteStream::from(body.clone())),
+        key
+    )
+    .send()
+    .await
+    .unwrap_or_else(|e| panic!("UploadPart: {:?}", failure(&e)));
+    c.complete_multipart_upload()
+        .bucket(&bucket)
+        .key("mpu")
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("Complete: {:?}", failure(&e)));
+    assert_eq!(get_bytes(&c, &bucket, "mpu", key, None).await, body);
+    assert_eq!(
+        at_rest::count(store, &bucket, &marker),
+        0,
+        "plaintext at rest"
+    );
 }
 
 #[tokio::test]
