@@ -7,6 +7,7 @@ pub mod form;
 pub mod headers;
 pub mod op;
 pub mod policy;
+pub mod sigv4;
 pub mod ssec;
 pub mod store;
 pub mod strict;

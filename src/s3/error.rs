@@ -15,6 +15,10 @@ use quick_xml::escape::escape;
 pub enum S3ErrorCode {
     /// 403: the request is well formed but not permitted (policy, wrong key).
     AccessDenied,
+    /// 400: the SigV4 `Authorization` header cannot be read, or names the wrong scope.
+    AuthorizationHeaderMalformed,
+    /// 400: the SigV4 query parameters of a presigned URL cannot be read.
+    AuthorizationQueryParametersError,
     /// 502: the store answered with something that is not HTTP, or reset the connection.
     BadGateway,
     /// 504: the store did not answer within the configured idle timeout.
@@ -23,12 +27,16 @@ pub enum S3ErrorCode {
     IncompleteBody,
     /// 500: a fault in the proxy itself.
     InternalError,
+    /// 403: the access key id of a signature is not in the credential table.
+    InvalidAccessKeyId,
     /// 400: a header or parameter value is not acceptable.
     InvalidArgument,
     /// 400: the SSE-C algorithm is not `AES256`.
     InvalidEncryptionAlgorithmError,
     /// 400: the request is not valid as a whole.
     InvalidRequest,
+    /// 400: a session token the proxy cannot accept.
+    InvalidToken,
     /// 400: the request target is not a valid URI (a bad percent-escape).
     InvalidURI,
     /// 400: the trailer of an aws-chunked body is not well-formed.
@@ -41,10 +49,16 @@ pub enum S3ErrorCode {
     NotImplemented,
     /// 400: the request headers are larger than the configured limit.
     RequestHeaderSectionTooLarge,
+    /// 403: the signed request time is more than 15 minutes from the proxy's clock.
+    RequestTimeTooSkewed,
     /// 400: the client stopped sending the request body.
     RequestTimeout,
     /// 503: the store cannot be reached.
     ServiceUnavailable,
+    /// 403: the SigV4 signature does not match the request.
+    SignatureDoesNotMatch,
+    /// 400: the body does not hash to the `x-amz-content-sha256` the client signed.
+    XAmzContentSHA256Mismatch,
 }
 
 impl S3ErrorCode {
@@ -52,21 +66,28 @@ impl S3ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             Self::AccessDenied => StatusCode::FORBIDDEN,
+            Self::AuthorizationHeaderMalformed => StatusCode::BAD_REQUEST,
+            Self::AuthorizationQueryParametersError => StatusCode::BAD_REQUEST,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::IncompleteBody => StatusCode::BAD_REQUEST,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::InvalidAccessKeyId => StatusCode::FORBIDDEN,
             Self::InvalidArgument => StatusCode::BAD_REQUEST,
             Self::InvalidEncryptionAlgorithmError => StatusCode::BAD_REQUEST,
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::InvalidToken => StatusCode::BAD_REQUEST,
             Self::InvalidURI => StatusCode::BAD_REQUEST,
             Self::MalformedTrailerError => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MalformedPOSTRequest => StatusCode::BAD_REQUEST,
             Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             Self::RequestHeaderSectionTooLarge => StatusCode::BAD_REQUEST,
+            Self::RequestTimeTooSkewed => StatusCode::FORBIDDEN,
             Self::RequestTimeout => StatusCode::BAD_REQUEST,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::SignatureDoesNotMatch => StatusCode::FORBIDDEN,
+            Self::XAmzContentSHA256Mismatch => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -74,21 +95,28 @@ impl S3ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AccessDenied => "AccessDenied",
+            Self::AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
+            Self::AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
             Self::BadGateway => "BadGateway",
             Self::GatewayTimeout => "GatewayTimeout",
             Self::IncompleteBody => "IncompleteBody",
             Self::InternalError => "InternalError",
+            Self::InvalidAccessKeyId => "InvalidAccessKeyId",
             Self::InvalidArgument => "InvalidArgument",
             Self::InvalidEncryptionAlgorithmError => "InvalidEncryptionAlgorithmError",
             Self::InvalidRequest => "InvalidRequest",
+            Self::InvalidToken => "InvalidToken",
             Self::InvalidURI => "InvalidURI",
             Self::MalformedTrailerError => "MalformedTrailerError",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::MalformedPOSTRequest => "MalformedPOSTRequest",
             Self::NotImplemented => "NotImplemented",
             Self::RequestHeaderSectionTooLarge => "RequestHeaderSectionTooLarge",
+            Self::RequestTimeTooSkewed => "RequestTimeTooSkewed",
             Self::RequestTimeout => "RequestTimeout",
             Self::ServiceUnavailable => "ServiceUnavailable",
+            Self::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            Self::XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
         }
     }
 }
@@ -162,6 +190,22 @@ pub enum Reason {
     InvalidUri,
     /// A POST Object body that is not a well-formed form.
     MalformedPost,
+    /// A request without a SigV4 signature where one is required.
+    SigV4Missing,
+    /// A SigV4 `Authorization` header or query parameters that cannot be read, or that name
+    /// another algorithm, region, service or date.
+    SigV4Malformed,
+    /// A signed time outside the allowed skew, or a presigned URL expired or not yet valid.
+    SigV4Time,
+    /// A header S3 requires to be signed that is not.
+    SigV4UnsignedHeader,
+    /// An access key id that is not in the credential table, or a session token.
+    SigV4UnknownKey,
+    /// A signature (request, chunk or trailer) that does not match.
+    SigV4Signature,
+    /// An `x-amz-content-sha256` that is not a value S3 takes, or a body that does not hash
+    /// to it.
+    SigV4PayloadHash,
     /// An aws-chunked mode the proxy does not check.
     AwsChunkedMode,
     /// An aws-chunked body whose decoded length is wrong or missing.
@@ -212,6 +256,13 @@ impl Reason {
             Self::AmbiguousForm => "ambiguous_form",
             Self::InvalidUri => "invalid_uri",
             Self::MalformedPost => "malformed_post",
+            Self::SigV4Missing => "sigv4_missing",
+            Self::SigV4Malformed => "sigv4_malformed",
+            Self::SigV4Time => "sigv4_time",
+            Self::SigV4UnsignedHeader => "sigv4_unsigned_header",
+            Self::SigV4UnknownKey => "sigv4_unknown_key",
+            Self::SigV4Signature => "sigv4_signature",
+            Self::SigV4PayloadHash => "sigv4_payload_hash",
             Self::AwsChunkedMode => "aws_chunked_mode",
             Self::AwsChunkedLength => "aws_chunked_length",
             Self::AwsChunkedTrailer => "aws_chunked_trailer",
