@@ -39,6 +39,8 @@ pub const DECODED_CONTENT_LENGTH: HeaderName =
     HeaderName::from_static("x-amz-decoded-content-length");
 /// Trailer fields an aws-chunked body ends with (`x-amz-checksum-crc32`, …).
 pub const AMZ_TRAILER: HeaderName = HeaderName::from_static("x-amz-trailer");
+/// The SigV4 request time, `yyyyMMddTHHmmssZ`.
+pub const AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 /// Session token of temporary credentials. Secret.
 pub const SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
 

@@ -162,9 +162,25 @@ impl Verifier {
 }
 
 #[cfg(test)]
+#[path = "sigv4_tests.rs"]
+mod tests;
+
+#[cfg(test)]
+#[path = "sigv4_query_tests.rs"]
+mod query_tests;
+
+#[cfg(test)]
+#[path = "sigv4_property_tests.rs"]
+mod property_tests;
+
+#[cfg(test)]
 #[path = "sigv4_suite_tests.rs"]
 mod suite_tests;
 
 #[cfg(test)]
 #[path = "sigv4_chunk_tests.rs"]
 mod chunk_tests;
+
+#[cfg(test)]
+#[path = "sigv4_oracle_tests.rs"]
+mod oracle_tests;

@@ -10,7 +10,7 @@ use super::canonical::{ALGORITHM, Parts, canonical_request, push_joined, string_
 use super::crypto::{SecretKey, Signature, SigningKey};
 use super::time::AmzDate;
 use crate::s3::error::S3Error;
-use crate::s3::headers::CONTENT_SHA256;
+use crate::s3::headers::{AMZ_DATE, CONTENT_SHA256};
 
 /// An access key pair to sign with.
 #[derive(Clone, Debug)]
@@ -22,7 +22,7 @@ pub struct Credentials {
 }
 
 /// The headers a signature adds to a request, and what chunk signing needs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Signed {
     /// `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
     pub authorization: HeaderValue,
@@ -58,7 +58,7 @@ pub fn sign(
     let x_amz_content_sha256 = value(payload_hash)?;
     let mut headers: HeaderMap = parts.headers.clone();
     headers.remove(http::header::AUTHORIZATION);
-    headers.insert(HeaderName::from_static("x-amz-date"), x_amz_date.clone());
+    headers.insert(AMZ_DATE, x_amz_date.clone());
     headers.insert(CONTENT_SHA256, x_amz_content_sha256.clone());
     let mut signed: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
     signed.sort_unstable();
@@ -89,6 +89,18 @@ pub fn sign(
         scope,
         date,
     })
+}
+
+impl std::fmt::Debug for Signed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `Authorization` is a sensitive header: it is left out, as from logs.
+        f.debug_struct("Signed")
+            .field("signature", &self.signature)
+            .field("signing_key", &self.signing_key)
+            .field("scope", &self.scope)
+            .field("date", &self.date)
+            .finish_non_exhaustive()
+    }
 }
 
 fn value(text: &str) -> Result<HeaderValue, S3Error> {

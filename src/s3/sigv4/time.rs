@@ -8,7 +8,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A request time to the second, with its `yyyyMMddTHHmmssZ` spelling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct AmzDate {
     /// Seconds since the Unix epoch.
     secs: u64,
@@ -79,6 +79,12 @@ impl AmzDate {
         let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         // Both are below 2^38, so the casts and the difference cannot overflow.
         self.secs as i64 - now as i64
+    }
+}
+
+impl std::fmt::Debug for AmzDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AmzDate({})", self.as_str())
     }
 }
 

@@ -15,9 +15,7 @@ use super::refuse::{self, Location};
 use super::time::AmzDate;
 use super::{CredentialStore, MAX_SKEW_SECS, Profile, Request, Verified, Verifier};
 use crate::s3::error::S3Error;
-use crate::s3::headers::{CONTENT_SHA256, SECURITY_TOKEN};
-
-const X_AMZ_DATE: &str = "x-amz-date";
+use crate::s3::headers::{AMZ_DATE, CONTENT_SHA256, SECURITY_TOKEN};
 
 /// What a request claims, once read and checked for shape, scope and time.
 struct Claim<'a> {
@@ -102,7 +100,7 @@ fn header_claim<'a>(
 
 /// The request time of header auth: `x-amz-date` when sent (readable or not), else `Date`.
 fn request_date(headers: &HeaderMap) -> Result<AmzDate, S3Error> {
-    if let Some(value) = single(headers, X_AMZ_DATE).map_err(|()| refuse::no_date())? {
+    if let Some(value) = single(headers, AMZ_DATE.as_str()).map_err(|()| refuse::no_date())? {
         return AmzDate::parse(value.as_bytes()).ok_or_else(refuse::no_date);
     }
     let date = single(headers, DATE.as_str()).map_err(|()| refuse::no_date())?;

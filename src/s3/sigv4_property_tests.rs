@@ -1,0 +1,215 @@
+//! Properties: secrets stay out of `Debug`, signatures compare only as their exact digits,
+//! dates parse strictly and round-trip, arbitrary input never panics, and changing any one
+//! byte a signature covers is refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::UNIX_EPOCH;
+
+use http::{HeaderValue, Method};
+use proptest::prelude::*;
+
+use super::oracle_tests::{ACCESS_KEY, SECRET, Wire, own_sign, spec_strategy, store};
+use super::tests::{MALFORMED, T, at, spec, verify_at};
+use super::*;
+use crate::s3::error::S3ErrorCode;
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let secret = SecretKey::new(SECRET);
+    assert!(!format!("{secret:?}").contains(SECRET));
+    let (wire, signed) = own_sign(&spec());
+    let verified = verify_at(&wire, T).unwrap();
+    for text in [
+        format!("{verified:?}"),
+        format!("{signed:?}"),
+        format!("{:?}", verified.chunk_chain()),
+    ] {
+        assert!(!text.contains(SECRET), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+        assert!(!text.contains(verified.signature.as_str()), "{text}");
+    }
+}
+
+#[test]
+fn signatures_match_only_their_own_64_lower_case_digits() {
+    let key = SigningKey::derive(&SecretKey::new(SECRET), "20261127", "us-east-1", "s3");
+    let signature = key.sign(b"text");
+    assert!(signature.matches(signature.as_str().as_bytes()));
+    assert!(!signature.matches(signature.as_str().to_uppercase().as_bytes()));
+    assert!(!signature.matches(&signature.as_str().as_bytes()[..63]));
+    assert!(!signature.matches(format!("{signature}0").as_bytes()));
+    assert!(!signature.matches(b""));
+}
+
+#[test]
+fn amz_dates_parse_strictly_and_round_trip() {
+    for bad in [
+        "",
+        "20261127T000000",
+        "20260230T000000Z",
+        "20261301T000000Z",
+        "19691231T235959Z",
+        "2026112aT000000Z",
+        "20261127 000000Z",
+        "20261127T000060Z",
+    ] {
+        assert!(AmzDate::parse(bad.as_bytes()).is_none(), "{bad}");
+    }
+    for good in [
+        "19700101T000000Z",
+        "20000229T235959Z",
+        "20261127T123456Z",
+        "99991231T235959Z",
+    ] {
+        let date = AmzDate::parse(good.as_bytes()).unwrap();
+        assert_eq!(AmzDate::from_system_time(date.system_time()).as_str(), good);
+    }
+}
+
+proptest! {
+    #[test]
+    fn amz_date_formatting_and_parsing_agree(secs in 0u64..253_402_300_799) {
+        let date = AmzDate::from_system_time(at(secs));
+        prop_assert_eq!(AmzDate::parse(date.as_str().as_bytes()), Some(date));
+        prop_assert_eq!(date.system_time(), at(secs));
+    }
+
+    #[test]
+    fn verification_never_panics_on_arbitrary_authorization_and_query(
+        authorization in "[ -~]{0,200}",
+        query in "[ -~]{0,200}",
+    ) {
+        let (mut wire, _) = own_sign(&spec());
+        if let Ok(value) = HeaderValue::from_str(&authorization) {
+            wire.headers.insert("authorization", value);
+        }
+        wire.query = Some(query);
+        let _ = verify_at(&wire, T);
+    }
+
+    #[test]
+    fn changing_any_one_signed_byte_is_refused(
+        spec in spec_strategy(),
+        target in 0usize..7,
+        at_byte in any::<prop::sample::Index>(),
+        replacement in any::<u8>(),
+    ) {
+        let (mut wire, _) = own_sign(&spec);
+        let now = spec.time.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let original = wire.clone();
+        let ok = mutate(&mut wire, target, at_byte, replacement);
+        prop_assume!(ok && !same_meaning(&original, &wire));
+        let err = Verifier::new(&spec.region).verify(&wire.request(), &store(), at(now)).unwrap_err();
+        let allowed: &[S3ErrorCode] = match target {
+            0..=3 => &[S3ErrorCode::SignatureDoesNotMatch, S3ErrorCode::InvalidURI],
+            4 => &[S3ErrorCode::SignatureDoesNotMatch, MALFORMED],
+            5 => &[S3ErrorCode::InvalidAccessKeyId, MALFORMED, S3ErrorCode::InvalidArgument],
+            _ => &[S3ErrorCode::SignatureDoesNotMatch, S3ErrorCode::AccessDenied, S3ErrorCode::RequestTimeTooSkewed, MALFORMED],
+        };
+        prop_assert!(allowed.contains(&err.code), "{:?} for target {}", err.code, target);
+    }
+}
+
+/// Replaces one byte of: 0 the method, 1 the path, 2 the query, 3 a signed header's value,
+/// 4 the signature, 5 the credential, 6 `x-amz-date`. `false` if the result is not a
+/// request at all (a byte HTTP would not carry there).
+fn mutate(wire: &mut Wire, target: usize, at: prop::sample::Index, byte: u8) -> bool {
+    let swap = |text: &str| -> Option<String> {
+        let mut bytes = text.as_bytes().to_vec();
+        if bytes.is_empty() {
+            return None;
+        }
+        let i = at.index(bytes.len());
+        (bytes[i] != byte).then(|| bytes[i] = byte)?;
+        String::from_utf8(bytes).ok()
+    };
+    let uri_byte = byte.is_ascii_graphic() && !b"#?\"<>\\^`{|}".contains(&byte);
+    match target {
+        0 => swap(wire.method.as_str())
+            .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+            .map(|m| wire.method = m)
+            .is_some(),
+        1 => uri_byte && byte != b'/' && swap(&wire.path).map(|p| wire.path = p).is_some(),
+        2 => {
+            uri_byte
+                && wire
+                    .query
+                    .as_deref()
+                    .and_then(swap)
+                    .map(|q| wire.query = Some(q))
+                    .is_some()
+        }
+        3 => {
+            let Some((name, value)) = wire
+                .headers
+                .iter()
+                .find(|(n, _)| n.as_str().starts_with("x-amz-meta") || *n == "host")
+            else {
+                return false;
+            };
+            let name = name.clone();
+            let Some(value) =
+                swap(value.to_str().unwrap()).and_then(|v| HeaderValue::from_str(&v).ok())
+            else {
+                return false;
+            };
+            wire.headers.insert(name, value);
+            true
+        }
+        _ => {
+            let (name, start, len) = match target {
+                4 => (
+                    "authorization",
+                    wire.headers["authorization"].len() - 64,
+                    64,
+                ),
+                5 => (
+                    "authorization",
+                    "AWS4-HMAC-SHA256 Credential=".len(),
+                    ACCESS_KEY.len() + 9,
+                ),
+                _ => ("x-amz-date", 0, 16),
+            };
+            let value = wire.headers[name].to_str().unwrap().to_owned();
+            let Some(part) = swap(&value[start..start + len]) else {
+                return false;
+            };
+            let Ok(value) = HeaderValue::from_str(&format!(
+                "{}{part}{}",
+                &value[..start],
+                &value[start + len..]
+            )) else {
+                return false;
+            };
+            wire.headers.insert(name, value);
+            true
+        }
+    }
+}
+
+/// Whether two requests read the same once canonical: a query escape's hex case, or
+/// header whitespace that trimming removes, does not change what was signed.
+fn same_meaning(a: &Wire, b: &Wire) -> bool {
+    let canonical = |w: &Wire| {
+        let parts = Parts {
+            method: w.method.as_str(),
+            path: &w.path,
+            query: w.query.as_deref(),
+            headers: &w.headers,
+        };
+        let names: Vec<&str> = w
+            .headers
+            .keys()
+            .map(|n| n.as_str())
+            .filter(|n| *n != "authorization")
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        canonical::canonical_request(&parts, &names, "", false).ok()
+    };
+    a.headers.get("authorization") == b.headers.get("authorization")
+        && a.headers.get("x-amz-date") == b.headers.get("x-amz-date")
+        && canonical(a).is_some()
+        && canonical(a) == canonical(b)
+}
