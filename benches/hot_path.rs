@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the per-request pure logic: SSE-C validation, S3 operation
-//! classification, and the aws-chunked framing check of streaming uploads.
+//! classification, the aws-chunked framing check of streaming uploads, and SigV4
+//! verification, re-signing and chunk signatures.
 //! `cargo bench --bench hot_path` prints ns per request (and per MiB of body).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,6 +12,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use ssec_proxy::s3::chunked::{Decoder, Framing, Signing, encode};
 use ssec_proxy::s3::headers::{SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
 use ssec_proxy::s3::op::{S3Op, Target, classify};
+use ssec_proxy::s3::sigv4::{self, Credentials, Parts, Request, SecretKey, Verifier};
 use ssec_proxy::s3::ssec::check_request;
 use ssec_proxy::s3::strict::{Addressing, check_headers};
 
@@ -127,11 +129,124 @@ fn strict_headers(c: &mut Criterion) {
     );
 }
 
+fn sigv4(c: &mut Criterion) {
+    // A PutObject as aws-sdk-s3 signs it: SSE-C, a CRC32 checksum, the SDK's own headers.
+    let mut headers = sse_c_headers();
+    headers.remove("x-amz-date");
+    for (name, value) in [
+        ("host", "bucket.s3.example.com"),
+        ("content-length", "1024"),
+        ("content-type", "application/octet-stream"),
+        ("x-amz-checksum-crc32", "AAAAAA=="),
+        ("x-amz-sdk-checksum-algorithm", "CRC32"),
+        (
+            "x-amz-user-agent",
+            "aws-sdk-rust/1.0 api/s3/1.0 os/linux lang/rust/1.95",
+        ),
+        (
+            "amz-sdk-invocation-id",
+            "5b0d1a5e-4c41-4e52-9b5c-3a6a4b1f0e1d",
+        ),
+        ("amz-sdk-request", "attempt=1; max=3"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    let parts = Parts {
+        method: "PUT",
+        path: "/dir/object%20name.bin",
+        query: Some("x-id=PutObject"),
+        headers: &headers,
+    };
+    let credentials = Credentials {
+        access_key_id: "AKIDEXAMPLE".to_owned(),
+        secret_key: SecretKey::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+    };
+    let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_737_600);
+    let unsigned = sigv4::UNSIGNED_PAYLOAD;
+    c.bench_function("sigv4 signing, SDK-shaped PutObject", |b| {
+        b.iter(|| {
+            sigv4::sign(
+                black_box(&parts),
+                unsigned,
+                &credentials,
+                "us-east-1",
+                "s3",
+                now,
+            )
+        })
+    });
+    let signed = sigv4::sign(&parts, unsigned, &credentials, "us-east-1", "s3", now).unwrap();
+    let mut received = headers.clone();
+    received.insert("authorization", signed.authorization);
+    received.insert("x-amz-date", signed.x_amz_date);
+    received.insert("x-amz-content-sha256", signed.x_amz_content_sha256);
+    let request = Request {
+        method: &Method::PUT,
+        path: parts.path,
+        query: parts.query,
+        headers: &received,
+    };
+    let store = std::collections::HashMap::from([(
+        credentials.access_key_id.clone(),
+        credentials.secret_key.clone(),
+    )]);
+    let verifier = Verifier::new("us-east-1");
+    assert!(verifier.verify(&request, &store, now).is_ok());
+    c.bench_function(
+        "sigv4 verification, SDK-shaped PutObject header auth",
+        |b| b.iter(|| verifier.verify(black_box(&request), &store, now)),
+    );
+    // Chunk signatures of 1 MiB in 64 KiB chunks: hashing and one HMAC per chunk.
+    let verified = verifier.verify(&request, &store, now).unwrap();
+    let chunk = vec![b'x'; 64 << 10];
+    let mut previous = verified.signature;
+    let expected: Vec<sigv4::Signature> = (0..16)
+        .map(|_| {
+            previous = next_signature(&verified, &previous, &chunk);
+            previous
+        })
+        .collect();
+    c.bench_function("sigv4 chunk signatures, 1 MiB body", |b| {
+        b.iter(|| {
+            let mut chain = verified.chunk_chain();
+            for sig in &expected {
+                chain.update(black_box(&chunk));
+                chain.finish_chunk(sig.as_str().as_bytes()).unwrap();
+            }
+        })
+    });
+}
+
+/// The signature of `chunk` after `previous`, from the chunk string to sign.
+fn next_signature(
+    verified: &sigv4::Verified,
+    previous: &sigv4::Signature,
+    chunk: &[u8],
+) -> sigv4::Signature {
+    let hash = |data: &[u8]| {
+        let mut h = sigv4::Sha256::new();
+        h.update(data);
+        h.finish()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let text = format!(
+        "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{previous}\n{}\n{}",
+        verified.date.as_str(),
+        verified.scope,
+        sigv4::EMPTY_SHA256,
+        hash(chunk)
+    );
+    verified.signing_key.sign(text.as_bytes())
+}
+
 criterion_group!(
     benches,
     validation,
     classification,
     strict_headers,
-    aws_chunked
+    aws_chunked,
+    sigv4
 );
 criterion_main!(benches);

@@ -21,7 +21,7 @@ mod verify;
 
 pub use canonical::Parts;
 pub use chunk::ChunkChain;
-pub use crypto::{EMPTY_SHA256, SecretKey, Signature, SigningKey};
+pub use crypto::{EMPTY_SHA256, SecretKey, Sha256, Signature, SigningKey};
 pub use payload::{
     PayloadHasher, PayloadMode, STREAMING_SIGNED, STREAMING_SIGNED_TRAILER,
     STREAMING_UNSIGNED_TRAILER, UNSIGNED_PAYLOAD,
