@@ -1,6 +1,9 @@
 //! The two verification flows, header and presigned query, with their checks in the order
 //! S3 answers them (so a request with two faults gets S3's error for the first), then the
-//! shared end: session token, unsigned headers, access key, signature.
+//! shared end: unsigned headers, session token, access key, signature. The order, codes and
+//! messages follow S3's answers as recorded from live responses; AWS documents the 15-minute
+//! skew and the one-week `X-Amz-Expires` limit ("Authenticating Requests: Using Query
+//! Parameters").
 
 use std::time::SystemTime;
 
@@ -62,14 +65,8 @@ fn header_claim<'a>(
     now: SystemTime,
 ) -> Result<Claim<'a>, S3Error> {
     let rest = parse::scheme(authorization)?;
-    let (payload_line, payload) = match single(request.headers, CONTENT_SHA256.as_str()) {
-        Ok(Some(value)) => (value, PayloadMode::parse(value.as_bytes())?),
-        Ok(None) if verifier.profile != Profile::S3 => {
-            (EMPTY_SHA256, PayloadMode::parse(EMPTY_SHA256.as_bytes())?)
-        }
-        Ok(None) => return Err(refuse::missing_content_sha256()),
-        Err(_) => return Err(refuse::bad_content_sha256()),
-    };
+    let (payload_line, payload) =
+        payload(verifier, request.headers)?.ok_or_else(refuse::missing_content_sha256)?;
     let date = request_date(request.headers)?;
     if date.seconds_after(now).unsigned_abs() > MAX_SKEW_SECS {
         return Err(refuse::skewed());
@@ -150,14 +147,9 @@ fn query_claim<'a>(
             date_text.get(..8).unwrap_or(date_text)
         )));
     }
-    let (payload_line, payload) = match single(request.headers, CONTENT_SHA256.as_str()) {
-        Ok(Some(value)) => (value, PayloadMode::parse(value.as_bytes())?),
-        Ok(None) if verifier.profile != Profile::S3 => {
-            (EMPTY_SHA256, PayloadMode::parse(EMPTY_SHA256.as_bytes())?)
-        }
-        Ok(None) => (UNSIGNED_PAYLOAD, PayloadMode::Unsigned),
-        Err(_) => return Err(refuse::bad_content_sha256()),
-    };
+    // A presigned URL signs `UNSIGNED-PAYLOAD` unless the request says otherwise.
+    let (payload_line, payload) =
+        payload(verifier, request.headers)?.unwrap_or((UNSIGNED_PAYLOAD, PayloadMode::Unsigned));
     Ok(Claim {
         location,
         credential,
@@ -168,6 +160,23 @@ fn query_claim<'a>(
         payload,
         token: query.security_token.is_some(),
     })
+}
+
+/// `x-amz-content-sha256` as sent and as read; `None` when absent (S3), the empty body's
+/// hash when absent (plain SigV4).
+fn payload<'a>(
+    verifier: &Verifier,
+    headers: &'a HeaderMap,
+) -> Result<Option<(&'a str, PayloadMode)>, S3Error> {
+    match single(headers, CONTENT_SHA256.as_str()) {
+        Ok(Some(value)) => Ok(Some((value, PayloadMode::parse(value.as_bytes())?))),
+        Ok(None) if verifier.profile != Profile::S3 => {
+            let mode = PayloadMode::parse(EMPTY_SHA256.as_bytes())?;
+            Ok(Some((EMPTY_SHA256, mode)))
+        }
+        Ok(None) => Ok(None),
+        Err(()) => Err(refuse::bad_content_sha256()),
+    }
 }
 
 /// The checks both flows end with: the session token, the headers S3 requires signed, the
