@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod reload;
 pub mod request_id;
 pub mod s3;
+pub mod secret;
 pub mod server;
 pub mod stack;
 pub mod telemetry;
