@@ -7,6 +7,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod forwarding;
 pub mod health;
