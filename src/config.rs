@@ -362,21 +362,10 @@ impl Config {
     /// The authentication mode and its clients, for `validate` (no secret, no file
     /// content): `auth.mode: resign (2 clients; region us-east-1)`.
     pub fn auth_summary(&self) -> String {
-        match &self.live.auth {
-            None => "auth.mode: passthrough".to_owned(),
-            Some(a) => format!(
-                "auth.mode: resign ({} client{}; region {}; store region {}; binding key {})",
-                a.clients.len(),
-                if a.clients.len() == 1 { "" } else { "s" },
-                a.region,
-                a.store.region,
-                if a.binding_key_file.is_some() {
-                    "set"
-                } else {
-                    "unset"
-                },
-            ),
-        }
+        self.live.auth.as_ref().map_or_else(
+            || "auth.mode: passthrough".to_owned(),
+            ResignSettings::summary,
+        )
     }
 
     /// How Hosts are read, and what the store must agree with (printed by `validate`).

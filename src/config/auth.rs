@@ -296,6 +296,22 @@ impl ResignSettings {
         files
     }
 
+    /// `auth.mode: resign (2 clients; region us-east-1; …)`: no secret, no file content.
+    pub fn summary(&self) -> String {
+        let n = self.clients.len();
+        format!(
+            "auth.mode: resign ({n} client{}; region {}; store region {}; binding key {})",
+            if n == 1 { "" } else { "s" },
+            self.region,
+            self.store.region,
+            if self.binding_key_file.is_some() {
+                "set"
+            } else {
+                "unset"
+            },
+        )
+    }
+
     /// Allowed but worth a warning: secrets written in the configuration file.
     pub fn warnings(&self) -> Vec<String> {
         let inline = |path: String| {
