@@ -7,6 +7,7 @@
 //! Relative file paths are resolved against the directory of the configuration file.
 //! Defaults fail closed.
 
+mod auth;
 mod file;
 mod values;
 
@@ -17,6 +18,10 @@ use std::time::Duration;
 use http::uri::{Authority, Scheme};
 use serde::Deserialize;
 
+pub use self::auth::{
+    BucketScope, ClientSettings, DEFAULT_REGION, MIN_CLIENT_SECRET, ResignSettings, SecretSource,
+    StoreCredentialSettings,
+};
 use crate::s3::policy::{BucketPolicies, Policy};
 pub use crate::s3::store::{Store, StoreSetting, UnknownUploads};
 
@@ -235,9 +240,7 @@ restart_only_table! {
 }
 
 restart_only_table! {
-    /// `[auth]`; the file reads it as written.
-    #[derive(Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
+    /// `auth.mode` (the resign settings reload: see [`ResignSettings`]).
     pub struct AuthConfig in auth {
         /// How requests are authenticated.
         pub mode: AuthMode,
@@ -261,6 +264,9 @@ pub enum AuthMode {
     /// Clients sign for the store; the proxy changes nothing the signature covers.
     #[default]
     Passthrough,
+    /// The proxy verifies clients' signatures against its own credential table
+    /// (`[[auth.clients]]`) and signs for the store with `[upstream.credentials]`.
+    Resign,
 }
 
 /// `[etag] mode`.
@@ -293,6 +299,10 @@ pub struct Reloadable {
     /// `log.level`: filter directive (`info`, `ssec_proxy=debug`); `RUST_LOG`
     /// overrides it.
     pub log_level: String,
+    /// `auth.region`, `auth.binding_key_file`, `[[auth.clients]]` and
+    /// `[upstream.credentials]`, with the secret files read again: `None` in passthrough
+    /// mode.
+    pub auth: Option<ResignSettings>,
 }
 
 /// The listener's certificate, key and client CA files.
@@ -321,11 +331,12 @@ pub struct LiveSsec {
 impl Config {
     /// Reads and parses a configuration file.
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
+        // Wiped after parsing: it may hold an inline secret_key.
         let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
             file: file.display().to_string(),
             source,
         })?;
-        Self::parse(&text, file)
+        Self::parse(&zeroize::Zeroizing::new(text), file)
     }
 
     /// Parses configuration text; `file` names it in errors and anchors relative paths.
@@ -334,6 +345,27 @@ impl Config {
         let raw: file::File = serde_path_to_error::deserialize(de)
             .map_err(|e| toml_error(file, &e.path().to_string(), e.inner()))?;
         raw.build(file)
+    }
+
+    /// The files a reload reads again: this file, the listener's TLS files and the
+    /// secret files.
+    pub fn watched_files(&self) -> Vec<&Path> {
+        let t = &self.live.tls;
+        let mut files = vec![self.file.as_path(), t.cert.as_path(), t.key.as_path()];
+        files.extend(t.client_ca.as_deref());
+        if let Some(auth) = &self.live.auth {
+            files.extend(auth.files().into_iter().map(|(_, file)| file));
+        }
+        files
+    }
+
+    /// The authentication mode and its clients, for `validate` (no secret, no file
+    /// content): `auth.mode: resign (2 clients; region us-east-1)`.
+    pub fn auth_summary(&self) -> String {
+        self.live.auth.as_ref().map_or_else(
+            || "auth.mode: passthrough".to_owned(),
+            ResignSettings::summary,
+        )
     }
 
     /// How Hosts are read, and what the store must agree with (printed by `validate`).
@@ -371,6 +403,7 @@ impl Config {
         if self.restart.server.plain_listen.is_some() {
             out.push("server.plain_listen: plain-HTTP S3 listener enabled; requests carrying SSE-C headers are refused there".to_owned());
         }
+        out.extend(self.live.auth.iter().flat_map(ResignSettings::warnings));
         out
     }
 }

@@ -280,6 +280,17 @@ pool_idle_timeout = "1s"
 pool_max_idle = 1
 probe_interval = "1s"
 
+[upstream.credentials]
+access_key = "STOREACCESSKEY000001"
+secret_key_file = "store.secret"
+
+[auth]
+mode = "resign"
+
+[[auth.clients]]
+access_key = "APPACCESSKEY00000001"
+secret_key_file = "app.secret"
+
 [ssec]
 max_tracked_uploads = 5
 upload_record_ttl = "1h"
@@ -323,6 +334,7 @@ fn names_each_changed_restart_only_key_as_written_in_the_file() {
             "ssec.upload_record_ttl",
             "log.format",
             "log.file",
+            "auth.mode",
         ]
     );
     assert_eq!(

@@ -7,6 +7,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod forwarding;
 pub mod health;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod reload;
 pub mod request_id;
 pub mod s3;
+pub mod secret;
 pub mod server;
 pub mod stack;
 pub mod telemetry;

@@ -13,6 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::Arc;
 
 use ssec_proxy::config::Config;
+use ssec_proxy::credentials::Credentials;
 use ssec_proxy::health::Identify;
 use ssec_proxy::s3::store::LiveStore;
 use ssec_proxy::server::{Exit, Server, Signal};
@@ -61,10 +62,16 @@ fn validate(file: &Path) -> ExitCode {
         eprintln!("invalid: {}: {e}", file.display());
         return ExitCode::FAILURE;
     }
+    // Every secret file, read as a reload reads it (never printed).
+    if let Some(Err(e)) = config.live.auth.as_ref().map(Credentials::load) {
+        eprintln!("invalid: {}: {e}", file.display());
+        return ExitCode::FAILURE;
+    }
     for warning in config.warnings() {
         eprintln!("warning: {warning}");
     }
     println!("{}", config.addressing_note());
+    println!("{}", config.auth_summary());
     println!("upstream.store: {}", identify_store(&config));
     println!("ok: {}", file.display());
     ExitCode::SUCCESS

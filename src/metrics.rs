@@ -62,7 +62,7 @@ pub struct DirectionLabels {
 /// Labels of `ssec_reloads_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReloadLabels {
-    /// `certificate` or `config`.
+    /// `certificate`, `config` or `credentials`.
     pub kind: &'static str,
     /// `ok` or `failed`.
     pub result: &'static str,

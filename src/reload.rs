@@ -1,8 +1,8 @@
 //! Live reload of the certificate, key and client CA (the listener's rustls
-//! configuration), the `[ssec]` policy and the log level — on changes to those files
-//! (see `file_events`), on SIGHUP, and by a periodic check. A broken new file keeps
-//! what is running, is logged and counted. Settings that cannot change live are
-//! reported as such.
+//! configuration), the `[ssec]` policy, the log level and, in resign mode, the
+//! credential table and its secret files — on changes to those files (see
+//! `file_events`), on SIGHUP, and by a periodic check. A broken new file keeps what is
+//! running, is logged and counted. Settings that cannot change live are reported.
 
 mod file_events;
 
@@ -15,7 +15,8 @@ use arc_swap::ArcSwap;
 use md5::{Digest as _, Md5};
 use tokio::sync::{mpsc, watch};
 
-use crate::config::{Config, LiveSsec, RestartOnly};
+use crate::config::{AuthMode, Config, LiveSsec, RestartOnly};
+use crate::credentials::{Credentials, LiveCredentials};
 use crate::metrics::Metrics;
 use crate::tls::load_material;
 use file_events::FileEvents;
@@ -39,6 +40,7 @@ pub struct Reloader {
     tls_fingerprint: [u8; 16],
     cert_not_after: Arc<AtomicI64>,
     live: Arc<ArcSwap<LiveSsec>>,
+    credentials: LiveCredentials,
     metrics: Arc<Metrics>,
     set_log_level: Option<LogLevelSetter>,
     files: FileEvents,
@@ -54,6 +56,8 @@ pub struct Swappable {
     pub cert_not_after: Arc<AtomicI64>,
     /// The `[ssec]` policy.
     pub live: Arc<ArcSwap<LiveSsec>>,
+    /// The resign mode's credential table (`None` in passthrough mode).
+    pub credentials: LiveCredentials,
 }
 
 impl Reloader {
@@ -77,6 +81,7 @@ impl Reloader {
             tls_fingerprint: swappable.tls_fingerprint,
             cert_not_after: swappable.cert_not_after,
             live: swappable.live,
+            credentials: swappable.credentials,
             metrics,
             set_log_level,
         }
@@ -143,6 +148,7 @@ impl Reloader {
                 self.metrics.reload("certificate", false);
             }
         }
+        ok &= self.reload_credentials(&new, why);
         if **self.live.load() != new.live.ssec {
             self.live.store(Arc::new(new.live.ssec.clone()));
             tracing::info!(trigger = why, "ssec policy reloaded");
@@ -175,12 +181,40 @@ impl Reloader {
     }
 }
 
-/// Digest of the configuration file and every file it names for the listener.
+impl Reloader {
+    /// In resign mode, reads the credential table of `new` and swaps it in if it
+    /// differs; false when a secret file cannot be used (the running table stays).
+    fn reload_credentials(&self, new: &Config, why: &'static str) -> bool {
+        // A file that changed modes is reported as a restart-only change; the running
+        // mode keeps its table.
+        let Some(settings) = new.live.auth.as_ref() else {
+            return true;
+        };
+        if self.started.auth.mode != AuthMode::Resign {
+            return true;
+        }
+        match Credentials::load(settings) {
+            Ok(loaded) => {
+                if self.credentials.load().as_deref() != Some(&loaded) {
+                    let clients = loaded.client_count();
+                    self.credentials.store(Some(Arc::new(loaded)));
+                    tracing::info!(trigger = why, clients, "credentials reloaded");
+                    self.metrics.reload("credentials", true);
+                }
+                true
+            }
+            Err(e) => {
+                tracing::warn!(trigger = why, error = %e, "credentials reload failed; keeping the running credentials");
+                self.metrics.reload("credentials", false);
+                false
+            }
+        }
+    }
+}
+
+/// Digest of the configuration file and every file it names that a reload reads.
 fn files_digest(config: &Config) -> [u8; 16] {
-    let t = &config.live.tls;
-    let mut paths = vec![config.file.as_path(), t.cert.as_path(), t.key.as_path()];
-    paths.extend(t.client_ca.as_deref());
-    raw_digest(&paths)
+    raw_digest(&config.watched_files())
 }
 
 fn raw_digest(paths: &[&Path]) -> [u8; 16] {
@@ -192,3 +226,7 @@ fn raw_digest(paths: &[&Path]) -> [u8; 16] {
     }
     digest.finalize().into()
 }
+
+#[cfg(test)]
+#[path = "reload_tests.rs"]
+mod tests;

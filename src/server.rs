@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use http::Request;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
@@ -23,13 +23,15 @@ use tower::util::Oneshot;
 
 use crate::access_log::AccessLog;
 use crate::admin::{self, AdminState};
-use crate::config::{Config, LiveSsec, RestartOnly, ServerConfig, UpstreamConfig};
+use crate::config::{AuthMode, Config, LiveSsec, RestartOnly, ServerConfig, UpstreamConfig};
+use crate::credentials::{Credentials, LiveCredentials};
 use crate::forwarding::ConnInfo;
 use crate::health::Identify;
 use crate::health::{self, Health};
 use crate::metrics::{ListenerLabels, Metrics};
 use crate::reload::{LogLevelSetter, Reloader, Swappable};
 use crate::s3::store::LiveStore;
+use crate::secret::SecretError;
 use crate::stack::{self, ProxyService};
 use crate::tls::{TlsError, TlsMaterial, load_material, upstream_client_config};
 use crate::uploads::UploadRecords;
@@ -54,6 +56,12 @@ pub enum StartError {
     /// The access log could not be started (`log.file` not writable).
     #[error("log.file: cannot write the access log: {0}")]
     AccessLog(#[source] std::io::Error),
+    /// A secret file of resign mode cannot be used.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// `auth.mode = "resign"` before the request path verifies signatures.
+    #[error("auth.mode = \"resign\": the request path does not verify signatures yet")]
+    ResignNotVerified,
 }
 
 /// What the process is told from outside.
@@ -125,6 +133,13 @@ impl Server {
     ) -> Result<Self, StartError> {
         let server = &config.restart.server;
         let (material, client_tls) = load_tls(config)?;
+        let credentials = load_credentials(config)?;
+        // RESIGN NOT WIRED: the one place that keeps a resign configuration from
+        // serving while the request path neither verifies nor re-signs. Remove it
+        // (and `StartError::ResignNotVerified`) when the auth layer is in the stack.
+        if config.restart.auth.mode == AuthMode::Resign {
+            return Err(StartError::ResignNotVerified);
+        }
         let metrics = Metrics::new();
         let access = start_access_log(config, &metrics)?;
         let shared = Arc::new(Shared::new(config, &material, client_tls, metrics, access));
@@ -157,6 +172,7 @@ impl Server {
             tls_fingerprint: material.fingerprint,
             cert_not_after,
             live: Arc::clone(&shared.live),
+            credentials,
         };
         let reload_tx = start_reloader(
             config,
@@ -269,6 +285,18 @@ fn load_tls(config: &Config) -> Result<(TlsMaterial, rustls::ClientConfig), Star
     let material = load_material(&files.cert, &files.key, files.client_ca.as_deref())?;
     let client_tls = upstream_client_config(config.restart.upstream.ca_file.as_deref())?;
     Ok((material, client_tls))
+}
+
+/// The resign mode's credential table as the files hold it now; empty in passthrough
+/// mode.
+fn load_credentials(config: &Config) -> Result<LiveCredentials, StartError> {
+    let loaded = config
+        .live
+        .auth
+        .as_ref()
+        .map(Credentials::load)
+        .transpose()?;
+    Ok(Arc::new(ArcSwapOption::from_pointee(loaded)))
 }
 
 impl Shared {

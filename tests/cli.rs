@@ -185,3 +185,145 @@ fn shipped_example_validates_with_its_certificates_in_place() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The resign tables, naming secret files in `pki.dir` (written by [`secret_files`]).
+const RESIGN: &str = r#"
+[upstream.credentials]
+access_key = "STOREACCESSKEY000001"
+secret_key_file = "secrets/store.secret"
+
+[auth]
+mode = "resign"
+binding_key_file = "secrets/binding.key"
+
+[[auth.clients]]
+access_key = "APPACCESSKEY00000001"
+secret_key_file = "secrets/app.secret"
+buckets = ["app-*"]
+"#;
+
+const APP_SECRET: &str = "app-secret-do-not-print-0123456789";
+
+fn secret_files(pki: &Pki) {
+    let dir = pki.dir.path().join("secrets");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("app.secret"), format!("{APP_SECRET}\n")).unwrap();
+    std::fs::write(dir.join("store.secret"), "store-secret-do-not-print\r\n").unwrap();
+    // base64 of 32 bytes, as `openssl rand -base64 32` writes it.
+    std::fs::write(
+        dir.join("binding.key"),
+        "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn validate_accepts_a_resign_file_and_says_so_without_a_secret() {
+    let pki = Pki::new();
+    secret_files(&pki);
+    let text = config(&pki, &pki.cert_path, &pki.key_path, "") + RESIGN;
+    let (ok, out) = validate(&pki, &text);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(
+            "\nauth.mode: resign (1 client; region us-east-1; store region us-east-1; binding key set)\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("\nok: "), "{out}");
+    assert!(!out.contains("do-not-print"), "{out}");
+    assert!(
+        !out.contains("auth.clients[0].secret_key:"),
+        "no inline warning: {out}"
+    );
+    let (ok, out) = validate(&pki, &config(&pki, &pki.cert_path, &pki.key_path, ""));
+    assert!(ok && out.contains("\nauth.mode: passthrough\n"), "{out}");
+}
+
+#[test]
+fn validate_names_the_key_path_of_each_unusable_secret_file() {
+    let pki = Pki::new();
+    secret_files(&pki);
+    let good = config(&pki, &pki.cert_path, &pki.key_path, "") + RESIGN;
+    std::fs::write(pki.dir.path().join("secrets/empty.secret"), "\n").unwrap();
+    std::fs::write(pki.dir.path().join("secrets/short.key"), [0u8; 31]).unwrap();
+    for (text, key, problem) in [
+        (
+            good.replace("secrets/app.secret", "secrets/missing.secret"),
+            "auth.clients[0].secret_key_file",
+            "missing.secret: cannot read",
+        ),
+        (
+            good.replace("secrets/store.secret", "secrets/empty.secret"),
+            "upstream.credentials.secret_key_file",
+            "empty.secret: is empty",
+        ),
+        (
+            good.replace("secrets/binding.key", "secrets/short.key"),
+            "auth.binding_key_file",
+            "short.key: is 31 bytes and not base64 text",
+        ),
+        (
+            good.replace("[upstream.credentials]", "[upstream.credential]"),
+            "upstream.credential",
+            "unknown key",
+        ),
+        (
+            good.replace("mode = \"resign\"", "mode = \"passthrough\""),
+            "auth.binding_key_file",
+            "needs auth.mode = \"resign\"",
+        ),
+    ] {
+        let (ok, out) = validate(&pki, &text);
+        assert!(!ok, "accepted a bad file for {key}: {out}");
+        assert!(
+            out.contains(&format!("{key}: ")),
+            "{key} not named in: {out}"
+        );
+        assert!(out.contains(problem), "{problem} not in: {out}");
+        assert!(!out.contains("do-not-print"), "{out}");
+    }
+}
+
+#[test]
+fn validate_warns_about_an_inline_secret_without_printing_it() {
+    let pki = Pki::new();
+    secret_files(&pki);
+    let text = config(&pki, &pki.cert_path, &pki.key_path, "")
+        + &RESIGN.replace(
+            "secret_key_file = \"secrets/app.secret\"",
+            &format!("secret_key = \"{APP_SECRET}\""),
+        );
+    let (ok, out) = validate(&pki, &text);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("warning: auth.clients[0].secret_key: the secret is written in the configuration file; outside tests use auth.clients[0].secret_key_file"),
+        "{out}"
+    );
+    assert!(!out.contains("do-not-print"), "{out}");
+}
+
+#[test]
+fn run_refuses_a_resign_file_until_signatures_are_verified() {
+    let pki = Pki::new();
+    secret_files(&pki);
+    let path = pki.dir.path().join("resign.toml");
+    std::fs::write(
+        &path,
+        config(&pki, &pki.cert_path, &pki.key_path, "") + RESIGN,
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "error: auth.mode = \"resign\": the request path does not verify signatures yet"
+        ),
+        "{stderr}"
+    );
+}

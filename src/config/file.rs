@@ -8,13 +8,14 @@ use std::path::Path;
 use http::uri::Scheme;
 use serde::Deserialize;
 
+use super::auth::{AuthTable, StoreCredentialsTable};
 use super::values::{
     AtLeast, BucketGlob, Endpoint, FilePath, HostName, HumanDuration, KeyMd5, ListenAddr,
     NonZeroDuration, OptionalListenAddr,
 };
 use super::{
-    AuthConfig, Config, ConfigError, EtagConfig, LiveSsec, LogFormat, LogOutput, Reloadable,
-    RestartOnly, ServerConfig, TlsFiles, UnknownUploads, UploadTracking, UpstreamConfig,
+    Config, ConfigError, EtagConfig, LiveSsec, LogFormat, LogOutput, Reloadable, RestartOnly,
+    ServerConfig, TlsFiles, UnknownUploads, UploadTracking, UpstreamConfig,
 };
 use crate::s3::policy::{BucketPolicies, Policy, Rule};
 use crate::s3::store::StoreSetting;
@@ -29,7 +30,7 @@ pub(super) struct File {
     server: ServerTable,
     upstream: UpstreamTable,
     #[serde(default)]
-    auth: AuthConfig,
+    auth: AuthTable,
     #[serde(default)]
     etag: EtagConfig,
     #[serde(default)]
@@ -91,6 +92,8 @@ struct UpstreamTable {
     pool_max_idle: usize,
     #[serde(default = "secs::<5>")]
     probe_interval: NonZeroDuration,
+    /// `[upstream.credentials]`: resign mode only.
+    credentials: Option<StoreCredentialsTable>,
 }
 
 /// `[log]`.
@@ -215,6 +218,9 @@ impl File {
             ));
         }
         let dir = file.parent();
+        let (auth, resign) = auth
+            .build(u.credentials, dir)
+            .map_err(|(key, message)| invalid(key, message))?;
         let restart = RestartOnly {
             server: ServerConfig {
                 listen: s.listen.0,
@@ -272,6 +278,7 @@ impl File {
                 unknown_uploads: ssec.unknown_uploads,
             },
             log_level: log.level,
+            auth: resign,
         };
         Ok(Config {
             file: file.to_path_buf(),

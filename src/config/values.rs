@@ -1,6 +1,6 @@
 //! The values of `proxy.toml` that serde reads straight into types: durations, listen
 //! addresses, host names, file paths, the store endpoint, counts with a floor, bucket
-//! globs and key digests. Each refuses a bad value with a message saying what was
+//! globs, key digests, SigV4 regions and access keys. Each refuses a bad value with a message saying what was
 //! expected; the key path and the byte position come from the parser around it.
 
 use std::net::SocketAddr;
@@ -202,6 +202,57 @@ impl TryFrom<String> for KeyMd5 {
         KeyDigest::from_base64(&text).map(Self).ok_or(
             "must be the base64 MD5 of a key, as in x-amz-server-side-encryption-customer-key-MD5",
         )
+    }
+}
+
+/// A SigV4 signing region (`us-east-1`), the third field of a credential scope. AWS's
+/// names are lowercase letters, digits and `-`; stores name theirs freely (Garage
+/// `garage`, RGW zonegroups such as `default`), so `_` is allowed too. Never `/`, the
+/// scope's separator.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Region(pub String);
+
+impl TryFrom<String> for Region {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let ok = (1..=63).contains(&text.len())
+            && text.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        match ok {
+            true => Ok(Self(text)),
+            false => Err(format!(
+                "`{text}` is not a region like us-east-1 (lowercase letters, digits, - and _, at most 63)"
+            )),
+        }
+    }
+}
+
+/// An access key ID, as clients send it in the credential scope. AWS's are 16–128 word
+/// characters; stores accept shorter ones (MinIO from 3: `minioadmin`) and `.` or `-`.
+/// Bounded to what needs no escaping in an `Authorization` header or a query string:
+/// 3–128 of `A–Z a–z 0–9 _ . -`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct AccessKey(pub String);
+
+impl TryFrom<String> for AccessKey {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let ok = (3..=128).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        match ok {
+            true => Ok(Self(text)),
+            false => Err(format!(
+                "`{text}` is not an access key (3 to 128 of A-Z a-z 0-9 _ . -)"
+            )),
+        }
     }
 }
 

@@ -186,3 +186,66 @@ fn reads_key_digests_in_header_form() {
     // The digest is never printed.
     assert_eq!(format!("{:?}", KeyMd5(d)), "KeyMd5(KeyDigest(..))");
 }
+
+#[test]
+fn reads_regions_as_clients_sign_them() {
+    for good in [
+        "us-east-1",
+        "us-gov-west-1",
+        "eu-central-2",
+        "garage",
+        "default",
+        "zg_1",
+    ] {
+        assert_eq!(read::<Region>(&format!("{good:?}")).unwrap().0, good);
+    }
+    let long = "a".repeat(64);
+    for bad in [
+        "",
+        "US-EAST-1",
+        "us east 1",
+        "us-east-1/s3",
+        "-us",
+        "é",
+        long.as_str(),
+    ] {
+        let e = refusal::<Region>(&format!("{bad:?}"));
+        assert!(
+            e.ends_with(
+                "is not a region like us-east-1 (lowercase letters, digits, - and _, at most 63)"
+            ),
+            "{bad}: {e}"
+        );
+    }
+}
+
+#[test]
+fn reads_access_keys_within_bounds() {
+    let max = "A".repeat(128);
+    for good in [
+        "AKIAIOSFODNN7EXAMPLE",
+        "minioadmin",
+        "GK31c2f218a2e44f485b94239e",
+        "app_key.v2-x",
+        "abc",
+        max.as_str(),
+    ] {
+        assert_eq!(read::<AccessKey>(&format!("{good:?}")).unwrap().0, good);
+    }
+    let long = "A".repeat(129);
+    for bad in [
+        "",
+        "ab",
+        "AKIA/2024",
+        "AKIA EXAMPLE",
+        "AKIA,X",
+        "AKIA=X",
+        long.as_str(),
+    ] {
+        let e = refusal::<AccessKey>(&format!("{bad:?}"));
+        assert!(
+            e.ends_with("is not an access key (3 to 128 of A-Z a-z 0-9 _ . -)"),
+            "{bad}: {e}"
+        );
+    }
+}

@@ -1,5 +1,5 @@
-//! Which file-system events wake the reloader. The directories of the configuration
-//! and TLS files are watched (a file replaced by rename, or a Kubernetes Secret's
+//! Which file-system events wake the reloader. The directories of the configuration,
+//! TLS and secret files are watched (a file replaced by rename, or a Kubernetes Secret's
 //! `..data` symlink swap, is only visible there), but only events naming a file the
 //! proxy reads count. Anything else in those directories — a log file, an editor's
 //! swap file — is dropped without a trace, so the proxy's own output cannot drive it.
@@ -61,19 +61,10 @@ struct Watched {
 }
 
 impl Watched {
-    /// The configuration file and the certificate, key and client CA it names.
+    /// The configuration file and the certificate, key, client CA and secret files it
+    /// names.
     fn of(config: &Config) -> Self {
-        let t = &config.live.tls;
-        Self::new(
-            [
-                Some(config.file.as_path()),
-                Some(t.cert.as_path()),
-                Some(t.key.as_path()),
-                t.client_ca.as_deref(),
-            ]
-            .into_iter()
-            .flatten(),
-        )
+        Self::new(config.watched_files())
     }
 
     fn new<'a>(files: impl IntoIterator<Item = &'a Path>) -> Self {
