@@ -15,6 +15,8 @@ use quick_xml::escape::escape;
 pub enum S3ErrorCode {
     /// 403: the request is well formed but not permitted (policy, wrong key).
     AccessDenied,
+    /// 400: the body does not match the checksum the client sent.
+    BadDigest,
     /// 502: the store answered with something that is not HTTP, or reset the connection.
     BadGateway,
     /// 504: the store did not answer within the configured idle timeout.
@@ -52,6 +54,7 @@ impl S3ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             Self::AccessDenied => StatusCode::FORBIDDEN,
+            Self::BadDigest => StatusCode::BAD_REQUEST,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::IncompleteBody => StatusCode::BAD_REQUEST,
@@ -74,6 +77,7 @@ impl S3ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AccessDenied => "AccessDenied",
+            Self::BadDigest => "BadDigest",
             Self::BadGateway => "BadGateway",
             Self::GatewayTimeout => "GatewayTimeout",
             Self::IncompleteBody => "IncompleteBody",
@@ -162,6 +166,11 @@ pub enum Reason {
     InvalidUri,
     /// A POST Object body that is not a well-formed form.
     MalformedPost,
+    /// `x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm` or a checksum trailer that is
+    /// malformed, repeated or contradictory.
+    ChecksumHeader,
+    /// A body whose checksum differs from the one the client sent.
+    ChecksumMismatch,
     /// An aws-chunked mode the proxy does not check.
     AwsChunkedMode,
     /// An aws-chunked body whose decoded length is wrong or missing.
@@ -212,6 +221,8 @@ impl Reason {
             Self::AmbiguousForm => "ambiguous_form",
             Self::InvalidUri => "invalid_uri",
             Self::MalformedPost => "malformed_post",
+            Self::ChecksumHeader => "checksum_header",
+            Self::ChecksumMismatch => "checksum_mismatch",
             Self::AwsChunkedMode => "aws_chunked_mode",
             Self::AwsChunkedLength => "aws_chunked_length",
             Self::AwsChunkedTrailer => "aws_chunked_trailer",
