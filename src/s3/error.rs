@@ -19,6 +19,10 @@ pub enum S3ErrorCode {
     BadDigest,
     /// 502: the store answered with something that is not HTTP, or reset the connection.
     BadGateway,
+    /// 400: a form upload's file is larger than its policy's `content-length-range`.
+    EntityTooLarge,
+    /// 400: a form upload's file is smaller than its policy's `content-length-range`.
+    EntityTooSmall,
     /// 504: the store did not answer within the configured idle timeout.
     GatewayTimeout,
     /// 400: the client sent less body than it announced.
@@ -29,6 +33,8 @@ pub enum S3ErrorCode {
     InvalidArgument,
     /// 400: the SSE-C algorithm is not `AES256`.
     InvalidEncryptionAlgorithmError,
+    /// 400: a form upload's policy document is not one S3 reads.
+    InvalidPolicyDocument,
     /// 400: the request is not valid as a whole.
     InvalidRequest,
     /// 400: the request target is not a valid URI (a bad percent-escape).
@@ -56,11 +62,14 @@ impl S3ErrorCode {
             Self::AccessDenied => StatusCode::FORBIDDEN,
             Self::BadDigest => StatusCode::BAD_REQUEST,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
+            Self::EntityTooLarge => StatusCode::BAD_REQUEST,
+            Self::EntityTooSmall => StatusCode::BAD_REQUEST,
             Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::IncompleteBody => StatusCode::BAD_REQUEST,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             Self::InvalidArgument => StatusCode::BAD_REQUEST,
             Self::InvalidEncryptionAlgorithmError => StatusCode::BAD_REQUEST,
+            Self::InvalidPolicyDocument => StatusCode::BAD_REQUEST,
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::InvalidURI => StatusCode::BAD_REQUEST,
             Self::MalformedTrailerError => StatusCode::BAD_REQUEST,
@@ -79,11 +88,14 @@ impl S3ErrorCode {
             Self::AccessDenied => "AccessDenied",
             Self::BadDigest => "BadDigest",
             Self::BadGateway => "BadGateway",
+            Self::EntityTooLarge => "EntityTooLarge",
+            Self::EntityTooSmall => "EntityTooSmall",
             Self::GatewayTimeout => "GatewayTimeout",
             Self::IncompleteBody => "IncompleteBody",
             Self::InternalError => "InternalError",
             Self::InvalidArgument => "InvalidArgument",
             Self::InvalidEncryptionAlgorithmError => "InvalidEncryptionAlgorithmError",
+            Self::InvalidPolicyDocument => "InvalidPolicyDocument",
             Self::InvalidRequest => "InvalidRequest",
             Self::InvalidURI => "InvalidURI",
             Self::MalformedTrailerError => "MalformedTrailerError",
@@ -166,6 +178,10 @@ pub enum Reason {
     InvalidUri,
     /// A POST Object body that is not a well-formed form.
     MalformedPost,
+    /// A form upload whose policy expired, or whose fields or file it does not allow.
+    PostPolicy,
+    /// A form upload whose policy document is malformed.
+    PostPolicyDocument,
     /// `x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm` or a checksum trailer that is
     /// malformed, repeated or contradictory.
     ChecksumHeader,
@@ -221,6 +237,8 @@ impl Reason {
             Self::AmbiguousForm => "ambiguous_form",
             Self::InvalidUri => "invalid_uri",
             Self::MalformedPost => "malformed_post",
+            Self::PostPolicy => "post_policy",
+            Self::PostPolicyDocument => "post_policy_document",
             Self::ChecksumHeader => "checksum_header",
             Self::ChecksumMismatch => "checksum_mismatch",
             Self::AwsChunkedMode => "aws_chunked_mode",
