@@ -1,5 +1,6 @@
 //! Pure S3 logic: no tower types, no I/O. Unit- and property-tested.
 
+pub mod checksum;
 pub mod chunked;
 pub mod error;
 pub mod etag;

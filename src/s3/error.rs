@@ -19,8 +19,14 @@ pub enum S3ErrorCode {
     AuthorizationHeaderMalformed,
     /// 400: the SigV4 query parameters of a presigned URL cannot be read.
     AuthorizationQueryParametersError,
+    /// 400: the body does not match the checksum the client sent.
+    BadDigest,
     /// 502: the store answered with something that is not HTTP, or reset the connection.
     BadGateway,
+    /// 400: a form upload's file is larger than its policy's `content-length-range`.
+    EntityTooLarge,
+    /// 400: a form upload's file is smaller than its policy's `content-length-range`.
+    EntityTooSmall,
     /// 504: the store did not answer within the configured idle timeout.
     GatewayTimeout,
     /// 400: the client sent less body than it announced.
@@ -33,6 +39,8 @@ pub enum S3ErrorCode {
     InvalidArgument,
     /// 400: the SSE-C algorithm is not `AES256`.
     InvalidEncryptionAlgorithmError,
+    /// 400: a form upload's policy document is not one S3 reads.
+    InvalidPolicyDocument,
     /// 400: the request is not valid as a whole.
     InvalidRequest,
     /// 400: a session token the proxy cannot accept.
@@ -68,13 +76,17 @@ impl S3ErrorCode {
             Self::AccessDenied => StatusCode::FORBIDDEN,
             Self::AuthorizationHeaderMalformed => StatusCode::BAD_REQUEST,
             Self::AuthorizationQueryParametersError => StatusCode::BAD_REQUEST,
+            Self::BadDigest => StatusCode::BAD_REQUEST,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
+            Self::EntityTooLarge => StatusCode::BAD_REQUEST,
+            Self::EntityTooSmall => StatusCode::BAD_REQUEST,
             Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::IncompleteBody => StatusCode::BAD_REQUEST,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             Self::InvalidAccessKeyId => StatusCode::FORBIDDEN,
             Self::InvalidArgument => StatusCode::BAD_REQUEST,
             Self::InvalidEncryptionAlgorithmError => StatusCode::BAD_REQUEST,
+            Self::InvalidPolicyDocument => StatusCode::BAD_REQUEST,
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::InvalidToken => StatusCode::BAD_REQUEST,
             Self::InvalidURI => StatusCode::BAD_REQUEST,
@@ -97,13 +109,17 @@ impl S3ErrorCode {
             Self::AccessDenied => "AccessDenied",
             Self::AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             Self::AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
+            Self::BadDigest => "BadDigest",
             Self::BadGateway => "BadGateway",
+            Self::EntityTooLarge => "EntityTooLarge",
+            Self::EntityTooSmall => "EntityTooSmall",
             Self::GatewayTimeout => "GatewayTimeout",
             Self::IncompleteBody => "IncompleteBody",
             Self::InternalError => "InternalError",
             Self::InvalidAccessKeyId => "InvalidAccessKeyId",
             Self::InvalidArgument => "InvalidArgument",
             Self::InvalidEncryptionAlgorithmError => "InvalidEncryptionAlgorithmError",
+            Self::InvalidPolicyDocument => "InvalidPolicyDocument",
             Self::InvalidRequest => "InvalidRequest",
             Self::InvalidToken => "InvalidToken",
             Self::InvalidURI => "InvalidURI",
@@ -206,6 +222,15 @@ pub enum Reason {
     /// An `x-amz-content-sha256` that is not a value S3 takes, or a body that does not hash
     /// to it.
     SigV4PayloadHash,
+    /// A form upload whose policy expired, or whose fields or file it does not allow.
+    PostPolicy,
+    /// A form upload whose policy document is malformed.
+    PostPolicyDocument,
+    /// `x-amz-checksum-*`, `x-amz-sdk-checksum-algorithm` or a checksum trailer that is
+    /// malformed, repeated or contradictory.
+    ChecksumHeader,
+    /// A body whose checksum differs from the one the client sent.
+    ChecksumMismatch,
     /// An aws-chunked mode the proxy does not check.
     AwsChunkedMode,
     /// An aws-chunked body whose decoded length is wrong or missing.
@@ -263,6 +288,10 @@ impl Reason {
             Self::SigV4UnknownKey => "sigv4_unknown_key",
             Self::SigV4Signature => "sigv4_signature",
             Self::SigV4PayloadHash => "sigv4_payload_hash",
+            Self::PostPolicy => "post_policy",
+            Self::PostPolicyDocument => "post_policy_document",
+            Self::ChecksumHeader => "checksum_header",
+            Self::ChecksumMismatch => "checksum_mismatch",
             Self::AwsChunkedMode => "aws_chunked_mode",
             Self::AwsChunkedLength => "aws_chunked_length",
             Self::AwsChunkedTrailer => "aws_chunked_trailer",

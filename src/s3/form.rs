@@ -7,6 +7,7 @@
 //! form reader could take differently from this one is refused (`Ambiguity`).
 
 mod part;
+pub mod policy;
 mod tail;
 #[cfg(test)]
 mod tests;

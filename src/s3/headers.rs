@@ -41,6 +41,27 @@ pub const DECODED_CONTENT_LENGTH: HeaderName =
 pub const AMZ_TRAILER: HeaderName = HeaderName::from_static("x-amz-trailer");
 /// The SigV4 request time, `yyyyMMddTHHmmssZ`.
 pub const AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+/// Prefix of the flexible-checksum headers (`x-amz-checksum-crc32`, …, and the two below).
+pub const CHECKSUM_PREFIX: &str = "x-amz-checksum-";
+/// Base64 of the big-endian CRC-32 (ISO-HDLC) of the object or part.
+pub const CHECKSUM_CRC32: HeaderName = HeaderName::from_static("x-amz-checksum-crc32");
+/// Base64 of the big-endian CRC-32C (Castagnoli) of the object or part.
+pub const CHECKSUM_CRC32C: HeaderName = HeaderName::from_static("x-amz-checksum-crc32c");
+/// Base64 of the big-endian CRC-64/NVME of the object or part.
+pub const CHECKSUM_CRC64NVME: HeaderName = HeaderName::from_static("x-amz-checksum-crc64nvme");
+/// Base64 of the SHA-1 of the object or part.
+pub const CHECKSUM_SHA1: HeaderName = HeaderName::from_static("x-amz-checksum-sha1");
+/// Base64 of the SHA-256 of the object or part.
+pub const CHECKSUM_SHA256: HeaderName = HeaderName::from_static("x-amz-checksum-sha256");
+/// Algorithm of a multipart upload's checksums (CreateMultipartUpload).
+pub const CHECKSUM_ALGORITHM: HeaderName = HeaderName::from_static("x-amz-checksum-algorithm");
+/// `FULL_OBJECT` or `COMPOSITE` (CreateMultipartUpload, CompleteMultipartUpload).
+pub const CHECKSUM_TYPE: HeaderName = HeaderName::from_static("x-amz-checksum-type");
+/// `ENABLED` asks GetObject and HeadObject for the stored checksum.
+pub const CHECKSUM_MODE: HeaderName = HeaderName::from_static("x-amz-checksum-mode");
+/// The algorithm an SDK used for the checksum it sends in a header or trailer.
+pub const SDK_CHECKSUM_ALGORITHM: HeaderName =
+    HeaderName::from_static("x-amz-sdk-checksum-algorithm");
 /// Session token of temporary credentials. Secret.
 pub const SECURITY_TOKEN: HeaderName = HeaderName::from_static("x-amz-security-token");
 
