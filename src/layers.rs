@@ -2,6 +2,7 @@
 //! wraps the request and response bodies it needs with its own body type and maps its
 //! own errors; the leaf (`upstream`) takes any body.
 
+pub mod auth;
 pub mod aws_chunked;
 pub mod buffered;
 pub mod classify;
@@ -10,6 +11,7 @@ pub mod etag;
 pub mod finish;
 pub mod multipart;
 pub mod post_object;
+pub mod resign;
 pub mod ssec;
 pub mod store_errors;
 pub mod stream;

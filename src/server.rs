@@ -32,7 +32,7 @@ use crate::metrics::{ListenerLabels, Metrics};
 use crate::reload::{LogLevelSetter, Reloader, Swappable};
 use crate::s3::store::LiveStore;
 use crate::secret::SecretError;
-use crate::stack::{self, ProxyService};
+use crate::stack::{self, ProxyService, StackState};
 use crate::tls::{TlsError, TlsMaterial, load_material, upstream_client_config};
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
@@ -121,6 +121,7 @@ struct Shared {
     metrics: Arc<Metrics>,
     access: AccessLog,
     store: Arc<LiveStore>,
+    credentials: LiveCredentials,
     limit: Arc<ConnLimit>,
     settings: ConnSettings,
 }
@@ -142,7 +143,14 @@ impl Server {
         }
         let metrics = Metrics::new();
         let access = start_access_log(config, &metrics)?;
-        let shared = Arc::new(Shared::new(config, &material, client_tls, metrics, access));
+        let shared = Arc::new(Shared::new(
+            config,
+            &material,
+            client_tls,
+            metrics,
+            access,
+            Arc::clone(&credentials),
+        ));
         let health = Arc::new(Health::default());
         let cert_not_after = Arc::new(AtomicI64::new(material.not_after));
         let identify = identify_store(&shared).await;
@@ -307,6 +315,7 @@ impl Shared {
         client_tls: rustls::ClientConfig,
         metrics: Arc<Metrics>,
         access: AccessLog,
+        credentials: LiveCredentials,
     ) -> Self {
         let RestartOnly { server, ssec, .. } = &config.restart;
         Self {
@@ -321,6 +330,7 @@ impl Shared {
             metrics,
             access,
             store: Arc::new(LiveStore::new(config.restart.upstream.store)),
+            credentials,
             limit: Arc::new(ConnLimit::new(server.max_connections)),
             settings: ConnSettings::from(server),
         }
@@ -497,11 +507,14 @@ fn worker(
         let service = stack::build(
             &shared.config,
             upstream,
-            Arc::clone(&shared.records),
-            Arc::clone(&shared.live),
-            Arc::clone(&shared.metrics),
-            shared.access.clone(),
-            Arc::clone(&shared.store),
+            StackState {
+                records: Arc::clone(&shared.records),
+                live: Arc::clone(&shared.live),
+                metrics: Arc::clone(&shared.metrics),
+                access: shared.access.clone(),
+                store: Arc::clone(&shared.store),
+                credentials: Arc::clone(&shared.credentials),
+            },
         );
         let mut loops = tokio::task::JoinSet::new();
         let sockets = [

@@ -8,12 +8,15 @@ use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequ
 
 use crate::access_log::AccessLog;
 use crate::config::{LiveSsec, RestartOnly as Config};
+use crate::credentials::LiveCredentials;
+use crate::layers::auth::{Auth, AuthLayer};
 use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer};
 use crate::layers::multipart::{Multipart, MultipartLayer};
 use crate::layers::post_object::{PostObject, PostObjectLayer};
+use crate::layers::resign::{Resign, ResignLayer};
 use crate::layers::ssec::{Ssec, SsecLayer, SsecSettings};
 use crate::layers::store_errors::{StoreErrors, StoreErrorsLayer};
 use crate::layers::trace::{Trace, TraceLayer};
@@ -28,21 +31,40 @@ use crate::upstream::Upstream;
 pub type ProxyService = SetSensitiveRequestHeaders<
     Trace<
         ErrorResponse<
-            Classify<PostObject<Ssec<Multipart<StoreErrors<Etag<AwsChunked<Upstream>>>>>>>,
+            Classify<
+                Auth<PostObject<Ssec<Multipart<StoreErrors<Etag<AwsChunked<Resign<Upstream>>>>>>>>,
+            >,
         >,
     >,
 >;
 
+/// The process-wide state the layers share.
+#[derive(Clone)]
+pub struct StackState {
+    /// Multipart uploads and the key each was created with.
+    pub records: Arc<UploadRecords>,
+    /// The reloadable SSE-C settings.
+    pub live: Arc<ArcSwap<LiveSsec>>,
+    /// Request metrics.
+    pub metrics: Arc<Metrics>,
+    /// The access log's queue.
+    pub access: AccessLog,
+    /// What the store was recognised as.
+    pub store: Arc<LiveStore>,
+    /// Resign mode's credential table; `None` inside in passthrough mode.
+    pub credentials: LiveCredentials,
+}
+
 /// Builds the stack around an upstream client.
-pub fn build(
-    config: &Config,
-    upstream: Upstream,
-    records: Arc<UploadRecords>,
-    live: Arc<ArcSwap<LiveSsec>>,
-    metrics: Arc<Metrics>,
-    access: AccessLog,
-    store: Arc<LiveStore>,
-) -> ProxyService {
+pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxyService {
+    let StackState {
+        records,
+        live,
+        metrics,
+        access,
+        store,
+        credentials,
+    } = state;
     ServiceBuilder::new()
         // Keys and credentials are marked sensitive before anything can log or forward
         // them: `Debug` then prints "Sensitive", and HPACK never indexes them.
@@ -60,6 +82,9 @@ pub fn build(
             },
             max_header_bytes: config.server.max_header_bytes,
         }))
+        // Resign mode: the client's signature verified and its bucket scope enforced
+        // before anything else looks at the request (passthrough: nothing to do).
+        .layer(AuthLayer::new(Arc::clone(&credentials)))
         // POST Object: the form fields read and left for the SSE-C layer, the rest of
         // the form watched as it streams.
         .layer(PostObjectLayer::new(config.upstream.idle_timeout))
@@ -77,6 +102,8 @@ pub fn build(
         .layer(EtagLayer)
         // aws-chunked bodies checked against their framing as they stream.
         .layer(AwsChunkedLayer)
+        // Resign mode: signed for the store as the head leaves, nothing after it changes.
+        .layer(ResignLayer::new(credentials))
         // The store: pooled, streaming both ways.
         .service(upstream)
 }

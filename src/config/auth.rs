@@ -76,6 +76,11 @@ pub enum BucketScope {
 }
 
 impl BucketScope {
+    /// Whether the client may use every bucket (`buckets` unset).
+    pub fn allows_every_bucket(&self) -> bool {
+        matches!(self, Self::All)
+    }
+
     /// Whether the client may use `bucket`.
     pub fn allows(&self, bucket: &str) -> bool {
         match self {

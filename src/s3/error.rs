@@ -208,6 +208,10 @@ pub enum Reason {
     MalformedPost,
     /// A request without a SigV4 signature where one is required.
     SigV4Missing,
+    /// A bucket (target or copy source) outside the signing client's `buckets`.
+    ClientScope,
+    /// A request resign mode cannot verify yet.
+    ResignUnsupported,
     /// A SigV4 `Authorization` header or query parameters that cannot be read, or that name
     /// another algorithm, region, service or date.
     SigV4Malformed,
@@ -282,6 +286,8 @@ impl Reason {
             Self::InvalidUri => "invalid_uri",
             Self::MalformedPost => "malformed_post",
             Self::SigV4Missing => "sigv4_missing",
+            Self::ClientScope => "client_scope",
+            Self::ResignUnsupported => "resign_unsupported",
             Self::SigV4Malformed => "sigv4_malformed",
             Self::SigV4Time => "sigv4_time",
             Self::SigV4UnsignedHeader => "sigv4_unsigned_header",

@@ -39,6 +39,8 @@ pub const DECODED_CONTENT_LENGTH: HeaderName =
     HeaderName::from_static("x-amz-decoded-content-length");
 /// Trailer fields an aws-chunked body ends with (`x-amz-checksum-crc32`, …).
 pub const AMZ_TRAILER: HeaderName = HeaderName::from_static("x-amz-trailer");
+/// Base64 MD5 of the body (RFC 1864); S3 requires it on some requests.
+pub const CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
 /// The SigV4 request time, `yyyyMMddTHHmmssZ`.
 pub const AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 /// Prefix of the flexible-checksum headers (`x-amz-checksum-crc32`, …, and the two below).

@@ -1,0 +1,168 @@
+//! Resign mode's gate (DESIGN "Two auth modes"): every request's SigV4 signature, header
+//! or presigned, is verified against the proxy's own credential table, and the client's
+//! bucket scope is enforced, before anything reaches the store. The [`Verified`] result
+//! is left in the request's extensions: the body layers check what the body still owes
+//! against it, and the resign layer signs for the store only what carries it.
+//! In passthrough mode (no credential table) requests pass untouched.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use futures_util::future::{Either, Ready, ready};
+use http::header::HOST;
+use http::{HeaderMap, Request};
+use tower::{Layer, Service};
+
+use crate::credentials::{Credentials, LiveCredentials};
+use crate::error::ProxyError;
+use crate::forwarding::ClientHost;
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
+use crate::s3::headers::COPY_SOURCE;
+use crate::s3::op::{S3Op, S3Request};
+use crate::s3::sigv4::{self, CredentialStore, SecretKey, Verified, Verifier};
+
+/// Adds [`Auth`].
+#[derive(Clone, Debug)]
+pub struct AuthLayer {
+    credentials: LiveCredentials,
+}
+
+impl AuthLayer {
+    /// A layer reading the running credential table; `None` in it means passthrough.
+    pub fn new(credentials: LiveCredentials) -> Self {
+        Self { credentials }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Auth<S>;
+    fn layer(&self, inner: S) -> Auth<S> {
+        Auth {
+            inner,
+            credentials: Arc::clone(&self.credentials),
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct Auth<S> {
+    inner: S,
+    credentials: LiveCredentials,
+}
+
+impl<S, B> Service<Request<B>> for Auth<S>
+where
+    S: Service<Request<B>, Error = ProxyError>,
+{
+    type Response = S::Response;
+    type Error = ProxyError;
+    type Future = Either<Ready<Result<S::Response, ProxyError>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let Some(credentials) = self.credentials.load_full() else {
+            return Either::Right(self.inner.call(req));
+        };
+        match authenticate(&req, &credentials, SystemTime::now()) {
+            Ok(verified) => {
+                req.extensions_mut().insert(verified);
+                Either::Right(self.inner.call(req))
+            }
+            Err(e) => Either::Left(ready(Err(e.into()))),
+        }
+    }
+}
+
+/// Verifies the request head and the client's scope; the verified signature on success.
+pub fn authenticate<B>(
+    req: &Request<B>,
+    credentials: &Credentials,
+    now: SystemTime,
+) -> Result<Verified, S3Error> {
+    let s3 = req.extensions().get::<S3Request>();
+    if s3.is_some_and(|s3| s3.op == S3Op::PostObject) {
+        return Err(S3Error::new(
+            S3ErrorCode::NotImplemented,
+            "POST Object uploads are not supported with auth.mode = \"resign\".",
+        )
+        .with_reason(Reason::ResignUnsupported));
+    }
+    // HTTP/2 carries the host in `:authority`; the signature covers it as `host`.
+    let with_host;
+    let headers = match req.extensions().get::<ClientHost>() {
+        Some(ClientHost(host)) if !req.headers().contains_key(HOST) => {
+            let mut headers = req.headers().clone();
+            headers.insert(HOST, host.clone());
+            with_host = headers;
+            &with_host
+        }
+        _ => req.headers(),
+    };
+    let request = sigv4::Request {
+        method: req.method(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers,
+    };
+    let verified = Verifier::new(credentials.region()).verify(&request, credentials, now)?;
+    check_scope(credentials, &verified, s3, req.headers())?;
+    Ok(verified)
+}
+
+/// A client limited to some buckets may address only those, as target and as copy
+/// source; bucketless operations (ListBuckets) are refused to it.
+fn check_scope(
+    credentials: &Credentials,
+    verified: &Verified,
+    s3: Option<&S3Request>,
+    headers: &HeaderMap,
+) -> Result<(), S3Error> {
+    let Some(client) = credentials.client(&verified.access_key_id) else {
+        // The table was swapped between verification and here: the key is gone.
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidAccessKeyId,
+            "The AWS Access Key Id you provided does not exist in our records.",
+        ));
+    };
+    let target = s3.and_then(|s3| s3.bucket.as_deref());
+    let source = headers
+        .get(COPY_SOURCE)
+        .and_then(|v| v.to_str().ok())
+        .map(copy_source_bucket);
+    let allowed = match target {
+        Some(bucket) => client.buckets.allows(bucket),
+        None => client.buckets.allows_every_bucket(),
+    } && source.is_none_or(|bucket| client.buckets.allows(bucket));
+    if allowed {
+        Ok(())
+    } else {
+        Err(S3Error::new(S3ErrorCode::AccessDenied, "Access Denied")
+            .with_reason(Reason::ClientScope))
+    }
+}
+
+/// The bucket of an `x-amz-copy-source` value (`/bucket/key…` or `bucket/key…`); the
+/// strict header check has already refused any bucket that is not a literal name.
+fn copy_source_bucket(value: &str) -> &str {
+    let value = value.strip_prefix('/').unwrap_or(value);
+    value.split_once('/').map_or(value, |(bucket, _)| bucket)
+}
+
+impl CredentialStore for Credentials {
+    fn secret_key(&self, access_key_id: &str) -> Option<SecretKey> {
+        let client = self.client(access_key_id)?;
+        // Secrets are checked to be visible ASCII when read.
+        Some(SecretKey::new(String::from_utf8_lossy(
+            client.secret.expose(),
+        )))
+    }
+}
+
+#[cfg(test)]
+#[path = "auth_tests.rs"]
+mod tests;

@@ -1,0 +1,259 @@
+//! The auth layer: passthrough untouched; in resign mode every request verified before
+//! the inner service sees it, the `Verified` left for the layers below, the client's
+//! bucket scope enforced for targets and copy sources.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use http::{HeaderValue, Method, Request};
+use http_body_util::Empty;
+use tower::ServiceExt as _;
+
+use super::*;
+use crate::config::{
+    BucketScope, ClientSettings, ResignSettings, SecretSource, StoreCredentialSettings,
+};
+use crate::layers::test_support::{Log, ok_recorder};
+use crate::s3::headers::CONTENT_SHA256;
+use crate::s3::sigv4::EMPTY_SHA256;
+use crate::secret::secret_access_key;
+
+const APP: &str = "APPACCESSKEY00000001";
+const APP_SECRET: &str = "app-secret-0123456789abcdefghij";
+const OPS: &str = "OPSACCESSKEY00000001";
+const OPS_SECRET: &str = "ops-secret-0123456789abcdefghij";
+
+fn credentials() -> LiveCredentials {
+    let secret = |s: &str| SecretSource::Inline(secret_access_key(s.as_bytes(), 1).unwrap());
+    let settings = ResignSettings {
+        region: "us-east-1".into(),
+        binding_key_file: None,
+        clients: vec![
+            ClientSettings {
+                access_key: APP.into(),
+                secret: secret(APP_SECRET),
+                buckets: BucketScope::Only(vec![glob::Pattern::new("app-*").unwrap()]),
+            },
+            ClientSettings {
+                access_key: OPS.into(),
+                secret: secret(OPS_SECRET),
+                buckets: BucketScope::All,
+            },
+        ],
+        store: StoreCredentialSettings {
+            access_key: "store".into(),
+            secret: secret("store-secret"),
+            region: "us-east-1".into(),
+        },
+    };
+    Arc::new(ArcSwapOption::from_pointee(
+        Credentials::load(&settings).unwrap(),
+    ))
+}
+
+/// A GET of `path` as the classify layer leaves it, signed by `access_key`/`secret`.
+fn signed(
+    method: Method,
+    path: &str,
+    bucket: Option<&str>,
+    access_key: &str,
+    secret: &str,
+) -> Request<Empty<bytes::Bytes>> {
+    signed_at(
+        method,
+        path,
+        bucket,
+        access_key,
+        secret,
+        SystemTime::now(),
+        &[],
+    )
+}
+
+fn signed_at(
+    method: Method,
+    path: &str,
+    bucket: Option<&str>,
+    access_key: &str,
+    secret: &str,
+    at: SystemTime,
+    extra: &[(&'static str, &str)],
+) -> Request<Empty<bytes::Bytes>> {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(HOST, "proxy.test:8443")
+        .header(CONTENT_SHA256, EMPTY_SHA256)
+        .body(Empty::new())
+        .unwrap();
+    for (name, value) in extra {
+        req.headers_mut()
+            .insert(*name, HeaderValue::from_str(value).unwrap());
+    }
+    let parts = sigv4::Parts {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers: req.headers(),
+    };
+    let creds = sigv4::Credentials {
+        access_key_id: access_key.into(),
+        secret_key: SecretKey::new(secret),
+    };
+    let signed = sigv4::sign(&parts, EMPTY_SHA256, &creds, "us-east-1", "s3", at).unwrap();
+    let headers = req.headers_mut();
+    headers.insert(http::header::AUTHORIZATION, signed.authorization);
+    headers.insert(crate::s3::headers::AMZ_DATE, signed.x_amz_date);
+    req.extensions_mut().insert(S3Request {
+        op: if bucket.is_some() {
+            S3Op::GetObject
+        } else {
+            S3Op::ListBuckets
+        },
+        bucket: bucket.map(str::to_owned),
+        key: bucket.map(|_| "k".to_owned()),
+        upload_id: None,
+    });
+    req.extensions_mut()
+        .insert(ClientHost(HeaderValue::from_static("proxy.test:8443")));
+    req
+}
+
+async fn call(
+    credentials: LiveCredentials,
+    req: Request<Empty<bytes::Bytes>>,
+) -> (Log, Result<(), S3Error>) {
+    let log = Log::default();
+    let svc = AuthLayer::new(credentials).layer(ok_recorder(&log));
+    let result = svc.oneshot(req).await.map(|_| ()).map_err(|e| e.to_s3());
+    (log, result)
+}
+
+fn code(result: &Result<(), S3Error>) -> S3ErrorCode {
+    result.as_ref().expect_err("refused").code
+}
+
+#[tokio::test]
+async fn passthrough_requests_pass_untouched_and_unverified() {
+    let req = signed(Method::GET, "/b/k", Some("b"), "someone", "whatever-secret");
+    let (log, result) = call(Arc::new(ArcSwapOption::empty()), req).await;
+    result.unwrap();
+    let seen = log.only();
+    assert!(seen.extensions.get::<Verified>().is_none());
+    assert!(seen.headers.contains_key(http::header::AUTHORIZATION));
+}
+
+#[tokio::test]
+async fn a_correctly_signed_request_reaches_the_store_with_its_verification() {
+    let req = signed(Method::GET, "/app-1/k", Some("app-1"), APP, APP_SECRET);
+    let (log, result) = call(credentials(), req).await;
+    result.unwrap();
+    let verified = log.only().extensions.get::<Verified>().cloned().unwrap();
+    assert_eq!(verified.access_key_id, APP);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_signature_does_not_match_and_nothing_is_forwarded() {
+    let req = signed(Method::GET, "/app-1/k", Some("app-1"), APP, OPS_SECRET);
+    let (log, result) = call(credentials(), req).await;
+    assert_eq!(code(&result), S3ErrorCode::SignatureDoesNotMatch);
+    assert_eq!(log.calls(), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_access_key_is_invalid_access_key_id() {
+    let req = signed(
+        Method::GET,
+        "/app-1/k",
+        Some("app-1"),
+        "NOBODY0000000000",
+        APP_SECRET,
+    );
+    let (log, result) = call(credentials(), req).await;
+    assert_eq!(code(&result), S3ErrorCode::InvalidAccessKeyId);
+    assert_eq!(log.calls(), 0);
+}
+
+#[tokio::test]
+async fn an_unsigned_request_is_access_denied() {
+    let mut req = signed(Method::GET, "/app-1/k", Some("app-1"), APP, APP_SECRET);
+    req.headers_mut().remove(http::header::AUTHORIZATION);
+    let (log, result) = call(credentials(), req).await;
+    assert_eq!(code(&result), S3ErrorCode::AccessDenied);
+    assert_eq!(log.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_request_signed_twenty_minutes_ago_is_too_skewed() {
+    let at = SystemTime::now() - Duration::from_secs(20 * 60);
+    let req = signed_at(
+        Method::GET,
+        "/app-1/k",
+        Some("app-1"),
+        APP,
+        APP_SECRET,
+        at,
+        &[],
+    );
+    let (log, result) = call(credentials(), req).await;
+    assert_eq!(code(&result), S3ErrorCode::RequestTimeTooSkewed);
+    assert_eq!(log.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_scoped_client_is_refused_other_buckets_and_bucketless_operations() {
+    for (path, bucket) in [("/other/k", Some("other")), ("/", None)] {
+        let req = signed(Method::GET, path, bucket, APP, APP_SECRET);
+        let (log, result) = call(credentials(), req).await;
+        let e = result.expect_err("outside the client's buckets");
+        assert_eq!(e.code, S3ErrorCode::AccessDenied, "{path}");
+        assert_eq!(e.reason, Some(Reason::ClientScope));
+        assert_eq!(log.calls(), 0);
+    }
+    // An unscoped client may list its buckets.
+    let req = signed(Method::GET, "/", None, OPS, OPS_SECRET);
+    call(credentials(), req).await.1.unwrap();
+}
+
+#[tokio::test]
+async fn a_copy_source_outside_the_clients_buckets_is_refused() {
+    for (source, allowed) in [
+        ("/other/secret.txt", false),
+        ("other/secret.txt", false),
+        ("/app-2/k?versionId=1", true),
+    ] {
+        let req = signed_at(
+            Method::PUT,
+            "/app-1/k",
+            Some("app-1"),
+            APP,
+            APP_SECRET,
+            SystemTime::now(),
+            &[("x-amz-copy-source", source)],
+        );
+        let (log, result) = call(credentials(), req).await;
+        assert_eq!(result.is_ok(), allowed, "{source}");
+        assert_eq!(log.calls(), usize::from(allowed));
+    }
+}
+
+#[tokio::test]
+async fn an_http2_request_verifies_with_its_authority_as_host() {
+    let mut req = signed(Method::GET, "/app-1/k", Some("app-1"), APP, APP_SECRET);
+    req.headers_mut().remove(HOST);
+    let (log, result) = call(credentials(), req).await;
+    result.unwrap();
+    assert!(!log.only().headers.contains_key(HOST));
+}
+
+#[tokio::test]
+async fn post_object_is_not_served_in_resign_mode() {
+    let mut req = signed(Method::POST, "/app-1", Some("app-1"), APP, APP_SECRET);
+    req.extensions_mut().get_mut::<S3Request>().unwrap().op = S3Op::PostObject;
+    let (log, result) = call(credentials(), req).await;
+    assert_eq!(code(&result), S3ErrorCode::NotImplemented);
+    assert_eq!(log.calls(), 0);
+}

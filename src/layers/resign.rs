@@ -1,0 +1,184 @@
+//! Resign mode's signer (DESIGN "Two auth modes"): a request the auth layer verified
+//! leaves the proxy signed with the store's credentials (`[upstream.credentials]`)
+//! instead of the client's. The client's `Authorization`, `x-amz-date`,
+//! `x-amz-content-sha256`, security token and presigned query parameters never reach the
+//! store; the path, the rest of the query and every header are forwarded as verified.
+//! The body streams: the store is told `UNSIGNED-PAYLOAD`, as the proxy has already
+//! checked what the client's signature said about the body (the body layers).
+//! Sits just above the store client, so it signs the head exactly as it is sent.
+
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use futures_util::future::{Either, Ready, ready};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, Request, Uri};
+use tower::{Layer, Service};
+
+use crate::credentials::LiveCredentials;
+use crate::error::ProxyError;
+use crate::forwarding::ClientHost;
+use crate::s3::error::S3Error;
+use crate::s3::headers::{AMZ_DATE, CONTENT_MD5, CONTENT_SHA256, SECURITY_TOKEN};
+use crate::s3::sigv4::{self, SecretKey, UNSIGNED_PAYLOAD, Verified};
+
+/// The query parameters of presigned query authentication (S3 API reference,
+/// "Authenticating Requests: Using Query Parameters").
+const PRESIGN_PARAMS: [&str; 7] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+];
+
+/// Adds [`Resign`].
+#[derive(Clone, Debug)]
+pub struct ResignLayer {
+    credentials: LiveCredentials,
+}
+
+impl ResignLayer {
+    /// A layer signing with the running credential table's store credentials.
+    pub fn new(credentials: LiveCredentials) -> Self {
+        Self { credentials }
+    }
+}
+
+impl<S> Layer<S> for ResignLayer {
+    type Service = Resign<S>;
+    fn layer(&self, inner: S) -> Resign<S> {
+        Resign {
+            inner,
+            credentials: std::sync::Arc::clone(&self.credentials),
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct Resign<S> {
+    inner: S,
+    credentials: LiveCredentials,
+}
+
+impl<S, B> Service<Request<B>> for Resign<S>
+where
+    S: Service<Request<B>, Error = ProxyError>,
+{
+    type Response = S::Response;
+    type Error = ProxyError;
+    type Future = Either<Ready<Result<S::Response, ProxyError>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if req.extensions().get::<Verified>().is_none() {
+            // Passthrough: the client's signature goes to the store untouched.
+            return Either::Right(self.inner.call(req));
+        }
+        let Some(credentials) = self.credentials.load_full() else {
+            return Either::Left(ready(Err(ProxyError::Rejected(S3Error::internal()))));
+        };
+        let store = credentials.store();
+        let signer = sigv4::Credentials {
+            access_key_id: store.access_key.clone(),
+            secret_key: SecretKey::new(String::from_utf8_lossy(store.secret.expose())),
+        };
+        match resign(&mut req, &signer, &store.region, SystemTime::now()) {
+            Ok(()) => Either::Right(self.inner.call(req)),
+            Err(e) => Either::Left(ready(Err(e.into()))),
+        }
+    }
+}
+
+/// Replaces the client's authentication of `req` with a signature by `signer`.
+pub fn resign<B>(
+    req: &mut Request<B>,
+    signer: &sigv4::Credentials,
+    region: &str,
+    now: SystemTime,
+) -> Result<(), S3Error> {
+    if let Some(query) = req.uri().query()
+        && has_presign_params(query)
+    {
+        let path_and_query = without_presign_params(req.uri().path(), query);
+        *req.uri_mut() = Uri::from(path_and_query.map_err(|_| S3Error::internal())?);
+    }
+    let host = req.extensions().get::<ClientHost>().map(|h| h.0.clone());
+    let headers = req.headers_mut();
+    for name in [AUTHORIZATION, AMZ_DATE, CONTENT_SHA256, SECURITY_TOKEN] {
+        headers.remove(name);
+    }
+    if let Some(host) = host {
+        headers.insert(HOST, host);
+    }
+    let signed_headers = headers_to_sign(req.headers());
+    let parts = sigv4::Parts {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers: &signed_headers,
+    };
+    let signed = sigv4::sign(
+        &parts,
+        UNSIGNED_PAYLOAD,
+        signer,
+        region,
+        sigv4::SERVICE,
+        now,
+    )?;
+    let headers = req.headers_mut();
+    headers.insert(AUTHORIZATION, signed.authorization);
+    headers.insert(AMZ_DATE, signed.x_amz_date);
+    headers.insert(CONTENT_SHA256, signed.x_amz_content_sha256);
+    Ok(())
+}
+
+/// What the store's signature covers: `host`, `content-md5`, `content-type` and every
+/// `x-amz-*` field; the others may be rewritten on the way (hop-by-hop fields).
+fn headers_to_sign(headers: &HeaderMap) -> HeaderMap {
+    let mut signed = HeaderMap::with_capacity(headers.keys_len());
+    for (name, value) in headers {
+        if name == HOST
+            || name == CONTENT_MD5
+            || name == CONTENT_TYPE
+            || name.as_str().starts_with("x-amz-")
+        {
+            signed.append(name.clone(), value.clone());
+        }
+    }
+    signed
+}
+
+fn is_presign_param(pair: &str) -> bool {
+    let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+    PRESIGN_PARAMS.contains(&name)
+}
+
+fn has_presign_params(query: &str) -> bool {
+    query.split('&').any(is_presign_param)
+}
+
+/// `path?query` without the presigned-authentication parameters; every other parameter
+/// is kept byte for byte, in order.
+fn without_presign_params(path: &str, query: &str) -> Result<PathAndQuery, http::uri::InvalidUri> {
+    let mut out = String::with_capacity(path.len() + query.len() + 1);
+    out.push_str(path);
+    let mut first = true;
+    for pair in query.split('&').filter(|p| !is_presign_param(p)) {
+        out.push(if first { '?' } else { '&' });
+        first = false;
+        out.push_str(pair);
+    }
+    PathAndQuery::try_from(out)
+}
+
+#[cfg(test)]
+#[path = "resign_tests.rs"]
+mod tests;

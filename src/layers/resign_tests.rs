@@ -1,0 +1,129 @@
+//! The resign layer: a verified request leaves signed by the store's credentials, with
+//! the client's authentication removed and everything else as verified; a passthrough
+//! request is not touched.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use http::{HeaderValue, Method};
+
+use super::*;
+use crate::s3::sigv4::{PayloadMode, Verifier};
+
+const STORE_SECRET: &str = "store-secret-0123456789";
+
+fn store() -> sigv4::Credentials {
+    sigv4::Credentials {
+        access_key_id: "STOREKEY".into(),
+        secret_key: SecretKey::new(STORE_SECRET),
+    }
+}
+
+/// The store's own check: the request as the store receives it verifies with the
+/// store's secret.
+fn store_verifies(req: &Request<()>) -> sigv4::Verified {
+    let table: HashMap<String, SecretKey> =
+        HashMap::from([("STOREKEY".to_owned(), SecretKey::new(STORE_SECRET))]);
+    let request = sigv4::Request {
+        method: req.method(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers: req.headers(),
+    };
+    Verifier::new("us-east-1")
+        .verify(&request, &table, SystemTime::now())
+        .unwrap()
+}
+
+fn client_request(uri: &str) -> Request<()> {
+    Request::builder()
+        .method(Method::PUT)
+        .uri(uri)
+        .header(HOST, "proxy.test")
+        .header(
+            AUTHORIZATION,
+            "AWS4-HMAC-SHA256 Credential=CLIENT/20261130/us-east-1/s3/aws4_request",
+        )
+        .header(AMZ_DATE, "20261130T000000Z")
+        .header(CONTENT_SHA256, "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        .header(SECURITY_TOKEN, "client-token")
+        .header("x-amz-server-side-encryption-customer-algorithm", "AES256")
+        .header("content-type", "text/plain")
+        .header("user-agent", "test")
+        .body(())
+        .unwrap()
+}
+
+#[test]
+fn the_store_sees_its_own_signature_and_none_of_the_clients() {
+    let mut req = client_request("/b/a%20key+%2B~?tagging&x=1");
+    req.extensions_mut()
+        .insert(ClientHost(HeaderValue::from_static("proxy.test")));
+    resign(&mut req, &store(), "us-east-1", SystemTime::now()).unwrap();
+    let verified = store_verifies(&req);
+    assert_eq!(verified.access_key_id, "STOREKEY");
+    assert_eq!(verified.payload, PayloadMode::Unsigned);
+    let h = req.headers();
+    assert!(!h.contains_key(SECURITY_TOKEN));
+    assert!(
+        !h.get(AUTHORIZATION)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("CLIENT")
+    );
+    assert_eq!(
+        h["x-amz-server-side-encryption-customer-algorithm"],
+        "AES256"
+    );
+    assert_eq!(req.uri().to_string(), "/b/a%20key+%2B~?tagging&x=1");
+    assert!(
+        verified
+            .signed_headers
+            .iter()
+            .any(|h| h == "x-amz-server-side-encryption-customer-algorithm")
+    );
+    assert!(!verified.signed_headers.iter().any(|h| h == "user-agent"));
+}
+
+#[test]
+fn presigned_parameters_are_removed_and_the_rest_of_the_query_kept_in_order() {
+    let mut req = client_request(
+        "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&partNumber=2&X-Amz-Credential=C%2F1&X-Amz-Date=20261130T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&uploadId=a%2Bb&X-Amz-Signature=00&X-Amz-Security-Token=t",
+    );
+    resign(&mut req, &store(), "us-east-1", SystemTime::now()).unwrap();
+    assert_eq!(req.uri().to_string(), "/b/k?partNumber=2&uploadId=a%2Bb");
+    store_verifies(&req);
+}
+
+#[test]
+fn a_query_of_only_presigned_parameters_leaves_none() {
+    let mut req = client_request("/b/k?X-Amz-Signature=00&X-Amz-Date=1");
+    resign(&mut req, &store(), "us-east-1", SystemTime::now()).unwrap();
+    assert_eq!(req.uri().to_string(), "/b/k");
+}
+
+#[tokio::test]
+async fn a_request_without_verification_is_forwarded_untouched() {
+    use tower::{Layer as _, ServiceExt as _};
+
+    use crate::layers::test_support::{Log, ok_recorder};
+
+    let log = Log::default();
+    let credentials = std::sync::Arc::new(arc_swap::ArcSwapOption::empty());
+    let svc = ResignLayer::new(credentials).layer(ok_recorder(&log));
+    let req = client_request("/b/k?X-Amz-Signature=00")
+        .map(|()| http_body_util::Empty::<bytes::Bytes>::new());
+    svc.oneshot(req).await.unwrap();
+    let seen = log.only();
+    assert_eq!(seen.uri.to_string(), "/b/k?X-Amz-Signature=00");
+    assert_eq!(seen.headers[SECURITY_TOKEN], "client-token");
+    assert!(
+        seen.headers[AUTHORIZATION]
+            .to_str()
+            .unwrap()
+            .contains("CLIENT")
+    );
+}
