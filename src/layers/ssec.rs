@@ -143,7 +143,11 @@ fn check(
         present,
         &checked,
     )?;
-    if let Some(refusal) = settings.store.get().refusal(s3.op, &checked) {
+    let store = settings.store.get();
+    if let Some(refusal) = store.refusal(s3.op, &checked) {
+        return Err(refusal);
+    }
+    if let Some(refusal) = s3.key.as_deref().and_then(|key| store.key_refusal(key)) {
         return Err(refusal);
     }
     Ok(checked)

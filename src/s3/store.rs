@@ -231,6 +231,19 @@ impl Store {
         )
     }
 
+    /// An object key this store would store under another name: SeaweedFS 4.48 cleans
+    /// the path, so `a//b` is written and read as `a/b` (and overwrites it). Refused for
+    /// every operation, with or without SSE-C: one interpretation, or refusal.
+    pub fn key_refusal(self, key: &str) -> Option<S3Error> {
+        (self == Self::Seaweedfs && key.contains("//")).then(|| {
+            S3Error::new(
+                S3ErrorCode::NotImplemented,
+                "SeaweedFS 4.48 stores an object key with \"//\" under the key with \"/\", so the proxy refuses this request.",
+            )
+            .with_reason(Reason::StoreRefusal)
+        })
+    }
+
     /// Whether a successful SSE-C write of `op` must carry the store's echo of the
     /// algorithm and key MD5. Exempt only where the store never echoes yet was shown
     /// to encrypt (each exemption has a test checking the data at rest).

@@ -264,3 +264,16 @@ fn a_live_store_settles_auto_once_and_keeps_a_named_store() {
     assert_eq!(named.get(), Store::Rgw);
     assert_eq!(named.describe(), "rgw (configured)");
 }
+
+#[test]
+fn refuses_keys_with_double_slashes_on_seaweedfs_only() {
+    for key in ["a//b", "//lead", "trail//", "x///y"] {
+        let e = Store::Seaweedfs.key_refusal(key).expect("refused");
+        assert_eq!(e.code, S3ErrorCode::NotImplemented, "{key}");
+        assert_eq!(e.reason, Some(Reason::StoreRefusal));
+    }
+    assert!(Store::Seaweedfs.key_refusal("a/b/c").is_none());
+    for store in [Store::Rgw, Store::Generic, Store::Minio, Store::Garage] {
+        assert!(store.key_refusal("a//b").is_none(), "{store:?}");
+    }
+}
