@@ -9,6 +9,7 @@ pub mod error_response;
 pub mod etag;
 pub mod finish;
 pub mod multipart;
+pub mod payload;
 pub mod post_object;
 pub mod ssec;
 pub mod store_errors;

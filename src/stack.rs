@@ -13,6 +13,7 @@ use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer};
 use crate::layers::multipart::{Multipart, MultipartLayer};
+use crate::layers::payload::{Payload, PayloadLayer};
 use crate::layers::post_object::{PostObject, PostObjectLayer};
 use crate::layers::ssec::{Ssec, SsecLayer, SsecSettings};
 use crate::layers::store_errors::{StoreErrors, StoreErrorsLayer};
@@ -28,7 +29,7 @@ use crate::upstream::Upstream;
 pub type ProxyService = SetSensitiveRequestHeaders<
     Trace<
         ErrorResponse<
-            Classify<PostObject<Ssec<Multipart<StoreErrors<Etag<AwsChunked<Upstream>>>>>>>,
+            Classify<PostObject<Ssec<Multipart<StoreErrors<Etag<AwsChunked<Payload<Upstream>>>>>>>>,
         >,
     >,
 >;
@@ -77,6 +78,9 @@ pub fn build(
         .layer(EtagLayer)
         // aws-chunked bodies checked against their framing as they stream.
         .layer(AwsChunkedLayer)
+        // Resign mode: bodies checked against their signature and checksum, aws-chunked
+        // decoded for the store, the end held back until the checks pass.
+        .layer(PayloadLayer::new(config.upstream.idle_timeout))
         // The store: pooled, streaming both ways.
         .service(upstream)
 }
