@@ -246,3 +246,7 @@ where
 #[cfg(test)]
 #[path = "payload_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "payload_refusal_tests.rs"]
+mod refusal_tests;
