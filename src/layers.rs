@@ -10,6 +10,7 @@ pub mod error_response;
 pub mod etag;
 pub mod finish;
 pub mod multipart;
+pub mod payload;
 pub mod post_object;
 pub mod resign;
 pub mod ssec;

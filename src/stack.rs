@@ -15,6 +15,7 @@ use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer};
 use crate::layers::multipart::{Multipart, MultipartLayer};
+use crate::layers::payload::{Payload, PayloadLayer};
 use crate::layers::post_object::{PostObject, PostObjectLayer};
 use crate::layers::resign::{Resign, ResignLayer};
 use crate::layers::ssec::{Ssec, SsecLayer, SsecSettings};
@@ -32,7 +33,11 @@ pub type ProxyService = SetSensitiveRequestHeaders<
     Trace<
         ErrorResponse<
             Classify<
-                Auth<PostObject<Ssec<Multipart<StoreErrors<Etag<AwsChunked<Resign<Upstream>>>>>>>>,
+                Auth<
+                    PostObject<
+                        Ssec<Multipart<StoreErrors<Etag<AwsChunked<Payload<Resign<Upstream>>>>>>>,
+                    >,
+                >,
             >,
         >,
     >,
@@ -102,6 +107,9 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
         .layer(EtagLayer)
         // aws-chunked bodies checked against their framing as they stream.
         .layer(AwsChunkedLayer)
+        // Resign mode: bodies checked against their signature and checksum, aws-chunked
+        // decoded for the store, the end held back until the checks pass.
+        .layer(PayloadLayer::new(config.upstream.idle_timeout))
         // Resign mode: signed for the store as the head leaves, nothing after it changes.
         .layer(ResignLayer::new(credentials))
         // The store: pooled, streaming both ways.

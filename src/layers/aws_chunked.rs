@@ -1,7 +1,8 @@
 //! aws-chunked request bodies checked against their framing as they stream to the
 //! store (`s3::chunked`). A body that breaks its framing fails before its last byte is
 //! forwarded, so the store never sees it complete and commits nothing; the client gets
-//! the framing error, not the transport failure it caused.
+//! the framing error, not the transport failure it caused. In resign mode (a request
+//! carrying `sigv4::Verified`) `layers::payload` decodes and checks the body instead.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -16,6 +17,7 @@ use crate::error::{BoxError, ProxyError};
 use crate::layers::finish::{Finish, Next};
 use crate::layers::stream::seen;
 use crate::s3::chunked::{ChunkedError, Decoder, Framing};
+use crate::s3::sigv4::Verified;
 
 /// Adds [`AwsChunked`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -48,7 +50,8 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let framing = match req.body().is_end_stream() {
+        let resign = req.extensions().get::<Verified>().is_some();
+        let framing = match resign || req.body().is_end_stream() {
             true => Ok(None),
             false => Framing::from_headers(req.headers()),
         };

@@ -3,6 +3,8 @@
 //! body as the store client would), bodies that arrive in pieces, fail or stall, and
 //! customer keys.
 
+pub(crate) mod streaming;
+
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};

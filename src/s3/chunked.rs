@@ -19,12 +19,17 @@
 //! Written by hand: no maintained crate decodes this framing incrementally with bounded
 //! memory (the smithy crates only encode it). The decoder keeps at most one line
 //! (`MAX_LINE`) or one trailer section (`MAX_TRAILER`); payload bytes are counted and
-//! handed to a callback, never buffered.
+//! handed to a callback, never buffered. [`Verifier`] adds the checks of `auth.mode =
+//! "resign"`: chunk and trailer signatures, and the announced checksum.
 
 use http::HeaderMap;
 
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::{AMZ_TRAILER, CONTENT_SHA256, DECODED_CONTENT_LENGTH};
+
+mod verify;
+
+pub use verify::Verifier;
 
 /// Longest chunk line: 16 hex digits, `;chunk-signature=` and an ECDSA signature
 /// (a DER signature of at most 72 bytes, in hex) fit with room to spare.
@@ -222,6 +227,16 @@ enum State {
     Done,
 }
 
+/// What [`Decoder::feed_events`] reports, in body order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// Payload bytes of the current chunk.
+    Data(&'a [u8]),
+    /// The current chunk ended (after its payload; the final, empty chunk at its line),
+    /// with the `chunk-signature` its line carried (empty when chunks are unsigned).
+    ChunkEnd(&'a [u8]),
+}
+
 /// Incremental aws-chunked decoder: feed it the body in any pieces.
 #[derive(Debug)]
 pub struct Decoder {
@@ -237,6 +252,12 @@ pub struct Decoder {
     seen: u8,
     /// Whether `x-amz-trailer-signature` was seen (it must be the last field).
     signed_trailer: bool,
+    /// The `chunk-signature` of the current chunk's line (at most `MAX_LINE` bytes).
+    signature: Vec<u8>,
+    /// The trailer fields read (index into `framing.declared`, value) and the trailer
+    /// signature: all within the `MAX_TRAILER` bytes of the section.
+    values: Vec<(usize, Box<[u8]>)>,
+    trailer_signature: Vec<u8>,
     /// The first error; every later call repeats it.
     failed: Option<ChunkedError>,
 }
@@ -252,8 +273,30 @@ impl Decoder {
             trailer_bytes: 0,
             seen: 0,
             signed_trailer: false,
+            signature: Vec::new(),
+            values: Vec::new(),
+            trailer_signature: Vec::new(),
             failed: None,
         }
+    }
+
+    /// The framing the decoder checks.
+    pub fn framing(&self) -> &Framing {
+        &self.framing
+    }
+
+    /// The trailer fields read so far, in body order: the name as `x-amz-trailer`
+    /// declared it (lower case) and the value, trimmed.
+    pub fn trailers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.values.iter().filter_map(|(i, value)| {
+            let name = self.framing.declared.get(*i)?;
+            Some((name.as_str(), &value[..]))
+        })
+    }
+
+    /// The value of `x-amz-trailer-signature`, once read.
+    pub fn trailer_signature(&self) -> Option<&[u8]> {
+        self.signed_trailer.then_some(&self.trailer_signature[..])
     }
 
     /// Payload bytes decoded so far.
@@ -281,8 +324,21 @@ impl Decoder {
     /// error the decoder stays failed: the body must be abandoned.
     pub fn feed(
         &mut self,
-        mut input: &[u8],
+        input: &[u8],
         mut payload: impl FnMut(&[u8]),
+    ) -> Result<(), ChunkedError> {
+        self.feed_events(input, |event| {
+            if let Event::Data(data) = event {
+                payload(data);
+            }
+        })
+    }
+
+    /// [`Decoder::feed`], reporting chunk ends with their signatures as well.
+    pub fn feed_events(
+        &mut self,
+        mut input: &[u8],
+        mut on: impl FnMut(Event<'_>),
     ) -> Result<(), ChunkedError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
@@ -294,10 +350,11 @@ impl Decoder {
                 }
                 State::Data(left) => {
                     let n = usize::try_from(left).map_or(input.len(), |l| l.min(input.len()));
-                    payload(&input[..n]);
+                    on(Event::Data(&input[..n]));
                     input = &input[n..];
                     let left = left - n as u64;
                     self.state = if left == 0 {
+                        on(Event::ChunkEnd(&self.signature));
                         State::DataEnd(0)
                     } else {
                         State::Data(left)
@@ -322,8 +379,12 @@ impl Decoder {
                         None => (input, false),
                     };
                     input = &input[taken.len() + usize::from(complete)..];
+                    let was = self.state;
                     if let Err(e) = self.take_line(taken, complete) {
                         return Err(self.fail(e));
+                    }
+                    if was == State::Size && self.state == State::Trailer {
+                        on(Event::ChunkEnd(&self.signature));
                     }
                 }
             }
@@ -396,6 +457,8 @@ impl Decoder {
                 if !signature_ok(signing, signature) {
                     return Err(ChunkedError::Framing("chunk signature malformed"));
                 }
+                self.signature.clear();
+                self.signature.extend_from_slice(signature);
             }
             (_, None) => return Err(ChunkedError::Framing("chunk signature missing")),
         }
@@ -451,6 +514,7 @@ impl Decoder {
             if !signature_ok(self.framing.signing, value) {
                 return Err(ChunkedError::Trailer("trailer signature malformed"));
             }
+            self.trailer_signature = value.to_vec();
             self.signed_trailer = true;
             return Ok(State::Trailer);
         }
@@ -468,6 +532,7 @@ impl Decoder {
             return Err(ChunkedError::Trailer("field repeated"));
         }
         self.seen |= 1 << i;
+        self.values.push((i, value.into()));
         Ok(State::Trailer)
     }
 }

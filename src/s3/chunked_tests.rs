@@ -83,6 +83,60 @@ fn accepts_sdk_shaped_trailer_bodies() {
     );
 }
 
+/// A chunk's payload and the signature of its end.
+type Chunk = (Vec<u8>, Vec<u8>);
+
+/// What `feed_events` reports for `body` fed in pieces of `piece` bytes: each chunk's
+/// payload and the signature of its end.
+fn chunk_events(framing: &Framing, body: &[u8], piece: usize) -> (Vec<Chunk>, Decoder) {
+    let mut decoder = Decoder::new(framing.clone());
+    let mut chunks = vec![(Vec::new(), Vec::new())];
+    for part in body.chunks(piece) {
+        let fed = decoder.feed_events(part, |event| match event {
+            Event::Data(data) => chunks.last_mut().unwrap().0.extend_from_slice(data),
+            Event::ChunkEnd(signature) => {
+                chunks.last_mut().unwrap().1 = signature.to_vec();
+                chunks.push((Vec::new(), Vec::new()));
+            }
+        });
+        fed.unwrap();
+    }
+    decoder.finish().unwrap();
+    chunks.pop();
+    (chunks, decoder)
+}
+
+#[test]
+fn reports_each_chunk_end_with_its_signature_and_hands_out_the_trailer() {
+    let other = "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497";
+    let last = "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9";
+    let body = format!(
+        "3;chunk-signature={SIG}\r\nabc\r\n2;chunk-signature={other}\r\nde\r\n\
+         0;chunk-signature={last}\r\n{CRC}: NhCmhg== \r\nx-amz-trailer-signature:{SIG}\r\n\r\n"
+    );
+    let f = framing(Signing::Hmac, true, Some(5), &[CRC]);
+    for piece in [1, 2, 5, 64, body.len()] {
+        let (chunks, decoder) = chunk_events(&f, body.as_bytes(), piece);
+        let expected: Vec<Chunk> = [("abc", SIG), ("de", other), ("", last)]
+            .iter()
+            .map(|(d, s)| (d.as_bytes().to_vec(), s.as_bytes().to_vec()))
+            .collect();
+        assert_eq!(chunks, expected, "piece {piece}");
+        let trailers: Vec<(&str, &[u8])> = decoder.trailers().collect();
+        assert_eq!(trailers, [(CRC, &b"NhCmhg=="[..])]);
+        assert_eq!(decoder.trailer_signature(), Some(SIG.as_bytes()));
+    }
+    // Unsigned chunks end with an empty signature; no trailer signature.
+    let body = format!("2\r\nab\r\n0\r\n{CRC}:NhCmhg==\r\n\r\n");
+    let f = framing(Signing::Unsigned, true, Some(2), &[CRC]);
+    let (chunks, decoder) = chunk_events(&f, body.as_bytes(), 3);
+    assert_eq!(
+        chunks,
+        [(b"ab".to_vec(), Vec::new()), (Vec::new(), Vec::new())]
+    );
+    assert_eq!(decoder.trailer_signature(), None);
+}
+
 #[test]
 fn refuses_every_malformation() {
     use ChunkedError::{Framing as F, Length, Trailer as T, Truncated};

@@ -1,0 +1,252 @@
+//! `auth.mode = "resign"`: the request body checked against what its verified signature
+//! and its checksum announce as it streams to the store, aws-chunked bodies decoded into
+//! plain ones (S3 API reference, "Authenticating Requests (AWS Signature Version 4)" and
+//! its streaming pages; User Guide, "Checking object integrity"). Requests without a
+//! `sigv4::Verified` (passthrough) pass unchanged.
+
+mod body;
+
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body::Body;
+use http_body_util::BodyExt as _;
+use tower::{Layer, Service, ServiceExt as _};
+
+pub use body::{BodyRefused, PayloadBody};
+
+use crate::error::{BoxError, ProxyError};
+use crate::layers::finish::{Finish, Next};
+use crate::s3::checksum::{self, Announced};
+use crate::s3::chunked::{self, Framing};
+use crate::s3::error::S3Error;
+use crate::s3::headers::{AMZ_TRAILER, DECODED_CONTENT_LENGTH, SDK_CHECKSUM_ALGORITHM};
+use crate::s3::op::{S3Op, S3Request};
+use crate::s3::sigv4::Verified;
+use body::Check;
+
+/// The content coding of an aws-chunked body (`Content-Encoding`).
+const AWS_CHUNKED: &[u8] = b"aws-chunked";
+
+/// Adds [`Payload`].
+#[derive(Clone, Copy, Debug)]
+pub struct PayloadLayer {
+    idle_timeout: Duration,
+}
+
+impl PayloadLayer {
+    /// A layer giving clients `idle_timeout` to send each piece of a body it must read
+    /// before the store is asked (a body that decodes to nothing).
+    pub fn new(idle_timeout: Duration) -> Self {
+        Self { idle_timeout }
+    }
+}
+
+impl<S> Layer<S> for PayloadLayer {
+    type Service = Payload<S>;
+    fn layer(&self, inner: S) -> Payload<S> {
+        Payload {
+            inner,
+            idle_timeout: self.idle_timeout,
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct Payload<S> {
+    inner: S,
+    idle_timeout: Duration,
+}
+
+impl<S, B, RB> Service<Request<B>> for Payload<S>
+where
+    S: Service<Request<PayloadBody<B>>, Response = Response<RB>, Error = ProxyError>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+    RB: Send + 'static,
+{
+    type Response = Response<RB>;
+    type Error = ProxyError;
+    type Future = Finish<S::Future, (), Response<RB>, Response<RB>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let check = match req.extensions().get::<Verified>() {
+            None => Ok(None),
+            Some(verified) => check_for(verified, &req),
+        };
+        let mut check = match check {
+            Ok(Some(check)) => check,
+            Ok(None) => return Finish::new(self.inner.call(req.map(PayloadBody::new)), (), finish),
+            Err(e) => return Finish::refuse(e),
+        };
+        let (mut parts, body) = req.into_parts();
+        if let Check::Chunked(v) = &check {
+            decoded_headers(
+                &mut parts.headers,
+                v.decoded_length(),
+                v.checksum_in_trailer(),
+            );
+        }
+        if body.is_end_stream() {
+            // Nothing to stream: the checks are decided now.
+            if let Err(e) = check.finish() {
+                return Finish::refuse(e);
+            }
+            let req = Request::from_parts(parts, PayloadBody::new(body));
+            return Finish::new(self.inner.call(req), (), finish);
+        }
+        if forwards_nothing(&parts.headers) {
+            // The store would act on the head alone, before the body is checked: the
+            // body is checked first (it holds nothing to forward), then the store asked.
+            let clone = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, clone);
+            let timeout = self.idle_timeout;
+            return Finish::later(Box::pin(async move {
+                let body = check_first(body, &mut check, timeout).await?;
+                let req = Request::from_parts(parts, PayloadBody::ended(body));
+                inner.oneshot(req).await.map_err(refused_body)
+            }));
+        }
+        let req = Request::from_parts(parts, PayloadBody::checked(body, check));
+        Finish::new(self.inner.call(req), (), finish)
+    }
+}
+
+/// A failure caused by the body checks is the client's, with its own answer.
+fn finish<T>((): (), result: Result<T, ProxyError>) -> Next<T> {
+    Next::Done(result.map_err(refused_body))
+}
+
+fn refused_body(e: ProxyError) -> ProxyError {
+    match e.body_failure::<BodyRefused>() {
+        Some(refused) => refused.0.clone().into(),
+        None => e,
+    }
+}
+
+/// What the body of a verified request must be checked for; `None` when nothing (an
+/// `UNSIGNED-PAYLOAD` body without a checksum).
+fn check_for<B>(verified: &Verified, req: &Request<B>) -> Result<Option<Check>, S3Error> {
+    let headers = req.headers();
+    let framing = match verified.payload.is_streaming() {
+        false => None,
+        // Both read `x-amz-content-sha256`: a streaming mode has a framing.
+        true => Some(Framing::from_headers(headers)?.ok_or_else(S3Error::internal)?),
+    };
+    // CompleteMultipartUpload's checksum is the whole object's, a form upload's is a
+    // field: neither covers the request body.
+    let other = req
+        .extensions()
+        .get::<S3Request>()
+        .is_some_and(|s3| matches!(s3.op, S3Op::CompleteMultipartUpload | S3Op::PostObject));
+    let announced = match other && framing.is_none() {
+        true => Announced::None,
+        false => checksum::announced(headers, framing.as_ref())?,
+    };
+    if let Some(framing) = framing {
+        let verifier = chunked::Verifier::new(verified, framing, &announced);
+        return Ok(Some(Check::Chunked(verifier)));
+    }
+    let hash = verified.payload.hasher();
+    let checksum = checksum::Verifier::new(&announced);
+    Ok((hash.is_some() || checksum.is_some()).then_some(Check::Plain { hash, checksum }))
+}
+
+/// The headers of a body decoded from aws-chunked: its length (when announced), no
+/// `aws-chunked` coding, no trailer announcement, and no SDK checksum algorithm when the
+/// checksum it names was a trailer the store will not see.
+fn decoded_headers(headers: &mut HeaderMap, decoded_length: Option<u64>, in_trailer: bool) {
+    headers.remove(DECODED_CONTENT_LENGTH);
+    headers.remove(AMZ_TRAILER);
+    headers.remove(TRANSFER_ENCODING);
+    match decoded_length {
+        Some(n) => {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+        }
+        // The HTTP client frames a body of unknown length itself.
+        None => {
+            headers.remove(CONTENT_LENGTH);
+        }
+    }
+    if in_trailer {
+        headers.remove(SDK_CHECKSUM_ALGORITHM);
+    }
+    drop_aws_chunked(headers);
+}
+
+/// Removes `aws-chunked` from `Content-Encoding`, keeping the other codings in order;
+/// the header goes when nothing is left. A header without it is left as sent.
+fn drop_aws_chunked(headers: &mut HeaderMap) {
+    let codings: Vec<&[u8]> = headers
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|c| !c.is_empty())
+        .collect();
+    if !codings.iter().any(|c| c.eq_ignore_ascii_case(AWS_CHUNKED)) {
+        return;
+    }
+    let kept: Vec<&[u8]> = codings
+        .into_iter()
+        .filter(|c| !c.eq_ignore_ascii_case(AWS_CHUNKED))
+        .collect();
+    let joined = kept.join(&b", "[..]);
+    match HeaderValue::from_bytes(&joined) {
+        Ok(value) if !joined.is_empty() => {
+            headers.insert(CONTENT_ENCODING, value);
+        }
+        _ => {
+            headers.remove(CONTENT_ENCODING);
+        }
+    }
+}
+
+/// Whether the request as forwarded announces an empty body (`Content-Length: 0`).
+fn forwards_nothing(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() == b"0")
+}
+
+/// Reads a body that forwards nothing to its end through `check`, before the store is
+/// asked; the body is handed back, ended.
+async fn check_first<B>(mut body: B, check: &mut Check, timeout: Duration) -> Result<B, ProxyError>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    while !body.is_end_stream() {
+        let frame = match tokio::time::timeout(timeout, body.frame()).await {
+            Err(_) => return Err(ProxyError::ClientTimeout),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(ProxyError::ClientBody(e.into())),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Some(data) = frame.data_ref() {
+            check.feed(data, |_| {})?;
+        }
+    }
+    check.finish()?;
+    Ok(body)
+}
+
+#[cfg(test)]
+#[path = "payload_tests.rs"]
+mod tests;
+
+#[cfg(test)]
+#[path = "payload_refusal_tests.rs"]
+mod refusal_tests;

@@ -1,0 +1,264 @@
+//! The request body of `layers::payload`: checked as it streams, with the payload of the
+//! latest frame held back until a later frame brings more or the checks pass at the end.
+//! A refused body fails instead, so the store never receives it whole and commits
+//! nothing. Memory: the payload of about one frame, as slices of the frames received.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use crate::error::BoxError;
+use crate::s3::checksum;
+use crate::s3::chunked;
+use crate::s3::error::S3Error;
+use crate::s3::sigv4::PayloadHasher;
+
+/// A request body its checks refused; carries S3's answer for the client.
+#[derive(Debug, thiserror::Error)]
+#[error("request body refused: {0}")]
+pub struct BodyRefused(pub S3Error);
+
+/// What a verified request's body is checked for.
+// Built once per request and kept in the boxed `Checking`: the sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Check {
+    /// A plain body: its signed SHA-256 and the checksum of an `x-amz-checksum-*` header.
+    Plain {
+        /// `x-amz-content-sha256` as a hash.
+        hash: Option<PayloadHasher>,
+        /// The announced checksum.
+        checksum: Option<checksum::Verifier>,
+    },
+    /// An aws-chunked body, decoded.
+    Chunked(chunked::Verifier),
+}
+
+impl Check {
+    /// Checks the next piece of the body, handing what is forwarded to `out` (slices of
+    /// `data`).
+    pub fn feed(&mut self, data: &[u8], mut out: impl FnMut(&[u8])) -> Result<(), S3Error> {
+        match self {
+            Self::Plain { hash, checksum } => {
+                if let Some(hash) = hash {
+                    hash.update(data);
+                }
+                if let Some(checksum) = checksum {
+                    checksum.update(data);
+                }
+                out(data);
+                Ok(())
+            }
+            Self::Chunked(verifier) => verifier.feed(data, out),
+        }
+    }
+
+    /// The end of the body: every check must pass. The signed hash is checked before the
+    /// checksum (`XAmzContentSHA256Mismatch` before `BadDigest`).
+    pub fn finish(&mut self) -> Result<(), S3Error> {
+        match self {
+            Self::Plain { hash, checksum } => {
+                if let Some(hash) = hash.take() {
+                    hash.finish()?;
+                }
+                if let Some(checksum) = checksum.take() {
+                    checksum.finish(None)?;
+                }
+                Ok(())
+            }
+            Self::Chunked(verifier) => verifier.finish(),
+        }
+    }
+
+    /// How many bytes the body forwards, when known before it streams.
+    fn forwarded_length(&self) -> Option<u64> {
+        match self {
+            Self::Plain { .. } => None,
+            Self::Chunked(verifier) => verifier.decoded_length(),
+        }
+    }
+}
+
+pin_project! {
+    /// The request body: as received in passthrough, else checked (and decoded) on its
+    /// way to the store.
+    pub struct PayloadBody<B> {
+        #[pin]
+        inner: B,
+        checking: Option<Box<Checking>>,
+    }
+}
+
+/// The state of a checked body.
+#[derive(Debug)]
+struct Checking {
+    check: Check,
+    /// Payload to forward, in order; the last `held` pieces wait for a later frame or
+    /// for the end.
+    queue: VecDeque<Bytes>,
+    held: usize,
+    /// Bytes forwarded so far.
+    forwarded: u64,
+    /// What the body forwards in all, when known.
+    length: Option<u64>,
+    /// The checks passed: what is queued is the rest of the body.
+    ended: bool,
+    /// The refusal, repeated if the body is polled again.
+    failed: Option<S3Error>,
+}
+
+impl<B: Body> PayloadBody<B> {
+    /// `inner`, unchanged.
+    pub fn new(inner: B) -> Self {
+        Self {
+            inner,
+            checking: None,
+        }
+    }
+
+    /// `inner`, checked by `check` as it streams.
+    pub fn checked(inner: B, check: Check) -> Self {
+        let length = check.forwarded_length().or(inner.size_hint().exact());
+        Self {
+            inner,
+            checking: Some(Box::new(Checking {
+                check,
+                queue: VecDeque::new(),
+                held: 0,
+                forwarded: 0,
+                length,
+                ended: false,
+                failed: None,
+            })),
+        }
+    }
+
+    /// A body already read to its end and checked: nothing more to forward.
+    pub fn ended(inner: B) -> Self {
+        let mut body = Self::checked(
+            inner,
+            Check::Plain {
+                hash: None,
+                checksum: None,
+            },
+        );
+        if let Some(checking) = body.checking.as_mut() {
+            checking.ended = true;
+            checking.length = Some(0);
+        }
+        body
+    }
+}
+
+impl Checking {
+    /// Checks a frame's data; its payload is held back and the previously held
+    /// payload released.
+    fn take(&mut self, data: &Bytes) -> Result<(), S3Error> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let before = self.queue.len();
+        let queue = &mut self.queue;
+        self.check
+            .feed(data, |piece| queue.push_back(data.slice_ref(piece)))?;
+        let added = self.queue.len() - before;
+        if added > 0 {
+            self.held = added;
+        }
+        Ok(())
+    }
+
+    /// The end of the body: once the checks pass, everything queued may go.
+    fn end(&mut self) -> Result<(), S3Error> {
+        self.check.finish()?;
+        self.held = 0;
+        self.ended = true;
+        Ok(())
+    }
+
+    /// The next piece that may be forwarded.
+    fn next(&mut self) -> Option<Bytes> {
+        if self.queue.len() <= self.held {
+            return None;
+        }
+        let piece = self.queue.pop_front()?;
+        self.forwarded += piece.len() as u64;
+        Some(piece)
+    }
+
+    fn refuse(&mut self, e: S3Error) -> BoxError {
+        self.queue.clear();
+        self.held = 0;
+        self.failed = Some(e.clone());
+        Box::new(BodyRefused(e))
+    }
+}
+
+impl<B> Body for PayloadBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        let Some(checking) = this.checking.as_mut() else {
+            return this.inner.poll_frame(cx).map_err(Into::into);
+        };
+        loop {
+            if let Some(e) = &checking.failed {
+                return Poll::Ready(Some(Err(Box::new(BodyRefused(e.clone())))));
+            }
+            if let Some(piece) = checking.next() {
+                return Poll::Ready(Some(Ok(Frame::data(piece))));
+            }
+            if checking.ended {
+                return Poll::Ready(None);
+            }
+            let checked = match ready!(this.inner.as_mut().poll_frame(cx)) {
+                Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+                // HTTP trailers are not the payload's: the store gets a plain body.
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => checking.take(&data),
+                    Err(_) => Ok(()),
+                },
+                None => checking.end(),
+            };
+            let checked = match checked {
+                // The connection stops polling once the body says it ended: the end is
+                // checked with the last frame rather than at a `None` never asked for.
+                Ok(()) if !checking.ended && this.inner.is_end_stream() => checking.end(),
+                other => other,
+            };
+            if let Err(e) = checked {
+                return Poll::Ready(Some(Err(checking.refuse(e))));
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.checking {
+            None => self.inner.is_end_stream(),
+            Some(checking) => checking.ended && checking.queue.is_empty(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.checking {
+            None => self.inner.size_hint(),
+            Some(checking) => match checking.length {
+                Some(n) => SizeHint::with_exact(n.saturating_sub(checking.forwarded)),
+                None => SizeHint::default(),
+            },
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! The payload layer in process, behind the aws-chunked layer as in the stack: a request
+//! carrying `sigv4::Verified` has its body checked (signed hash, chunk and trailer
+//! signatures, checksum) and aws-chunked bodies decoded, the end held back until every
+//! check passed; a refused body fails before its last byte reaches the store and the
+//! client gets S3's code. Requests without `Verified` pass byte for byte.
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::{ServiceBuilder, ServiceExt as _};
+
+use super::*;
+use crate::layers::aws_chunked::AwsChunkedLayer;
+use crate::layers::test_support::streaming::{checksum, encode, verified};
+use crate::layers::test_support::{Log, Seen, TestBody, answer, pieces, rejected, sized};
+use crate::s3::checksum::Algorithm;
+use crate::s3::error::S3ErrorCode;
+use crate::s3::sigv4::crypto::{parse_hex32, sha256};
+use crate::s3::sigv4::{
+    EMPTY_SHA256, PayloadMode, STREAMING_SIGNED, STREAMING_SIGNED_TRAILER,
+    STREAMING_UNSIGNED_TRAILER,
+};
+
+/// A payload whose bytes all differ from their neighbours.
+pub(super) fn payload(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+/// `body` in frames of `frame` bytes.
+pub(super) fn framed(body: &[u8], frame: usize) -> TestBody {
+    let frames: Vec<&[u8]> = body.chunks(frame.max(1)).collect();
+    pieces(&frames)
+}
+
+/// A request with these headers and body, carrying `Verified` for `mode` when given.
+pub(super) fn request<B>(
+    method: Method,
+    mode: Option<PayloadMode>,
+    headers: &[(&str, &str)],
+    body: B,
+) -> Request<B> {
+    let mut builder = Request::builder().method(method).uri("/b/k");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let mut req = builder.body(body).expect("a test request");
+    if let Some(mode) = mode {
+        req.extensions_mut().insert(verified(mode));
+    }
+    req
+}
+
+/// Sends `req` through the aws-chunked and payload layers to a recorder answering 200.
+pub(super) async fn send<B>(req: Request<B>) -> (Result<Response<Full<Bytes>>, ProxyError>, Log)
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
+    let log = Log::default();
+    let svc = ServiceBuilder::new()
+        .layer(AwsChunkedLayer)
+        .layer(PayloadLayer::new(Duration::from_secs(5)))
+        .service(crate::layers::test_support::recorder(&log, |_| {
+            Ok(answer(StatusCode::OK, &[], "stored"))
+        }));
+    (svc.oneshot(req).await, log)
+}
+
+/// The headers of a streaming upload in `mode` of `len` payload bytes, plus `extra`.
+pub(super) fn streaming_headers(
+    mode: &str,
+    len: usize,
+    encoded: usize,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut headers = vec![
+        ("x-amz-content-sha256".to_owned(), mode.to_owned()),
+        ("x-amz-decoded-content-length".to_owned(), len.to_string()),
+        ("content-length".to_owned(), encoded.to_string()),
+        ("content-encoding".to_owned(), "aws-chunked".to_owned()),
+    ];
+    headers.extend(
+        extra
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+    );
+    headers
+}
+
+pub(super) fn pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
+}
+
+/// The inner service saw a body that failed before its end: fewer bytes than the
+/// `payload` (as sent, altered bytes included), then an error.
+pub(super) fn cut_short(seen: &Seen, payload: &[u8]) {
+    assert!(seen.body_error.is_some(), "the body did not fail");
+    assert!(
+        seen.body.len() < payload.len(),
+        "the store saw the whole payload"
+    );
+}
+
+/// The inner service saw exactly `expected` (without printing megabytes on failure).
+pub(super) fn same(seen: &[u8], expected: &[u8], what: &str) {
+    assert!(
+        seen == expected,
+        "{what}: {} bytes seen, {} expected",
+        seen.len(),
+        expected.len()
+    );
+}
+
+/// The SDK default: unsigned chunks, a CRC trailer.
+pub(super) fn sdk_upload(
+    data: &[u8],
+    algorithm: Algorithm,
+    chunk: usize,
+) -> (Vec<(String, String)>, Vec<u8>) {
+    let name = algorithm.header();
+    let value = checksum(algorithm, data);
+    let body = encode(
+        data,
+        chunk,
+        PayloadMode::StreamingUnsignedTrailer,
+        &[(name.as_str(), &value)],
+    );
+    let headers = streaming_headers(
+        STREAMING_UNSIGNED_TRAILER,
+        data.len(),
+        body.len(),
+        &[
+            ("x-amz-trailer", name.as_str()),
+            ("x-amz-sdk-checksum-algorithm", algorithm.name()),
+        ],
+    );
+    (headers, body)
+}
+
+#[tokio::test]
+async fn decodes_signed_chunks_of_every_size_in_frames_of_every_size() {
+    for (len, chunk) in [
+        (0, 8192),
+        (1, 1),
+        (300, 1),
+        (20_000, 8192),
+        (200_000, 65_536),
+    ] {
+        let data = payload(len);
+        let body = encode(&data, chunk, PayloadMode::StreamingSigned, &[]);
+        let headers = streaming_headers(STREAMING_SIGNED, len, body.len(), &[]);
+        let frames: &[usize] = if body.len() < 5000 {
+            &[1, 7, 4096]
+        } else {
+            &[1000, 16_384, usize::MAX]
+        };
+        for &frame in frames {
+            let req = request(
+                Method::PUT,
+                Some(PayloadMode::StreamingSigned),
+                &pairs(&headers),
+                framed(&body, frame),
+            );
+            let (result, log) = send(req).await;
+            assert!(
+                result.is_ok(),
+                "{len} in {chunk}-byte chunks, {frame}-byte frames"
+            );
+            let seen = log.only();
+            assert_eq!(seen.body_error, None);
+            same(
+                &seen.body,
+                &data,
+                &format!("{len} in {chunk}-byte chunks, {frame}-byte frames"),
+            );
+            assert_eq!(seen.headers["content-length"], len.to_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn gives_the_store_a_plain_body_with_its_decoded_length() {
+    let data = payload(100);
+    let mode = PayloadMode::StreamingSigned;
+    for (sent, forwarded) in [
+        (Some("aws-chunked"), None),
+        (Some("gzip, aws-chunked"), Some("gzip")),
+        (Some("AWS-Chunked,br ,gzip"), Some("br, gzip")),
+        (None, None),
+    ] {
+        let body = encode(&data, 64, mode, &[]);
+        let mut headers = streaming_headers(STREAMING_SIGNED, 100, body.len(), &[]);
+        headers.retain(|(n, _)| n != "content-encoding");
+        headers.extend(sent.map(|v| ("content-encoding".to_owned(), v.to_owned())));
+        headers.push(("transfer-encoding".to_owned(), "chunked".to_owned()));
+        let (result, log) = send(request(
+            Method::PUT,
+            Some(mode),
+            &pairs(&headers),
+            framed(&body, 33),
+        ))
+        .await;
+        assert!(result.is_ok());
+        let seen = log.only();
+        assert_eq!(
+            seen.headers
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            forwarded,
+            "{sent:?}"
+        );
+        assert_eq!(
+            seen.headers.get_all("content-encoding").iter().count(),
+            usize::from(forwarded.is_some())
+        );
+        assert_eq!(seen.headers["content-length"], "100");
+        for gone in [
+            "x-amz-decoded-content-length",
+            "transfer-encoding",
+            "x-amz-trailer",
+        ] {
+            assert!(!seen.headers.contains_key(gone), "{gone}");
+        }
+        assert_eq!(
+            seen.headers["x-amz-content-sha256"], STREAMING_SIGNED,
+            "left to the re-signer"
+        );
+        same(&seen.body, &data, "body");
+    }
+}
+
+#[tokio::test]
+async fn verifies_the_sdk_default_upload_with_each_checksum_trailer() {
+    let data = payload(70_000);
+    for algorithm in Algorithm::ALL {
+        let (headers, body) = sdk_upload(&data, algorithm, 65_536);
+        let mode = PayloadMode::StreamingUnsignedTrailer;
+        let (result, log) = send(request(
+            Method::PUT,
+            Some(mode),
+            &pairs(&headers),
+            framed(&body, 5000),
+        ))
+        .await;
+        assert!(result.is_ok(), "{algorithm:?}");
+        let seen = log.only();
+        same(&seen.body, &data, &format!("{algorithm:?}"));
+        assert_eq!(seen.headers["content-length"], "70000");
+        assert!(!seen.headers.contains_key("x-amz-trailer"));
+        // The checksum it names was a trailer the store does not get.
+        assert!(!seen.headers.contains_key("x-amz-sdk-checksum-algorithm"));
+        assert!(!seen.headers.contains_key("content-encoding"));
+    }
+}
+
+#[tokio::test]
+async fn verifies_signed_chunks_and_a_signed_trailer() {
+    let data = payload(10_000);
+    let mode = PayloadMode::StreamingSignedTrailer;
+    for algorithm in [Algorithm::Crc64Nvme, Algorithm::Sha256] {
+        let name = algorithm.header();
+        let value = checksum(algorithm, &data);
+        let body = encode(&data, 4096, mode, &[(name.as_str(), &value)]);
+        let headers = streaming_headers(
+            STREAMING_SIGNED_TRAILER,
+            data.len(),
+            body.len(),
+            &[("x-amz-trailer", name.as_str())],
+        );
+        let (result, log) = send(request(
+            Method::PUT,
+            Some(mode),
+            &pairs(&headers),
+            framed(&body, 1),
+        ))
+        .await;
+        assert!(result.is_ok(), "{algorithm:?}");
+        same(&log.only().body, &data, "body");
+    }
+}
+
+/// A plain PUT in resign mode with these headers.
+async fn plain(
+    mode: PayloadMode,
+    extra: &[(&str, &str)],
+    body: &[u8],
+    frame: usize,
+) -> (Result<Response<Full<Bytes>>, ProxyError>, Log) {
+    let len = body.len().to_string();
+    let mut headers = vec![("content-length", len.as_str())];
+    headers.extend_from_slice(extra);
+    let frames: Vec<&[u8]> = body.chunks(frame.max(1)).collect();
+    send(request(Method::PUT, Some(mode), &headers, pieces(&frames))).await
+}
+
+#[tokio::test]
+async fn checks_a_signed_payload_as_it_streams() {
+    let data = payload(50_000);
+    let hash = sha256(&data);
+    for frame in [1, 4096, usize::MAX] {
+        let (result, log) = plain(PayloadMode::Signed(hash), &[], &data, frame).await;
+        assert!(result.is_ok(), "{frame}");
+        let seen = log.only();
+        same(&seen.body, &data, "body");
+        assert_eq!(seen.headers["content-length"], "50000");
+        let mut other = data.clone();
+        other[49_999] ^= 1;
+        let (result, log) = plain(PayloadMode::Signed(hash), &[], &other, frame).await;
+        let err = rejected(result);
+        assert_eq!(err.code, S3ErrorCode::XAmzContentSHA256Mismatch, "{frame}");
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        cut_short(&log.only(), &other);
+    }
+}
+
+#[tokio::test]
+async fn checks_a_checksum_header_on_a_plain_body() {
+    let data = payload(5000);
+    let good = checksum(Algorithm::Sha1, &data);
+    let bad = checksum(Algorithm::Sha1, b"x");
+    for mode in [PayloadMode::Unsigned, PayloadMode::Signed(sha256(&data))] {
+        let (result, log) = plain(mode, &[("x-amz-checksum-sha1", &good)], &data, 999).await;
+        assert!(result.is_ok());
+        same(&log.only().body, &data, "body");
+        let (result, log) = plain(mode, &[("x-amz-checksum-sha1", &bad)], &data, 999).await;
+        assert_eq!(rejected(result).code, S3ErrorCode::BadDigest);
+        cut_short(&log.only(), &data);
+    }
+    // The signed hash is checked first.
+    let (result, _) = plain(
+        PayloadMode::Signed(sha256(b"x")),
+        &[("x-amz-checksum-sha1", &bad)],
+        &data,
+        999,
+    )
+    .await;
+    assert_eq!(
+        rejected(result).code,
+        S3ErrorCode::XAmzContentSHA256Mismatch
+    );
+}
+
+#[tokio::test]
+async fn a_bodyless_request_must_carry_the_empty_hash_or_unsigned_payload() {
+    let empty = parse_hex32(EMPTY_SHA256.as_bytes()).unwrap();
+    for mode in [PayloadMode::Signed(empty), PayloadMode::Unsigned] {
+        let (result, log) = send(request(
+            Method::GET,
+            Some(mode),
+            &[],
+            Full::<Bytes>::default(),
+        ))
+        .await;
+        assert!(result.is_ok(), "{mode:?}");
+        assert_eq!(log.calls(), 1);
+    }
+    // S3 answers a GET signed with another body's hash XAmzContentSHA256Mismatch.
+    let mode = PayloadMode::Signed(sha256(b"a body that was not sent"));
+    let (result, log) = send(request(
+        Method::GET,
+        Some(mode),
+        &[],
+        Full::<Bytes>::default(),
+    ))
+    .await;
+    assert_eq!(
+        rejected(result).code,
+        S3ErrorCode::XAmzContentSHA256Mismatch
+    );
+    assert_eq!(log.calls(), 0);
+}
+
+#[tokio::test]
+async fn passthrough_streaming_bodies_go_to_the_store_byte_for_byte() {
+    let data = payload(20_000);
+    for mode in [
+        PayloadMode::StreamingSigned,
+        PayloadMode::StreamingUnsignedTrailer,
+    ] {
+        let (headers, body) = match mode {
+            PayloadMode::StreamingSigned => {
+                let body = encode(&data, 8192, mode, &[]);
+                (
+                    streaming_headers(STREAMING_SIGNED, data.len(), body.len(), &[]),
+                    body,
+                )
+            }
+            _ => sdk_upload(&data, Algorithm::Crc64Nvme, 8192),
+        };
+        let (result, log) = send(request(
+            Method::PUT,
+            None,
+            &pairs(&headers),
+            framed(&body, 3000),
+        ))
+        .await;
+        assert!(result.is_ok());
+        let seen = log.only();
+        same(&seen.body, &body, &format!("{mode:?}"));
+        for (name, value) in &headers {
+            assert_eq!(seen.headers[name.as_str()], value.as_str(), "{name}");
+        }
+        assert_eq!(seen.headers.len(), headers.len());
+    }
+}
+
+#[tokio::test]
+async fn maps_a_refusal_the_store_client_calls_a_bad_gateway() {
+    let svc = ServiceBuilder::new()
+        .layer(PayloadLayer::new(Duration::from_secs(5)))
+        .service_fn(|req: Request<PayloadBody<TestBody>>| async move {
+            let (_, error) = crate::layers::test_support::read_body(req.into_body()).await;
+            let error = error.expect("the check fails the body");
+            Err::<Response<Full<Bytes>>, _>(ProxyError::BadGateway(error))
+        });
+    let data = payload(10);
+    let mode = PayloadMode::Signed(sha256(b"other"));
+    let req = request(
+        Method::PUT,
+        Some(mode),
+        &[("content-length", "10")],
+        sized(&[&data]),
+    );
+    assert_eq!(
+        rejected(svc.oneshot(req).await).code,
+        S3ErrorCode::XAmzContentSHA256Mismatch
+    );
+}
