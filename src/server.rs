@@ -23,7 +23,7 @@ use tower::util::Oneshot;
 
 use crate::access_log::AccessLog;
 use crate::admin::{self, AdminState};
-use crate::config::{AuthMode, Config, LiveSsec, RestartOnly, ServerConfig, UpstreamConfig};
+use crate::config::{Config, LiveSsec, RestartOnly, ServerConfig, UpstreamConfig};
 use crate::credentials::{Credentials, LiveCredentials};
 use crate::forwarding::ConnInfo;
 use crate::health::Identify;
@@ -59,9 +59,6 @@ pub enum StartError {
     /// A secret file of resign mode cannot be used.
     #[error(transparent)]
     Secret(#[from] SecretError),
-    /// `auth.mode = "resign"` before the request path verifies signatures.
-    #[error("auth.mode = \"resign\": the request path does not verify signatures yet")]
-    ResignNotVerified,
 }
 
 /// What the process is told from outside.
@@ -135,12 +132,6 @@ impl Server {
         let server = &config.restart.server;
         let (material, client_tls) = load_tls(config)?;
         let credentials = load_credentials(config)?;
-        // RESIGN NOT WIRED: the one place that keeps a resign configuration from
-        // serving while the request path neither verifies nor re-signs. Remove it
-        // (and `StartError::ResignNotVerified`) when the auth layer is in the stack.
-        if config.restart.auth.mode == AuthMode::Resign {
-            return Err(StartError::ResignNotVerified);
-        }
         let metrics = Metrics::new();
         let access = start_access_log(config, &metrics)?;
         let shared = Arc::new(Shared::new(

@@ -304,9 +304,10 @@ fn validate_warns_about_an_inline_secret_without_printing_it() {
 }
 
 #[test]
-fn run_refuses_a_resign_file_until_signatures_are_verified() {
+fn run_refuses_a_resign_file_whose_secret_file_is_missing() {
     let pki = Pki::new();
     secret_files(&pki);
+    std::fs::remove_file(pki.dir.path().join("secrets/app.secret")).unwrap();
     let path = pki.dir.path().join("resign.toml");
     std::fs::write(
         &path,
@@ -321,9 +322,7 @@ fn run_refuses_a_resign_file_until_signatures_are_verified() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(
-            "error: auth.mode = \"resign\": the request path does not verify signatures yet"
-        ),
+        stderr.contains("auth.clients[0].secret_key_file"),
         "{stderr}"
     );
 }
