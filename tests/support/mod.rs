@@ -742,3 +742,40 @@ pub fn xml_code(body: &str) -> Option<String> {
     let end = body[start..].find("</Code>")? + start;
     Some(body[start..end].to_owned())
 }
+
+/// The `[auth]`, `[[auth.clients]]` and `[upstream.credentials]` tables of resign mode
+/// in front of `store`: each client `(access key, secret, buckets)` and the store's own
+/// credentials, every secret in a file (as Kubernetes mounts Secrets) in the returned
+/// directory, which must outlive the proxy.
+pub fn resign_tables(
+    store: &Store,
+    clients: &[(&str, &str, Option<&str>)],
+) -> (String, tempfile::TempDir) {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, content: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{content}\n")).unwrap();
+        path.display().to_string()
+    };
+    let mut tables = String::from("[auth]\nmode = \"resign\"\n");
+    for (i, (access, secret, buckets)) in clients.iter().enumerate() {
+        let path = file(&format!("client-{i}.secret"), secret);
+        write!(
+            tables,
+            "[[auth.clients]]\naccess_key = {access:?}\nsecret_key_file = {path:?}\n"
+        )
+        .unwrap();
+        if let Some(b) = buckets {
+            writeln!(tables, "buckets = [{b:?}]").unwrap();
+        }
+    }
+    let path = file("store.secret", &store.secret_key);
+    write!(
+        tables,
+        "[upstream.credentials]\naccess_key = {:?}\nsecret_key_file = {path:?}\n",
+        store.access_key
+    )
+    .unwrap();
+    (tables, dir)
+}

@@ -1,0 +1,584 @@
+//! `auth.mode = "resign"` against the real stores: clients hold only the proxy's
+//! credentials, the proxy verifies them and signs for the store with its own. Every
+//! refusal is checked on the wire and against what the store holds afterwards (read
+//! with the store's own credentials, directly).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use http_body_util::Full;
+use support::at_rest;
+use support::s3::{Key, data, failure, object_names};
+use support::{
+    Proxy, ProxyOptions, RawClient, Store, bucket_name, resign_tables, s3_client, signed,
+    signed_as, xml_code,
+};
+
+const APP: &str = "APPACCESSKEY00000001";
+const APP_SECRET: &str = "app-secret-0123456789abcdefghijklmnop";
+const SCOPED: &str = "SCOPEDKEY00000000001";
+const SCOPED_SECRET: &str = "scoped-secret-0123456789abcdefghijkl";
+
+/// The proxy in resign mode in front of `store` over plain HTTP (the store's TLS is not
+/// what is tested here), with two clients: `APP` for every bucket, `SCOPED` for
+/// `scoped-*` only. Secrets come from files, as Kubernetes mounts them.
+struct Resign {
+    proxy: Proxy,
+    store: Store,
+    _secrets: tempfile::TempDir,
+}
+
+impl Resign {
+    fn start(store: &Store) -> Self {
+        let (tables, secrets) = resign_tables(
+            store,
+            &[
+                (APP, APP_SECRET, None),
+                (SCOPED, SCOPED_SECRET, Some("scoped-*")),
+            ],
+        );
+        // RGW takes SSE-C over plain HTTP only from a proxy it trusts to have had TLS.
+        let upstream = if store.name == "RGW" {
+            "store = \"rgw\"\nforwarded_proto = true"
+        } else {
+            "store = \"seaweedfs\""
+        };
+        let proxy = Proxy::start(ProxyOptions {
+            upstream: upstream.to_owned(),
+            tables,
+            ..ProxyOptions::endpoint(store.http.clone())
+        });
+        Self {
+            proxy,
+            store: store.clone(),
+            _secrets: secrets,
+        }
+    }
+
+    /// An SDK client with its defaults (checksums, aws-chunked uploads over TLS) holding
+    /// `access`/`secret`.
+    fn client(&self, access: &str, secret: &str) -> Client {
+        s3_client(
+            &self.proxy.url(),
+            &self.proxy.pki.ca_pem,
+            access,
+            secret,
+            false,
+        )
+    }
+
+    /// The store itself, with its own credentials: what it really holds.
+    fn direct(&self) -> Client {
+        s3_client(
+            &self.store.http,
+            &self.proxy.pki.ca_pem,
+            &self.store.access_key,
+            &self.store.secret_key,
+            true,
+        )
+    }
+
+    /// `store` with the credentials of a proxy client, for hand-signed requests.
+    fn as_client(&self, access: &str, secret: &str) -> Store {
+        Store {
+            access_key: access.to_owned(),
+            secret_key: secret.to_owned(),
+            ..self.store.clone()
+        }
+    }
+
+    fn raw(&self) -> RawClient {
+        RawClient::new(&self.proxy.pki.ca_pem, false)
+    }
+}
+
+async fn exists(direct: &Client, bucket: &str, key: &str) -> bool {
+    direct
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+        || object_names(direct, bucket).await.iter().any(|k| k == key)
+}
+
+/// The SDK's defaults through the proxy with the proxy's credentials: SSE-C objects
+/// small and multipart, read back with the key, never in plaintext at rest.
+async fn sdk_defaults_work_with_proxy_credentials(store: Store) {
+    let r = Resign::start(&store);
+    let c = r.client(APP, APP_SECRET);
+    let bucket = bucket_name("resign");
+    c.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = Key::new(31);
+    let marker = format!("RESIGN-MARK-{}", support::unique());
+    let small = at_rest::marked(300 * 1024, &marker, 1);
+    c.put_object()
+        .bucket(&bucket)
+        .key("small")
+        .body(ByteStream::from(small.clone()))
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", r.proxy.logs().join("\n")));
+    let got = c
+        .get_object()
+        .bucket(&bucket)
+        .key("small")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.body.collect().await.unwrap().into_bytes(), small);
+
+    let upload = c
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("big")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .send()
+        .await
+        .unwrap();
+    let id = upload.upload_id().unwrap();
+    let parts = [at_rest::marked(5 << 20, &marker, 2), data(1 << 20, 3)];
+    let mut done = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let n = i32::try_from(i + 1).unwrap();
+        let out = c
+            .upload_part()
+            .bucket(&bucket)
+            .key("big")
+            .upload_id(id)
+            .part_number(n)
+            .body(ByteStream::from(part.clone()))
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key.b64)
+            .sse_customer_key_md5(&key.md5)
+            .send()
+            .await
+            .unwrap();
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    c.complete_multipart_upload()
+        .bucket(&bucket)
+        .key("big")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let got = c
+        .get_object()
+        .bucket(&bucket)
+        .key("big")
+        .range("bytes=5242870-5242889")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .send()
+        .await
+        .unwrap();
+    let whole = [&parts[0][..], &parts[1][..]].concat();
+    assert_eq!(
+        got.body.collect().await.unwrap().into_bytes(),
+        whole[5_242_870..5_242_890]
+    );
+    let mut names = object_names(&c, &bucket).await;
+    names.sort();
+    assert_eq!(names, ["big", "small"]);
+    assert_eq!(
+        at_rest::count(&store, &bucket, &marker),
+        0,
+        "plaintext at rest"
+    );
+    // The store holds what the client wrote, under the client's key (read directly with
+    // the store's credentials; raw, as SeaweedFS repeats the key MD5 header in its answer).
+    let url = format!("{}/{bucket}/small", store.https);
+    let req = signed(
+        &store,
+        "GET",
+        &url,
+        &[
+            ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+            (
+                "x-amz-server-side-encryption-customer-key",
+                key.b64.as_str(),
+            ),
+            (
+                "x-amz-server-side-encryption-customer-key-md5",
+                key.md5.as_str(),
+            ),
+        ],
+        Bytes::new(),
+    );
+    let store_ca = std::fs::read_to_string(&store.ca).unwrap();
+    let held = RawClient::new(&store_ca, false).send(req).await;
+    assert_eq!(held.status, 200, "{}", held.text());
+    assert_eq!(held.body, small);
+}
+
+/// Wrong secret, unknown key, the store's own credentials: refused with AWS's codes,
+/// and nothing is written.
+async fn bad_credentials_are_refused_before_the_store(store: Store) {
+    let r = Resign::start(&store);
+    let bucket = bucket_name("resign-bad");
+    r.client(APP, APP_SECRET)
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let cases = [
+        (APP, SCOPED_SECRET, 403, "SignatureDoesNotMatch"),
+        (
+            "NOBODY00000000000001",
+            APP_SECRET,
+            403,
+            "InvalidAccessKeyId",
+        ),
+        (
+            store.access_key.as_str(),
+            store.secret_key.as_str(),
+            403,
+            "InvalidAccessKeyId",
+        ),
+    ];
+    for (i, (access, secret, status, code)) in cases.into_iter().enumerate() {
+        let key = format!("refused-{i}");
+        let err = r
+            .client(access, secret)
+            .put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .body(ByteStream::from_static(b"must not be written"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(failure(&err), (status, code.to_owned()), "{access}");
+        assert!(!exists(&r.direct(), &bucket, &key).await, "{key} written");
+    }
+}
+
+/// A header the client did not sign cannot ride along: an added `x-amz-copy-source`
+/// would turn a signed PUT into a copy of another object.
+async fn unsigned_amz_headers_are_refused(store: Store) {
+    let r = Resign::start(&store);
+    let c = r.client(APP, APP_SECRET);
+    let bucket = bucket_name("resign-launder");
+    c.create_bucket().bucket(&bucket).send().await.unwrap();
+    c.put_object()
+        .bucket(&bucket)
+        .key("secret")
+        .body(ByteStream::from_static(b"the source"))
+        .send()
+        .await
+        .unwrap();
+    let url = format!("{}/{bucket}/copy", r.proxy.url());
+    let mut req = signed(
+        &r.as_client(APP, APP_SECRET),
+        "PUT",
+        &url,
+        &[],
+        Bytes::new(),
+    );
+    req.headers_mut().insert(
+        "x-amz-copy-source",
+        format!("/{bucket}/secret").parse().unwrap(),
+    );
+    let resp = r.raw().send(req).await;
+    assert_eq!(resp.status, 403, "{}", resp.text());
+    assert_eq!(xml_code(&resp.text()).as_deref(), Some("AccessDenied"));
+    assert!(!exists(&r.direct(), &bucket, "copy").await);
+}
+
+/// A signed payload hash the body does not match: 400, and the store commits nothing.
+async fn a_body_that_does_not_match_its_signed_hash_is_not_stored(store: Store) {
+    let r = Resign::start(&store);
+    let c = r.client(APP, APP_SECRET);
+    let bucket = bucket_name("resign-hash");
+    c.create_bucket().bucket(&bucket).send().await.unwrap();
+    let url = format!("{}/{bucket}/tampered", r.proxy.url());
+    let claimed = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"; // "hello"
+    let req = signed_as(
+        &r.as_client(APP, APP_SECRET),
+        "PUT",
+        &url,
+        &[("content-length", "5")],
+        Bytes::from_static(b"jello"),
+        claimed,
+    );
+    let resp = r.raw().send(req).await;
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert_eq!(
+        xml_code(&resp.text()).as_deref(),
+        Some("XAmzContentSHA256Mismatch")
+    );
+    assert!(!exists(&r.direct(), &bucket, "tampered").await);
+    // The same request with the right body is stored.
+    let req = signed_as(
+        &r.as_client(APP, APP_SECRET),
+        "PUT",
+        &url,
+        &[("content-length", "5")],
+        Bytes::from_static(b"hello"),
+        claimed,
+    );
+    assert_eq!(r.raw().send(req).await.status, 200);
+    assert!(exists(&r.direct(), &bucket, "tampered").await);
+}
+
+/// Presigned URLs made with the proxy's credentials work for PUT and GET; an expired
+/// one is refused.
+async fn presigned_urls_work_and_expire(store: Store) {
+    let r = Resign::start(&store);
+    let c = r.client(APP, APP_SECRET);
+    let bucket = bucket_name("resign-presign");
+    c.create_bucket().bucket(&bucket).send().await.unwrap();
+    let put = c
+        .put_object()
+        .bucket(&bucket)
+        .key("p")
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(300)).unwrap())
+        .await
+        .unwrap();
+    let mut req = http::Request::builder().method("PUT").uri(put.uri());
+    for (n, v) in put.headers() {
+        req = req.header(n, v);
+    }
+    let resp = r
+        .raw()
+        .send(
+            req.body(Full::new(Bytes::from_static(b"presigned body")))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let get = c
+        .get_object()
+        .bucket(&bucket)
+        .key("p")
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(300)).unwrap())
+        .await
+        .unwrap();
+    let resp = r
+        .raw()
+        .send(
+            http::Request::get(get.uri())
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.text(), "presigned body");
+    // A URL that expired one second after it was made.
+    let expired = c
+        .get_object()
+        .bucket(&bucket)
+        .key("p")
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(1)).unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let resp = r
+        .raw()
+        .send(
+            http::Request::get(expired.uri())
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(resp.status, 403, "{}", resp.text());
+    assert_eq!(xml_code(&resp.text()).as_deref(), Some("AccessDenied"));
+}
+
+/// Keys with spaces, unicode, `+`, `%`, `~` and `//` are stored under exactly their
+/// names: the path the store sees is the one the client signed. SeaweedFS stores `a//b`
+/// as `a/b`, so there a key with `//` is refused (501) and nothing is written.
+async fn odd_keys_round_trip_exactly(store: Store) {
+    let r = Resign::start(&store);
+    let c = r.client(APP, APP_SECRET);
+    let bucket = bucket_name("resign-keys");
+    c.create_bucket().bucket(&bucket).send().await.unwrap();
+    let collapses = store.name == "SEAWEEDFS";
+    let mut keys = vec![
+        "with space",
+        "ünïcødé/ключ",
+        "a+b",
+        "100%",
+        "~tilde",
+        "q?x=1&y",
+        "a//b",
+    ];
+    if collapses {
+        let err = c
+            .put_object()
+            .bucket(&bucket)
+            .key("a//b")
+            .body(ByteStream::from_static(b"collapsed"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(failure(&err), (501, "NotImplemented".to_owned()));
+        keys.pop();
+    }
+    for (i, k) in keys.iter().enumerate() {
+        let body = format!("body {i}");
+        c.put_object()
+            .bucket(&bucket)
+            .key(*k)
+            .body(ByteStream::from(body.clone().into_bytes()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put {k:?}: {e:?}"));
+        let got = c.get_object().bucket(&bucket).key(*k).send().await.unwrap();
+        assert_eq!(
+            got.body.collect().await.unwrap().into_bytes(),
+            body.as_bytes()
+        );
+    }
+    let mut listed = object_names(&r.direct(), &bucket).await;
+    listed.sort();
+    let mut expected: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+}
+
+/// A client limited to `scoped-*` works there and is refused elsewhere, also as a copy
+/// source, before the store.
+async fn a_clients_bucket_scope_is_enforced(store: Store) {
+    let r = Resign::start(&store);
+    let app = r.client(APP, APP_SECRET);
+    let scoped = r.client(SCOPED, SCOPED_SECRET);
+    let mine = bucket_name("scoped");
+    let other = bucket_name("other");
+    for b in [&mine, &other] {
+        app.create_bucket().bucket(b).send().await.unwrap();
+    }
+    app.put_object()
+        .bucket(&other)
+        .key("private")
+        .body(ByteStream::from_static(b"not for the scoped client"))
+        .send()
+        .await
+        .unwrap();
+    scoped
+        .put_object()
+        .bucket(&mine)
+        .key("ok")
+        .body(ByteStream::from_static(b"mine"))
+        .send()
+        .await
+        .unwrap();
+    let err = scoped
+        .get_object()
+        .bucket(&other)
+        .key("private")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&err), (403, "AccessDenied".to_owned()));
+    let err = scoped
+        .copy_object()
+        .bucket(&mine)
+        .key("stolen")
+        .copy_source(format!("{other}/private"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&err), (403, "AccessDenied".to_owned()));
+    assert!(!exists(&r.direct(), &mine, "stolen").await);
+    let err = scoped.list_buckets().send().await.unwrap_err();
+    assert_eq!(failure(&err), (403, "AccessDenied".to_owned()));
+}
+
+per_store!(
+    sdk_defaults_work_with_proxy_credentials,
+    bad_credentials_are_refused_before_the_store,
+    unsigned_amz_headers_are_refused,
+    a_body_that_does_not_match_its_signed_hash_is_not_stored,
+    presigned_urls_work_and_expire,
+    odd_keys_round_trip_exactly,
+    a_clients_bucket_scope_is_enforced,
+);
+
+/// What the store receives from an SDK upload with its defaults (aws-chunked with a
+/// CRC32 trailer, SSE-C): a plain body of the object's length, signed by the proxy,
+/// nothing of the client's authentication.
+#[tokio::test]
+async fn the_store_receives_a_plain_body_signed_by_the_proxy() {
+    let mock = support::mock::MockStore::ok().await;
+    let store = Store {
+        name: "MOCK",
+        http: mock.url(),
+        https: mock.url(),
+        access_key: "STOREACCESSKEY000001".into(),
+        secret_key: "store-secret-0123456789".into(),
+        ca: std::path::PathBuf::new(),
+        data_dir: None,
+        ceph_conf: None,
+    };
+    let (tables, _secrets) = resign_tables(&store, &[(APP, APP_SECRET, None)]);
+    let proxy = Proxy::start(ProxyOptions {
+        tables,
+        ..ProxyOptions::endpoint(mock.url())
+    });
+    let c = s3_client(&proxy.url(), &proxy.pki.ca_pem, APP, APP_SECRET, false);
+    let key = Key::new(5);
+    let body = data(200 * 1024, 9);
+    // The mock does not echo SSE-C, so the proxy answers 502; what it sent is the point.
+    let _ = c
+        .put_object()
+        .bucket("b")
+        .key("k")
+        .body(ByteStream::from(body.clone()))
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .send()
+        .await;
+    let seen = mock.requests().pop().unwrap();
+    let names: Vec<&str> = seen.headers.keys().map(http::HeaderName::as_str).collect();
+    let h = &seen.headers;
+    assert_eq!(seen.body, body, "headers: {names:?}");
+    assert_eq!(h["content-length"], body.len().to_string().as_str());
+    assert_eq!(h["x-amz-content-sha256"], "UNSIGNED-PAYLOAD");
+    let auth = h["authorization"].to_str().unwrap();
+    assert!(auth.contains("Credential=STOREACCESSKEY000001/"), "{auth}");
+    for gone in [
+        "content-encoding",
+        "x-amz-decoded-content-length",
+        "x-amz-trailer",
+        "x-amz-security-token",
+        "transfer-encoding",
+    ] {
+        assert!(!h.contains_key(gone), "{gone} reached the store: {names:?}");
+    }
+    assert_eq!(
+        h["x-amz-server-side-encryption-customer-key-md5"],
+        key.md5.as_str()
+    );
+    assert!(seen.trailers.is_none());
+}
