@@ -12,6 +12,8 @@ Usage (through dev/bench): bench.py --root DIR --cert PEM --key PEM [--quick] [-
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -132,15 +134,50 @@ def rss_mib(root_pid, field="VmRSS:"):
 
 
 class Target:
-    def __init__(self, name, port, scheme, pid):
+    def __init__(self, name, port, scheme, pid, signs=False):
         self.name, self.port, self.scheme, self.pid = name, port, scheme, pid
+        # Resign mode: requests carry a SigV4 signature of the proxy's client.
+        self.signs = signs
 
     def url(self):
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
 
+# The headers dev/lib/bench.lua sends besides Host, as SigV4 signs them.
+SIGNED_HEADERS = {
+    "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+    "x-amz-server-side-encryption-customer-algorithm": "AES256",
+    "x-amz-server-side-encryption-customer-key": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    "x-amz-server-side-encryption-customer-key-md5": "tP/LI3N87DFaSk0aoqYgzg==",
+}
+RESIGN_ACCESS = "BENCHACCESSKEY000001"
+RESIGN_SECRET = "bench-secret-0123456789abcdefghijklmn"
+
+
+def sigv4(method, path, when):
+    """(x-amz-date, Authorization) of bench.lua's request, signed for resign mode's
+    client (S3's header auth, UNSIGNED-PAYLOAD, region us-east-1)."""
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
+    day = amz_date[:8]
+    headers = dict(SIGNED_HEADERS, host="localhost")
+    headers["x-amz-date"] = amz_date
+    names = sorted(headers)
+    canonical = "\n".join([method, path, "", "".join(f"{n}:{headers[n]}\n" for n in names),
+                           ";".join(names), "UNSIGNED-PAYLOAD"])
+    scope = f"{day}/us-east-1/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + RESIGN_SECRET).encode()
+    for part in (day, "us-east-1", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return amz_date, (f"AWS4-HMAC-SHA256 Credential={RESIGN_ACCESS}/{scope}, "
+                      f"SignedHeaders={';'.join(names)}, Signature={signature}")
+
+
 def run_wrk(args, target, method, path, body, conns, duration):
     env = dict(os.environ, BENCH_METHOD=method, BENCH_PATH=path, BENCH_BODY_BYTES=str(body))
+    if target.signs:
+        env["BENCH_AMZ_DATE"], env["BENCH_AUTHORIZATION"] = sigv4(method, path, time.time())
     cmd = ["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--timeout", "10s", "-s", args.lua, target.url()]
     busy = wait_idle()
     cpu0 = cpu_seconds(target.pid)
@@ -310,7 +347,7 @@ def main():
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found: run dev/install-deps (oha: dev/bench installs it)")
 
-    ports = {name: free_port() for name in ["up_plain", "up_tls", "nginx", "nginx_log", "ssec", "admin", "ssec_log", "admin_log"]}
+    ports = {name: free_port() for name in ["up_plain", "up_tls", "nginx", "nginx_log", "ssec", "admin", "ssec_log", "admin_log", "ssec_resign", "admin_resign"]}
     for name, port in ports.items():
         if not port_is_free(port):
             raise SystemExit(f"port {port} ({name}) is busy")
@@ -362,8 +399,26 @@ default = "allow"
         # to a file, as a container runtime keeps it.
         logged = proxy_toml("proxy-log.toml", ports["ssec_log"], ports["admin_log"], "")
         ssec_log = start([proxy_bin, "--config", logged], stdout_to=os.path.join(d, "proxy-access.log"))
+        # Resign mode with the defaults otherwise: the proxy verifies the client's
+        # signature and signs for the upstream (which ignores it).
+        with open(os.path.join(d, "client.secret"), "w") as f:
+            f.write(RESIGN_SECRET + "\n")
+        with open(os.path.join(d, "store.secret"), "w") as f:
+            f.write("bench-store-secret\n")
+        resign = proxy_toml("proxy-resign.toml", ports["ssec_resign"], ports["admin_resign"], f"""
+[auth]
+mode = "resign"
+[[auth.clients]]
+access_key = "{RESIGN_ACCESS}"
+secret_key_file = "{os.path.join(d, 'client.secret')}"
+[upstream.credentials]
+access_key = "BENCHSTOREKEY0000001"
+secret_key_file = "{os.path.join(d, 'store.secret')}"
+""")
+        ssec_resign = start([proxy_bin, "--config", resign], stdout_to=os.path.join(d, "proxy-resign-access.log"))
         wait_port(ports["ssec"])
         wait_port(ports["ssec_log"])
+        wait_port(ports["ssec_resign"])
         time.sleep(1.0)
         ssec_idle_rss = rss_mib(ssec.pid)
         nginx_idle_rss = rss_mib(nginx.pid)
@@ -377,6 +432,8 @@ default = "allow"
             Target("nginx+log", ports["nginx_log"], "https", nginx.pid),
             Target("direct-tls", ports["up_tls"], "https", upstream.pid),
             Target("direct-plain", ports["up_plain"], "http", upstream.pid),
+            # HTTP/1.1 loads only (wrk sends the signature; oha cannot sign).
+            Target("ssec-proxy+resign", ports["ssec_resign"], "https", ssec_resign.pid, signs=True),
         ]
         # (name, method, path, body bytes, connections, duration, HTTP/2 streams per
         # connection or None for HTTP/1.1 through wrk). HTTP/2 goes through oha against
@@ -491,6 +548,20 @@ def report(results, scenarios, targets, ssec_idle, ssec_load, ssec_conn, nginx_i
                 checks += [(f"{label}: throughput >= 1.2x nginx", ratio_rps >= 1.2, f"{ratio_rps:.2f}x"),
                            (f"{label}: throughput >= 0.85x direct-TLS", ratio_tls >= 0.85, f"{ratio_tls:.2f}x"),
                            (f"{label}: CPU/GiB <= 0.7x nginx's", ratio_cpu <= 0.7, f"{ratio_cpu:.2f}x")]
+    # What resign mode costs: the same load with the defaults, passthrough and resign.
+    log("\nResign mode (CPU against passthrough, both with the defaults and the access log):")
+    for s in scenarios:
+        row = summary["scenarios"][s[0]]
+        if s[6] is not None or "ssec-proxy+resign" not in row:
+            continue
+        small = s[2].endswith("1k")
+        key = "cpu_us_per_req" if small else "cpu_s_per_gib"
+        ratio = row["ssec-proxy+resign"][key] / row["ssec-proxy+log"][key]
+        row["ssec-proxy+resign"]["cpu_vs_passthrough"] = ratio
+        limit = 1.10 if small else 1.05
+        unit = "CPU/request" if small else "CPU/GiB"
+        log(f"  {s[0]:<14} {unit} {ratio:.2f}x passthrough; req/s {row['ssec-proxy+resign']['rps'] / row['ssec-proxy+log']['rps']:.2f}x")
+        checks.append((f"{s[0]}: resign {unit} <= {limit}x passthrough", ratio <= limit, f"{ratio:.2f}x"))
     # What the access line costs: the same load with it on and off, per request.
     log("\nAccess line cost (CPU per request, logs on minus off, same run):")
     for s in scenarios:
