@@ -4,12 +4,15 @@
 //! Loaded at start and by every reload; requests read the current snapshot through
 //! [`LiveCredentials`] without locking.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwapOption;
 
 use crate::config::{BucketScope, MIN_CLIENT_SECRET, ResignSettings, SecretSource};
+use crate::s3::sigv4::{SecretKey, SigningKey};
 use crate::secret::{Key32, Secret, SecretError, read_key32, read_secret_access_key};
 
 /// The running credential table, swapped whole by a reload; `None` in passthrough mode.
@@ -17,13 +20,50 @@ use crate::secret::{Key32, Secret, SecretError, read_key32, read_secret_access_k
 pub type LiveCredentials = Arc<ArcSwapOption<Credentials>>;
 
 /// Everything resign mode signs and verifies with, as read from the files at one moment.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Credentials {
     region: String,
     binding_key: Option<Key32>,
     clients: HashMap<String, ClientCredential>,
     store: StoreCredential,
+    /// Which load this is: signing keys derived from another table are not reused.
+    generation: u64,
 }
+
+/// Two tables are the same when they hold the same settings and secrets, whenever
+/// they were read (a reload that changes nothing keeps the running table).
+impl PartialEq for Credentials {
+    fn eq(&self, other: &Self) -> bool {
+        self.region == other.region
+            && self.binding_key == other.binding_key
+            && self.clients == other.clients
+            && self.store == other.store
+    }
+}
+
+/// Tells the loads of the table apart.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Signing keys each worker thread derived, by whose key, day and region: deriving one
+/// is four HMAC-SHA256s, twice per request (the client's and the store's), and it
+/// changes once a day. Per thread, so no lock on the request path; emptied when the
+/// table is replaced, and when full.
+struct KeyCache {
+    generation: u64,
+    keys: Vec<(String, String, String, SigningKey)>,
+}
+
+/// Most signing keys a thread keeps (clients × days × regions in use).
+const MAX_CACHED_KEYS: usize = 64;
+
+thread_local! {
+    static SIGNING_KEYS: RefCell<KeyCache> = const {
+        RefCell::new(KeyCache { generation: u64::MAX, keys: Vec::new() })
+    };
+}
+
+/// The cache's name for the store's key (access keys never contain a NUL).
+const STORE: &str = "\0store";
 
 /// What a client's access key gives: the secret to verify its signatures with and the
 /// buckets it may use.
@@ -75,6 +115,60 @@ impl Credentials {
                 secret: secret(&store.secret, "upstream.credentials.secret_key_file", 1)?,
                 region: store.region.clone(),
             },
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+
+    /// The signing key of client `access_key` for `date` and `region` (service `s3`).
+    pub fn client_signing_key(
+        &self,
+        access_key: &str,
+        date: &str,
+        region: &str,
+    ) -> Option<SigningKey> {
+        self.cached(access_key, date, region, || {
+            let client = self.client(access_key)?;
+            Some(derive(&client.secret, date, region))
+        })
+    }
+
+    /// The signing key of the store's credentials for `date` (in the store's region).
+    pub fn store_signing_key(&self, date: &str) -> SigningKey {
+        let region = &self.store.region;
+        let derived = self.cached(STORE, date, region, || {
+            Some(derive(&self.store.secret, date, region))
+        });
+        derived.unwrap_or_else(|| derive(&self.store.secret, date, region))
+    }
+
+    /// The key `who` has for `date` and `region` in this thread's cache, or `make`'s.
+    fn cached(
+        &self,
+        who: &str,
+        date: &str,
+        region: &str,
+        make: impl FnOnce() -> Option<SigningKey>,
+    ) -> Option<SigningKey> {
+        SIGNING_KEYS.with_borrow_mut(|cache| {
+            if cache.generation != self.generation || cache.keys.len() >= MAX_CACHED_KEYS {
+                cache.keys.clear();
+                cache.generation = self.generation;
+            }
+            let hit = cache
+                .keys
+                .iter()
+                .find(|(w, d, r, _)| w == who && d == date && r == region);
+            if let Some((.., key)) = hit {
+                return Some(key.clone());
+            }
+            let key = make()?;
+            cache.keys.push((
+                who.to_owned(),
+                date.to_owned(),
+                region.to_owned(),
+                key.clone(),
+            ));
+            Some(key)
         })
     }
 
@@ -103,6 +197,13 @@ impl Credentials {
     pub fn store(&self) -> &StoreCredential {
         &self.store
     }
+}
+
+/// The S3 signing key of `secret` for `date` and `region`.
+fn derive(secret: &Secret, date: &str, region: &str) -> SigningKey {
+    // Secrets are checked to be visible ASCII when read.
+    let secret = SecretKey::new(String::from_utf8_lossy(secret.expose()));
+    SigningKey::derive(&secret, date, region, crate::s3::sigv4::SERVICE)
 }
 
 /// The secret behind `source`; `key` names the file in errors.

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::*;
 use crate::config::Config;
+use crate::s3::sigv4::{SecretKey, SigningKey};
 
 const APP_SECRET: &str = "app-secret-0123456789abcdefghijklmnopq";
 const OPS_SECRET: &str = "ops-secret-0123456789abcdefghijklmnopq";
@@ -214,4 +215,62 @@ fn tables_from_the_same_files_are_equal_and_a_changed_file_is_not() {
     assert_eq!(a, Credentials::load(&settings).unwrap());
     files.write("ops.secret", b"ops-secret-rotated-0123456789");
     assert_ne!(a, Credentials::load(&settings).unwrap());
+}
+
+/// The signature `key` makes of a fixed text, to compare keys without exposing them.
+fn signature_of(key: &SigningKey) -> String {
+    key.sign(b"text").as_str().to_owned()
+}
+
+fn derived(secret: &str, date: &str, region: &str) -> String {
+    signature_of(&SigningKey::derive(
+        &SecretKey::new(secret),
+        date,
+        region,
+        "s3",
+    ))
+}
+
+#[test]
+fn signing_keys_are_derived_per_client_day_and_region_and_kept() {
+    let files = Files::new();
+    let table = Credentials::load(&files.settings()).unwrap();
+    for date in ["20261130", "20261201"] {
+        for _ in 0..2 {
+            let key = table
+                .client_signing_key("APPACCESSKEY00000001", date, "eu-west-1")
+                .unwrap();
+            assert_eq!(signature_of(&key), derived(APP_SECRET, date, "eu-west-1"));
+        }
+        let key = table
+            .client_signing_key("OPSACCESSKEY00000001", date, "eu-west-1")
+            .unwrap();
+        assert_eq!(signature_of(&key), derived(OPS_SECRET, date, "eu-west-1"));
+        let store = table.store_signing_key(date);
+        assert_eq!(signature_of(&store), derived(STORE_SECRET, date, "garage"));
+    }
+    assert!(
+        table
+            .client_signing_key("NOBODY", "20261130", "eu-west-1")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_reloaded_table_never_reuses_keys_derived_from_the_old_secrets() {
+    let files = Files::new();
+    let old = Credentials::load(&files.settings()).unwrap();
+    let before = old
+        .client_signing_key("APPACCESSKEY00000001", "20261130", "eu-west-1")
+        .unwrap();
+    files.write("app.secret", b"a-new-app-secret-0123456789abcdef\n");
+    let new = Credentials::load(&files.settings()).unwrap();
+    let after = new
+        .client_signing_key("APPACCESSKEY00000001", "20261130", "eu-west-1")
+        .unwrap();
+    assert_ne!(signature_of(&before), signature_of(&after));
+    assert_eq!(
+        signature_of(&after),
+        derived("a-new-app-secret-0123456789abcdef", "20261130", "eu-west-1")
+    );
 }

@@ -20,7 +20,7 @@ use crate::forwarding::ClientHost;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::COPY_SOURCE;
 use crate::s3::op::{S3Op, S3Request};
-use crate::s3::sigv4::{self, CredentialStore, SecretKey, Verified, Verifier};
+use crate::s3::sigv4::{self, CredentialStore, SecretKey, SigningKey, Verified, Verifier};
 
 /// Adds [`Auth`].
 #[derive(Clone, Debug)]
@@ -160,6 +160,20 @@ impl CredentialStore for Credentials {
         Some(SecretKey::new(String::from_utf8_lossy(
             client.secret.expose(),
         )))
+    }
+
+    fn signing_key(
+        &self,
+        access_key_id: &str,
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> Option<SigningKey> {
+        if service != sigv4::SERVICE {
+            let secret = self.secret_key(access_key_id)?;
+            return Some(SigningKey::derive(&secret, date, region, service));
+        }
+        self.client_signing_key(access_key_id, date, region)
     }
 }
 

@@ -21,7 +21,7 @@ use crate::error::ProxyError;
 use crate::forwarding::ClientHost;
 use crate::s3::error::S3Error;
 use crate::s3::headers::{AMZ_DATE, CONTENT_MD5, CONTENT_SHA256, SECURITY_TOKEN};
-use crate::s3::sigv4::{self, SecretKey, UNSIGNED_PAYLOAD, Verified};
+use crate::s3::sigv4::{self, SigningKey, UNSIGNED_PAYLOAD, Verified};
 
 /// The query parameters of presigned query authentication (S3 API reference,
 /// "Authenticating Requests: Using Query Parameters").
@@ -86,22 +86,32 @@ where
             return Either::Left(ready(Err(ProxyError::Rejected(S3Error::internal()))));
         };
         let store = credentials.store();
-        let signer = sigv4::Credentials {
-            access_key_id: store.access_key.clone(),
-            secret_key: SecretKey::new(String::from_utf8_lossy(store.secret.expose())),
+        let signer = Signer {
+            access_key_id: &store.access_key,
+            region: &store.region,
+            key_for: &|date: &str| credentials.store_signing_key(date),
         };
-        match resign(&mut req, &signer, &store.region, SystemTime::now()) {
+        match resign(&mut req, &signer, SystemTime::now()) {
             Ok(()) => Either::Right(self.inner.call(req)),
             Err(e) => Either::Left(ready(Err(e.into()))),
         }
     }
 }
 
+/// Who signs for the store, and where its signing key comes from.
+pub struct Signer<'a> {
+    /// `upstream.credentials.access_key`.
+    pub access_key_id: &'a str,
+    /// `upstream.credentials.region`.
+    pub region: &'a str,
+    /// The store's signing key for a date (`yyyymmdd`).
+    pub key_for: &'a dyn Fn(&str) -> SigningKey,
+}
+
 /// Replaces the client's authentication of `req` with a signature by `signer`.
 pub fn resign<B>(
     req: &mut Request<B>,
-    signer: &sigv4::Credentials,
-    region: &str,
+    signer: &Signer<'_>,
     now: SystemTime,
 ) -> Result<(), S3Error> {
     if let Some(query) = req.uri().query()
@@ -125,11 +135,12 @@ pub fn resign<B>(
         query: req.uri().query(),
         headers: &signed_headers,
     };
-    let signed = sigv4::sign(
+    let signed = sigv4::sign_with(
         &parts,
         UNSIGNED_PAYLOAD,
-        signer,
-        region,
+        signer.access_key_id,
+        signer.key_for,
+        signer.region,
         sigv4::SERVICE,
         now,
     )?;

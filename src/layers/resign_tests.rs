@@ -10,14 +10,19 @@ use std::time::SystemTime;
 use http::{HeaderValue, Method};
 
 use super::*;
-use crate::s3::sigv4::{PayloadMode, Verifier};
+use crate::s3::sigv4::{PayloadMode, SecretKey, Verifier};
 
 const STORE_SECRET: &str = "store-secret-0123456789";
 
-fn store() -> sigv4::Credentials {
-    sigv4::Credentials {
-        access_key_id: "STOREKEY".into(),
-        secret_key: SecretKey::new(STORE_SECRET),
+fn store_key(date: &str) -> SigningKey {
+    SigningKey::derive(&SecretKey::new(STORE_SECRET), date, "us-east-1", "s3")
+}
+
+fn store() -> Signer<'static> {
+    Signer {
+        access_key_id: "STOREKEY",
+        region: "us-east-1",
+        key_for: &store_key,
     }
 }
 
@@ -61,7 +66,7 @@ fn the_store_sees_its_own_signature_and_none_of_the_clients() {
     let mut req = client_request("/b/a%20key+%2B~?tagging&x=1");
     req.extensions_mut()
         .insert(ClientHost(HeaderValue::from_static("proxy.test")));
-    resign(&mut req, &store(), "us-east-1", SystemTime::now()).unwrap();
+    resign(&mut req, &store(), SystemTime::now()).unwrap();
     let verified = store_verifies(&req);
     assert_eq!(verified.access_key_id, "STOREKEY");
     assert_eq!(verified.payload, PayloadMode::Unsigned);
@@ -93,7 +98,7 @@ fn presigned_parameters_are_removed_and_the_rest_of_the_query_kept_in_order() {
     let mut req = client_request(
         "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&partNumber=2&X-Amz-Credential=C%2F1&X-Amz-Date=20261130T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&uploadId=a%2Bb&X-Amz-Signature=00&X-Amz-Security-Token=t",
     );
-    resign(&mut req, &store(), "us-east-1", SystemTime::now()).unwrap();
+    resign(&mut req, &store(), SystemTime::now()).unwrap();
     assert_eq!(req.uri().to_string(), "/b/k?partNumber=2&uploadId=a%2Bb");
     store_verifies(&req);
 }
@@ -101,7 +106,7 @@ fn presigned_parameters_are_removed_and_the_rest_of_the_query_kept_in_order() {
 #[test]
 fn a_query_of_only_presigned_parameters_leaves_none() {
     let mut req = client_request("/b/k?X-Amz-Signature=00&X-Amz-Date=1");
-    resign(&mut req, &store(), "us-east-1", SystemTime::now()).unwrap();
+    resign(&mut req, &store(), SystemTime::now()).unwrap();
     assert_eq!(req.uri().to_string(), "/b/k");
 }
 

@@ -27,7 +27,7 @@ pub use payload::{
     STREAMING_UNSIGNED_TRAILER, UNSIGNED_PAYLOAD,
 };
 pub use refuse::{Location, content_sha256_mismatch};
-pub use sign::{Credentials, Signed, sign};
+pub use sign::{Credentials, Signed, sign, sign_with};
 pub use time::AmzDate;
 
 use crate::s3::error::S3Error;
@@ -43,6 +43,19 @@ pub const MAX_SKEW_SECS: u64 = 15 * 60;
 pub trait CredentialStore {
     /// The secret key of `access_key_id`, if it is known.
     fn secret_key(&self, access_key_id: &str) -> Option<SecretKey>;
+
+    /// The signing key of `access_key_id` for one scope, if the key is known. A table
+    /// may keep derived keys (four HMACs each) rather than derive one per request.
+    fn signing_key(
+        &self,
+        access_key_id: &str,
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> Option<SigningKey> {
+        let secret = self.secret_key(access_key_id)?;
+        Some(SigningKey::derive(&secret, date, region, service))
+    }
 }
 
 impl CredentialStore for HashMap<String, SecretKey> {

@@ -53,6 +53,28 @@ pub fn sign(
     service: &str,
     now: SystemTime,
 ) -> Result<Signed, S3Error> {
+    sign_with(
+        parts,
+        payload_hash,
+        &credentials.access_key_id,
+        |date| SigningKey::derive(&credentials.secret_key, date, region, service),
+        region,
+        service,
+        now,
+    )
+}
+
+/// [`sign`] with the signing key of the request's date from `key_for` (a cache of
+/// derived keys), for `access_key_id`.
+pub fn sign_with(
+    parts: &Parts<'_>,
+    payload_hash: &str,
+    access_key_id: &str,
+    key_for: impl FnOnce(&str) -> SigningKey,
+    region: &str,
+    service: &str,
+    now: SystemTime,
+) -> Result<Signed, S3Error> {
     let date = AmzDate::from_system_time(now);
     let x_amz_date = value(date.as_str())?;
     let x_amz_content_sha256 = value(payload_hash)?;
@@ -68,12 +90,12 @@ pub fn sign(
     };
     let canonical = canonical_request(&parts, &signed, payload_hash, false)?;
     let scope = format!("{}/{region}/{service}/aws4_request", date.date());
-    let signing_key = SigningKey::derive(&credentials.secret_key, date.date(), region, service);
+    let signing_key = key_for(date.date());
     let signature = signing_key.sign(string_to_sign(&date, &scope, &canonical).as_bytes());
     let mut authorization = String::with_capacity(256);
     authorization.push_str(ALGORITHM);
     authorization.push_str(" Credential=");
-    authorization.push_str(&credentials.access_key_id);
+    authorization.push_str(access_key_id);
     authorization.push('/');
     authorization.push_str(&scope);
     authorization.push_str(", SignedHeaders=");

@@ -11,7 +11,7 @@ use http::HeaderMap;
 use http::header::{AUTHORIZATION, DATE};
 
 use super::canonical::{Parts, canonical_request, string_to_sign};
-use super::crypto::{EMPTY_SHA256, SigningKey};
+use super::crypto::EMPTY_SHA256;
 use super::parse::{self, Credential, QueryAuth};
 use super::payload::{PayloadMode, UNSIGNED_PAYLOAD};
 use super::refuse::{self, Location};
@@ -192,15 +192,14 @@ fn finish(
         return Err(refuse::invalid_token());
     }
     let access_key_id = claim.credential.access_key_id;
-    let secret = credentials
-        .secret_key(access_key_id)
+    let key = credentials
+        .signing_key(
+            access_key_id,
+            claim.credential.date,
+            &verifier.region,
+            &verifier.service,
+        )
         .ok_or_else(refuse::unknown_key)?;
-    let key = SigningKey::derive(
-        &secret,
-        claim.credential.date,
-        &verifier.region,
-        &verifier.service,
-    );
     let parts = Parts {
         method: request.method.as_str(),
         path: request.path,
