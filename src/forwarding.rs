@@ -73,10 +73,24 @@ pub fn strip_forwarding_claims(headers: &mut HeaderMap) {
 /// The host the client addressed and signed: the URI authority (HTTP/2 `:authority`,
 /// or an HTTP/1.1 absolute-form target, RFC 9112 §3.2.2), else the `Host` field.
 pub fn request_host(uri: &Uri, headers: &HeaderMap) -> Result<HeaderValue, S3Error> {
+    let mut hosts = headers.get_all(HOST).iter();
     if let Some(authority) = uri.authority() {
+        // An absolute-form target (or HTTP/2 `:authority`) and a Host naming another
+        // host: a signature over `Host` would cover a request for another bucket.
+        let differs = |host: &HeaderValue| {
+            !host
+                .as_bytes()
+                .eq_ignore_ascii_case(authority.as_str().as_bytes())
+        };
+        if hosts.any(differs) {
+            return Err(S3Error::new(
+                S3ErrorCode::InvalidArgument,
+                "The Host header does not match the host of the request target.",
+            )
+            .with_reason(Reason::BadHost));
+        }
         return HeaderValue::from_str(authority.as_str()).map_err(|_| invalid_host());
     }
-    let mut hosts = headers.get_all(HOST).iter();
     match (hosts.next(), hosts.next()) {
         (Some(host), None) if !host.is_empty() => Ok(host.clone()),
         (None, _) => Err(
@@ -182,8 +196,23 @@ mod tests {
             request_host(&Uri::from_static("/k"), &h).unwrap(),
             "bucket.s3.example.com:8443"
         );
-        let abs = Uri::from_static("https://signed.example:8443/k");
-        assert_eq!(request_host(&abs, &h).unwrap(), "signed.example:8443");
+        let abs = Uri::from_static("https://bucket.s3.example.com:8443/k");
+        assert_eq!(
+            request_host(&abs, &h).unwrap(),
+            "bucket.s3.example.com:8443"
+        );
+        assert_eq!(
+            request_host(&abs, &map(&[("host", "BUCKET.s3.example.com:8443")])).unwrap(),
+            "bucket.s3.example.com:8443"
+        );
+        assert_eq!(
+            request_host(&abs, &HeaderMap::new()).unwrap(),
+            "bucket.s3.example.com:8443"
+        );
+        // A signature over Host must not stand for a request to another host.
+        let other = Uri::from_static("https://other-bucket.s3.example.com:8443/k");
+        let e = request_host(&other, &h).unwrap_err();
+        assert_eq!(e.reason, Some(Reason::BadHost));
         assert!(request_host(&Uri::from_static("/k"), &HeaderMap::new()).is_err());
         let two = map(&[("host", "a"), ("host", "b")]);
         assert!(request_host(&Uri::from_static("/k"), &two).is_err());

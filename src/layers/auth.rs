@@ -18,7 +18,7 @@ use crate::credentials::{Credentials, LiveCredentials};
 use crate::error::ProxyError;
 use crate::forwarding::ClientHost;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
-use crate::s3::headers::COPY_SOURCE;
+use crate::s3::headers::{COPY_SOURCE, DECODED_CONTENT_LENGTH};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::sigv4::{self, CredentialStore, SecretKey, SigningKey, Verified, Verifier};
 
@@ -85,17 +85,13 @@ pub fn authenticate<B>(
     now: SystemTime,
 ) -> Result<Verified, S3Error> {
     let s3 = req.extensions().get::<S3Request>();
-    if s3.is_some_and(|s3| s3.op == S3Op::PostObject) {
-        return Err(S3Error::new(
-            S3ErrorCode::NotImplemented,
-            "POST Object uploads are not supported with auth.mode = \"resign\".",
-        )
-        .with_reason(Reason::ResignUnsupported));
-    }
-    // HTTP/2 carries the host in `:authority`; the signature covers it as `host`.
+    check_forwardable(s3)?;
+    // The host the request is classified and forwarded by is the one the signature must
+    // cover (HTTP/2 carries it in `:authority`; the classify layer has refused a Host
+    // that differs from it).
     let with_host;
     let headers = match req.extensions().get::<ClientHost>() {
-        Some(ClientHost(host)) if !req.headers().contains_key(HOST) => {
+        Some(ClientHost(host)) if req.headers().get(HOST) != Some(host) => {
             let mut headers = req.headers().clone();
             headers.insert(HOST, host.clone());
             with_host = headers;
@@ -111,7 +107,49 @@ pub fn authenticate<B>(
     };
     let verified = Verifier::new(credentials.region()).verify(&request, credentials, now)?;
     check_scope(credentials, &verified, s3, req.headers())?;
+    if verified.payload.is_streaming() && !req.headers().contains_key(DECODED_CONTENT_LENGTH) {
+        return Err(S3Error::new(
+            S3ErrorCode::MissingContentLength,
+            "You must provide the Content-Length HTTP header.",
+        )
+        .with_reason(Reason::AwsChunkedLength));
+    }
     Ok(verified)
+}
+
+/// Bucket names that are not buckets on Ceph RGW: its admin API (`rgw admin entry`),
+/// Swift API and Swift authentication, which a request signed with the store's
+/// credentials must never reach.
+const STORE_ENTRY_POINTS: [&str; 3] = ["admin", "swift", "auth"];
+
+/// Only S3 operations the proxy recognises are signed for the store: anything else
+/// (SeaweedFS's IAM `Action=` forms, RGW's admin API) would run with the store's
+/// credentials rather than the client's.
+fn check_forwardable(s3: Option<&S3Request>) -> Result<(), S3Error> {
+    let refuse = |message: &'static str| {
+        Err(S3Error::new(S3ErrorCode::NotImplemented, message)
+            .with_reason(Reason::ResignUnsupported))
+    };
+    match s3 {
+        None => refuse("This request is not an S3 operation the proxy signs for the store."),
+        Some(s3) if s3.op == S3Op::PostObject => {
+            refuse("POST Object uploads are not supported with auth.mode = \"resign\".")
+        }
+        Some(s3) if s3.op == S3Op::Unknown => {
+            refuse("This request is not an S3 operation the proxy signs for the store.")
+        }
+        Some(s3)
+            if s3
+                .bucket
+                .as_deref()
+                .is_some_and(|b| STORE_ENTRY_POINTS.contains(&b)) =>
+        {
+            refuse(
+                "This bucket name is an entry point of the store's own APIs, which the proxy does not sign for.",
+            )
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 /// A client limited to some buckets may address only those, as target and as copy
@@ -130,10 +168,11 @@ fn check_scope(
         ));
     };
     let target = s3.and_then(|s3| s3.bucket.as_deref());
+    // Fails closed: a copy source that is not text has no bucket the scope allows (the
+    // strict header check refuses one anyway).
     let source = headers
         .get(COPY_SOURCE)
-        .and_then(|v| v.to_str().ok())
-        .map(copy_source_bucket);
+        .map(|v| v.to_str().map(copy_source_bucket).unwrap_or_default());
     let allowed = match target {
         Some(bucket) => client.buckets.allows(bucket),
         None => client.buckets.allows_every_bucket(),

@@ -275,13 +275,30 @@ async fn leaves_the_classification_and_the_host_for_the_layers_below() {
 }
 
 #[tokio::test]
+async fn refuses_an_absolute_target_whose_host_header_names_another_host() {
+    let (result, log) = classify_with(
+        settings(&["s3.example.com"]),
+        request(
+            Method::PUT,
+            "https://other.s3.example.com:8443/k",
+            &[("host", "bkt.s3.example.com:8443")],
+        ),
+    )
+    .await;
+    let e = result.expect_err("refused").to_s3();
+    assert_eq!(e.code, S3ErrorCode::InvalidArgument);
+    assert_eq!(e.reason, Some(Reason::BadHost));
+    assert_eq!(log.calls(), 0);
+}
+
+#[tokio::test]
 async fn reads_virtual_hosted_buckets_and_the_authority_of_absolute_targets() {
     let (result, log) = classify_with(
         settings(&["s3.example.com"]),
         request(
             Method::POST,
             "https://bkt.s3.example.com:8443/k?uploadId=u%2B1",
-            &[("host", "ignored.example")],
+            &[("host", "bkt.s3.example.com:8443")],
         ),
     )
     .await;

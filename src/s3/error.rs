@@ -51,6 +51,8 @@ pub enum S3ErrorCode {
     MalformedTrailerError,
     /// 405: the method is not supported on this resource.
     MethodNotAllowed,
+    /// 411: a streaming upload without its decoded length.
+    MissingContentLength,
     /// 400: a POST Object body is not well-formed multipart/form-data.
     MalformedPOSTRequest,
     /// 501: the request is valid but the proxy or the store cannot serve it safely.
@@ -92,6 +94,7 @@ impl S3ErrorCode {
             Self::InvalidURI => StatusCode::BAD_REQUEST,
             Self::MalformedTrailerError => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MissingContentLength => StatusCode::LENGTH_REQUIRED,
             Self::MalformedPOSTRequest => StatusCode::BAD_REQUEST,
             Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
             Self::RequestHeaderSectionTooLarge => StatusCode::BAD_REQUEST,
@@ -125,6 +128,7 @@ impl S3ErrorCode {
             Self::InvalidURI => "InvalidURI",
             Self::MalformedTrailerError => "MalformedTrailerError",
             Self::MethodNotAllowed => "MethodNotAllowed",
+            Self::MissingContentLength => "MissingContentLength",
             Self::MalformedPOSTRequest => "MalformedPOSTRequest",
             Self::NotImplemented => "NotImplemented",
             Self::RequestHeaderSectionTooLarge => "RequestHeaderSectionTooLarge",

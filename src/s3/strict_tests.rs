@@ -339,3 +339,23 @@ mod props {
         }
     }
 }
+
+#[test]
+fn refuses_a_copy_source_with_raw_bytes_outside_visible_ascii() {
+    for raw in [
+        &b"/other/secr\xc3\xa9t"[..],
+        b"/other/secret?versionId=null&\xc3\xa9",
+        b"/other/sec ret",
+        b"/other/secret\t",
+    ] {
+        let mut h = HeaderMap::new();
+        h.insert("x-amz-copy-source", HeaderValue::from_bytes(raw).unwrap());
+        let e = check_headers(&h).unwrap_err();
+        assert_eq!(reason(&e), Some(REASON_HEADER), "{raw:?}");
+    }
+    check_headers(&headers(&[(
+        "x-amz-copy-source",
+        "/other/secr%C3%A9t?versionId=v",
+    )]))
+    .unwrap();
+}

@@ -116,6 +116,14 @@ fn check_connection(headers: &HeaderMap) -> Result<(), S3Error> {
 /// `x-amz-copy-source` (`[/]bucket/key[?versionId=…]`, URL-encoded): the bucket must be
 /// literal and the key must decode, for the same reasons as the request path.
 fn check_copy_source(value: &[u8]) -> Result<(), S3Error> {
+    // SDKs percent-encode the key; a raw byte outside visible ASCII is read by some
+    // code as a value and by other code (`HeaderValue::to_str`) as no value at all.
+    if !value.iter().all(u8::is_ascii_graphic) {
+        return Err(ambiguous(
+            REASON_HEADER,
+            "The x-amz-copy-source header has characters that are not URL-encoded.",
+        ));
+    }
     let Ok(value) = std::str::from_utf8(value) else {
         return Err(ambiguous(
             REASON_HEADER,
