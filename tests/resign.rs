@@ -514,6 +514,63 @@ async fn a_clients_bucket_scope_is_enforced(store: Store) {
     assert_eq!(failure(&err), (403, "AccessDenied".to_owned()));
 }
 
+/// What the attack review found, refused before the store: a copy source with raw
+/// non-ASCII bytes (it once read as no copy source to the scope check), and requests
+/// that are not S3 operations (the stores' IAM and admin APIs, which would run with the
+/// store's credentials).
+async fn requests_outside_s3_and_raw_copy_sources_are_refused(store: Store) {
+    let r = Resign::start(&store);
+    let app = r.client(APP, APP_SECRET);
+    let mine = bucket_name("scoped-raw");
+    let other = bucket_name("other-raw");
+    for b in [&mine, &other] {
+        app.create_bucket().bucket(b).send().await.unwrap();
+    }
+    app.put_object()
+        .bucket(&other)
+        .key("secret")
+        .body(ByteStream::from_static(b"not for the scoped client"))
+        .send()
+        .await
+        .unwrap();
+    let url = format!("{}/{mine}/stolen", r.proxy.url());
+    let mut req = signed(
+        &r.as_client(SCOPED, SCOPED_SECRET),
+        "PUT",
+        &url,
+        &[],
+        Bytes::new(),
+    );
+    req.headers_mut().insert(
+        "x-amz-copy-source",
+        http::HeaderValue::from_bytes(format!("/{other}/secret?versionId=null&\u{e9}").as_bytes())
+            .unwrap(),
+    );
+    let resp = r.raw().send(req).await;
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert!(!exists(&r.direct(), &mine, "stolen").await);
+
+    let client = r.as_client(APP, APP_SECRET);
+    let iam = signed(
+        &client,
+        "POST",
+        &format!("{}/", r.proxy.url()),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Bytes::from_static(b"Action=ListUsers&Version=2010-05-08"),
+    );
+    let resp = r.raw().send(iam).await;
+    assert_eq!(resp.status, 501, "{}", resp.text());
+    let admin = signed(
+        &client,
+        "GET",
+        &format!("{}/admin/user?uid=test", r.proxy.url()),
+        &[],
+        Bytes::new(),
+    );
+    let resp = r.raw().send(admin).await;
+    assert_eq!(resp.status, 501, "{}", resp.text());
+}
+
 per_store!(
     sdk_defaults_work_with_proxy_credentials,
     bad_credentials_are_refused_before_the_store,
@@ -522,6 +579,7 @@ per_store!(
     presigned_urls_work_and_expire,
     odd_keys_round_trip_exactly,
     a_clients_bucket_scope_is_enforced,
+    requests_outside_s3_and_raw_copy_sources_are_refused,
 );
 
 /// What the store receives from an SDK upload with its defaults (aws-chunked with a
