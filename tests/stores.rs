@@ -19,8 +19,8 @@ use ssec_proxy::s3::chunked::{Signing, encode};
 use support::at_rest;
 use support::s3::{Key, data, failure, object_names};
 use support::{
-    Proxy, RawClient, Route, Store, bucket_name, s3_client, store_client, store_proxy,
-    store_proxy_auto,
+    Proxy, ProxyOptions, RawClient, Route, Store, bucket_name, resign_tables, s3_client,
+    store_client, store_proxy, store_proxy_auto,
 };
 
 fn proxy_for(store: &Store, route: Route) -> Proxy {
@@ -275,6 +275,68 @@ async fn wrong_secret_is_refused_by_the_store(store: &Store, route: Route) {
         .await
         .unwrap_err();
     assert_eq!(failure(&err), (403, "SignatureDoesNotMatch".to_owned()));
+}
+
+/// The same operations in resign mode: the client holds only the proxy's credentials,
+/// the proxy verifies them and signs for the store with its own.
+async fn exercise_resign(store: &Store, route: Route, sse_key: Option<Key>) {
+    const ACCESS: &str = "OPSCLIENTACCESSKEY01";
+    const SECRET: &str = "ops-client-secret-0123456789abcdefgh";
+    let (tables, _secrets) = resign_tables(store, &[(ACCESS, SECRET, None)]);
+    let kind = if store.name == "RGW" {
+        "rgw"
+    } else {
+        "seaweedfs"
+    };
+    let (endpoint, upstream) = match route {
+        Route::Https => (
+            store.https.clone(),
+            format!(
+                "store = \"{kind}\"\nca_file = {:?}",
+                store.ca.display().to_string()
+            ),
+        ),
+        Route::HttpForwardedProto => (
+            store.http.clone(),
+            format!("store = \"{kind}\"\nforwarded_proto = true"),
+        ),
+        Route::Http => (store.http.clone(), format!("store = \"{kind}\"")),
+    };
+    let proxy = Proxy::start(ProxyOptions {
+        upstream,
+        tables,
+        ..ProxyOptions::endpoint(endpoint)
+    });
+    let client = Store {
+        access_key: ACCESS.to_owned(),
+        secret_key: SECRET.to_owned(),
+        ..store.clone()
+    };
+    exercise_through(&proxy, &client, sse_key).await;
+}
+
+#[tokio::test]
+async fn seaweedfs_operations_with_sse_c_in_resign_mode() {
+    let store = require_store!(seaweedfs);
+    exercise_resign(&store, Route::Http, Some(Key::new(0))).await;
+}
+
+#[tokio::test]
+async fn seaweedfs_operations_plain_in_resign_mode() {
+    let store = require_store!(seaweedfs);
+    exercise_resign(&store, Route::Http, None).await;
+}
+
+#[tokio::test]
+async fn rgw_operations_with_sse_c_in_resign_mode_over_its_tls_endpoint() {
+    let store = require_store!(rgw);
+    exercise_resign(&store, Route::Https, Some(Key::new(0))).await;
+}
+
+#[tokio::test]
+async fn rgw_operations_plain_in_resign_mode() {
+    let store = require_store!(rgw);
+    exercise_resign(&store, Route::Http, None).await;
 }
 
 #[tokio::test]
