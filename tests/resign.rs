@@ -98,6 +98,33 @@ impl Resign {
     fn raw(&self) -> RawClient {
         RawClient::new(&self.proxy.pki.ca_pem, false)
     }
+
+    /// A new bucket (made by `APP`) holding an object `secret`.
+    async fn bucket_with_secret(&self, prefix: &str) -> String {
+        let app = self.client(APP, APP_SECRET);
+        let bucket = bucket_name(prefix);
+        app.create_bucket().bucket(&bucket).send().await.unwrap();
+        app.put_object()
+            .bucket(&bucket)
+            .key("secret")
+            .body(ByteStream::from_static(b"the source"))
+            .send()
+            .await
+            .unwrap();
+        bucket
+    }
+
+    /// An empty PUT of `path` through the proxy, signed by `access`/`secret`.
+    fn signed_put(&self, access: &str, secret: &str, path: &str) -> http::Request<Full<Bytes>> {
+        let url = format!("{}{path}", self.proxy.url());
+        signed(
+            &self.as_client(access, secret),
+            "PUT",
+            &url,
+            &[],
+            Bytes::new(),
+        )
+    }
 }
 
 async fn exists(direct: &Client, bucket: &str, key: &str) -> bool {
@@ -286,24 +313,8 @@ async fn bad_credentials_are_refused_before_the_store(store: Store) {
 /// would turn a signed PUT into a copy of another object.
 async fn unsigned_amz_headers_are_refused(store: Store) {
     let r = Resign::start(&store);
-    let c = r.client(APP, APP_SECRET);
-    let bucket = bucket_name("resign-launder");
-    c.create_bucket().bucket(&bucket).send().await.unwrap();
-    c.put_object()
-        .bucket(&bucket)
-        .key("secret")
-        .body(ByteStream::from_static(b"the source"))
-        .send()
-        .await
-        .unwrap();
-    let url = format!("{}/{bucket}/copy", r.proxy.url());
-    let mut req = signed(
-        &r.as_client(APP, APP_SECRET),
-        "PUT",
-        &url,
-        &[],
-        Bytes::new(),
-    );
+    let bucket = r.bucket_with_secret("resign-launder").await;
+    let mut req = r.signed_put(APP, APP_SECRET, &format!("/{bucket}/copy"));
     req.headers_mut().insert(
         "x-amz-copy-source",
         format!("/{bucket}/secret").parse().unwrap(),
@@ -520,27 +531,9 @@ async fn a_clients_bucket_scope_is_enforced(store: Store) {
 /// store's credentials).
 async fn requests_outside_s3_and_raw_copy_sources_are_refused(store: Store) {
     let r = Resign::start(&store);
-    let app = r.client(APP, APP_SECRET);
-    let mine = bucket_name("scoped-raw");
-    let other = bucket_name("other-raw");
-    for b in [&mine, &other] {
-        app.create_bucket().bucket(b).send().await.unwrap();
-    }
-    app.put_object()
-        .bucket(&other)
-        .key("secret")
-        .body(ByteStream::from_static(b"not for the scoped client"))
-        .send()
-        .await
-        .unwrap();
-    let url = format!("{}/{mine}/stolen", r.proxy.url());
-    let mut req = signed(
-        &r.as_client(SCOPED, SCOPED_SECRET),
-        "PUT",
-        &url,
-        &[],
-        Bytes::new(),
-    );
+    let mine = r.bucket_with_secret("scoped-raw").await;
+    let other = r.bucket_with_secret("other-raw").await;
+    let mut req = r.signed_put(SCOPED, SCOPED_SECRET, &format!("/{mine}/stolen"));
     req.headers_mut().insert(
         "x-amz-copy-source",
         http::HeaderValue::from_bytes(format!("/{other}/secret?versionId=null&\u{e9}").as_bytes())
