@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use arc_swap::ArcSwapOption;
 
 use crate::config::{BucketScope, MIN_CLIENT_SECRET, ResignSettings, SecretSource};
-use crate::s3::sigv4::{SecretKey, SigningKey};
+use crate::s3::sigv4::{self, CredentialStore, SecretKey, SigningKey, Verifier};
 use crate::secret::{Key32, Secret, SecretError, read_key32, read_secret_access_key};
 
 /// The running credential table, swapped whole by a reload; `None` in passthrough mode.
@@ -26,6 +26,8 @@ pub struct Credentials {
     binding_key: Option<Key32>,
     clients: HashMap<String, ClientCredential>,
     store: StoreCredential,
+    /// Checks clients' signatures for `region`.
+    verifier: Verifier,
     /// Which load this is: signing keys derived from another table are not reused.
     generation: u64,
 }
@@ -115,8 +117,14 @@ impl Credentials {
                 secret: secret(&store.secret, "upstream.credentials.secret_key_file", 1)?,
                 region: store.region.clone(),
             },
+            verifier: Verifier::new(settings.region.clone()),
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
         })
+    }
+
+    /// The verifier of clients' signatures (`auth.region`, service `s3`).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
     }
 
     /// The signing key of client `access_key` for `date` and `region` (service `s3`).
@@ -199,11 +207,34 @@ impl Credentials {
     }
 }
 
+impl CredentialStore for Credentials {
+    fn secret_key(&self, access_key_id: &str) -> Option<SecretKey> {
+        Some(secret_key(&self.client(access_key_id)?.secret))
+    }
+
+    fn signing_key(
+        &self,
+        access_key_id: &str,
+        date: &str,
+        region: &str,
+        service: &str,
+    ) -> Option<SigningKey> {
+        if service != sigv4::SERVICE {
+            let secret = self.secret_key(access_key_id)?;
+            return Some(SigningKey::derive(&secret, date, region, service));
+        }
+        self.client_signing_key(access_key_id, date, region)
+    }
+}
+
+/// `secret` as the signer takes it; secrets are checked to be visible ASCII when read.
+fn secret_key(secret: &Secret) -> SecretKey {
+    SecretKey::new(String::from_utf8_lossy(secret.expose()))
+}
+
 /// The S3 signing key of `secret` for `date` and `region`.
 fn derive(secret: &Secret, date: &str, region: &str) -> SigningKey {
-    // Secrets are checked to be visible ASCII when read.
-    let secret = SecretKey::new(String::from_utf8_lossy(secret.expose()));
-    SigningKey::derive(&secret, date, region, crate::s3::sigv4::SERVICE)
+    SigningKey::derive(&secret_key(secret), date, region, sigv4::SERVICE)
 }
 
 /// The secret behind `source`; `key` names the file in errors.

@@ -20,7 +20,8 @@ use crate::forwarding::ClientHost;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::{COPY_SOURCE, DECODED_CONTENT_LENGTH};
 use crate::s3::op::{S3Op, S3Request};
-use crate::s3::sigv4::{self, CredentialStore, SecretKey, SigningKey, Verified, Verifier};
+use crate::s3::policy::copy_source_bucket;
+use crate::s3::sigv4::{self, Verified};
 
 /// Adds [`Auth`].
 #[derive(Clone, Debug)]
@@ -105,7 +106,7 @@ pub fn authenticate<B>(
         query: req.uri().query(),
         headers,
     };
-    let verified = Verifier::new(credentials.region()).verify(&request, credentials, now)?;
+    let verified = credentials.verifier().verify(&request, credentials, now)?;
     check_scope(credentials, &verified, s3, req.headers())?;
     if verified.payload.is_streaming() && !req.headers().contains_key(DECODED_CONTENT_LENGTH) {
         return Err(S3Error::new(
@@ -161,58 +162,30 @@ fn check_scope(
     headers: &HeaderMap,
 ) -> Result<(), S3Error> {
     let Some(client) = credentials.client(&verified.access_key_id) else {
-        // The table was swapped between verification and here: the key is gone.
+        // Not reached: the signature verified against this same table.
         return Err(S3Error::new(
             S3ErrorCode::InvalidAccessKeyId,
             "The AWS Access Key Id you provided does not exist in our records.",
         ));
     };
     let target = s3.and_then(|s3| s3.bucket.as_deref());
-    // Fails closed: a copy source that is not text has no bucket the scope allows (the
-    // strict header check refuses one anyway).
-    let source = headers
-        .get(COPY_SOURCE)
-        .map(|v| v.to_str().map(copy_source_bucket).unwrap_or_default());
+    // Fails closed: a copy source with no readable bucket is outside every scope but
+    // "all buckets" (the strict header check refuses one anyway).
+    let source = headers.get(COPY_SOURCE).map(|v| {
+        v.to_str()
+            .ok()
+            .and_then(copy_source_bucket)
+            .unwrap_or_default()
+    });
     let allowed = match target {
         Some(bucket) => client.buckets.allows(bucket),
         None => client.buckets.allows_every_bucket(),
-    } && source.is_none_or(|bucket| client.buckets.allows(bucket));
+    } && source.is_none_or(|bucket| client.buckets.allows(&bucket));
     if allowed {
         Ok(())
     } else {
         Err(S3Error::new(S3ErrorCode::AccessDenied, "Access Denied")
             .with_reason(Reason::ClientScope))
-    }
-}
-
-/// The bucket of an `x-amz-copy-source` value (`/bucket/key…` or `bucket/key…`); the
-/// strict header check has already refused any bucket that is not a literal name.
-fn copy_source_bucket(value: &str) -> &str {
-    let value = value.strip_prefix('/').unwrap_or(value);
-    value.split_once('/').map_or(value, |(bucket, _)| bucket)
-}
-
-impl CredentialStore for Credentials {
-    fn secret_key(&self, access_key_id: &str) -> Option<SecretKey> {
-        let client = self.client(access_key_id)?;
-        // Secrets are checked to be visible ASCII when read.
-        Some(SecretKey::new(String::from_utf8_lossy(
-            client.secret.expose(),
-        )))
-    }
-
-    fn signing_key(
-        &self,
-        access_key_id: &str,
-        date: &str,
-        region: &str,
-        service: &str,
-    ) -> Option<SigningKey> {
-        if service != sigv4::SERVICE {
-            let secret = self.secret_key(access_key_id)?;
-            return Some(SigningKey::derive(&secret, date, region, service));
-        }
-        self.client_signing_key(access_key_id, date, region)
     }
 }
 

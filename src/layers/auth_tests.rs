@@ -18,7 +18,7 @@ use crate::config::{
 };
 use crate::layers::test_support::{Log, ok_recorder};
 use crate::s3::headers::CONTENT_SHA256;
-use crate::s3::sigv4::EMPTY_SHA256;
+use crate::s3::sigv4::{EMPTY_SHA256, SecretKey};
 use crate::secret::secret_access_key;
 
 const APP: &str = "APPACCESSKEY00000001";
