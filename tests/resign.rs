@@ -387,6 +387,19 @@ async fn presigned_urls_work_and_expire(store: Store) {
         )
         .await;
     assert_eq!(resp.status, 200, "{}", resp.text());
+    // The store holds what the presigned PUT carried, read with its own credentials.
+    let held = r
+        .direct()
+        .get_object()
+        .bucket(&bucket)
+        .key("p")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        held.body.collect().await.unwrap().into_bytes(),
+        &b"presigned body"[..]
+    );
     let get = c
         .get_object()
         .bucket(&bucket)
