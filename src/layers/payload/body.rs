@@ -12,6 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 use crate::error::BoxError;
+use crate::layers::stream::seen;
 use crate::s3::checksum;
 use crate::s3::chunked;
 use crate::s3::error::S3Error;
@@ -224,21 +225,19 @@ where
             if checking.ended {
                 return Poll::Ready(None);
             }
-            let checked = match ready!(this.inner.as_mut().poll_frame(cx)) {
-                Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
-                // HTTP trailers are not the payload's: the store gets a plain body.
-                Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) => checking.take(&data),
-                    Err(_) => Ok(()),
-                },
-                None => checking.end(),
+            let polled = ready!(this.inner.as_mut().poll_frame(cx));
+            let Some((_, ended)) = seen(&polled, &*this.inner) else {
+                return Poll::Ready(polled.map(|r| r.map_err(Into::into)));
             };
-            let checked = match checked {
-                // The connection stops polling once the body says it ended: the end is
-                // checked with the last frame rather than at a `None` never asked for.
-                Ok(()) if !checking.ended && this.inner.is_end_stream() => checking.end(),
-                other => other,
-            };
+            // HTTP trailers are not the payload's: the store gets a plain body.
+            let data = polled
+                .as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .and_then(Frame::data_ref);
+            let mut checked = data.map_or(Ok(()), |data| checking.take(data));
+            if checked.is_ok() && ended && !checking.ended {
+                checked = checking.end();
+            }
             if let Err(e) = checked {
                 return Poll::Ready(Some(Err(checking.refuse(e))));
             }
