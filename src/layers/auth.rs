@@ -120,7 +120,7 @@ pub fn authenticate<B>(
 
 /// Bucket names that are not buckets on Ceph RGW: its admin API (`rgw admin entry`),
 /// Swift API and Swift authentication, which a request signed with the store's
-/// credentials must never reach.
+/// credentials must never reach. Compared in any case: a store may match them so.
 const STORE_ENTRY_POINTS: [&str; 3] = ["admin", "swift", "auth"];
 
 /// Only S3 operations the proxy recognises are signed for the store: anything else
@@ -143,7 +143,7 @@ fn check_forwardable(s3: Option<&S3Request>) -> Result<(), S3Error> {
             if s3
                 .bucket
                 .as_deref()
-                .is_some_and(|b| STORE_ENTRY_POINTS.contains(&b)) =>
+                .is_some_and(|b| STORE_ENTRY_POINTS.iter().any(|e| e.eq_ignore_ascii_case(b))) =>
         {
             refuse(
                 "This bucket name is an entry point of the store's own APIs, which the proxy does not sign for.",

@@ -266,6 +266,7 @@ async fn only_s3_operations_the_proxy_recognises_are_signed_for_the_store() {
         (S3Op::GetObject, Some("admin")),
         (S3Op::GetObject, Some("swift")),
         (S3Op::GetObject, Some("auth")),
+        (S3Op::GetObject, Some("Admin")),
     ] {
         let mut req = signed(Method::GET, "/x/k", bucket, OPS, OPS_SECRET);
         let s3 = req.extensions_mut().get_mut::<S3Request>().unwrap();
