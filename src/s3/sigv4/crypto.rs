@@ -2,6 +2,8 @@
 //! SHA-256, HMAC-SHA256, the signing-key chain, lower-case hex, and the constant-time
 //! comparison of a signature. Digests and MACs come from aws-lc-rs, the crypto rustls uses.
 
+use std::sync::Arc;
+
 use aws_lc_rs::{digest, hmac};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -32,9 +34,12 @@ impl std::fmt::Debug for SecretKey {
 }
 
 /// The derived key of one scope (date, region, service): what signs the request, its
-/// chunks and its trailer. Zeroized on drop; its `Debug` never shows it.
+/// chunks and its trailer, kept as an HMAC key with its inner and outer pads already
+/// hashed (a signature then costs the message's blocks only). Cloning shares it. The
+/// derivation's intermediate keys are zeroized, and aws-lc clears the HMAC state when the
+/// last clone drops; its `Debug` never shows it.
 #[derive(Clone)]
-pub struct SigningKey(Zeroizing<[u8; 32]>);
+pub struct SigningKey(Arc<hmac::Key>);
 
 impl SigningKey {
     /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service),
@@ -46,15 +51,19 @@ impl SigningKey {
         let k_date = Zeroizing::new(hmac_sha256(&seed, date.as_bytes()));
         let k_region = Zeroizing::new(hmac_sha256(k_date.as_ref(), region.as_bytes()));
         let k_service = Zeroizing::new(hmac_sha256(k_region.as_ref(), service.as_bytes()));
-        Self(Zeroizing::new(hmac_sha256(
-            k_service.as_ref(),
-            b"aws4_request",
+        let k_signing = Zeroizing::new(hmac_sha256(k_service.as_ref(), b"aws4_request"));
+        Self(Arc::new(hmac::Key::new(
+            hmac::HMAC_SHA256,
+            k_signing.as_ref(),
         )))
     }
 
     /// The hex HMAC-SHA256 of `string_to_sign` under this key: a signature.
     pub fn sign(&self, string_to_sign: &[u8]) -> Signature {
-        Signature(hex(&hmac_sha256(self.0.as_ref(), string_to_sign)))
+        let tag = hmac::sign(&self.0, string_to_sign);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        Signature(hex(&out))
     }
 }
 
