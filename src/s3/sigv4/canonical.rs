@@ -3,7 +3,7 @@
 //! Request"): no path normalization, the path encoded once, the query decoded and
 //! re-encoded and sorted, header values trimmed of spaces.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 
 use super::crypto::sha256_hex;
 use super::refuse;
@@ -29,11 +29,33 @@ pub struct Parts<'a> {
 }
 
 /// The canonical request: method, URI, query, headers, signed header list, payload hash,
-/// one per line. `signed` are lower-case names in the order given (the caller checks that
-/// they are sorted); `skip_signature` drops `X-Amz-Signature` from the query (presigned).
+/// one per line. `signed` are lower-case names, sorted without repeats (the caller checks
+/// that); `skip_signature` drops `X-Amz-Signature` from the query (presigned).
 pub fn canonical_request(
     parts: &Parts<'_>,
     signed: &[&str],
+    payload_hash: &str,
+    skip_signature: bool,
+) -> Result<String, S3Error> {
+    // One pass over the headers rather than a look-up per signed name: each value tagged
+    // with its name's place in `signed`, then a stable sort keeps repeats in the order
+    // received.
+    let mut values: Vec<(usize, &HeaderValue)> = Vec::with_capacity(signed.len() + 2);
+    for (name, value) in parts.headers {
+        if let Ok(at) = signed.binary_search(&name.as_str()) {
+            values.push((at, value));
+        }
+    }
+    values.sort_by_key(|&(at, _)| at);
+    write_canonical(parts, signed, &values, payload_hash, skip_signature)
+}
+
+/// The canonical request of `values`, each tagged with its name's place in `signed` and
+/// sorted by it. A name in `signed` without a value cannot have been signed as sent.
+pub fn write_canonical(
+    parts: &Parts<'_>,
+    signed: &[&str],
+    values: &[(usize, &HeaderValue)],
     payload_hash: &str,
     skip_signature: bool,
 ) -> Result<String, S3Error> {
@@ -44,10 +66,21 @@ pub fn canonical_request(
     out.push('\n');
     canonical_query(parts.query.unwrap_or(""), skip_signature, &mut out)?;
     out.push('\n');
-    for name in signed {
+    let mut values = values.iter().peekable();
+    for (at, name) in signed.iter().enumerate() {
         out.push_str(name);
         out.push(':');
-        canonical_header_value(parts.headers, name, &mut out)?;
+        let mut first = true;
+        while let Some((_, value)) = values.next_if(|(i, _)| *i == at) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            canonical_header_value(value, &mut out)?;
+        }
+        if first {
+            return Err(refuse::signature_mismatch());
+        }
         out.push('\n');
     }
     out.push('\n');
@@ -97,8 +130,15 @@ pub fn canonical_uri(path: &str, out: &mut String) -> Result<(), S3Error> {
         return Ok(());
     }
     let bytes = path.as_bytes();
+    // Runs that need no escaping are copied whole.
+    let mut run = 0;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
+        if b == b'/' || is_unreserved(b) {
+            i += 1;
+            continue;
+        }
+        out.push_str(path.get(run..i).unwrap_or_default());
         if b == b'%' {
             let escape = bytes.get(i..i + 3).filter(|e| is_hex(e[1]) && is_hex(e[2]));
             let Some(escape) = escape else {
@@ -106,15 +146,13 @@ pub fn canonical_uri(path: &str, out: &mut String) -> Result<(), S3Error> {
             };
             out.extend(escape.iter().map(|&c| char::from(c)));
             i += 3;
-            continue;
-        }
-        if b == b'/' || is_unreserved(b) {
-            out.push(char::from(b));
         } else {
             push_escape(out, b);
+            i += 1;
         }
-        i += 1;
+        run = i;
     }
+    out.push_str(path.get(run..).unwrap_or_default());
     Ok(())
 }
 
@@ -186,32 +224,23 @@ pub fn uri_encode(bytes: &[u8]) -> String {
     out
 }
 
-/// One header's canonical value: each value trimmed of spaces (only spaces: S3 keeps tabs)
-/// with runs of spaces collapsed, repeats joined with `,` in the order received. A header
-/// named in `SignedHeaders` and absent cannot have been signed as sent.
-fn canonical_header_value(
-    headers: &HeaderMap,
-    name: &str,
-    out: &mut String,
-) -> Result<(), S3Error> {
-    let mut values = headers.get_all(name).iter().peekable();
-    if values.peek().is_none() {
-        return Err(refuse::signature_mismatch());
+/// One header value's canonical form, trimmed of spaces (only spaces: S3 keeps tabs) with
+/// runs of spaces collapsed; repeats are joined with `,` by the caller, in the order
+/// received. A value that is not UTF-8 cannot have been signed as sent.
+fn canonical_header_value(value: &HeaderValue, out: &mut String) -> Result<(), S3Error> {
+    let text = std::str::from_utf8(value.as_bytes()).map_err(|_| refuse::signature_mismatch())?;
+    let text = text.trim_matches(' ');
+    if !text.contains("  ") {
+        out.push_str(text);
+        return Ok(());
     }
-    for (i, value) in values.enumerate() {
-        if i > 0 {
-            out.push(',');
+    let mut last_space = false;
+    for c in text.chars() {
+        if c == ' ' && last_space {
+            continue;
         }
-        let text =
-            std::str::from_utf8(value.as_bytes()).map_err(|_| refuse::signature_mismatch())?;
-        let mut last_space = false;
-        for c in text.trim_matches(' ').chars() {
-            if c == ' ' && last_space {
-                continue;
-            }
-            last_space = c == ' ';
-            out.push(c);
-        }
+        last_space = c == ' ';
+        out.push(c);
     }
     Ok(())
 }

@@ -7,8 +7,8 @@
 
 use std::time::SystemTime;
 
-use http::HeaderMap;
 use http::header::{AUTHORIZATION, DATE};
+use http::{HeaderMap, HeaderName};
 
 use super::canonical::{Parts, canonical_request, string_to_sign};
 use super::crypto::EMPTY_SHA256;
@@ -41,8 +41,8 @@ pub fn verify(
 ) -> Result<Verified, S3Error> {
     let query = QueryAuth::read(request.query.unwrap_or(""))?;
     let query_signed = query.is_presigned() || query.v2_signature;
-    let authorization = single(request.headers, AUTHORIZATION.as_str())
-        .map_err(|()| refuse::header_components())?;
+    let authorization =
+        single(request.headers, &AUTHORIZATION).map_err(|()| refuse::header_components())?;
     let claim = match authorization {
         Some(_) if query_signed => return Err(refuse::two_mechanisms()),
         Some(value) => header_claim(verifier, request, value, now)?,
@@ -97,10 +97,10 @@ fn header_claim<'a>(
 
 /// The request time of header auth: `x-amz-date` when sent (readable or not), else `Date`.
 fn request_date(headers: &HeaderMap) -> Result<AmzDate, S3Error> {
-    if let Some(value) = single(headers, AMZ_DATE.as_str()).map_err(|()| refuse::no_date())? {
+    if let Some(value) = single(headers, &AMZ_DATE).map_err(|()| refuse::no_date())? {
         return AmzDate::parse(value.as_bytes()).ok_or_else(refuse::no_date);
     }
-    let date = single(headers, DATE.as_str()).map_err(|()| refuse::no_date())?;
+    let date = single(headers, &DATE).map_err(|()| refuse::no_date())?;
     date.and_then(AmzDate::from_http_date)
         .ok_or_else(refuse::no_date)
 }
@@ -168,7 +168,7 @@ fn payload<'a>(
     verifier: &Verifier,
     headers: &'a HeaderMap,
 ) -> Result<Option<(&'a str, PayloadMode)>, S3Error> {
-    match single(headers, CONTENT_SHA256.as_str()) {
+    match single(headers, &CONTENT_SHA256) {
         Ok(Some(value)) => Ok(Some((value, PayloadMode::parse(value.as_bytes())?))),
         Ok(None) if verifier.profile != Profile::S3 => {
             let mode = PayloadMode::parse(EMPTY_SHA256.as_bytes())?;
@@ -246,7 +246,7 @@ fn check_signed(headers: &HeaderMap, signed: &[&str]) -> Result<(), S3Error> {
 }
 
 /// The one value of a header as text; `Err` when it is repeated or not visible ASCII.
-fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ()> {
+fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<Option<&'a str>, ()> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
