@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use futures_util::future::{Either, Ready, ready};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use http::uri::PathAndQuery;
-use http::{HeaderMap, Request, Uri};
+use http::{HeaderName, Request, Uri};
 use tower::{Layer, Service};
 
 use crate::credentials::LiveCredentials;
@@ -21,7 +21,7 @@ use crate::error::ProxyError;
 use crate::forwarding::ClientHost;
 use crate::s3::error::S3Error;
 use crate::s3::headers::{AMZ_DATE, CONTENT_MD5, CONTENT_SHA256, SECURITY_TOKEN};
-use crate::s3::sigv4::{self, SigningKey, UNSIGNED_PAYLOAD, Verified};
+use crate::s3::sigv4::{self, Signer, UNSIGNED_PAYLOAD, Verified};
 
 /// The query parameters of presigned query authentication (S3 API reference,
 /// "Authenticating Requests: Using Query Parameters").
@@ -89,6 +89,7 @@ where
         let signer = Signer {
             access_key_id: &store.access_key,
             region: &store.region,
+            service: sigv4::SERVICE,
             key_for: &|date: &str| credentials.store_signing_key(date),
         };
         match resign(&mut req, &signer, SystemTime::now()) {
@@ -96,16 +97,6 @@ where
             Err(e) => Either::Left(ready(Err(e.into()))),
         }
     }
-}
-
-/// Who signs for the store, and where its signing key comes from.
-pub struct Signer<'a> {
-    /// `upstream.credentials.access_key`.
-    pub access_key_id: &'a str,
-    /// `upstream.credentials.region`.
-    pub region: &'a str,
-    /// The store's signing key for a date (`yyyymmdd`).
-    pub key_for: &'a dyn Fn(&str) -> SigningKey,
 }
 
 /// Replaces the client's authentication of `req` with a signature by `signer`.
@@ -128,22 +119,13 @@ pub fn resign<B>(
     if let Some(host) = host {
         headers.insert(HOST, host);
     }
-    let signed_headers = headers_to_sign(req.headers());
     let parts = sigv4::Parts {
         method: req.method().as_str(),
         path: req.uri().path(),
         query: req.uri().query(),
-        headers: &signed_headers,
+        headers: req.headers(),
     };
-    let signed = sigv4::sign_with(
-        &parts,
-        UNSIGNED_PAYLOAD,
-        signer.access_key_id,
-        signer.key_for,
-        signer.region,
-        sigv4::SERVICE,
-        now,
-    )?;
+    let signed = sigv4::sign_with(&parts, is_signed_for_store, UNSIGNED_PAYLOAD, signer, now)?;
     let headers = req.headers_mut();
     headers.insert(AUTHORIZATION, signed.authorization);
     headers.insert(AMZ_DATE, signed.x_amz_date);
@@ -153,18 +135,11 @@ pub fn resign<B>(
 
 /// What the store's signature covers: `host`, `content-md5`, `content-type` and every
 /// `x-amz-*` field; the others may be rewritten on the way (hop-by-hop fields).
-fn headers_to_sign(headers: &HeaderMap) -> HeaderMap {
-    let mut signed = HeaderMap::with_capacity(headers.keys_len());
-    for (name, value) in headers {
-        if name == HOST
-            || name == CONTENT_MD5
-            || name == CONTENT_TYPE
-            || name.as_str().starts_with("x-amz-")
-        {
-            signed.append(name.clone(), value.clone());
-        }
-    }
-    signed
+fn is_signed_for_store(name: &HeaderName) -> bool {
+    name == HOST
+        || name == CONTENT_MD5
+        || name == CONTENT_TYPE
+        || name.as_str().starts_with("x-amz-")
 }
 
 fn is_presign_param(pair: &str) -> bool {

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use http::{HeaderValue, Method};
 
 use super::*;
-use crate::s3::sigv4::{PayloadMode, SecretKey, Verifier};
+use crate::s3::sigv4::{PayloadMode, SecretKey, SigningKey, Verifier};
 
 const STORE_SECRET: &str = "store-secret-0123456789";
 
@@ -22,6 +22,7 @@ fn store() -> Signer<'static> {
     Signer {
         access_key_id: "STOREKEY",
         region: "us-east-1",
+        service: "s3",
         key_for: &store_key,
     }
 }

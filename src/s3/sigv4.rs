@@ -27,7 +27,7 @@ pub use payload::{
     STREAMING_UNSIGNED_TRAILER, UNSIGNED_PAYLOAD,
 };
 pub use refuse::{Location, content_sha256_mismatch};
-pub use sign::{Credentials, Signed, sign, sign_with};
+pub use sign::{Credentials, Signed, Signer, sign, sign_with};
 pub use time::AmzDate;
 
 use crate::s3::error::S3Error;

@@ -4,9 +4,10 @@
 
 use std::time::SystemTime;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::header::AUTHORIZATION;
+use http::{HeaderName, HeaderValue};
 
-use super::canonical::{ALGORITHM, Parts, canonical_request, push_joined, string_to_sign};
+use super::canonical::{ALGORITHM, Parts, push_joined, string_to_sign, write_canonical};
 use super::crypto::{SecretKey, Signature, SigningKey};
 use super::time::AmzDate;
 use crate::s3::error::S3Error;
@@ -40,6 +41,19 @@ pub struct Signed {
     pub date: AmzDate,
 }
 
+/// Who signs a request: an access key id, its scope's region and service, and where its
+/// signing key for a date (`yyyymmdd`) comes from (derived, or a cache of derived keys).
+pub struct Signer<'a> {
+    /// The access key id.
+    pub access_key_id: &'a str,
+    /// The scope's region.
+    pub region: &'a str,
+    /// The scope's service.
+    pub service: &'a str,
+    /// The signing key of a date.
+    pub key_for: &'a dyn Fn(&str) -> SigningKey,
+}
+
 /// Signs `parts` for `region` and `service` at `now`. Every header in `parts.headers` is
 /// signed (the caller passes exactly the headers to sign, `host` among them; an
 /// `authorization` there is ignored), together with the `x-amz-date` and
@@ -53,49 +67,62 @@ pub fn sign(
     service: &str,
     now: SystemTime,
 ) -> Result<Signed, S3Error> {
-    sign_with(
-        parts,
-        payload_hash,
-        &credentials.access_key_id,
-        |date| SigningKey::derive(&credentials.secret_key, date, region, service),
+    let signer = Signer {
+        access_key_id: &credentials.access_key_id,
         region,
         service,
-        now,
-    )
+        key_for: &|date| SigningKey::derive(&credentials.secret_key, date, region, service),
+    };
+    sign_with(parts, |_| true, payload_hash, &signer, now)
 }
 
-/// [`sign`] with the signing key of the request's date from `key_for` (a cache of
-/// derived keys), for `access_key_id`.
+/// [`sign`] by `signer`, signing only the headers of `parts` that `select` picks (the
+/// others are sent unsigned); `authorization`, `x-amz-date` and `x-amz-content-sha256`
+/// in `parts` are replaced by the signature's own.
 pub fn sign_with(
     parts: &Parts<'_>,
+    select: impl Fn(&HeaderName) -> bool,
     payload_hash: &str,
-    access_key_id: &str,
-    key_for: impl FnOnce(&str) -> SigningKey,
-    region: &str,
-    service: &str,
+    signer: &Signer<'_>,
     now: SystemTime,
 ) -> Result<Signed, S3Error> {
     let date = AmzDate::from_system_time(now);
     let x_amz_date = value(date.as_str())?;
     let x_amz_content_sha256 = value(payload_hash)?;
-    let mut headers: HeaderMap = parts.headers.clone();
-    headers.remove(http::header::AUTHORIZATION);
-    headers.insert(AMZ_DATE, x_amz_date.clone());
-    headers.insert(CONTENT_SHA256, x_amz_content_sha256.clone());
-    let mut signed: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
-    signed.sort_unstable();
-    let parts = Parts {
-        headers: &headers,
-        ..*parts
-    };
-    let canonical = canonical_request(&parts, &signed, payload_hash, false)?;
-    let scope = format!("{}/{region}/{service}/aws4_request", date.date());
-    let signing_key = key_for(date.date());
+    let replaced =
+        |name: &HeaderName| name == AUTHORIZATION || name == AMZ_DATE || name == CONTENT_SHA256;
+    let mut entries: Vec<(&str, &HeaderValue)> = parts
+        .headers
+        .iter()
+        .filter(|(name, _)| !replaced(name) && select(name))
+        .map(|(name, value)| (name.as_str(), value))
+        .collect();
+    let (date_name, hash_name) = (AMZ_DATE, CONTENT_SHA256);
+    entries.push((date_name.as_str(), &x_amz_date));
+    entries.push((hash_name.as_str(), &x_amz_content_sha256));
+    // Stable: a repeated header's values keep their order.
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let mut signed: Vec<&str> = Vec::with_capacity(entries.len());
+    let mut values = Vec::with_capacity(entries.len());
+    for &(name, value) in &entries {
+        if signed.last() != Some(&name) {
+            signed.push(name);
+        }
+        values.push((signed.len() - 1, value));
+    }
+    let canonical = write_canonical(parts, &signed, &values, payload_hash, false)?;
+    let scope = format!(
+        "{}/{}/{}/aws4_request",
+        date.date(),
+        signer.region,
+        signer.service
+    );
+    let signing_key = (signer.key_for)(date.date());
     let signature = signing_key.sign(string_to_sign(&date, &scope, &canonical).as_bytes());
     let mut authorization = String::with_capacity(256);
     authorization.push_str(ALGORITHM);
     authorization.push_str(" Credential=");
-    authorization.push_str(access_key_id);
+    authorization.push_str(signer.access_key_id);
     authorization.push('/');
     authorization.push_str(&scope);
     authorization.push_str(", SignedHeaders=");
