@@ -1,8 +1,8 @@
 -- wrk script for dev/bench: SSE-C headers on every request, optional body, and a
 -- final JSON line with throughput, latency percentiles and errors.
--- Environment: BENCH_METHOD (GET|PUT), BENCH_PATH, BENCH_BODY_BYTES; for resign mode
--- BENCH_AUTHORIZATION and BENCH_AMZ_DATE, a SigV4 signature bench.py made for this
--- request (every request of a run is the same, so one signature within its 15 minutes).
+-- Environment: BENCH_METHOD (GET|PUT), BENCH_PATH, BENCH_BODY_BYTES; BENCH_AUTHORIZATION
+-- and BENCH_AMZ_DATE, a SigV4 signature bench.py made for this request, as clients sign
+-- (every request of a run is the same, so one signature within its 15 minutes).
 local method = os.getenv("BENCH_METHOD") or "GET"
 local path = os.getenv("BENCH_PATH") or "/b/1k"
 local size = tonumber(os.getenv("BENCH_BODY_BYTES") or "0")

@@ -134,10 +134,8 @@ def rss_mib(root_pid, field="VmRSS:"):
 
 
 class Target:
-    def __init__(self, name, port, scheme, pid, signs=False):
+    def __init__(self, name, port, scheme, pid):
         self.name, self.port, self.scheme, self.pid = name, port, scheme, pid
-        # Resign mode: requests carry a SigV4 signature of the proxy's client.
-        self.signs = signs
 
     def url(self):
         return f"{self.scheme}://127.0.0.1:{self.port}"
@@ -176,8 +174,9 @@ def sigv4(method, path, when):
 
 def run_wrk(args, target, method, path, body, conns, duration):
     env = dict(os.environ, BENCH_METHOD=method, BENCH_PATH=path, BENCH_BODY_BYTES=str(body))
-    if target.signs:
-        env["BENCH_AMZ_DATE"], env["BENCH_AUTHORIZATION"] = sigv4(method, path, time.time())
+    # Every target gets the same signed request, as real clients sign in both auth modes:
+    # resign mode verifies it, the others forward it (the bench upstream ignores it).
+    env["BENCH_AMZ_DATE"], env["BENCH_AUTHORIZATION"] = sigv4(method, path, time.time())
     cmd = ["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--timeout", "10s", "-s", args.lua, target.url()]
     busy = wait_idle()
     cpu0 = cpu_seconds(target.pid)
@@ -433,7 +432,7 @@ secret_key_file = "{os.path.join(d, 'store.secret')}"
             Target("direct-tls", ports["up_tls"], "https", upstream.pid),
             Target("direct-plain", ports["up_plain"], "http", upstream.pid),
             # HTTP/1.1 loads only (wrk sends the signature; oha cannot sign).
-            Target("ssec-proxy+resign", ports["ssec_resign"], "https", ssec_resign.pid, signs=True),
+            Target("ssec-proxy+resign", ports["ssec_resign"], "https", ssec_resign.pid),
         ]
         # (name, method, path, body bytes, connections, duration, HTTP/2 streams per
         # connection or None for HTTP/1.1 through wrk). HTTP/2 goes through oha against
