@@ -98,14 +98,20 @@ pub struct Verified {
     pub date: AmzDate,
     /// The request's signature, the seed of a chunk chain.
     pub signature: Signature,
-    /// The signed header names, lower-case, sorted.
-    pub signed_headers: Vec<String>,
+    /// The signed header names, lower-case, sorted, separated by `;` (as signed; see
+    /// [`Verified::signed_headers`]).
+    pub signed_header_list: String,
     /// What `x-amz-content-sha256` says about the body (`UNSIGNED-PAYLOAD` for a presigned
     /// URL without one).
     pub payload: PayloadMode,
 }
 
 impl Verified {
+    /// The signed header names, lower-case, sorted.
+    pub fn signed_headers(&self) -> impl Iterator<Item = &str> {
+        self.signed_header_list.split(';')
+    }
+
     /// The chunk-signature chain of a `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]` body,
     /// seeded with this request's signature.
     pub fn chunk_chain(&self) -> ChunkChain {

@@ -34,7 +34,7 @@ pub(crate) fn verified(mode: PayloadMode) -> Verified {
         signing_key: key,
         date,
         signature,
-        signed_headers: vec!["host".to_owned(), "x-amz-content-sha256".to_owned()],
+        signed_header_list: "host;x-amz-content-sha256".to_owned(),
         payload: mode,
     }
 }

@@ -220,7 +220,7 @@ fn finish(
         scope,
         date: claim.date,
         signature,
-        signed_headers: claim.signed.iter().map(|s| (*s).to_owned()).collect(),
+        signed_header_list: claim.signed.join(";"),
         payload: claim.payload,
     })
 }
