@@ -113,11 +113,17 @@ const CLOSE: &str = "\r\n--XyZ--\r\n";
 /// A form upload to `bucket` in resign mode, with a Content-Length.
 fn form(bucket: &str, frames: &[&[u8]]) -> Request<TestBody> {
     let length: usize = frames.iter().map(|f| f.len()).sum();
+    let mut req = chunked_form(bucket, frames);
+    req.headers_mut().insert(CONTENT_LENGTH, length.into());
+    req
+}
+
+/// A form upload to `bucket` in resign mode, without a Content-Length.
+fn chunked_form(bucket: &str, frames: &[&[u8]]) -> Request<TestBody> {
     let mut req = Request::builder()
         .method(Method::POST)
         .uri(format!("/{bucket}"))
         .header("content-type", format!("multipart/form-data; boundary={B}"))
-        .header(CONTENT_LENGTH, length)
         .body(pieces(frames))
         .unwrap();
     let ext = req.extensions_mut();
@@ -271,5 +277,34 @@ async fn a_file_outside_the_length_range_never_reaches_the_store_whole() {
     let whole = format!("{head}x{CLOSE}");
     let (result, log) = post(form("app-1", &[whole.as_bytes()])).await;
     assert_eq!(rejected(result).code, S3ErrorCode::EntityTooSmall);
+    assert_eq!(log.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_form_without_content_length_stays_without_one() {
+    let head = format!("{}{FILE_HEAD}", fields("app-1", GOOD.key, &GOOD, None));
+    let req = chunked_form("app-1", &[head.as_bytes(), b"abc", CLOSE.as_bytes()]);
+    let (result, log) = post(req).await;
+    assert_eq!(result.unwrap().status(), StatusCode::NO_CONTENT);
+    let seen = log.only();
+    assert!(!seen.headers.contains_key(CONTENT_LENGTH));
+    assert!(seen.body.ends_with(b"abc\r\n--XyZ--\r\n"));
+}
+
+#[tokio::test]
+async fn amz_headers_on_a_form_are_refused_as_unsigned() {
+    let body = format!(
+        "{}{FILE_HEAD}abc{CLOSE}",
+        fields("app-1", GOOD.key, &GOOD, None)
+    );
+    let mut req = form("app-1", &[body.as_bytes()]);
+    req.headers_mut()
+        .insert("x-amz-acl", http::HeaderValue::from_static("public-read"));
+    let (result, log) = post(req).await;
+    let e = rejected(result);
+    assert_eq!(
+        (e.code, e.reason),
+        (S3ErrorCode::AccessDenied, Some(Reason::SigV4UnsignedHeader))
+    );
     assert_eq!(log.calls(), 0);
 }

@@ -37,7 +37,8 @@ pub(super) struct Form<'a> {
     pub boundary: &'a str,
 }
 
-/// Authorizes the form ([`authorize`]) and readies the request for the store: the
+/// Authorizes the form ([`authorize`]; `x-amz-*` request headers, which nothing signs,
+/// are refused) and readies the request for the store: the
 /// start of the form to send in place of the bytes read, the Content-Length to match,
 /// [`FormSigned`] for the resign layer. Returns the start and the file's allowed lengths.
 pub(super) fn for_store(
@@ -46,6 +47,19 @@ pub(super) fn for_store(
     parts: &mut http::request::Parts,
     now: SystemTime,
 ) -> Result<(Bytes, LengthRange), S3Error> {
+    if parts
+        .headers
+        .keys()
+        .any(|n| n.as_str().starts_with("x-amz-"))
+    {
+        // No signature covers the request's own headers, and a store could apply
+        // them to the object with its own credentials.
+        return Err(S3Error::new(
+            S3ErrorCode::AccessDenied,
+            "There were headers present in the request which were not signed",
+        )
+        .with_reason(Reason::SigV4UnsignedHeader));
+    }
     let s3 = parts.extensions.get::<S3Request>();
     let authorized = authorize(credentials, form, s3, &parts.headers, now)?;
     adjust_length(&mut parts.headers, form.read.len(), authorized.prefix.len())?;
