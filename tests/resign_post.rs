@@ -202,6 +202,16 @@ async fn refused_forms_leave_nothing_in_the_store(store: support::Store) {
         );
         assert!(!exists(&direct, &bucket, key).await, "{what}: stored");
     }
+    // An x-amz-* request header, which no signature covers.
+    let post = form(key, &k, &good(), b"x")
+        .with_headers(vec![("x-amz-acl".to_owned(), "public-read".to_owned())]);
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(
+        (answer.status.as_u16(), xml_code(&answer.text()).as_deref()),
+        (403, Some("AccessDenied")),
+        "{}",
+        answer.text()
+    );
     // Anonymous, and Signature Version 2.
     let anonymous = Form::new()
         .field("key", key)
