@@ -4,7 +4,7 @@
 //! closing delimiter so no part after the file reaches the store complete. Every other
 //! request passes through untouched. The form rules live in `s3::form`.
 //! In resign mode (the auth layer's `FormAuthPending`) the form's signature and policy
-//! are verified here and its start is rewritten for the store ([`resign`]); the file's
+//! are verified here and its start is rewritten for the store (`resign`); the file's
 //! length is checked against `content-length-range` as it streams.
 
 mod resign;
