@@ -11,16 +11,15 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 use support::at_rest::{count, marked};
+use support::form::{Form, Post, Signer, signed_fields};
 use support::s3::{Key, object_names};
 use support::wire::{ALGORITHM, KEY, KEY_MD5, proxy_with, ssec, ssec_empty};
 use support::{Proxy, Store, bucket_name, client_tls, s3_client, signed, unique, xml_code};
@@ -237,131 +236,31 @@ fn evidence(store: &Store, variant: &str, direct: impl std::fmt::Debug, proxy: &
     );
 }
 
-/// A multipart/form-data body under construction.
-struct Form {
-    boundary: String,
-    body: Vec<u8>,
-}
-
-impl Form {
-    fn new() -> Self {
-        Self {
-            boundary: format!("----ssecform{}", unique().replace('-', "")),
-            body: Vec::new(),
-        }
-    }
-
-    /// A form that uploads `key` into `bucket`: the key and the signed policy fields.
-    fn upload(store: &Store, bucket: &str, key: &str) -> Self {
-        Self::new().fields(&policy_fields(store, bucket, key))
-    }
-
-    /// A part with this header block (lines joined by CRLF) and value.
-    fn part(mut self, head: &str, value: &[u8]) -> Self {
-        let b = &self.boundary;
-        self.body
-            .extend_from_slice(format!("--{b}\r\n{head}\r\n\r\n").as_bytes());
-        self.body.extend_from_slice(value);
-        self.body.extend_from_slice(b"\r\n");
-        self
-    }
-
-    fn field(self, name: &str, value: &str) -> Self {
-        let head = format!("Content-Disposition: form-data; name=\"{name}\"");
-        self.part(&head, value.as_bytes())
-    }
-
-    fn fields<S: AsRef<str>>(self, fields: &[(S, S)]) -> Self {
-        fields
-            .iter()
-            .fold(self, |f, (n, v)| f.field(n.as_ref(), v.as_ref()))
-    }
-
-    /// The fields as parts with a `filename` parameter (`<name>.txt`), which Go files
-    /// under files, not values.
-    fn fields_as_files(self, fields: &[(String, String)]) -> Self {
-        fields.iter().fold(self, |f, (name, value)| {
-            let head =
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{name}.txt\"");
-            f.part(&head, value.as_bytes())
-        })
-    }
-
-    fn file(self, content: &[u8]) -> Self {
-        self.part(
-            "Content-Disposition: form-data; name=\"file\"; filename=\"upload.bin\"\r\nContent-Type: application/octet-stream",
-            content,
-        )
-    }
-
-    /// The closing boundary: the form as a request with its Content-Type.
-    fn close(mut self) -> Post {
-        self.body
-            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
-        Post {
-            headers: vec![(
-                "content-type".to_owned(),
-                format!("multipart/form-data; boundary={}", self.boundary),
-            )],
-            body: self.body,
-        }
-    }
-}
-
-/// A form upload as sent: request headers (the form's Content-Type first) and body.
-struct Post {
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Post {
-    /// The same request with these headers after the ones it has.
-    fn with_headers(mut self, headers: Vec<(String, String)>) -> Self {
-        self.headers.extend(headers);
-        self
-    }
+/// A form that uploads `key` into `bucket`: the key and the signed policy fields.
+fn upload(store: &Store, bucket: &str, key: &str) -> Form {
+    Form::new().fields(&policy_fields(store, bucket, key))
 }
 
 /// `key` and the SigV4 POST policy fields for `bucket`; the policy lets the SSE-C fields
 /// take any value (so the store's policy check passes whether or not it sees them, and
 /// RGW finds a condition for every field it reads).
 fn policy_fields(store: &Store, bucket: &str, key: &str) -> Vec<(String, String)> {
-    let now = SystemTime::now();
-    let date = humantime::format_rfc3339_seconds(now)
-        .to_string()
-        .replace(['-', ':'], "");
-    let credential = format!(
-        "{}/{}/us-east-1/s3/aws4_request",
-        store.access_key,
-        &date[..8]
-    );
     let mut conditions = vec![
         json!({ "bucket": bucket }),
         json!(["starts-with", "$key", ""]),
-        json!({ "x-amz-algorithm": "AWS4-HMAC-SHA256" }),
-        json!({ "x-amz-credential": credential }),
-        json!({ "x-amz-date": date }),
     ];
     for name in [ALGORITHM, KEY, KEY_MD5] {
         conditions.push(json!(["starts-with", format!("${name}"), ""]));
     }
-    let expiration = humantime::format_rfc3339_seconds(now + Duration::from_secs(600));
-    let policy = json!({ "expiration": expiration.to_string(), "conditions": conditions });
-    let policy = B64.encode(policy.to_string());
-    let signing_key =
-        aws_sigv4::sign::v4::generate_signing_key(&store.secret_key, now, "us-east-1", "s3");
-    let signature = aws_sigv4::sign::v4::calculate_signature(signing_key, policy.as_bytes());
-    [
-        ("key", key.to_owned()),
-        ("x-amz-algorithm", "AWS4-HMAC-SHA256".to_owned()),
-        ("x-amz-credential", credential),
-        ("x-amz-date", date),
-        ("policy", policy),
-        ("x-amz-signature", signature),
-    ]
-    .into_iter()
-    .map(|(n, v)| (n.to_owned(), v))
-    .collect()
+    let signer = Signer {
+        access_key: &store.access_key,
+        secret_key: &store.secret_key,
+        region: "us-east-1",
+        expires_in: 600,
+    };
+    let mut fields = vec![("key".to_owned(), key.to_owned())];
+    fields.extend(signed_fields(&signer, conditions));
+    fields
 }
 
 /// Test data with a marker unique to this form, so plaintext at rest can be found.
@@ -382,7 +281,7 @@ async fn sse_c_headers_on_a_form_are_refused(store: Store) {
     let variant = "SSE-C headers, no fields, forbid bucket";
     let direct = e
         .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
-            let form = Form::upload(&e.store, &bucket, key).file(data);
+            let form = upload(&e.store, &bucket, key).file(data);
             form.close().with_headers(ssec(&k1))
         })
         .await;
@@ -402,7 +301,7 @@ async fn sse_c_fields_after_the_file_are_refused(store: Store) {
     let bucket = e.bucket("-forbid").await;
     let k1 = Key::new(0);
     let form = |key: &str, data: &[u8]| {
-        let form = Form::upload(&e.store, &bucket, key).file(data);
+        let form = upload(&e.store, &bucket, key).file(data);
         form.fields(&ssec(&k1)).close()
     };
     let variant = "SSE-C fields after the file, forbid bucket";
@@ -457,7 +356,7 @@ async fn sse_c_fields_with_a_filename_are_refused(store: Store) {
     let variant = "SSE-C fields with filename=, require bucket";
     let direct = e
         .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
-            let form = Form::upload(&e.store, &bucket, key).fields_as_files(&ssec(&k1));
+            let form = upload(&e.store, &bucket, key).fields_as_files(&ssec(&k1));
             form.file(data).close()
         })
         .await;
@@ -492,7 +391,7 @@ async fn duplicate_sse_c_fields_are_refused(store: Store) {
     for (variant, bucket, second) in cases {
         let direct = e
             .differential(variant, (bucket, bucket), AMBIGUOUS, |key, data| {
-                let form = Form::upload(&e.store, bucket, key).fields(&ssec(&k1));
+                let form = upload(&e.store, bucket, key).fields(&ssec(&k1));
                 form.fields(&second).file(data).close()
             })
             .await;
@@ -515,7 +414,7 @@ async fn quoted_printable_fields_are_refused(store: Store) {
     let variant = "quoted-printable SSE-C algorithm field";
     let direct = e
         .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
-            Form::upload(&e.store, &bucket, key)
+            upload(&e.store, &bucket, key)
                 .part(
                     &format!(
                         "Content-Disposition: form-data; name=\"{ALGORITHM}\"\r\nContent-Transfer-Encoding: quoted-printable"
@@ -546,7 +445,7 @@ async fn forms_to_an_object_path_are_checked(store: Store) {
             variant,
             (&bucket, &path),
             (403, "AccessDenied"),
-            |key, data| Form::upload(&e.store, &bucket, key).file(data).close(),
+            |key, data| upload(&e.store, &bucket, key).file(data).close(),
         )
         .await;
     assert_eq!(e.held(&bucket, "anything").await, Held::Nothing);
@@ -563,8 +462,8 @@ async fn two_content_types_are_refused(store: Store) {
     let variant = "two Content-Type headers, require bucket";
     let direct = e
         .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
-            let last = Form::upload(&e.store, &bucket, key).file(data).close();
-            let first = Form::upload(&e.store, &bucket, key).fields(&ssec(&k1));
+            let last = upload(&e.store, &bucket, key).file(data).close();
+            let first = upload(&e.store, &bucket, key).fields(&ssec(&k1));
             let first = first.file(data).close();
             // The last boundary's form comes first (RGW takes no preamble); Go skips it as
             // the preamble of the first boundary's form.
@@ -589,7 +488,7 @@ async fn the_plain_listener_refuses_sse_c_in_forms(store: Store) {
     let bucket = e.bucket("-allow").await;
     let k1 = Key::new(0);
     let (_, data) = content(4096);
-    let form = |key: &str| Form::upload(&e.store, &bucket, key);
+    let form = |key: &str| upload(&e.store, &bucket, key);
     let fields = |key: &str| form(key).fields(&ssec(&k1)).file(&data).close();
     let direct = e
         .post(&format!("{}/{bucket}", e.store.http), fields("direct"))

@@ -13,11 +13,23 @@
 //! `--boundary` and no name twice; the tail's verdict does not depend on how the body
 //! is split into frames, and matches a naive reading (the first `--boundary` after the
 //! file's first byte must be CRLF `--boundary--`).
+//!
+//! Resign mode on the fields read: the form signature check (`Verifier::verify_form`)
+//! and the policy (`PostPolicy`) refuse with a 4xx and never panic; the form rewritten
+//! for the store (`form::rewrite::for_store`) is never an internal error (the fields it
+//! writes always read back), parses, verifies under the store's key, and ends with the
+//! client's bytes from the file part on.
 
 #![no_main]
 
+use std::time::{Duration, SystemTime};
+
 use libfuzzer_sys::fuzz_target;
-use ssec_proxy::s3::form::{self, Ambiguity, Parsed, Tail};
+use ssec_proxy::s3::error::S3ErrorCode;
+use ssec_proxy::s3::form::policy::{LengthRange, PostPolicy};
+use ssec_proxy::s3::form::rewrite::{StoreSigner, for_store};
+use ssec_proxy::s3::form::{self, Ambiguity, Fields, Parsed, Tail};
+use ssec_proxy::s3::sigv4::{SecretKey, SigningKey, Verifier};
 
 #[path = "../common/chunking.rs"]
 mod chunking;
@@ -60,6 +72,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(at <= body.len());
             check_tail(&boundary, &delimiter, &body[at..]);
         }
+        check_resign(&boundary, body, fields);
     }
 
     // Any cut for small bodies, a spread of cuts for larger ones.
@@ -74,6 +87,47 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+const CLIENT: &str = "FUZZCLIENT";
+const STORE: &str = "FUZZSTORE";
+
+/// The form signature, the policy and the rewrite for the store, on the fields read.
+fn check_resign(boundary: &str, body: &[u8], fields: &Fields) {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let clients = |key: &str| (key == CLIENT).then(|| SecretKey::new("fuzz-client-secret"));
+    if let Err(e) = Verifier::new("us-east-1").verify_form(fields, &clients) {
+        let status = e.code.status().as_u16();
+        assert!(matches!(status, 400 | 403), "{:?} is {status}", e.code);
+    }
+    let mut range = LengthRange::ANY;
+    if let Some(Ok(policy)) = form::policy::encoded(fields).map(PostPolicy::decode) {
+        let _ = policy.check(fields, "bucket", fields.filename(), now);
+        range = policy.length_range();
+    }
+    let secret = SecretKey::new("fuzz-store-secret");
+    let key_for = |day: &str| SigningKey::derive(&secret, day, "store-region", "s3");
+    let signer = StoreSigner {
+        access_key_id: STORE,
+        region: "store-region",
+        key_for: &key_for,
+    };
+    let out = match for_store(body, boundary, fields, "bucket", range, &signer, now) {
+        Ok(out) => out,
+        Err(e) => {
+            assert_ne!(e.code, S3ErrorCode::InternalError, "{e}");
+            return;
+        }
+    };
+    let Parsed::Fields(back) = form::parse(&out, boundary) else {
+        panic!("the store's form does not parse");
+    };
+    let stores = |key: &str| (key == STORE).then(|| SecretKey::new("fuzz-store-secret"));
+    match Verifier::new("store-region").verify_form(&back, &stores) {
+        Ok(signed) => assert_eq!(signed.access_key_id, STORE),
+        Err(e) => panic!("the store's form does not verify: {e}"),
+    }
+    assert_eq!(&out[back.rest_at()..], &body[fields.rest_at()..]);
+}
 
 /// The tail's verdict on `rest`, whole and in frames, against a naive reading.
 fn check_tail(boundary: &str, delimiter: &[u8], rest: &[u8]) {

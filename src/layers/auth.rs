@@ -2,8 +2,10 @@
 //! or presigned, is verified against the proxy's own credential table, and the client's
 //! bucket scope is enforced, before anything reaches the store. The [`Verified`] result
 //! is left in the request's extensions: the body layers check what the body still owes
-//! against it, and the resign layer signs for the store only what carries it.
-//! In passthrough mode (no credential table) requests pass untouched.
+//! against it, and the resign layer signs for the store only what carries it. A POST
+//! Object form carries its signature in its fields: it passes with [`FormAuthPending`]
+//! instead, for the post_object layer to verify (the resign layer refuses it unless
+//! that layer did). In passthrough mode (no credential table) requests pass untouched.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -69,6 +71,16 @@ where
         let Some(credentials) = self.credentials.load_full() else {
             return Either::Right(self.inner.call(req));
         };
+        let s3 = req.extensions().get::<S3Request>();
+        if s3.is_some_and(|s3| s3.op == S3Op::PostObject) {
+            return match check_forwardable(s3) {
+                Ok(()) => {
+                    req.extensions_mut().insert(FormAuthPending(credentials));
+                    Either::Right(self.inner.call(req))
+                }
+                Err(e) => Either::Left(ready(Err(e.into()))),
+            };
+        }
         match authenticate(&req, &credentials, SystemTime::now()) {
             Ok(verified) => {
                 req.extensions_mut().insert(verified);
@@ -78,6 +90,12 @@ where
         }
     }
 }
+
+/// Resign mode's mark on a POST Object form: its signature and policy are in its
+/// fields, to be verified against this table (the one the request started with) once
+/// they are read.
+#[derive(Clone, Debug)]
+pub struct FormAuthPending(pub Arc<Credentials>);
 
 /// Verifies the request head and the client's scope; the verified signature on success.
 pub fn authenticate<B>(
@@ -107,7 +125,7 @@ pub fn authenticate<B>(
         headers,
     };
     let verified = credentials.verifier().verify(&request, credentials, now)?;
-    check_scope(credentials, &verified, s3, req.headers())?;
+    check_scope(credentials, &verified.access_key_id, s3, req.headers())?;
     if verified.payload.is_streaming() && !req.headers().contains_key(DECODED_CONTENT_LENGTH) {
         return Err(S3Error::new(
             S3ErrorCode::MissingContentLength,
@@ -133,9 +151,6 @@ fn check_forwardable(s3: Option<&S3Request>) -> Result<(), S3Error> {
     };
     match s3 {
         None => refuse("This request is not an S3 operation the proxy signs for the store."),
-        Some(s3) if s3.op == S3Op::PostObject => {
-            refuse("POST Object uploads are not supported with auth.mode = \"resign\".")
-        }
         Some(s3) if s3.op == S3Op::Unknown => {
             refuse("This request is not an S3 operation the proxy signs for the store.")
         }
@@ -155,13 +170,13 @@ fn check_forwardable(s3: Option<&S3Request>) -> Result<(), S3Error> {
 
 /// A client limited to some buckets may address only those, as target and as copy
 /// source; bucketless operations (ListBuckets) are refused to it.
-fn check_scope(
+pub fn check_scope(
     credentials: &Credentials,
-    verified: &Verified,
+    access_key_id: &str,
     s3: Option<&S3Request>,
     headers: &HeaderMap,
 ) -> Result<(), S3Error> {
-    let Some(client) = credentials.client(&verified.access_key_id) else {
+    let Some(client) = credentials.client(access_key_id) else {
         // Not reached: the signature verified against this same table.
         return Err(S3Error::new(
             S3ErrorCode::InvalidAccessKeyId,

@@ -250,10 +250,48 @@ async fn an_http2_request_verifies_with_its_authority_as_host() {
     assert!(!log.only().headers.contains_key(HOST));
 }
 
+fn form_upload(bucket: &str) -> S3Request {
+    S3Request {
+        op: S3Op::PostObject,
+        bucket: Some(bucket.to_owned()),
+        key: None,
+        upload_id: None,
+    }
+}
+
 #[tokio::test]
-async fn post_object_is_not_served_in_resign_mode() {
-    let mut req = signed(Method::POST, "/app-1", Some("app-1"), APP, APP_SECRET);
-    req.extensions_mut().get_mut::<S3Request>().unwrap().op = S3Op::PostObject;
+async fn a_form_upload_passes_unverified_with_its_table_for_the_form_check() {
+    // No header signature: a browser form carries its signature in its fields.
+    let mut req = Request::post("/app-1")
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    req.extensions_mut().insert(form_upload("app-1"));
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let inner = {
+        let seen = Arc::clone(&seen);
+        tower::service_fn(move |req: Request<Empty<bytes::Bytes>>| {
+            let ext = req.extensions();
+            *seen.lock().unwrap() = Some((
+                ext.get::<Verified>().is_some(),
+                ext.get::<FormAuthPending>().is_some(),
+            ));
+            async { Ok::<_, ProxyError>(http::Response::new(())) }
+        })
+    };
+    AuthLayer::new(credentials())
+        .layer(inner)
+        .oneshot(req)
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some((false, true)));
+}
+
+#[tokio::test]
+async fn a_form_upload_to_a_store_entry_point_is_refused() {
+    let mut req = Request::post("/admin")
+        .body(Empty::<bytes::Bytes>::new())
+        .unwrap();
+    req.extensions_mut().insert(form_upload("admin"));
     let (log, result) = call(credentials(), req).await;
     assert_eq!(code(&result), S3ErrorCode::NotImplemented);
     assert_eq!(log.calls(), 0);
@@ -297,7 +335,7 @@ async fn a_copy_source_that_is_not_text_is_outside_every_scope() {
     };
     let e = check_scope(
         &table,
-        &fake,
+        &fake.access_key_id,
         req.extensions().get::<S3Request>(),
         req.headers(),
     )

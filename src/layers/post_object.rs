@@ -3,11 +3,16 @@
 //! PutObject; forwards the fields read, then streams the rest, watched until the
 //! closing delimiter so no part after the file reaches the store complete. Every other
 //! request passes through untouched. The form rules live in `s3::form`.
+//! In resign mode (the auth layer's `FormAuthPending`) the form's signature and policy
+//! are verified here and its start is rewritten for the store (`resign`); the file's
+//! length is checked against `content-length-range` as it streams.
+
+mod resign;
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
@@ -19,9 +24,11 @@ use tower::{Layer, Service, ServiceExt as _};
 
 use crate::error::{BoxError, ProxyError};
 use crate::forwarding::ConnInfo;
+use crate::layers::auth::FormAuthPending;
 use crate::layers::finish::{Finish, Next};
 use crate::layers::stream::{plus, seen};
 use crate::s3::error::S3Error;
+use crate::s3::form::policy::{LengthRange, PolicyError};
 use crate::s3::form::{self, Ambiguity, Parsed, Refusal, Tail};
 use crate::s3::headers::{COPY_SOURCE, SSE};
 use crate::s3::op::{S3Op, S3Request};
@@ -133,10 +140,22 @@ where
             }
         }
     };
-    let watch = watch_file(&boundary, &fields, &read, body.is_end_stream())?;
+    let read = read.freeze();
+    let (prefix, range) = match parts.extensions.remove::<FormAuthPending>() {
+        Some(FormAuthPending(credentials)) => {
+            let form = resign::Form {
+                fields: &fields,
+                read: &read,
+                boundary: &boundary,
+            };
+            resign::for_store(&credentials, &form, &mut parts, SystemTime::now())?
+        }
+        None => (read.clone(), LengthRange::ANY),
+    };
+    let watch = watch_file(&boundary, &fields, &read, range, body.is_end_stream())?;
     parts.extensions.insert(fields);
     let body = FormBody {
-        prefix: (!read.is_empty()).then(|| read.freeze()),
+        prefix: (!prefix.is_empty()).then_some(prefix),
         inner: body,
         watch: watch.clone(),
     };
@@ -154,8 +173,8 @@ fn settle<RB>(
     let Some(watch) = watch else {
         return result;
     };
-    if let Some(a) = watch.refused() {
-        return Err(a.to_s3().into());
+    if let Some(e) = watch.refused() {
+        return Err(e.into());
     }
     let response = result?;
     if response.status().is_success() && !watch.is_closed() {
@@ -196,45 +215,86 @@ fn watch_file(
     boundary: &str,
     fields: &form::Fields,
     read: &[u8],
+    range: LengthRange,
     ended: bool,
 ) -> Result<Option<FormWatch>, S3Error> {
     let Some(at) = fields.file_at() else {
         return Ok(None);
     };
-    let mut tail = Tail::new(boundary);
-    let checked = tail
-        .feed(read.get(at..).unwrap_or_default())
-        .and_then(|()| if ended { tail.finish() } else { Ok(()) });
-    checked.map_err(Ambiguity::to_s3)?;
-    Ok(Some(FormWatch(Arc::new(Mutex::new(tail)))))
+    let watch = FormWatch(Arc::new(Mutex::new(Watch {
+        tail: Tail::new(boundary),
+        range,
+        policy: None,
+    })));
+    if watch
+        .feed(read.get(at..).unwrap_or_default(), ended)
+        .is_err()
+    {
+        return Err(watch.refused().unwrap_or_else(S3Error::internal));
+    }
+    Ok(Some(watch))
 }
 
-/// The rest of a form after the file part starts, checked as it streams ([`Tail`]);
-/// shared by the body and the answer that reads the verdict.
+/// The rest of a form after the file part starts, checked as it streams ([`Tail`]),
+/// and the file's length against the policy's range; shared by the body and the answer
+/// that reads the verdict.
 #[derive(Clone, Debug)]
-struct FormWatch(Arc<Mutex<Tail>>);
+struct FormWatch(Arc<Mutex<Watch>>);
+
+#[derive(Debug)]
+struct Watch {
+    tail: Tail,
+    range: LengthRange,
+    /// The file's length was refused.
+    policy: Option<PolicyError>,
+}
+
+impl Watch {
+    fn feed(&mut self, data: &[u8], ended: bool) -> Result<(), BoxError> {
+        if self.policy.is_some() {
+            return Err(LENGTH_REFUSED.into());
+        }
+        self.tail.feed(data)?;
+        if ended {
+            self.tail.finish()?;
+        }
+        let length = match self.tail.file_len() {
+            Some(length) => self.range.check(length),
+            None => self.range.check_running(self.tail.file_len_at_least()),
+        };
+        if let Err(e) = length {
+            self.policy = Some(e);
+            return Err(LENGTH_REFUSED.into());
+        }
+        Ok(())
+    }
+}
+
+/// The body error of a file outside `content-length-range` (the answer is the watch's).
+const LENGTH_REFUSED: &str = "the file's length is outside the policy's content-length-range";
 
 impl FormWatch {
-    fn tail(&self) -> MutexGuard<'_, Tail> {
+    fn watch(&self) -> MutexGuard<'_, Watch> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Checks the next bytes; at the end of the body the form must be closed.
-    fn feed(&self, data: &[u8], ended: bool) -> Result<(), Ambiguity> {
-        let mut tail = self.tail();
-        tail.feed(data)?;
-        if ended {
-            tail.finish()?;
-        }
-        Ok(())
+    fn feed(&self, data: &[u8], ended: bool) -> Result<(), BoxError> {
+        self.watch().feed(data, ended)
     }
 
     fn is_closed(&self) -> bool {
-        self.tail().is_closed()
+        self.watch().tail.is_closed()
     }
 
-    fn refused(&self) -> Option<Ambiguity> {
-        self.tail().refused()
+    /// Why the form was refused, if it was: the file's length first (the frame that
+    /// ended it was held back), else an ambiguity.
+    fn refused(&self) -> Option<S3Error> {
+        let watch = self.watch();
+        if let Some(e) = &watch.policy {
+            return Some(e.to_s3());
+        }
+        watch.tail.refused().map(Ambiguity::to_s3)
     }
 }
 
@@ -282,7 +342,7 @@ where
             (this.watch.as_ref(), seen(&polled, &*this.inner))
         {
             // A refused frame is replaced: the store must not get the last byte.
-            watch.feed(data, ended).map_err(BoxError::from)?;
+            watch.feed(data, ended)?;
         }
         Poll::Ready(polled.map(|r| r.map_err(Into::into)))
     }
@@ -302,3 +362,7 @@ where
 #[cfg(test)]
 #[path = "post_object_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "post_object_resign_tests.rs"]
+mod resign_tests;

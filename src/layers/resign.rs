@@ -5,6 +5,9 @@
 //! store; the path, the rest of the query and every header are forwarded as verified.
 //! The body streams: the store is told `UNSIGNED-PAYLOAD`, as the proxy has already
 //! checked what the client's signature said about the body (the body layers).
+//! A POST Object form the post_object layer verified (`sigv4::FormSigned`) carries the
+//! store's signature in its fields: its head loses the client's authentication and gets
+//! none. Fails closed: in resign mode a request with neither mark is refused.
 //! Sits just above the store client, so it signs the head exactly as it is sent.
 
 use std::task::{Context, Poll};
@@ -21,7 +24,7 @@ use crate::error::ProxyError;
 use crate::forwarding::ClientHost;
 use crate::s3::error::S3Error;
 use crate::s3::headers::{AMZ_DATE, CONTENT_MD5, CONTENT_SHA256, SECURITY_TOKEN};
-use crate::s3::sigv4::{self, Signer, UNSIGNED_PAYLOAD, Verified};
+use crate::s3::sigv4::{self, FormSigned, Signer, UNSIGNED_PAYLOAD, Verified};
 
 /// The query parameters of presigned query authentication (S3 API reference,
 /// "Authenticating Requests: Using Query Parameters").
@@ -78,13 +81,27 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if req.extensions().get::<Verified>().is_none() {
+        let verified = req.extensions().get::<Verified>().is_some();
+        let form = req.extensions().get::<FormSigned>().is_some();
+        let Some(credentials) = self.credentials.load_full() else {
+            if verified || form {
+                return Either::Left(ready(Err(ProxyError::Rejected(S3Error::internal()))));
+            }
             // Passthrough: the client's signature goes to the store untouched.
             return Either::Right(self.inner.call(req));
-        }
-        let Some(credentials) = self.credentials.load_full() else {
-            return Either::Left(ready(Err(ProxyError::Rejected(S3Error::internal()))));
         };
+        if !verified {
+            // Nothing unverified reaches the store with its credentials.
+            let result = if form {
+                strip_client_auth(&mut req)
+            } else {
+                Err(S3Error::internal())
+            };
+            return match result {
+                Ok(()) => Either::Right(self.inner.call(req)),
+                Err(e) => Either::Left(ready(Err(e.into()))),
+            };
+        }
         let store = credentials.store();
         let signer = Signer {
             access_key_id: &store.access_key,
@@ -105,6 +122,24 @@ pub fn resign<B>(
     signer: &Signer<'_>,
     now: SystemTime,
 ) -> Result<(), S3Error> {
+    strip_client_auth(req)?;
+    let parts = sigv4::Parts {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers: req.headers(),
+    };
+    let signed = sigv4::sign_with(&parts, is_signed_for_store, UNSIGNED_PAYLOAD, signer, now)?;
+    let headers = req.headers_mut();
+    headers.insert(AUTHORIZATION, signed.authorization);
+    headers.insert(AMZ_DATE, signed.x_amz_date);
+    headers.insert(CONTENT_SHA256, signed.x_amz_content_sha256);
+    Ok(())
+}
+
+/// Removes the client's authentication (headers and presigned parameters) and sets the
+/// Host the request was verified with.
+fn strip_client_auth<B>(req: &mut Request<B>) -> Result<(), S3Error> {
     if let Some(query) = req.uri().query()
         && has_presign_params(query)
     {
@@ -119,17 +154,6 @@ pub fn resign<B>(
     if let Some(host) = host {
         headers.insert(HOST, host);
     }
-    let parts = sigv4::Parts {
-        method: req.method().as_str(),
-        path: req.uri().path(),
-        query: req.uri().query(),
-        headers: req.headers(),
-    };
-    let signed = sigv4::sign_with(&parts, is_signed_for_store, UNSIGNED_PAYLOAD, signer, now)?;
-    let headers = req.headers_mut();
-    headers.insert(AUTHORIZATION, signed.authorization);
-    headers.insert(AMZ_DATE, signed.x_amz_date);
-    headers.insert(CONTENT_SHA256, signed.x_amz_content_sha256);
     Ok(())
 }
 

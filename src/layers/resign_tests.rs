@@ -1,6 +1,7 @@
 //! The resign layer: a verified request leaves signed by the store's credentials, with
 //! the client's authentication removed and everything else as verified; a passthrough
-//! request is not touched.
+//! request is not touched; in resign mode nothing unverified is forwarded, and a verified
+//! form leaves with no header signature.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -131,4 +132,67 @@ async fn a_request_without_verification_is_forwarded_untouched() {
             .unwrap()
             .contains("CLIENT")
     );
+}
+
+/// Resign mode's table, with one client.
+fn resign_mode() -> crate::credentials::LiveCredentials {
+    use crate::config::{
+        BucketScope, ClientSettings, ResignSettings, SecretSource, StoreCredentialSettings,
+    };
+    let secret =
+        |s: &str| SecretSource::Inline(crate::secret::secret_access_key(s.as_bytes(), 1).unwrap());
+    let settings = ResignSettings {
+        region: "us-east-1".into(),
+        binding_key_file: None,
+        clients: vec![ClientSettings {
+            access_key: "CLIENT".into(),
+            secret: secret("client-secret-0123456789abcdefghij"),
+            buckets: BucketScope::All,
+        }],
+        store: StoreCredentialSettings {
+            access_key: "STOREKEY".into(),
+            secret: secret(STORE_SECRET),
+            region: "us-east-1".into(),
+        },
+    };
+    let table = crate::credentials::Credentials::load(&settings).unwrap();
+    std::sync::Arc::new(arc_swap::ArcSwapOption::from_pointee(table))
+}
+
+#[tokio::test]
+async fn in_resign_mode_a_request_verified_by_no_layer_is_refused() {
+    use tower::{Layer as _, ServiceExt as _};
+
+    use crate::layers::test_support::{Log, ok_recorder};
+
+    let log = Log::default();
+    let svc = ResignLayer::new(resign_mode()).layer(ok_recorder(&log));
+    let req = client_request("/b/k").map(|()| http_body_util::Empty::<bytes::Bytes>::new());
+    let e = svc.oneshot(req).await.unwrap_err();
+    assert_eq!(e.to_s3().code, crate::s3::error::S3ErrorCode::InternalError);
+    assert_eq!(log.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_verified_form_leaves_without_the_clients_authentication_and_unsigned() {
+    use tower::{Layer as _, ServiceExt as _};
+
+    use crate::layers::test_support::{Log, ok_recorder};
+    use crate::s3::sigv4::AmzDate;
+
+    let log = Log::default();
+    let svc = ResignLayer::new(resign_mode()).layer(ok_recorder(&log));
+    let mut req = client_request("/b?X-Amz-Signature=00&x=1")
+        .map(|()| http_body_util::Empty::<bytes::Bytes>::new());
+    req.extensions_mut().insert(FormSigned {
+        access_key_id: "CLIENT".into(),
+        date: AmzDate::from_system_time(SystemTime::now()),
+    });
+    svc.oneshot(req).await.unwrap();
+    let seen = log.only();
+    assert_eq!(seen.uri.to_string(), "/b?x=1");
+    for name in [AUTHORIZATION, AMZ_DATE, CONTENT_SHA256, SECURITY_TOKEN] {
+        assert!(!seen.headers.contains_key(&name), "{name}");
+    }
+    assert_eq!(seen.headers["content-type"], "text/plain");
 }

@@ -8,6 +8,7 @@
 
 mod part;
 pub mod policy;
+pub mod rewrite;
 mod tail;
 #[cfg(test)]
 mod tests;
@@ -15,6 +16,7 @@ mod tests;
 pub use tail::Tail;
 
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
+use crate::s3::sigv4;
 use part::{Finder, PartHead};
 
 /// Longest form prefix (fields before `file`) the proxy reads before giving up.
@@ -29,6 +31,11 @@ pub const MAX_BOUNDARY: usize = 70;
 pub struct Fields {
     fields: Vec<(String, Vec<u8>)>,
     file_at: Option<usize>,
+    /// Where the delimiter after the last field starts (the file part's, or the
+    /// closing one).
+    rest_at: usize,
+    /// The file part's `filename` parameter.
+    filename: Option<Vec<u8>>,
 }
 
 impl Fields {
@@ -44,6 +51,28 @@ impl Fields {
     /// ended (closing delimiter) before a file part.
     pub fn file_at(&self) -> Option<usize> {
         self.file_at
+    }
+
+    /// Offset in the body of the delimiter that follows the last field: the file part's
+    /// (its header block and content follow) or the closing one.
+    pub fn rest_at(&self) -> usize {
+        self.rest_at
+    }
+
+    /// The file part's `filename` parameter (unquoted), if it has one.
+    pub fn filename(&self) -> Option<&[u8]> {
+        self.filename.as_deref()
+    }
+
+    /// The fields in the order received, names lower-cased.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+}
+
+impl sigv4::FormAuth for Fields {
+    fn field(&self, name: &str) -> Option<&[u8]> {
+        self.get(name)
     }
 }
 
@@ -242,6 +271,7 @@ fn parse_with(body: &[u8], finder: &Finder) -> Result<Option<Fields>, Refusal> {
     let mut pos = delimiter.len();
     let mut out = Fields::default();
     loop {
+        out.rest_at = pos - delimiter.len();
         // After a delimiter: "--" ends the form, CRLF starts a part.
         let Some(after) = body.get(pos..pos + 2) else {
             return Ok(None);
@@ -267,9 +297,10 @@ fn parse_with(body: &[u8], finder: &Finder) -> Result<Option<Fields>, Refusal> {
         pos += head_len;
         if head.name.eq_ignore_ascii_case("file") {
             out.file_at = Some(pos);
+            out.filename = head.filename;
             return Ok(Some(out));
         }
-        if head.filename {
+        if head.filename.is_some() {
             // Go's ReadForm files a part with a filename under files, not values.
             return Err(Ambiguity::Disposition.into());
         }

@@ -14,6 +14,7 @@ mod chunk;
 pub(crate) mod crypto;
 mod parse;
 mod payload;
+mod post;
 mod refuse;
 mod sign;
 mod time;
@@ -26,6 +27,7 @@ pub use payload::{
     PayloadHasher, PayloadMode, STREAMING_SIGNED, STREAMING_SIGNED_TRAILER,
     STREAMING_UNSIGNED_TRAILER, UNSIGNED_PAYLOAD,
 };
+pub use post::{FormAuth, FormScope, FormSigned};
 pub use refuse::{Location, content_sha256_mismatch};
 pub use sign::{Credentials, Signed, Signer, sign, sign_with};
 pub use time::AmzDate;

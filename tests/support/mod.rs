@@ -4,7 +4,9 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod at_rest;
+pub mod form;
 pub mod mock;
+pub mod resign;
 pub mod s3;
 pub mod wire;
 

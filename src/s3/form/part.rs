@@ -4,11 +4,11 @@
 
 use super::{Ambiguity, Refusal};
 
-/// A part's name and whether it has a `filename` parameter.
+/// A part's name and its `filename` parameter, unquoted, if it has one.
 #[derive(Debug)]
 pub(super) struct PartHead {
     pub name: String,
-    pub filename: bool,
+    pub filename: Option<Vec<u8>>,
 }
 
 /// Length of the header block at the start of `rest`, its blank line included; `None`
@@ -79,7 +79,7 @@ fn disposition_params(value: &[u8]) -> Result<PartHead, Refusal> {
         return Err(Ambiguity::Disposition.into());
     }
     let mut name = None;
-    let mut filename = false;
+    let mut filename = None;
     for piece in pieces {
         let eq = piece
             .iter()
@@ -91,7 +91,7 @@ fn disposition_params(value: &[u8]) -> Result<PartHead, Refusal> {
             b"name" if name.is_none() && is_token(value) => {
                 name = Some(String::from_utf8_lossy(value).into_owned());
             }
-            b"filename" if !filename => filename = true,
+            b"filename" if filename.is_none() => filename = Some(value.to_vec()),
             _ => return Err(Ambiguity::Disposition.into()),
         }
     }

@@ -202,10 +202,7 @@ impl PostPolicy {
     /// The lengths `content-length-range` allows the file (every such condition applies);
     /// any length without one.
     pub fn length_range(&self) -> LengthRange {
-        let mut range = LengthRange {
-            min: 0,
-            max: u64::MAX,
-        };
+        let mut range = LengthRange::ANY;
         for rule in &self.rules {
             if let Condition::Length { min, max } = rule.condition {
                 range.min = range.min.max(min);
@@ -236,6 +233,12 @@ pub struct LengthRange {
 }
 
 impl LengthRange {
+    /// Every length: no `content-length-range`.
+    pub const ANY: Self = Self {
+        min: 0,
+        max: u64::MAX,
+    };
+
     /// Checks the file's whole length, once known.
     pub fn check(&self, length: u64) -> Result<(), PolicyError> {
         self.check_running(length)?;
@@ -274,7 +277,7 @@ fn starts_with(field: &str, value: &[u8], prefix: &[u8]) -> bool {
 }
 
 /// The fields with `${filename}` replaced by the file name's last path segment.
-fn expand(fields: &Fields, filename: Option<&[u8]>) -> Vec<(String, Vec<u8>)> {
+pub(super) fn expand(fields: &Fields, filename: Option<&[u8]>) -> Vec<(String, Vec<u8>)> {
     const VARIABLE: &[u8] = b"${filename}";
     let Some(filename) = filename else {
         return fields.fields.clone();

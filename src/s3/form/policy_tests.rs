@@ -31,6 +31,7 @@ fn fields(pairs: &[(&str, &str)]) -> Fields {
             .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
             .collect(),
         file_at: Some(0),
+        ..Fields::default()
     }
 }
 

@@ -15,8 +15,10 @@ pub struct Tail {
     finder: Finder,
     /// The last bytes fed (at most `needle + 1`), for a delimiter split between frames.
     carry: Vec<u8>,
-    /// Bytes fed so far.
+    /// Bytes fed so far (until the delimiter is found).
     seen: u64,
+    /// The file's length, once the delimiter after it was found.
+    length: Option<u64>,
     state: State,
 }
 
@@ -39,6 +41,7 @@ impl Tail {
             finder: Finder::new(format!("--{boundary}").into_bytes()),
             carry: Vec::new(),
             seen: 0,
+            length: None,
             state: State::Scanning,
         }
     }
@@ -73,6 +76,19 @@ impl Tail {
     /// Whether the closing delimiter was seen (and nothing was refused before it).
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
+    }
+
+    /// The file's length, once the delimiter after it has been seen.
+    pub fn file_len(&self) -> Option<u64> {
+        self.length
+    }
+
+    /// The least the file's length can be, from the bytes fed so far: all but those
+    /// that could still be the start of the delimiter after it (CRLF `--boundary`).
+    pub fn file_len_at_least(&self) -> u64 {
+        let delimiter = self.finder.needle().len() as u64 + 2;
+        self.length
+            .unwrap_or_else(|| self.seen.saturating_sub(delimiter))
     }
 
     /// Why the form was refused, if it was.
@@ -115,6 +131,7 @@ impl Tail {
         if !crlf_before {
             return Err(Ambiguity::BoundaryInPart);
         }
+        self.length = u64::try_from(self.seen as i64 + at - 2).ok();
         let after = usize::try_from(at + needle as i64).unwrap_or(0);
         self.dashes(0, data.get(after..).unwrap_or_default())
     }

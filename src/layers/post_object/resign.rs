@@ -1,0 +1,137 @@
+//! A POST Object form in `auth.mode = "resign"` (AWS S3 API reference, "Browser-Based
+//! Uploads Using POST (AWS Signature Version 4)", "POST Policy"): the form's signature
+//! verified against the credential table, the client's bucket scope, the policy checked
+//! (the file's length as it streams), and the form's start rewritten for the store
+//! (`s3::form::rewrite`).
+
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http::header::CONTENT_LENGTH;
+
+use crate::credentials::Credentials;
+use crate::layers::auth::check_scope;
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
+use crate::s3::form::policy::{self, LengthRange, PostPolicy};
+use crate::s3::form::rewrite::{self, StoreSigner};
+use crate::s3::form::{Fields, Refusal};
+use crate::s3::op::S3Request;
+use crate::s3::sigv4::FormSigned;
+
+/// A form that may go to the store.
+#[derive(Debug)]
+struct Authorized {
+    /// Who signed it.
+    signed: FormSigned,
+    /// The lengths its policy allows the file.
+    range: LengthRange,
+    /// The form's start for the store, in place of the bytes read.
+    prefix: Vec<u8>,
+}
+
+/// The form read so far: its fields, the bytes they came in, the boundary.
+pub(super) struct Form<'a> {
+    pub fields: &'a Fields,
+    pub read: &'a [u8],
+    pub boundary: &'a str,
+}
+
+/// Authorizes the form ([`authorize`]; `x-amz-*` request headers, which nothing signs,
+/// are refused) and readies the request for the store: the
+/// start of the form to send in place of the bytes read, the Content-Length to match,
+/// [`FormSigned`] for the resign layer. Returns the start and the file's allowed lengths.
+pub(super) fn for_store(
+    credentials: &Credentials,
+    form: &Form<'_>,
+    parts: &mut http::request::Parts,
+    now: SystemTime,
+) -> Result<(Bytes, LengthRange), S3Error> {
+    if parts
+        .headers
+        .keys()
+        .any(|n| n.as_str().starts_with("x-amz-"))
+    {
+        // No signature covers the request's own headers, and a store could apply
+        // them to the object with its own credentials.
+        return Err(S3Error::new(
+            S3ErrorCode::AccessDenied,
+            "There were headers present in the request which were not signed",
+        )
+        .with_reason(Reason::SigV4UnsignedHeader));
+    }
+    let s3 = parts.extensions.get::<S3Request>();
+    let authorized = authorize(credentials, form, s3, &parts.headers, now)?;
+    adjust_length(&mut parts.headers, form.read.len(), authorized.prefix.len())?;
+    parts.extensions.insert(authorized.signed);
+    Ok((Bytes::from(authorized.prefix), authorized.range))
+}
+
+/// Verifies the form's signature, the client's scope over the bucket, the `key` field
+/// and the policy (all but the file's length), then writes the form for the store.
+fn authorize(
+    credentials: &Credentials,
+    form: &Form<'_>,
+    s3: Option<&S3Request>,
+    headers: &HeaderMap,
+    now: SystemTime,
+) -> Result<Authorized, S3Error> {
+    let fields = form.fields;
+    let signed = credentials.verifier().verify_form(fields, credentials)?;
+    let bucket = s3.and_then(|s3| s3.bucket.as_deref()).ok_or_else(|| {
+        S3Error::new(S3ErrorCode::AccessDenied, "Access Denied").with_reason(Reason::ClientScope)
+    })?;
+    check_scope(credentials, &signed.access_key_id, s3, headers)?;
+    if fields.get("key").is_none() {
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+        )
+        .with_argument_name("key")
+        .with_reason(Reason::MalformedPost));
+    }
+    let encoded = policy::encoded(fields).unwrap_or_default();
+    let policy = PostPolicy::decode(encoded).map_err(|e| e.to_s3())?;
+    policy
+        .check(fields, bucket, fields.filename(), now)
+        .map_err(|e| e.to_s3())?;
+    let range = policy.length_range();
+    let store = credentials.store();
+    let key_for = |date: &str| credentials.store_signing_key(date);
+    let signer = StoreSigner {
+        access_key_id: &store.access_key,
+        region: &store.region,
+        key_for: &key_for,
+    };
+    let prefix = rewrite::for_store(
+        form.read,
+        form.boundary,
+        fields,
+        bucket,
+        range,
+        &signer,
+        now,
+    )?;
+    Ok(Authorized {
+        signed,
+        range,
+        prefix,
+    })
+}
+
+/// The Content-Length of the body once `read` bytes are replaced by `prefix` bytes; a
+/// body without one stays chunked.
+fn adjust_length(headers: &mut HeaderMap, read: usize, prefix: usize) -> Result<(), S3Error> {
+    let Some(value) = headers.get(CONTENT_LENGTH) else {
+        return Ok(());
+    };
+    let length = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .and_then(|n| n.checked_sub(read as u64))
+        .and_then(|n| n.checked_add(prefix as u64))
+        .ok_or_else(|| Refusal::Malformed("a Content-Length shorter than the form").to_s3())?;
+    headers.insert(CONTENT_LENGTH, length.into());
+    Ok(())
+}

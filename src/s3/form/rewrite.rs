@@ -1,0 +1,162 @@
+//! The form a resign-mode proxy sends the store (AWS S3 API reference, "Browser-Based
+//! Uploads Using POST (AWS Signature Version 4)", "POST Policy"): the client's fields,
+//! minus its authentication, plus a policy written by the proxy (a short expiration and
+//! an `eq` condition on the bucket and on every field forwarded) signed with the store's
+//! credentials. The file part's bytes follow as received.
+
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::policy::{LengthRange, expand};
+use super::{Fields, Parsed, parse};
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
+use crate::s3::sigv4::{FormScope, SigningKey};
+
+/// How long the store takes the proxy's policy: it checks it when the form arrives
+/// (RGW) or once the file is read (SeaweedFS), so this bounds an upload's duration.
+pub const STORE_POLICY_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// Fields the proxy does not forward: the client's authentication (replaced by the
+/// proxy's) and `bucket`, which only the path names.
+const NOT_FORWARDED: [&str; 7] = [
+    "policy",
+    "x-amz-algorithm",
+    "x-amz-credential",
+    "x-amz-date",
+    "x-amz-signature",
+    "x-amz-security-token",
+    "bucket",
+];
+
+/// The variable S3 replaces by the file's name in field values.
+const FILENAME_VARIABLE: &[u8] = b"${filename}";
+
+/// Who signs the form for the store.
+pub struct StoreSigner<'a> {
+    /// `upstream.credentials.access_key`.
+    pub access_key_id: &'a str,
+    /// `upstream.credentials.region`.
+    pub region: &'a str,
+    /// The store's signing key for a date (`yyyymmdd`).
+    pub key_for: &'a dyn Fn(&str) -> SigningKey,
+}
+
+/// The form's start as the store gets it: every field of `fields` (read from `read`
+/// with `boundary`) but the client's authentication and `bucket`, `${filename}`
+/// replaced as S3 does, then the proxy's authentication fields, then `read` from the
+/// delimiter after the last field on (the file part's head and what was read of its
+/// content). `range` is the client's `content-length-range`, repeated for the store.
+pub fn for_store(
+    read: &[u8],
+    boundary: &str,
+    fields: &Fields,
+    bucket: &str,
+    range: LengthRange,
+    signer: &StoreSigner<'_>,
+    now: SystemTime,
+) -> Result<Vec<u8>, S3Error> {
+    let mut forwarded = Vec::new();
+    for (name, value) in expand(fields, fields.filename()) {
+        if NOT_FORWARDED.contains(&name.as_str()) {
+            continue;
+        }
+        let value = String::from_utf8(value)
+            .ok()
+            .filter(|v| !contains(v.as_bytes(), FILENAME_VARIABLE))
+            .ok_or_else(|| unsigned_field(&name))?;
+        forwarded.push((name, value));
+    }
+    let scope = FormScope::new(signer.access_key_id, signer.region, now);
+    let scope_fields = [
+        ("x-amz-algorithm", scope.algorithm.to_owned()),
+        ("x-amz-credential", scope.credential.clone()),
+        ("x-amz-date", scope.date.clone()),
+    ];
+    forwarded.extend(scope_fields.map(|(n, v)| (n.to_owned(), v)));
+    let policy = STANDARD.encode(policy(&forwarded, bucket, range, now).to_string());
+    let signature = scope.sign(policy.as_bytes(), signer.key_for);
+    forwarded.push(("policy".to_owned(), policy));
+    forwarded.push(("x-amz-signature".to_owned(), signature.as_str().to_owned()));
+    let mut out = Vec::with_capacity(read.len() + 2 * forwarded.len() * 80);
+    for (name, value) in &forwarded {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        out.extend_from_slice(
+            format!("Content-Disposition: form-data; name=\"{name}\"").as_bytes(),
+        );
+        out.extend_from_slice(b"\r\n\r\n");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let rest_at = out.len();
+    out.extend_from_slice(read.get(fields.rest_at()..).unwrap_or_default());
+    check(&out, boundary, &forwarded, fields, rest_at)?;
+    Ok(out)
+}
+
+/// The proxy's policy: `{"bucket": …}`, `["eq", "$name", value]` for every field
+/// forwarded and for the algorithm, credential and date fields, and the client's
+/// `content-length-range` when it had one.
+fn policy(
+    forwarded: &[(String, String)],
+    bucket: &str,
+    range: LengthRange,
+    now: SystemTime,
+) -> Value {
+    let mut conditions = vec![json!({ "bucket": bucket })];
+    for (name, value) in forwarded {
+        conditions.push(json!(["eq", format!("${name}"), value]));
+    }
+    if range.min > 0 || range.max < u64::MAX {
+        conditions.push(json!(["content-length-range", range.min, range.max]));
+    }
+    let expiration = humantime::format_rfc3339_seconds(now + STORE_POLICY_LIFETIME);
+    json!({ "expiration": expiration.to_string(), "conditions": conditions })
+}
+
+/// The form written must read back as the fields meant, the file where it was: a value
+/// holding the boundary would end its part early.
+fn check(
+    out: &[u8],
+    boundary: &str,
+    meant: &[(String, String)],
+    fields: &Fields,
+    rest_at: usize,
+) -> Result<(), S3Error> {
+    let Parsed::Fields(read) = parse(out, boundary) else {
+        return Err(S3Error::internal());
+    };
+    let same_fields = read
+        .iter()
+        .eq(meant.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
+    let file_at = fields
+        .file_at()
+        .and_then(|at| at.checked_sub(fields.rest_at()))
+        .map(|offset| rest_at + offset);
+    if same_fields && read.file_at() == file_at && read.rest_at() == rest_at {
+        Ok(())
+    } else {
+        Err(S3Error::internal())
+    }
+}
+
+/// 501: a field value the proxy cannot put in a policy for the store as is.
+fn unsigned_field(name: &str) -> S3Error {
+    S3Error::new(
+        S3ErrorCode::NotImplemented,
+        format!(
+            "With auth.mode = \"resign\", form field values must be UTF-8, and ${{filename}} needs a file name: the field {name} cannot be signed for the store."
+        ),
+    )
+    .with_reason(Reason::ResignUnsupported)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+#[path = "rewrite_tests.rs"]
+mod tests;
