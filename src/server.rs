@@ -3,6 +3,8 @@
 //! and graceful shutdown (readiness off, a delay while load balancers notice, then
 //! listeners closed and in-flight requests given a grace period).
 
+mod linger;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +38,7 @@ use crate::stack::{self, ProxyService, StackState};
 use crate::tls::{TlsError, TlsMaterial, load_material, upstream_client_config};
 use crate::uploads::UploadRecords;
 use crate::upstream::Upstream;
+use linger::Linger;
 
 /// Why the proxy could not start.
 #[derive(Debug, thiserror::Error)]
@@ -740,7 +743,14 @@ impl Conn {
                         client: Some(peer),
                     },
                 };
-                serve_http(TokioIo::new(tcp), false, service, settings, watcher).await;
+                serve_http(
+                    TokioIo::new(Linger::new(tcp)),
+                    false,
+                    service,
+                    settings,
+                    watcher,
+                )
+                .await;
                 return;
             };
             let tls =
@@ -767,7 +777,14 @@ impl Conn {
                     client: Some(peer),
                 },
             };
-            serve_http(TokioIo::new(tls), h2, service, settings, watcher).await;
+            serve_http(
+                TokioIo::new(Linger::new(tls)),
+                h2,
+                service,
+                settings,
+                watcher,
+            )
+            .await;
         };
         // The span covers the connection's whole life, across every await.
         tracing::Instrument::instrument(serve, span).await;

@@ -98,6 +98,23 @@ async fn forwards_h2_requests_with_authority_as_host() {
 /// Sends raw bytes over TLS and returns everything the proxy answers until it closes
 /// or goes quiet.
 async fn raw_exchange(proxy: &Proxy, bytes: &[u8]) -> String {
+    let mut tls = tls_connect(proxy).await;
+    // The proxy may answer and close before it has read everything (an oversized
+    // header section): the write then fails, but the answer is already on its way.
+    let _ = tls.write_all(bytes).await;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), tls.read(&mut buf)).await {
+            Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A TLS connection to the proxy's S3 listener.
+async fn tls_connect(proxy: &Proxy) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     use rustls_pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pki_types::CertificateDer::pem_slice_iter(proxy.pki.ca_pem.as_bytes()) {
@@ -112,22 +129,10 @@ async fn raw_exchange(proxy: &Proxy, bytes: &[u8]) -> String {
     .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = tokio::net::TcpStream::connect(proxy.s3_addr).await.unwrap();
-    let mut tls = connector
+    connector
         .connect("localhost".try_into().unwrap(), tcp)
         .await
-        .unwrap();
-    // The proxy may answer and close before it has read everything (an oversized
-    // header section): the write then fails, but the answer is already on its way.
-    let _ = tls.write_all(bytes).await;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match tokio::time::timeout(Duration::from_secs(2), tls.read(&mut buf)).await {
-            Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -669,4 +674,35 @@ async fn refuses_ambiguous_requests_before_the_store_and_counts_them() {
         store.requests().is_empty(),
         "an ambiguous request reached the store"
     );
+}
+
+/// A request refused on its head while its body is still on the way gets its answer: the
+/// proxy lingers on close (reads and discards the rest) instead of resetting the
+/// connection under a client that sends its whole body before reading (as Python's
+/// `http.client`, botocore's base, does).
+#[tokio::test]
+async fn a_body_refused_before_it_is_read_still_gets_its_answer() {
+    let store = MockStore::ok().await;
+    let proxy = Proxy::start(ProxyOptions::endpoint(store.url()));
+    let body = vec![7u8; 4 << 20];
+    let head = format!(
+        "PUT /bucket/key HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\
+         x-amz-server-side-encryption-customer-algorithm: AES256\r\n\r\n",
+        body.len()
+    );
+    for _ in 0..8 {
+        let mut tls = tls_connect(&proxy).await;
+        tls.write_all(head.as_bytes()).await.unwrap();
+        tls.write_all(&body)
+            .await
+            .expect("the whole body is taken, not reset");
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut answer));
+        // The proxy ends with close_notify, so the end is clean.
+        read.await.unwrap().expect("the answer, then a clean end");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+        assert!(answer.contains("<Code>InvalidArgument</Code>"), "{answer}");
+    }
+    assert!(store.requests().is_empty());
 }
