@@ -484,6 +484,13 @@ pub struct ModeProxy {
     _secrets: Option<tempfile::TempDir>,
 }
 
+impl std::ops::Deref for ModeProxy {
+    type Target = Proxy;
+    fn deref(&self) -> &Proxy {
+        &self.proxy
+    }
+}
+
 /// [`store_proxy`] in `mode`.
 pub fn store_proxy_mode(store: &Store, route: Route, ssec: &str, mode: Mode) -> ModeProxy {
     match mode {
