@@ -24,8 +24,9 @@ const NAME: &str = "Name";
 pub struct Malformed(&'static str);
 
 /// `xml` without the `<Bucket>` elements whose `<Name>` (entities resolved) `allows`
-/// refuses. Any `<Bucket>` element counts, wherever it is, and must have exactly one
-/// `<Name>` of text; the document must be one `ListAllMyBucketsResult` element, whole.
+/// refuses. Any `<Bucket>` element counts, wherever it is, must have exactly one
+/// `<Name>` of text and no `<Bucket>` inside; the document must be one
+/// `ListAllMyBucketsResult` element, whole.
 pub fn filter(xml: &[u8], allows: impl Fn(&str) -> bool) -> Result<Vec<u8>, Malformed> {
     let cut = refused_buckets(xml, allows)?;
     let removed: usize = cut.iter().map(ExactSizeIterator::len).sum();
@@ -107,6 +108,7 @@ impl Scan {
                 });
             }
             Some(b) if b.in_name => return Err(Malformed("a bucket name holds elements")),
+            Some(_) if name == BUCKET => return Err(Malformed("a bucket inside a bucket")),
             Some(b) if self.depth == b.depth + 1 && name == NAME => {
                 set_name(b)?;
                 b.in_name = true;
@@ -124,6 +126,7 @@ impl Scan {
         match self.open.as_mut() {
             None if name == BUCKET => Err(Malformed("a bucket has no name")),
             Some(b) if b.in_name => Err(Malformed("a bucket name holds elements")),
+            Some(_) if name == BUCKET => Err(Malformed("a bucket inside a bucket")),
             Some(b) if self.depth == b.depth && name == NAME => set_name(b),
             _ => Ok(()),
         }

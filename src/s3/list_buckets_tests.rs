@@ -123,6 +123,8 @@ fn an_unreadable_answer_is_refused_whole() {
         doc("<Bucket/>"),
         doc("<Bucket><Name>app-1</Name><Name>other</Name></Bucket>"),
         doc("<Bucket><Name>app-<b>1</b></Name></Bucket>"),
+        doc("<Bucket><Name>app-1</Name><Bucket><Name>other</Name></Bucket></Bucket>"),
+        doc("<Bucket><Name>app-1</Name><Bucket/></Bucket>"),
         doc("<Bucket><Name>&custom;</Name></Bucket>"),
         doc("<Bucket><Name>&#0;</Name></Bucket>"),
         // A document type could define entities.
@@ -157,6 +159,28 @@ proptest! {
     fn arbitrary_bytes_never_panic_and_never_grow(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(out) = filter(&bytes, app) {
             prop_assert!(out.len() <= bytes.len());
+        }
+    }
+
+    #[test]
+    fn what_is_kept_is_accepted_again_unchanged_and_holds_no_refused_name(
+        pieces in proptest::collection::vec(prop_oneof![
+            "(app|other)-[a-z&;#0-9]{0,6}".prop_map(|n| bucket(&n)),
+            Just("<Bucket><Name>x</Name><Bucket><Name>app-y</Name></Bucket></Bucket>".to_owned()),
+            Just("<!-- c -->".to_owned()),
+            Just("\n  ".to_owned()),
+            Just("<Other><Name>other-z</Name></Other>".to_owned()),
+        ], 0..8)
+    ) {
+        let input = doc(&pieces.concat());
+        if let Ok(kept) = filter(input.as_bytes(), app) {
+            let seen = std::cell::RefCell::new(Vec::new());
+            let again = filter(&kept, |n| {
+                seen.borrow_mut().push(n.to_owned());
+                true
+            });
+            prop_assert_eq!(again.as_deref(), Ok(kept.as_slice()));
+            prop_assert!(seen.into_inner().iter().all(|n| app(n)));
         }
     }
 
