@@ -51,7 +51,11 @@ async fn a_scoped_client_lists_only_its_buckets(store: Store) {
     }
 
     let scoped = listed(&proxy, SCOPED, SCOPED_SECRET).await;
-    assert_eq!(scoped, std::slice::from_ref(&mine), "the scoped client's list");
+    assert_eq!(
+        scoped,
+        std::slice::from_ref(&mine),
+        "the scoped client's list"
+    );
     let all = listed(&proxy, EVERY, EVERY_SECRET).await;
     assert!(all.contains(&mine) && all.contains(&theirs), "{all:?}");
     assert!(all.len() > scoped.len());
