@@ -6,6 +6,7 @@ pub mod error;
 pub mod etag;
 pub mod form;
 pub mod headers;
+pub mod list_buckets;
 pub mod op;
 pub mod policy;
 pub mod sigv4;

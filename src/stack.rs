@@ -14,6 +14,7 @@ use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer};
+use crate::layers::list_buckets::{ListBuckets, ListBucketsLayer};
 use crate::layers::multipart::{Multipart, MultipartLayer};
 use crate::layers::payload::{Payload, PayloadLayer};
 use crate::layers::post_object::{PostObject, PostObjectLayer};
@@ -34,8 +35,12 @@ pub type ProxyService = SetSensitiveRequestHeaders<
         ErrorResponse<
             Classify<
                 Auth<
-                    PostObject<
-                        Ssec<Multipart<StoreErrors<Etag<AwsChunked<Payload<Resign<Upstream>>>>>>>,
+                    ListBuckets<
+                        PostObject<
+                            Ssec<
+                                Multipart<StoreErrors<Etag<AwsChunked<Payload<Resign<Upstream>>>>>>,
+                            >,
+                        >,
                     >,
                 >,
             >,
@@ -90,6 +95,9 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
         // Resign mode: the client's signature verified and its bucket scope enforced
         // before anything else looks at the request (passthrough: nothing to do).
         .layer(AuthLayer::new(Arc::clone(&credentials)))
+        // Resign mode: a client limited to some buckets sees only those in ListBuckets
+        // (it needs the verified client, so it sits below the auth layer).
+        .layer(ListBucketsLayer::new(Arc::clone(&credentials)))
         // POST Object: the form fields read and left for the SSE-C layer, the rest of
         // the form watched as it streams.
         .layer(PostObjectLayer::new(config.upstream.idle_timeout))

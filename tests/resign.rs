@@ -418,8 +418,7 @@ async fn a_clients_bucket_scope_is_enforced(store: Store) {
         .unwrap_err();
     assert_eq!(failure(&err), (403, "AccessDenied".to_owned()));
     assert!(!exists(&r.direct(), &mine, "stolen").await);
-    let err = scoped.list_buckets().send().await.unwrap_err();
-    assert_eq!(failure(&err), (403, "AccessDenied".to_owned()));
+    // What it lists is in tests/resign_scope.rs.
 }
 
 /// What the attack review found, refused before the store: a copy source with raw

@@ -1,6 +1,7 @@
 //! Resign mode's gate (DESIGN "Two auth modes"): every request's SigV4 signature, header
 //! or presigned, is verified against the proxy's own credential table, and the client's
-//! bucket scope is enforced, before anything reaches the store. The [`Verified`] result
+//! bucket scope is enforced, before anything reaches the store (a scoped client's
+//! ListBuckets answer is cut down by `layers::list_buckets`). The [`Verified`] result
 //! is left in the request's extensions: the body layers check what the body still owes
 //! against it, and the resign layer signs for the store only what carries it. A POST
 //! Object form carries its signature in its fields: it passes with [`FormAuthPending`]
@@ -169,7 +170,8 @@ fn check_forwardable(s3: Option<&S3Request>) -> Result<(), S3Error> {
 }
 
 /// A client limited to some buckets may address only those, as target and as copy
-/// source; bucketless operations (ListBuckets) are refused to it.
+/// source. Of the bucketless operations it may list buckets (the answer is cut down to
+/// its buckets by `layers::list_buckets`); any other is refused to it.
 pub fn check_scope(
     credentials: &Credentials,
     access_key_id: &str,
@@ -194,7 +196,9 @@ pub fn check_scope(
     });
     let allowed = match target {
         Some(bucket) => client.buckets.allows(bucket),
-        None => client.buckets.allows_every_bucket(),
+        None => {
+            client.buckets.allows_every_bucket() || s3.is_some_and(|s3| s3.op == S3Op::ListBuckets)
+        }
     } && source.is_none_or(|bucket| client.buckets.allows(&bucket));
     if allowed {
         Ok(())

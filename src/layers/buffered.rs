@@ -51,6 +51,15 @@ impl<B> Read<B> {
             inner_done: self.whole,
         }
     }
+
+    /// `bytes` in place of the body: what was read and anything that was not.
+    pub fn replace(self, bytes: Bytes) -> Buffered<B> {
+        Buffered {
+            prefix: (!bytes.is_empty()).then_some(bytes),
+            inner: self.rest,
+            inner_done: true,
+        }
+    }
 }
 
 /// Reads `body` until it ends or more than `limit` bytes were read.
@@ -151,6 +160,19 @@ mod tests {
         );
         let untouched = Buffered::new(Full::new(Bytes::from_static(b"x")));
         assert_eq!(untouched.size_hint().exact(), Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_replaced_body_is_the_replacement_only() {
+        let read = read_bounded(chunks(&["abc", "def", "ghi"]), 4)
+            .await
+            .unwrap();
+        let body = read.replace(Bytes::from_static(b"xy"));
+        assert_eq!(body.size_hint().exact(), Some(2));
+        assert_eq!(body.collect().await.unwrap().to_bytes(), "xy");
+        let read = read_bounded(chunks(&["abc"]), 4).await.unwrap();
+        let body = read.replace(Bytes::new());
+        assert!(body.is_end_stream());
     }
 
     #[tokio::test]

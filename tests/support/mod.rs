@@ -432,20 +432,126 @@ pub enum Route {
 /// The proxy in front of a real store, with `store` set to its kind and `ssec` as the
 /// lines of the `[ssec]` table.
 pub fn store_proxy(store: &Store, route: Route, ssec: &str) -> Proxy {
+    store_proxy_as(store, route, ssec, &store_kind(store), String::new())
+}
+
+/// `upstream.store` naming `store`'s kind.
+fn store_kind(store: &Store) -> String {
     let kind = match store.name {
         "RGW" => "rgw",
         _ => "seaweedfs",
     };
-    store_proxy_as(store, route, ssec, &format!("store = \"{kind}\""))
+    format!("store = \"{kind}\"")
 }
 
 /// The proxy in front of a real store as a new user runs it: no `upstream.store`, so
 /// the default (`auto`) applies.
 pub fn store_proxy_auto(store: &Store, route: Route, ssec: &str) -> Proxy {
-    store_proxy_as(store, route, ssec, "")
+    store_proxy_as(store, route, ssec, "", String::new())
 }
 
-fn store_proxy_as(store: &Store, route: Route, ssec: &str, store_line: &str) -> Proxy {
+/// The proxy in resign mode in front of a real store, with `clients` as for
+/// [`resign_tables`]; the returned directory holds the secrets and must outlive it.
+pub fn resign_proxy(
+    store: &Store,
+    route: Route,
+    ssec: &str,
+    clients: &[(&str, &str, Option<&str>)],
+) -> (Proxy, tempfile::TempDir) {
+    let (tables, secrets) = resign_tables(store, clients);
+    let proxy = store_proxy_as(store, route, ssec, &store_kind(store), tables);
+    (proxy, secrets)
+}
+
+/// `auth.mode` of a proxy under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Clients sign with the store's credentials.
+    Passthrough,
+    /// Clients hold only the proxy's credentials; the proxy signs for the store.
+    Resign,
+}
+
+/// A client of the proxy in resign mode, allowed every bucket.
+pub const RESIGN_ACCESS: &str = "SUITECLIENTACCESS001";
+/// Its secret key.
+pub const RESIGN_SECRET: &str = "suite-client-secret-0123456789abcdef";
+
+/// A proxy in front of a real store in either mode, and the credentials its clients
+/// hold: the store's own in passthrough mode, only the proxy's in resign mode.
+pub struct ModeProxy {
+    pub proxy: Proxy,
+    /// The store as a client of the proxy sees it: its credentials are the client's.
+    pub client: Store,
+    _secrets: Option<tempfile::TempDir>,
+}
+
+impl std::ops::Deref for ModeProxy {
+    type Target = Proxy;
+    fn deref(&self) -> &Proxy {
+        &self.proxy
+    }
+}
+
+/// [`store_proxy`] in `mode`.
+pub fn store_proxy_mode(store: &Store, route: Route, ssec: &str, mode: Mode) -> ModeProxy {
+    match mode {
+        Mode::Passthrough => ModeProxy {
+            proxy: store_proxy(store, route, ssec),
+            client: store.clone(),
+            _secrets: None,
+        },
+        Mode::Resign => {
+            let (proxy, secrets) =
+                resign_proxy(store, route, ssec, &[(RESIGN_ACCESS, RESIGN_SECRET, None)]);
+            ModeProxy {
+                proxy,
+                client: Store {
+                    access_key: RESIGN_ACCESS.to_owned(),
+                    secret_key: RESIGN_SECRET.to_owned(),
+                    ..store.clone()
+                },
+                _secrets: Some(secrets),
+            }
+        }
+    }
+}
+
+/// One `#[tokio::test]` per store and mode for each `async fn(Store, Mode)` named:
+/// `seaweedfs::passthrough::<name>`, `seaweedfs::resign::<name>`, and the same for `rgw`.
+#[macro_export]
+macro_rules! per_store_and_mode {
+    ($($name:ident),* $(,)?) => {
+        mod seaweedfs {
+            $crate::per_store_and_mode!(@modes seaweedfs; $($name),*);
+        }
+        mod rgw {
+            $crate::per_store_and_mode!(@modes rgw; $($name),*);
+        }
+    };
+    (@modes $store:ident; $($name:ident),*) => {
+        mod passthrough {
+            $(#[tokio::test] async fn $name() {
+                let store = $crate::require_store!($store);
+                super::super::$name(store, $crate::support::Mode::Passthrough).await;
+            })*
+        }
+        mod resign {
+            $(#[tokio::test] async fn $name() {
+                let store = $crate::require_store!($store);
+                super::super::$name(store, $crate::support::Mode::Resign).await;
+            })*
+        }
+    };
+}
+
+fn store_proxy_as(
+    store: &Store,
+    route: Route,
+    ssec: &str,
+    store_line: &str,
+    tables: String,
+) -> Proxy {
     let default_store = store_line.is_empty();
     let (endpoint, upstream) = match route {
         Route::Http => (store.http.clone(), store_line.to_owned()),
@@ -465,6 +571,7 @@ fn store_proxy_as(store: &Store, route: Route, ssec: &str, store_line: &str) -> 
         upstream,
         ssec: ssec.to_owned(),
         default_store,
+        tables,
         ..ProxyOptions::endpoint(endpoint)
     })
 }

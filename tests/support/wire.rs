@@ -10,7 +10,7 @@ mod findings;
 // Each test crate compiles the whole harness and uses a part of it.
 #[allow(unused_imports)]
 pub use {
-    env::{Build, BuildPart, Env, direct_client, env, policy, proxy_with, route},
+    env::{Build, BuildPart, Env, direct_client, direct_url, env, policy, proxy_with, route},
     exchange::{Endpoint, Reply, between, contains, header},
     findings::Findings,
 };

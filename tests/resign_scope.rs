@@ -1,0 +1,106 @@
+//! `auth.mode = "resign"` bucket scope against the real stores: a client limited to some
+//! buckets lists only those (the store's ListBuckets answer cut down by the proxy), a
+//! client allowed every bucket lists them all.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use bytes::Bytes;
+use support::{RawClient, Route, Store, bucket_name, resign_proxy, s3_client, signed, unique};
+
+const EVERY: &str = "EVERYBUCKETACCESS001";
+const EVERY_SECRET: &str = "every-bucket-secret-0123456789abcdef";
+const SCOPED: &str = "SCOPEDLISTACCESS0001";
+const SCOPED_SECRET: &str = "scoped-list-secret-0123456789abcdefg";
+
+/// Bucket names an SDK client of `access`/`secret` lists through `proxy`.
+async fn listed(proxy: &support::Proxy, access: &str, secret: &str) -> Vec<String> {
+    let c = s3_client(&proxy.url(), &proxy.pki.ca_pem, access, secret, false);
+    let out = c
+        .list_buckets()
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", proxy.logs().join("\n")));
+    out.buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect()
+}
+
+/// Buckets `<prefix>-a…` and `<other>-b…` in the store; the scoped client, limited to
+/// `<prefix>-*`, lists only the first, the other client lists both.
+async fn a_scoped_client_lists_only_its_buckets(store: Store) {
+    let prefix = format!("scope{}", unique().replace('-', ""));
+    let other = format!("other{}", unique().replace('-', ""));
+    let glob = format!("{prefix}-*");
+    let (proxy, _secrets) = resign_proxy(
+        &store,
+        Route::Http,
+        "default = \"allow\"",
+        &[
+            (EVERY, EVERY_SECRET, None),
+            (SCOPED, SCOPED_SECRET, Some(&glob)),
+        ],
+    );
+    let every = s3_client(&proxy.url(), &proxy.pki.ca_pem, EVERY, EVERY_SECRET, false);
+    let mine = bucket_name(&format!("{prefix}-a"));
+    let theirs = bucket_name(&format!("{other}-b"));
+    for b in [&mine, &theirs] {
+        every.create_bucket().bucket(b).send().await.unwrap();
+    }
+
+    let scoped = listed(&proxy, SCOPED, SCOPED_SECRET).await;
+    assert_eq!(
+        scoped,
+        std::slice::from_ref(&mine),
+        "the scoped client's list"
+    );
+    let all = listed(&proxy, EVERY, EVERY_SECRET).await;
+    assert!(all.contains(&mine) && all.contains(&theirs), "{all:?}");
+    assert!(all.len() > scoped.len());
+
+    // On the wire: the store's document, Owner included, with a length that matches and
+    // no trace of the other bucket.
+    let client = Store {
+        access_key: SCOPED.to_owned(),
+        secret_key: SCOPED_SECRET.to_owned(),
+        ..store.clone()
+    };
+    let req = signed(
+        &client,
+        "GET",
+        &format!("{}/", proxy.url()),
+        &[],
+        Bytes::new(),
+    );
+    let resp = RawClient::new(&proxy.pki.ca_pem, false).send(req).await;
+    let text = resp.text();
+    assert_eq!(resp.status, 200, "{text}");
+    assert_eq!(
+        resp.headers["content-length"],
+        resp.body.len().to_string().as_str()
+    );
+    assert!(text.contains("<ListAllMyBucketsResult"), "{text}");
+    assert!(text.contains("<Owner>"), "{text}");
+    assert!(text.contains(&format!("<Name>{mine}</Name>")), "{text}");
+    assert!(!text.contains(&other), "{text}");
+}
+
+/// A scoped client with no bucket in the store lists none, and the store's other
+/// buckets stay invisible to it.
+async fn a_scoped_client_without_buckets_lists_none(store: Store) {
+    let glob = format!("none{}-*", unique().replace('-', ""));
+    let (proxy, _secrets) = resign_proxy(
+        &store,
+        Route::Http,
+        "default = \"allow\"",
+        &[(SCOPED, SCOPED_SECRET, Some(&glob))],
+    );
+    assert!(listed(&proxy, SCOPED, SCOPED_SECRET).await.is_empty());
+}
+
+per_store!(
+    a_scoped_client_lists_only_its_buckets,
+    a_scoped_client_without_buckets_lists_none,
+);
