@@ -704,5 +704,23 @@ async fn a_body_refused_before_it_is_read_still_gets_its_answer() {
         assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
         assert!(answer.contains("<Code>InvalidArgument</Code>"), "{answer}");
     }
+    // A pooled client (hyper's, as the SDKs use) reads the answer while it sends: told
+    // `Connection: close`, it does not send the next request into the closing socket.
+    let client = RawClient::new(&proxy.pki.ca_pem, false);
+    for size in [64 << 10, 1 << 20, 4 << 20] {
+        for _ in 0..4 {
+            let response = client
+                .try_send(
+                    request(Method::PUT, &format!("{}/bucket/key", proxy.url()))
+                        .header("x-amz-server-side-encryption-customer-algorithm", "AES256")
+                        .body(Full::new(Bytes::from(vec![7u8; size])))
+                        .unwrap(),
+                )
+                .await
+                .expect("the answer, not a closed connection");
+            assert_eq!(response.status, StatusCode::BAD_REQUEST);
+            assert_eq!(response.headers["connection"], "close");
+        }
+    }
     assert!(store.requests().is_empty());
 }

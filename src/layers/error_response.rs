@@ -1,6 +1,8 @@
 //! Error rendering: every `ProxyError` becomes an S3 XML `<Error>` (HEAD: status only)
 //! carrying the request id, with a [`Verdict`] for the trace layer. The one place
-//! request errors are logged.
+//! request errors are logged. An HTTP/1 request that came with a body is answered with
+//! `Connection: close`: the body may be unread, so the connection cannot carry another
+//! request, and a client told so does not send its next one into the closing socket.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -8,8 +10,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderValue, Method, Request, Response, Uri};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response, Uri, Version};
 use http_body_util::{Either, Full};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
@@ -68,6 +70,7 @@ pub struct ErrorResponse<S> {
 impl<S, B, RB> Service<Request<B>> for ErrorResponse<S>
 where
     S: Service<Request<B>, Response = Response<RB>, Error = ProxyError>,
+    B: http_body::Body,
 {
     type Response = Response<ErrorBody<RB>>;
     type Error = Infallible;
@@ -86,8 +89,10 @@ where
             .get::<RequestId>()
             .copied()
             .unwrap_or_else(RequestId::next);
+        let close = req.version() < Version::HTTP_2 && !req.body().is_end_stream();
         ResponseFuture {
             head: req.method() == Method::HEAD,
+            close,
             uri: req.uri().clone(),
             id,
             inner: self.inner.call(req),
@@ -101,6 +106,7 @@ pin_project! {
         #[pin]
         inner: F,
         head: bool,
+        close: bool,
         uri: Uri,
         id: RequestId,
     }
@@ -121,6 +127,11 @@ where
                 let s3 = err.to_s3();
                 let mut response = render(&s3, *this.head, this.uri.path(), this.id);
                 response.extensions_mut().insert(Verdict::of(&err, &s3));
+                if *this.close {
+                    response
+                        .headers_mut()
+                        .insert(CONNECTION, HeaderValue::from_static("close"));
+                }
                 response.map(Either::Right)
             }
         }))

@@ -17,14 +17,21 @@ use crate::s3::ssec;
 
 /// Sends `req` through the error layer to an inner service failing with `err`.
 async fn fail_with(req: Request<()>, err: ProxyError) -> Response<ErrorBody<Full<Bytes>>> {
+    fail_with_body(req.map(|()| Full::new(Bytes::new())), err).await
+}
+
+/// [`fail_with`] for a request with a body.
+async fn fail_with_body(
+    req: Request<Full<Bytes>>,
+    err: ProxyError,
+) -> Response<ErrorBody<Full<Bytes>>> {
     let mut err = Some(err);
-    let svc =
-        ServiceBuilder::new()
-            .layer(ErrorResponseLayer)
-            .service_fn(move |_req: Request<()>| {
-                let err = err.take().expect("the inner service is called once");
-                std::future::ready(Err::<Response<Full<Bytes>>, _>(err))
-            });
+    let svc = ServiceBuilder::new().layer(ErrorResponseLayer).service_fn(
+        move |_req: Request<Full<Bytes>>| {
+            let err = err.take().expect("the inner service is called once");
+            std::future::ready(Err::<Response<Full<Bytes>>, _>(err))
+        },
+    );
     let Ok(response) = svc.oneshot(req).await;
     response
 }
@@ -282,4 +289,25 @@ async fn passes_answers_through_untouched() {
     assert_eq!(response.headers().len(), 2);
     assert!(response.extensions().get::<Verdict>().is_none());
     assert_eq!(body_bytes(response.into_body()).await, "store bytes");
+}
+
+#[tokio::test]
+async fn an_http1_request_with_a_body_is_refused_with_connection_close() {
+    let refused = || ProxyError::Rejected(S3Error::new(S3ErrorCode::InvalidArgument, "no"));
+    let with_body = |version| {
+        Request::builder()
+            .method(Method::PUT)
+            .uri("/b/k")
+            .version(version)
+            .body(Full::new(Bytes::from_static(b"body")))
+            .expect("a test request")
+    };
+    let response = fail_with_body(with_body(http::Version::HTTP_11), refused()).await;
+    assert_eq!(response.headers()[http::header::CONNECTION], "close");
+    // HTTP/2 has no Connection header; a request without a body leaves the connection
+    // reusable.
+    let response = fail_with_body(with_body(http::Version::HTTP_2), refused()).await;
+    assert!(!response.headers().contains_key(http::header::CONNECTION));
+    let response = fail_with(get("/b/k", None), refused()).await;
+    assert!(!response.headers().contains_key(http::header::CONNECTION));
 }
