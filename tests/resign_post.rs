@@ -274,8 +274,45 @@ async fn a_bucket_outside_the_clients_scope_is_refused(store: support::Store) {
     assert_eq!(r.held(&inside, key, &k).await.body, b"in"[..]);
 }
 
+/// Request headers no policy covers (SeaweedFS stores `Cache-Control`,
+/// `Content-Disposition`, `Content-Encoding`, `Content-Language` and `Expires` from the
+/// POST's own headers) never reach the store: the object holds only what the form's
+/// fields and policy say.
+async fn request_headers_of_a_form_do_not_reach_the_stored_object(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("rpost-hdr").await;
+    let k = Key::new(24);
+    let key = "pinned";
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));
+    let unsigned = [
+        ("cache-control", "max-age=31536000"),
+        ("content-disposition", "attachment; filename=evil.html"),
+        ("content-encoding", "gzip"),
+        ("content-language", "xx"),
+        ("expires", "Thu, 01 Dec 2033 16:00:00 GMT"),
+    ];
+    let post = form(key, &k, &signed, b"body").with_headers(
+        unsigned
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect(),
+    );
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    let held = r.held(&bucket, key, &k).await;
+    assert_eq!((held.status.as_u16(), &held.body[..]), (200, &b"body"[..]));
+    for (name, value) in unsigned {
+        assert!(
+            held.headers.get(name).is_none_or(|v| v != value),
+            "the store applied the request header {name}: {:?}",
+            held.headers
+        );
+    }
+}
+
 per_store!(
     a_form_signed_with_proxy_credentials_lands_encrypted,
     refused_forms_leave_nothing_in_the_store,
     a_bucket_outside_the_clients_scope_is_refused,
+    request_headers_of_a_form_do_not_reach_the_stored_object,
 );
