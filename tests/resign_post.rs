@@ -310,9 +310,39 @@ async fn request_headers_of_a_form_do_not_reach_the_stored_object(store: support
     }
 }
 
+/// The file part's own Content-Type is not the object's (S3 takes the `Content-Type`
+/// field, else `binary/octet-stream`; SeaweedFS would take the part's): a policy that
+/// allows no Content-Type field cannot be used to store `text/html`.
+async fn the_file_parts_content_type_is_not_the_objects(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("rpost-ct").await;
+    let k = Key::new(25);
+    let key = "page";
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));
+    let post = Form::new()
+        .field("key", key)
+        .fields(&ssec(&k))
+        .field("x-amz-meta-note", "a note")
+        .fields(&signed)
+        .part(
+            "Content-Disposition: form-data; name=\"file\"; filename=\"x.html\"\r\nContent-Type: text/html",
+            b"<script>alert(1)</script>",
+        )
+        .close();
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    let held = r.held(&bucket, key, &k).await;
+    assert_eq!(held.status, 200, "{}", held.text());
+    assert_eq!(
+        held.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"binary/octet-stream"[..])
+    );
+}
+
 per_store!(
     a_form_signed_with_proxy_credentials_lands_encrypted,
     refused_forms_leave_nothing_in_the_store,
     a_bucket_outside_the_clients_scope_is_refused,
     request_headers_of_a_form_do_not_reach_the_stored_object,
+    the_file_parts_content_type_is_not_the_objects,
 );

@@ -31,6 +31,9 @@ const NOT_FORWARDED: [&str; 7] = [
     "bucket",
 ];
 
+/// The object's Content-Type when the form has no `Content-Type` field, as S3 stores it.
+const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
 /// The variable S3 replaces by the file's name in field values.
 const FILENAME_VARIABLE: &[u8] = b"${filename}";
 
@@ -46,7 +49,8 @@ pub struct StoreSigner<'a> {
 
 /// The form's start as the store gets it: every field of `fields` (read from `read`
 /// with `boundary`) but the client's authentication and `bucket`, `${filename}`
-/// replaced as S3 does, then the proxy's authentication fields, then `read` from the
+/// replaced as S3 does, a `content-type` field of `binary/octet-stream` when the form
+/// has none, then the proxy's authentication fields, then `read` from the
 /// delimiter after the last field on (the file part's head and what was read of its
 /// content). `range` is the client's `content-length-range`, repeated for the store.
 pub fn for_store(
@@ -68,6 +72,11 @@ pub fn for_store(
             .filter(|v| !contains(v.as_bytes(), FILENAME_VARIABLE))
             .ok_or_else(|| unsigned_field(&name))?;
         forwarded.push((name, value));
+    }
+    if !forwarded.iter().any(|(name, _)| name == "content-type") {
+        // The object's type is the field's, else S3's default: SeaweedFS would take
+        // the file part's own Content-Type, which no policy covers.
+        forwarded.push(("content-type".to_owned(), DEFAULT_CONTENT_TYPE.to_owned()));
     }
     let scope = FormScope::new(signer.access_key_id, signer.region, now);
     let scope_fields = [

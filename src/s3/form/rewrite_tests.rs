@@ -199,3 +199,16 @@ fn a_form_without_a_file_keeps_its_closing_delimiter() {
     assert_eq!(back.file_at(), None);
     assert!(out.ends_with(format!("--{BOUNDARY}--\r\n").as_bytes()));
 }
+
+#[test]
+fn a_form_without_a_content_type_field_gets_s3s_default_not_the_file_parts() {
+    let fields: Vec<(&str, &[u8])> = client_fields()
+        .into_iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("content-type"))
+        .collect();
+    // The file part says text/plain (`client_form`); the object must not.
+    let out = rewrite(&client_form(&fields, "page.html", b"<p>"), ANY).unwrap();
+    let back = parsed(&out);
+    assert_eq!(back.get("content-type").unwrap(), b"binary/octet-stream");
+    assert_eq!(back.iter().filter(|(n, _)| *n == "content-type").count(), 1);
+}
