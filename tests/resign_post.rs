@@ -339,10 +339,54 @@ async fn the_file_parts_content_type_is_not_the_objects(store: support::Store) {
     );
 }
 
+/// A `key` SeaweedFS would store under another key than the one the policy allowed
+/// (`dir/` lands as `dir/dir`, `/` as the bucket's name, `a//b` as `a/b`; dot segments
+/// are refused by SeaweedFS and kept by RGW) is refused before the store.
+async fn keys_a_store_would_rename_are_refused(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("rpost-key").await;
+    let direct = r.direct();
+    let k = Key::new(26);
+    let cases = [
+        ("dir/", "dir/dir"),
+        ("/", bucket.as_str()),
+        ("/lead", "lead"),
+        ("a//b", "a/b"),
+        ("a/../b", "b"),
+    ];
+    for (key, renamed) in cases {
+        let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));
+        let answer = r.post(&bucket, &form(key, &k, &signed, b"x")).await;
+        assert_eq!(
+            (answer.status.as_u16(), xml_code(&answer.text()).as_deref()),
+            (400, Some("InvalidRequest")),
+            "{key}: {}",
+            answer.text()
+        );
+        assert!(!exists(&direct, &bucket, renamed).await, "{key}: stored");
+        assert!(!exists(&direct, &bucket, key).await, "{key}: stored");
+    }
+    // The key as `${filename}` makes it, too.
+    let mut conditions = conditions(&bucket, "", &k, 100);
+    conditions[1] = json!(["starts-with", "$key", "up/"]);
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions);
+    let post = Form::new()
+        .field("key", "up/${filename}/x")
+        .fields(&ssec(&k))
+        .field("x-amz-meta-note", "n")
+        .fields(&signed)
+        .named_file("..", b"x")
+        .close();
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert!(!exists(&direct, &bucket, "x").await);
+}
+
 per_store!(
     a_form_signed_with_proxy_credentials_lands_encrypted,
     refused_forms_leave_nothing_in_the_store,
     a_bucket_outside_the_clients_scope_is_refused,
     request_headers_of_a_form_do_not_reach_the_stored_object,
     the_file_parts_content_type_is_not_the_objects,
+    keys_a_store_would_rename_are_refused,
 );

@@ -14,6 +14,7 @@ use super::policy::{LengthRange, expand};
 use super::{Fields, Parsed, parse};
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::sigv4::{FormScope, SigningKey};
+use crate::s3::strict;
 
 /// How long the store takes the proxy's policy: it checks it when the form arrives
 /// (RGW) or once the file is read (SeaweedFS), so this bounds an upload's duration.
@@ -71,6 +72,9 @@ pub fn for_store(
             .ok()
             .filter(|v| !contains(v.as_bytes(), FILENAME_VARIABLE))
             .ok_or_else(|| unsigned_field(&name))?;
+        if name == "key" {
+            check_key(&value)?;
+        }
         forwarded.push((name, value));
     }
     if !forwarded.iter().any(|(name, _)| name == "content-type") {
@@ -149,6 +153,24 @@ fn check(
     } else {
         Err(S3Error::internal())
     }
+}
+
+/// Refuses a `key` (`${filename}` replaced) that a store would store under another
+/// key: SeaweedFS drops a leading `/` and empty segments and stores `dir/` as `dir/dir`
+/// (`/` as the bucket's name); it refuses dot segments, which RGW keeps.
+fn check_key(key: &str) -> Result<(), S3Error> {
+    let renamed = key.starts_with('/')
+        || key.ends_with('/')
+        || key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..");
+    if renamed {
+        return Err(strict::ambiguous(
+            strict::REASON_FORM,
+            "The form's key starts or ends with \"/\", or has an empty, \".\" or \"..\" segment, which stores read as another key.",
+        ));
+    }
+    Ok(())
 }
 
 /// 501: a field value the proxy cannot put in a policy for the store as is.

@@ -212,3 +212,29 @@ fn a_form_without_a_content_type_field_gets_s3s_default_not_the_file_parts() {
     assert_eq!(back.get("content-type").unwrap(), b"binary/octet-stream");
     assert_eq!(back.iter().filter(|(n, _)| *n == "content-type").count(), 1);
 }
+
+#[test]
+fn keys_a_store_would_store_under_another_key_are_refused() {
+    for key in [
+        "dir/",
+        "/",
+        "/lead",
+        "a//b",
+        "./x",
+        "a/../b",
+        "a/.",
+        "up/${filename}",
+    ] {
+        let body = client_form(&[("key", key.as_bytes())], "x/..", b"d");
+        let e = rewrite(&body, ANY).unwrap_err();
+        assert_eq!(
+            (e.code, e.reason),
+            (S3ErrorCode::InvalidRequest, Some(Reason::AmbiguousForm)),
+            "{key}"
+        );
+    }
+    for key in ["a/b", "a.b/..c", "up/${filename}", "k"] {
+        let body = client_form(&[("key", key.as_bytes())], "d/f.txt", b"d");
+        assert!(rewrite(&body, ANY).is_ok(), "{key}");
+    }
+}
