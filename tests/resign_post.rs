@@ -382,6 +382,30 @@ async fn keys_a_store_would_rename_are_refused(store: support::Store) {
     assert!(!exists(&direct, &bucket, "x").await);
 }
 
+/// A form without a file part is refused as S3 refuses it (RGW would store an empty
+/// object under the key, even below the policy's `content-length-range`).
+async fn a_form_without_a_file_is_refused(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("rpost-nofile").await;
+    let k = Key::new(27);
+    let key = "no file";
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));
+    let post = Form::new()
+        .field("key", key)
+        .fields(&ssec(&k))
+        .field("x-amz-meta-note", "n")
+        .fields(&signed)
+        .close();
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(
+        (answer.status.as_u16(), xml_code(&answer.text()).as_deref()),
+        (400, Some("InvalidArgument")),
+        "{}",
+        answer.text()
+    );
+    assert!(!exists(&r.direct(), &bucket, key).await, "stored");
+}
+
 per_store!(
     a_form_signed_with_proxy_credentials_lands_encrypted,
     refused_forms_leave_nothing_in_the_store,
@@ -389,4 +413,5 @@ per_store!(
     request_headers_of_a_form_do_not_reach_the_stored_object,
     the_file_parts_content_type_is_not_the_objects,
     keys_a_store_would_rename_are_refused,
+    a_form_without_a_file_is_refused,
 );

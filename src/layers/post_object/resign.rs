@@ -81,8 +81,9 @@ pub(super) fn for_store(
     Ok((Bytes::from(authorized.prefix), authorized.range))
 }
 
-/// Verifies the form's signature, the client's scope over the bucket, the `key` field
-/// and the policy (all but the file's length), then writes the form for the store.
+/// Verifies the form's signature, the client's scope over the bucket, the `key` field,
+/// the file part and the policy (all but the file's length), then writes the form for
+/// the store.
 fn authorize(
     credentials: &Credentials,
     form: &Form<'_>,
@@ -102,6 +103,16 @@ fn authorize(
             "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
         )
         .with_argument_name("key")
+        .with_reason(Reason::MalformedPost));
+    }
+    if fields.file_at().is_none() {
+        // RGW stores an empty object from a form without a file, whatever its policy's
+        // content-length-range says.
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "POST requires exactly one file upload per request.",
+        )
+        .with_argument_name("file")
         .with_reason(Reason::MalformedPost));
     }
     let encoded = policy::encoded(fields).unwrap_or_default();
