@@ -340,8 +340,9 @@ async fn the_file_parts_content_type_is_not_the_objects(store: support::Store) {
 }
 
 /// A `key` SeaweedFS would store under another key than the one the policy allowed
-/// (`dir/` lands as `dir/dir`, `/` as the bucket's name, `a//b` as `a/b`; dot segments
-/// are refused by SeaweedFS and kept by RGW) is refused before the store.
+/// (`dir/` lands as `dir/dir`, `/` as the bucket's name, `a//b` as `a/b`, `b\c` as
+/// `b/c`; dot segments are refused by SeaweedFS and kept by RGW) is refused before the
+/// store.
 async fn keys_a_store_would_rename_are_refused(store: support::Store) {
     let r = Resign::start(&store);
     let bucket = r.bucket("rpost-key").await;
@@ -353,6 +354,8 @@ async fn keys_a_store_would_rename_are_refused(store: support::Store) {
         ("/lead", "lead"),
         ("a//b", "a/b"),
         ("a/../b", "b"),
+        ("b\\c", "b/c"),
+        ("d\\", "d/d"),
     ];
     for (key, renamed) in cases {
         let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));

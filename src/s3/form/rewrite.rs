@@ -156,10 +156,12 @@ fn check(
 }
 
 /// Refuses a `key` (`${filename}` replaced) that a store would store under another
-/// key: SeaweedFS drops a leading `/` and empty segments and stores `dir/` as `dir/dir`
-/// (`/` as the bucket's name); it refuses dot segments, which RGW keeps.
+/// key: SeaweedFS reads `\\` as `/`, drops a leading `/` and empty segments and stores
+/// `dir/` as `dir/dir` (`/` as the bucket's name); it refuses dot segments, which RGW
+/// keeps.
 fn check_key(key: &str) -> Result<(), S3Error> {
-    let renamed = key.starts_with('/')
+    let renamed = key.contains('\\')
+        || key.starts_with('/')
         || key.ends_with('/')
         || key
             .split('/')
@@ -167,7 +169,7 @@ fn check_key(key: &str) -> Result<(), S3Error> {
     if renamed {
         return Err(strict::ambiguous(
             strict::REASON_FORM,
-            "The form's key starts or ends with \"/\", or has an empty, \".\" or \"..\" segment, which stores read as another key.",
+            "The form's key has a \"\\\", starts or ends with \"/\", or has an empty, \".\" or \"..\" segment, which stores read as another key.",
         ));
     }
     Ok(())

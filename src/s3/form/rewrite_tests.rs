@@ -224,6 +224,8 @@ fn keys_a_store_would_store_under_another_key_are_refused() {
         "a/../b",
         "a/.",
         "up/${filename}",
+        "b\\c",
+        "d\\",
     ] {
         let body = client_form(&[("key", key.as_bytes())], "x/..", b"d");
         let e = rewrite(&body, ANY).unwrap_err();
