@@ -311,8 +311,9 @@ async fn request_headers_of_a_form_do_not_reach_the_stored_object(store: support
 }
 
 /// The file part's own Content-Type is not the object's (S3 takes the `Content-Type`
-/// field, else `binary/octet-stream`; SeaweedFS would take the part's): a policy that
-/// allows no Content-Type field cannot be used to store `text/html`.
+/// field, else `binary/octet-stream`; SeaweedFS would take the part's when the field is
+/// missing or empty): a policy that allows no Content-Type, or only an empty one,
+/// cannot be used to store `text/html`.
 async fn the_file_parts_content_type_is_not_the_objects(store: support::Store) {
     let r = Resign::start(&store);
     let bucket = r.bucket("rpost-ct").await;
@@ -333,6 +334,29 @@ async fn the_file_parts_content_type_is_not_the_objects(store: support::Store) {
     assert_eq!(answer.status, 204, "{}", answer.text());
     let held = r.held(&bucket, key, &k).await;
     assert_eq!(held.status, 200, "{}", held.text());
+    assert_eq!(
+        held.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"binary/octet-stream"[..])
+    );
+    // An empty Content-Type field (SeaweedFS falls back to the part's) is the same.
+    let mut conditions = conditions(&bucket, key, &k, 100);
+    conditions.push(json!(["starts-with", "$Content-Type", ""]));
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions);
+    let post = Form::new()
+        .field("key", key)
+        .field("Content-Type", "")
+        .fields(&ssec(&k))
+        .field("x-amz-meta-note", "a note")
+        .fields(&signed)
+        .part(
+            "Content-Disposition: form-data; name=\"file\"; filename=\"x.html\"\r\nContent-Type: text/html",
+            b"<script>alert(2)</script>",
+        )
+        .close();
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    let held = r.held(&bucket, key, &k).await;
+    assert_eq!(held.body, b"<script>alert(2)</script>"[..]);
     assert_eq!(
         held.headers.get("content-type").map(|v| v.as_bytes()),
         Some(&b"binary/octet-stream"[..])

@@ -51,7 +51,7 @@ pub struct StoreSigner<'a> {
 /// The form's start as the store gets it: every field of `fields` (read from `read`
 /// with `boundary`) but the client's authentication and `bucket`, `${filename}`
 /// replaced as S3 does, a `content-type` field of `binary/octet-stream` when the form
-/// has none, then the proxy's authentication fields, then `read` from the
+/// has none or an empty one, then the proxy's authentication fields, then `read` from the
 /// delimiter after the last field on (the file part's head and what was read of its
 /// content). `range` is the client's `content-length-range`, repeated for the store.
 pub fn for_store(
@@ -74,6 +74,11 @@ pub fn for_store(
             .ok_or_else(|| unsigned_field(&name))?;
         if name == "key" {
             check_key(&value)?;
+        }
+        if name == "content-type" && value.trim().is_empty() {
+            // SeaweedFS would take the file part's Content-Type instead.
+            forwarded.push((name, DEFAULT_CONTENT_TYPE.to_owned()));
+            continue;
         }
         forwarded.push((name, value));
     }

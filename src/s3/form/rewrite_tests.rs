@@ -211,6 +211,13 @@ fn a_form_without_a_content_type_field_gets_s3s_default_not_the_file_parts() {
     let back = parsed(&out);
     assert_eq!(back.get("content-type").unwrap(), b"binary/octet-stream");
     assert_eq!(back.iter().filter(|(n, _)| *n == "content-type").count(), 1);
+    for empty in ["", " ", "\t"] {
+        let mut fields = fields.clone();
+        fields.push(("content-type", empty.as_bytes()));
+        let out = rewrite(&client_form(&fields, "page.html", b"<p>"), ANY).unwrap();
+        let back = parsed(&out);
+        assert_eq!(back.get("content-type").unwrap(), b"binary/octet-stream");
+    }
 }
 
 #[test]
