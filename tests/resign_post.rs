@@ -433,6 +433,40 @@ async fn a_form_without_a_file_is_refused(store: support::Store) {
     assert!(!exists(&r.direct(), &bucket, key).await, "stored");
 }
 
+/// A field value with a line break or another control character is refused before the
+/// store: RGW keeps the text after a line break in a metadata value as a header of
+/// its own and answers every read with it (`Content-Type: text/html` on an object whose
+/// policy allowed only a note).
+async fn control_characters_in_field_values_are_refused(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("rpost-ctl").await;
+    let direct = r.direct();
+    let k = Key::new(28);
+    let key = "injected";
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));
+    for note in [
+        "a\r\nContent-Type: text/html",
+        "a\nX-Amz-Meta-Evil: 1",
+        "a\u{0}b",
+    ] {
+        let post = Form::new()
+            .field("key", key)
+            .fields(&ssec(&k))
+            .field("x-amz-meta-note", note)
+            .fields(&signed)
+            .file(b"<script>alert(3)</script>")
+            .close();
+        let answer = r.post(&bucket, &post).await;
+        assert_eq!(
+            (answer.status.as_u16(), xml_code(&answer.text()).as_deref()),
+            (400, Some("InvalidRequest")),
+            "{note:?}: {}",
+            answer.text()
+        );
+        assert!(!exists(&direct, &bucket, key).await, "{note:?}: stored");
+    }
+}
+
 per_store!(
     a_form_signed_with_proxy_credentials_lands_encrypted,
     refused_forms_leave_nothing_in_the_store,
@@ -441,4 +475,5 @@ per_store!(
     the_file_parts_content_type_is_not_the_objects,
     keys_a_store_would_rename_are_refused,
     a_form_without_a_file_is_refused,
+    control_characters_in_field_values_are_refused,
 );

@@ -49,7 +49,8 @@ pub struct StoreSigner<'a> {
 }
 
 /// The form's start as the store gets it: every field of `fields` (read from `read`
-/// with `boundary`) but the client's authentication and `bucket`, `${filename}`
+/// with `boundary`; no value may hold a control character but tab) but the client's
+/// authentication and `bucket`, `${filename}`
 /// replaced as S3 does, a `content-type` field of `binary/octet-stream` when the form
 /// has none or an empty one, then the proxy's authentication fields, then `read` from the
 /// delimiter after the last field on (the file part's head and what was read of its
@@ -68,18 +69,7 @@ pub fn for_store(
         if NOT_FORWARDED.contains(&name.as_str()) {
             continue;
         }
-        let value = String::from_utf8(value)
-            .ok()
-            .filter(|v| !contains(v.as_bytes(), FILENAME_VARIABLE))
-            .ok_or_else(|| unsigned_field(&name))?;
-        if name == "key" {
-            check_key(&value)?;
-        }
-        if name == "content-type" && value.trim().is_empty() {
-            // SeaweedFS would take the file part's Content-Type instead.
-            forwarded.push((name, DEFAULT_CONTENT_TYPE.to_owned()));
-            continue;
-        }
+        let value = store_value(&name, value)?;
         forwarded.push((name, value));
     }
     if !forwarded.iter().any(|(name, _)| name == "content-type") {
@@ -112,6 +102,33 @@ pub fn for_store(
     out.extend_from_slice(read.get(fields.rest_at()..).unwrap_or_default());
     check(&out, boundary, &forwarded, fields, rest_at)?;
     Ok(out)
+}
+
+/// The value a field is forwarded with: UTF-8 without `${filename}` (a policy for the
+/// store pins it as is) nor control characters but tab (RGW turns the text after a
+/// line break into a header of its own on every read of the object), a `key` the
+/// stores read alike, an empty `content-type` as S3's default (SeaweedFS would take
+/// the file part's Content-Type instead).
+fn store_value(name: &str, value: Vec<u8>) -> Result<String, S3Error> {
+    let value = String::from_utf8(value)
+        .ok()
+        .filter(|v| !contains(v.as_bytes(), FILENAME_VARIABLE))
+        .ok_or_else(|| unsigned_field(name))?;
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(strict::ambiguous(
+            strict::REASON_FORM,
+            format!(
+                "The form field {name} has a line break or another control character, which stores read differently."
+            ),
+        ));
+    }
+    if name == "key" {
+        check_key(&value)?;
+    }
+    if name == "content-type" && value.trim().is_empty() {
+        return Ok(DEFAULT_CONTENT_TYPE.to_owned());
+    }
+    Ok(value)
 }
 
 /// The proxy's policy: `{"bucket": …}`, `["eq", "$name", value]` for every field

@@ -247,3 +247,28 @@ fn keys_a_store_would_store_under_another_key_are_refused() {
         assert!(rewrite(&body, ANY).is_ok(), "{key}");
     }
 }
+
+#[test]
+fn field_values_with_control_characters_are_refused() {
+    for value in [
+        "a\r\nContent-Type: text/html",
+        "a\nb",
+        "a\rb",
+        "a\0b",
+        "a\x7fb",
+    ] {
+        let body = client_form(
+            &[("key", b"k"), ("x-amz-meta-a", value.as_bytes())],
+            "f",
+            b"d",
+        );
+        let e = rewrite(&body, ANY).unwrap_err();
+        assert_eq!(
+            (e.code, e.reason),
+            (S3ErrorCode::InvalidRequest, Some(Reason::AmbiguousForm)),
+            "{value:?}"
+        );
+    }
+    let tab = client_form(&[("key", b"k"), ("x-amz-meta-a", b"a\tb")], "f", b"d");
+    assert!(rewrite(&tab, ANY).is_ok());
+}
