@@ -274,8 +274,206 @@ async fn a_bucket_outside_the_clients_scope_is_refused(store: support::Store) {
     assert_eq!(r.held(&inside, key, &k).await.body, b"in"[..]);
 }
 
+/// Request headers no policy covers (SeaweedFS stores `Cache-Control`,
+/// `Content-Disposition`, `Content-Encoding`, `Content-Language` and `Expires` from the
+/// POST's own headers) never reach the store: the object holds only what the form's
+/// fields and policy say.
+async fn request_headers_of_a_form_do_not_reach_the_stored_object(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("rpost-hdr").await;
+    let k = Key::new(24);
+    let key = "pinned";
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));
+    let unsigned = [
+        ("cache-control", "max-age=31536000"),
+        ("content-disposition", "attachment; filename=evil.html"),
+        ("content-encoding", "gzip"),
+        ("content-language", "xx"),
+        ("expires", "Thu, 01 Dec 2033 16:00:00 GMT"),
+    ];
+    let post = form(key, &k, &signed, b"body").with_headers(
+        unsigned
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect(),
+    );
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    let held = r.held(&bucket, key, &k).await;
+    assert_eq!((held.status.as_u16(), &held.body[..]), (200, &b"body"[..]));
+    for (name, value) in unsigned {
+        assert!(
+            held.headers.get(name).is_none_or(|v| v != value),
+            "the store applied the request header {name}: {:?}",
+            held.headers
+        );
+    }
+}
+
+/// The file part's own Content-Type is not the object's (S3 takes the `Content-Type`
+/// field, else `binary/octet-stream`; SeaweedFS would take the part's when the field is
+/// missing or empty): a policy that allows no Content-Type, or only an empty one,
+/// cannot be used to store `text/html`.
+async fn the_file_parts_content_type_is_not_the_objects(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("rpost-ct").await;
+    let k = Key::new(25);
+    let key = "page";
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));
+    let post = Form::new()
+        .field("key", key)
+        .fields(&ssec(&k))
+        .field("x-amz-meta-note", "a note")
+        .fields(&signed)
+        .part(
+            "Content-Disposition: form-data; name=\"file\"; filename=\"x.html\"\r\nContent-Type: text/html",
+            b"<script>alert(1)</script>",
+        )
+        .close();
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    let held = r.held(&bucket, key, &k).await;
+    assert_eq!(held.status, 200, "{}", held.text());
+    assert_eq!(
+        held.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"binary/octet-stream"[..])
+    );
+    // An empty Content-Type field (SeaweedFS falls back to the part's) is the same.
+    let mut conditions = conditions(&bucket, key, &k, 100);
+    conditions.push(json!(["starts-with", "$Content-Type", ""]));
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions);
+    let post = Form::new()
+        .field("key", key)
+        .field("Content-Type", "")
+        .fields(&ssec(&k))
+        .field("x-amz-meta-note", "a note")
+        .fields(&signed)
+        .part(
+            "Content-Disposition: form-data; name=\"file\"; filename=\"x.html\"\r\nContent-Type: text/html",
+            b"<script>alert(2)</script>",
+        )
+        .close();
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    let held = r.held(&bucket, key, &k).await;
+    assert_eq!(held.body, b"<script>alert(2)</script>"[..]);
+    assert_eq!(
+        held.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"binary/octet-stream"[..])
+    );
+}
+
+/// A `key` SeaweedFS would store under another key than the one the policy allowed
+/// (`dir/` lands as `dir/dir`, `/` as the bucket's name, `a//b` as `a/b`, `b\c` as
+/// `b/c`; dot segments are refused by SeaweedFS and kept by RGW) is refused before the
+/// store.
+async fn keys_a_store_would_rename_are_refused(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("rpost-key").await;
+    let direct = r.direct();
+    let k = Key::new(26);
+    let cases = [
+        ("dir/", "dir/dir"),
+        ("/", bucket.as_str()),
+        ("/lead", "lead"),
+        ("a//b", "a/b"),
+        ("a/../b", "b"),
+        ("b\\c", "b/c"),
+        ("d\\", "d/d"),
+    ];
+    for (key, renamed) in cases {
+        let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));
+        let answer = r.post(&bucket, &form(key, &k, &signed, b"x")).await;
+        assert_eq!(
+            (answer.status.as_u16(), xml_code(&answer.text()).as_deref()),
+            (400, Some("InvalidRequest")),
+            "{key}: {}",
+            answer.text()
+        );
+        assert!(!exists(&direct, &bucket, renamed).await, "{key}: stored");
+        assert!(!exists(&direct, &bucket, key).await, "{key}: stored");
+    }
+    // The key as `${filename}` makes it, too.
+    let mut conditions = conditions(&bucket, "", &k, 100);
+    conditions[1] = json!(["starts-with", "$key", "up/"]);
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions);
+    let post = Form::new()
+        .field("key", "up/${filename}/x")
+        .fields(&ssec(&k))
+        .field("x-amz-meta-note", "n")
+        .fields(&signed)
+        .named_file("..", b"x")
+        .close();
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert!(!exists(&direct, &bucket, "x").await);
+}
+
+/// A form without a file part is refused as S3 refuses it (RGW would store an empty
+/// object under the key, even below the policy's `content-length-range`).
+async fn a_form_without_a_file_is_refused(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("rpost-nofile").await;
+    let k = Key::new(27);
+    let key = "no file";
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));
+    let post = Form::new()
+        .field("key", key)
+        .fields(&ssec(&k))
+        .field("x-amz-meta-note", "n")
+        .fields(&signed)
+        .close();
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(
+        (answer.status.as_u16(), xml_code(&answer.text()).as_deref()),
+        (400, Some("InvalidArgument")),
+        "{}",
+        answer.text()
+    );
+    assert!(!exists(&r.direct(), &bucket, key).await, "stored");
+}
+
+/// A field value with a line break or another control character is refused before the
+/// store: RGW keeps the text after a line break in a metadata value as a header of
+/// its own and answers every read with it (`Content-Type: text/html` on an object whose
+/// policy allowed only a note).
+async fn control_characters_in_field_values_are_refused(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("rpost-ctl").await;
+    let direct = r.direct();
+    let k = Key::new(28);
+    let key = "injected";
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions(&bucket, key, &k, 100));
+    for note in [
+        "a\r\nContent-Type: text/html",
+        "a\nX-Amz-Meta-Evil: 1",
+        "a\u{0}b",
+    ] {
+        let post = Form::new()
+            .field("key", key)
+            .fields(&ssec(&k))
+            .field("x-amz-meta-note", note)
+            .fields(&signed)
+            .file(b"<script>alert(3)</script>")
+            .close();
+        let answer = r.post(&bucket, &post).await;
+        assert_eq!(
+            (answer.status.as_u16(), xml_code(&answer.text()).as_deref()),
+            (400, Some("InvalidRequest")),
+            "{note:?}: {}",
+            answer.text()
+        );
+        assert!(!exists(&direct, &bucket, key).await, "{note:?}: stored");
+    }
+}
+
 per_store!(
     a_form_signed_with_proxy_credentials_lands_encrypted,
     refused_forms_leave_nothing_in_the_store,
     a_bucket_outside_the_clients_scope_is_refused,
+    request_headers_of_a_form_do_not_reach_the_stored_object,
+    the_file_parts_content_type_is_not_the_objects,
+    keys_a_store_would_rename_are_refused,
+    a_form_without_a_file_is_refused,
+    control_characters_in_field_values_are_refused,
 );

@@ -308,3 +308,38 @@ async fn amz_headers_on_a_form_are_refused_as_unsigned() {
     );
     assert_eq!(log.calls(), 0);
 }
+
+#[tokio::test]
+async fn a_forms_request_headers_but_its_framing_never_reach_the_store() {
+    let body = format!(
+        "{}{FILE_HEAD}abc{CLOSE}",
+        fields("app-1", GOOD.key, &GOOD, None)
+    );
+    let mut req = form("app-1", &[body.as_bytes()]);
+    for (name, value) in [
+        ("cache-control", "max-age=31536000"),
+        ("content-disposition", "attachment; filename=evil.html"),
+        ("content-encoding", "gzip"),
+        ("seaweed-evil", "1"),
+        ("origin", "https://app.example"),
+    ] {
+        req.headers_mut()
+            .insert(name, http::HeaderValue::from_static(value));
+    }
+    let (result, log) = post(req).await;
+    assert_eq!(result.unwrap().status(), StatusCode::NO_CONTENT);
+    let seen = log.only();
+    let mut names: Vec<&str> = seen.headers.keys().map(|n| n.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["content-length", "content-type", "origin"]);
+}
+
+#[tokio::test]
+async fn a_form_without_a_file_part_is_refused_before_the_store() {
+    let body = format!("{}--{B}--\r\n", fields("app-1", GOOD.key, &GOOD, None));
+    let e = refused("app-1", &body).await;
+    assert_eq!(
+        (e.code, e.reason),
+        (S3ErrorCode::InvalidArgument, Some(Reason::MalformedPost))
+    );
+}

@@ -7,8 +7,8 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::HeaderMap;
-use http::header::CONTENT_LENGTH;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN};
+use http::{HeaderMap, HeaderName};
 
 use crate::credentials::Credentials;
 use crate::layers::auth::check_scope;
@@ -18,6 +18,12 @@ use crate::s3::form::rewrite::{self, StoreSigner};
 use crate::s3::form::{Fields, Refusal};
 use crate::s3::op::S3Request;
 use crate::s3::sigv4::FormSigned;
+
+/// The request headers a form keeps on its way to the store: no signature covers any
+/// header, and SeaweedFS stores `Cache-Control`, `Content-Disposition`,
+/// `Content-Encoding`, `Content-Language` and `Expires` from the POST's own headers on
+/// the object, outside the policy. Only the fields say what the object gets.
+const KEPT_HEADERS: [HeaderName; 4] = [HOST, CONTENT_TYPE, CONTENT_LENGTH, ORIGIN];
 
 /// A form that may go to the store.
 #[derive(Debug)]
@@ -38,9 +44,10 @@ pub(super) struct Form<'a> {
 }
 
 /// Authorizes the form ([`authorize`]; `x-amz-*` request headers, which nothing signs,
-/// are refused) and readies the request for the store: the
-/// start of the form to send in place of the bytes read, the Content-Length to match,
-/// [`FormSigned`] for the resign layer. Returns the start and the file's allowed lengths.
+/// are refused) and readies the request for the store: the start of the form to send
+/// in place of the bytes read, the Content-Length to match, no header but
+/// [`KEPT_HEADERS`], [`FormSigned`] for the resign layer. Returns the start and the
+/// file's allowed lengths.
 pub(super) fn for_store(
     credentials: &Credentials,
     form: &Form<'_>,
@@ -63,12 +70,20 @@ pub(super) fn for_store(
     let s3 = parts.extensions.get::<S3Request>();
     let authorized = authorize(credentials, form, s3, &parts.headers, now)?;
     adjust_length(&mut parts.headers, form.read.len(), authorized.prefix.len())?;
+    let unsigned: Vec<HeaderName> = (parts.headers.keys())
+        .filter(|n| !KEPT_HEADERS.contains(n))
+        .cloned()
+        .collect();
+    for name in unsigned {
+        parts.headers.remove(name);
+    }
     parts.extensions.insert(authorized.signed);
     Ok((Bytes::from(authorized.prefix), authorized.range))
 }
 
-/// Verifies the form's signature, the client's scope over the bucket, the `key` field
-/// and the policy (all but the file's length), then writes the form for the store.
+/// Verifies the form's signature, the client's scope over the bucket, the `key` field,
+/// the file part and the policy (all but the file's length), then writes the form for
+/// the store.
 fn authorize(
     credentials: &Credentials,
     form: &Form<'_>,
@@ -88,6 +103,16 @@ fn authorize(
             "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
         )
         .with_argument_name("key")
+        .with_reason(Reason::MalformedPost));
+    }
+    if fields.file_at().is_none() {
+        // RGW stores an empty object from a form without a file, whatever its policy's
+        // content-length-range says.
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "POST requires exactly one file upload per request.",
+        )
+        .with_argument_name("file")
         .with_reason(Reason::MalformedPost));
     }
     let encoded = policy::encoded(fields).unwrap_or_default();

@@ -14,6 +14,7 @@ use super::policy::{LengthRange, expand};
 use super::{Fields, Parsed, parse};
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::sigv4::{FormScope, SigningKey};
+use crate::s3::strict;
 
 /// How long the store takes the proxy's policy: it checks it when the form arrives
 /// (RGW) or once the file is read (SeaweedFS), so this bounds an upload's duration.
@@ -31,6 +32,9 @@ const NOT_FORWARDED: [&str; 7] = [
     "bucket",
 ];
 
+/// The object's Content-Type when the form has no `Content-Type` field, as S3 stores it.
+const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
 /// The variable S3 replaces by the file's name in field values.
 const FILENAME_VARIABLE: &[u8] = b"${filename}";
 
@@ -45,8 +49,10 @@ pub struct StoreSigner<'a> {
 }
 
 /// The form's start as the store gets it: every field of `fields` (read from `read`
-/// with `boundary`) but the client's authentication and `bucket`, `${filename}`
-/// replaced as S3 does, then the proxy's authentication fields, then `read` from the
+/// with `boundary`; no value may hold a control character but tab) but the client's
+/// authentication and `bucket`, `${filename}`
+/// replaced as S3 does, a `content-type` field of `binary/octet-stream` when the form
+/// has none or an empty one, then the proxy's authentication fields, then `read` from the
 /// delimiter after the last field on (the file part's head and what was read of its
 /// content). `range` is the client's `content-length-range`, repeated for the store.
 pub fn for_store(
@@ -63,11 +69,13 @@ pub fn for_store(
         if NOT_FORWARDED.contains(&name.as_str()) {
             continue;
         }
-        let value = String::from_utf8(value)
-            .ok()
-            .filter(|v| !contains(v.as_bytes(), FILENAME_VARIABLE))
-            .ok_or_else(|| unsigned_field(&name))?;
+        let value = store_value(&name, value)?;
         forwarded.push((name, value));
+    }
+    if !forwarded.iter().any(|(name, _)| name == "content-type") {
+        // The object's type is the field's, else S3's default: SeaweedFS would take
+        // the file part's own Content-Type, which no policy covers.
+        forwarded.push(("content-type".to_owned(), DEFAULT_CONTENT_TYPE.to_owned()));
     }
     let scope = FormScope::new(signer.access_key_id, signer.region, now);
     let scope_fields = [
@@ -94,6 +102,33 @@ pub fn for_store(
     out.extend_from_slice(read.get(fields.rest_at()..).unwrap_or_default());
     check(&out, boundary, &forwarded, fields, rest_at)?;
     Ok(out)
+}
+
+/// The value a field is forwarded with: UTF-8 without `${filename}` (a policy for the
+/// store pins it as is) nor control characters but tab (RGW turns the text after a
+/// line break into a header of its own on every read of the object), a `key` the
+/// stores read alike, an empty `content-type` as S3's default (SeaweedFS would take
+/// the file part's Content-Type instead).
+fn store_value(name: &str, value: Vec<u8>) -> Result<String, S3Error> {
+    let value = String::from_utf8(value)
+        .ok()
+        .filter(|v| !contains(v.as_bytes(), FILENAME_VARIABLE))
+        .ok_or_else(|| unsigned_field(name))?;
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(strict::ambiguous(
+            strict::REASON_FORM,
+            format!(
+                "The form field {name} has a line break or another control character, which stores read differently."
+            ),
+        ));
+    }
+    if name == "key" {
+        check_key(&value)?;
+    }
+    if name == "content-type" && value.trim().is_empty() {
+        return Ok(DEFAULT_CONTENT_TYPE.to_owned());
+    }
+    Ok(value)
 }
 
 /// The proxy's policy: `{"bucket": …}`, `["eq", "$name", value]` for every field
@@ -140,6 +175,26 @@ fn check(
     } else {
         Err(S3Error::internal())
     }
+}
+
+/// Refuses a `key` (`${filename}` replaced) that a store would store under another
+/// key: SeaweedFS reads `\\` as `/`, drops a leading `/` and empty segments and stores
+/// `dir/` as `dir/dir` (`/` as the bucket's name); it refuses dot segments, which RGW
+/// keeps.
+fn check_key(key: &str) -> Result<(), S3Error> {
+    let renamed = key.contains('\\')
+        || key.starts_with('/')
+        || key.ends_with('/')
+        || key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..");
+    if renamed {
+        return Err(strict::ambiguous(
+            strict::REASON_FORM,
+            "The form's key has a \"\\\", starts or ends with \"/\", or has an empty, \".\" or \"..\" segment, which stores read as another key.",
+        ));
+    }
+    Ok(())
 }
 
 /// 501: a field value the proxy cannot put in a policy for the store as is.

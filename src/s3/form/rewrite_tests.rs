@@ -199,3 +199,76 @@ fn a_form_without_a_file_keeps_its_closing_delimiter() {
     assert_eq!(back.file_at(), None);
     assert!(out.ends_with(format!("--{BOUNDARY}--\r\n").as_bytes()));
 }
+
+#[test]
+fn a_form_without_a_content_type_field_gets_s3s_default_not_the_file_parts() {
+    let fields: Vec<(&str, &[u8])> = client_fields()
+        .into_iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("content-type"))
+        .collect();
+    // The file part says text/plain (`client_form`); the object must not.
+    let out = rewrite(&client_form(&fields, "page.html", b"<p>"), ANY).unwrap();
+    let back = parsed(&out);
+    assert_eq!(back.get("content-type").unwrap(), b"binary/octet-stream");
+    assert_eq!(back.iter().filter(|(n, _)| *n == "content-type").count(), 1);
+    for empty in ["", " ", "\t"] {
+        let mut fields = fields.clone();
+        fields.push(("content-type", empty.as_bytes()));
+        let out = rewrite(&client_form(&fields, "page.html", b"<p>"), ANY).unwrap();
+        let back = parsed(&out);
+        assert_eq!(back.get("content-type").unwrap(), b"binary/octet-stream");
+    }
+}
+
+#[test]
+fn keys_a_store_would_store_under_another_key_are_refused() {
+    for key in [
+        "dir/",
+        "/",
+        "/lead",
+        "a//b",
+        "./x",
+        "a/../b",
+        "a/.",
+        "up/${filename}",
+        "b\\c",
+        "d\\",
+    ] {
+        let body = client_form(&[("key", key.as_bytes())], "x/..", b"d");
+        let e = rewrite(&body, ANY).unwrap_err();
+        assert_eq!(
+            (e.code, e.reason),
+            (S3ErrorCode::InvalidRequest, Some(Reason::AmbiguousForm)),
+            "{key}"
+        );
+    }
+    for key in ["a/b", "a.b/..c", "up/${filename}", "k"] {
+        let body = client_form(&[("key", key.as_bytes())], "d/f.txt", b"d");
+        assert!(rewrite(&body, ANY).is_ok(), "{key}");
+    }
+}
+
+#[test]
+fn field_values_with_control_characters_are_refused() {
+    for value in [
+        "a\r\nContent-Type: text/html",
+        "a\nb",
+        "a\rb",
+        "a\0b",
+        "a\x7fb",
+    ] {
+        let body = client_form(
+            &[("key", b"k"), ("x-amz-meta-a", value.as_bytes())],
+            "f",
+            b"d",
+        );
+        let e = rewrite(&body, ANY).unwrap_err();
+        assert_eq!(
+            (e.code, e.reason),
+            (S3ErrorCode::InvalidRequest, Some(Reason::AmbiguousForm)),
+            "{value:?}"
+        );
+    }
+    let tab = client_form(&[("key", b"k"), ("x-amz-meta-a", b"a\tb")], "f", b"d");
+    assert!(rewrite(&tab, ANY).is_ok());
+}
