@@ -164,21 +164,49 @@ fn run_refuses_to_start_with_a_bad_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.listen"));
 }
 
+/// The shell command `proxy.toml` documents for making the certificate and key it names:
+/// the comment lines after "To try this file as it is", joined at their backslashes.
+fn documented_certificate_command(example: &str) -> String {
+    example
+        .lines()
+        .skip_while(|l| !l.contains("To try this file as it is"))
+        .skip_while(|l| !l.starts_with("#   "))
+        .take_while(|l| l.starts_with("#   "))
+        .map(|l| l.trim_start_matches('#').trim().trim_end_matches('\\'))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[test]
-fn shipped_example_validates_with_its_certificates_in_place() {
+fn shipped_example_validates_once_its_documented_certificate_command_ran() {
     let pki = Pki::new();
     let dir = pki.dir.path().join("example");
-    std::fs::create_dir_all(dir.join("certs")).unwrap();
-    std::fs::copy(&pki.cert_path, dir.join("certs/server.pem")).unwrap();
-    std::fs::copy(&pki.key_path, dir.join("certs/server.key")).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
     let example =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/proxy.toml")).unwrap();
-    std::fs::write(dir.join("proxy.toml"), example).unwrap();
-    let out = Command::new(BIN)
-        .args(["validate", "--config"])
-        .arg(dir.join("proxy.toml"))
+    std::fs::write(dir.join("proxy.toml"), &example).unwrap();
+    let validate = || {
+        Command::new(BIN)
+            .args(["validate", "--config"])
+            .arg(dir.join("proxy.toml"))
+            .output()
+            .unwrap()
+    };
+
+    // Out of the box the certificate is missing, and validate names it.
+    let out = validate();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.pem"));
+
+    let command = documented_certificate_command(&example);
+    assert!(command.contains("openssl req"), "{command}");
+    let made = Command::new("sh")
+        .args(["-c", &command])
+        .current_dir(&dir)
         .output()
         .unwrap();
+    assert!(made.status.success(), "{command}: {made:?}");
+    let out = validate();
     assert!(
         out.status.success(),
         "{}",

@@ -150,3 +150,14 @@ stop_pids() {
 	warn "  could not stop: ${left[*]}"
 	return 1
 }
+
+# The release binary the quick start (dev/up) and the container image (dev/image) share:
+# glibc linked statically, so it runs in an image that holds nothing else. RUSTFLAGS with
+# --target apply to the binary only, not to build scripts and proc-macros (which cannot be
+# static); the build goes to its own directory beside target/release.
+STATIC_TARGET=x86_64-unknown-linux-gnu
+STATIC_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/$STATIC_TARGET/release/ssec-proxy
+build_static_release() {
+	RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+		cargo build --release --locked --quiet --target "$STATIC_TARGET" --bin ssec-proxy
+}
