@@ -25,7 +25,7 @@
 use http::HeaderMap;
 
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
-use crate::s3::headers::{AMZ_TRAILER, CONTENT_SHA256, DECODED_CONTENT_LENGTH};
+use crate::s3::headers::{AMZ_TRAILER, CONTENT_SHA256, DECODED_CONTENT_LENGTH, is_tchar};
 
 mod verify;
 
@@ -127,7 +127,7 @@ impl Framing {
                     if name.is_empty() {
                         continue;
                     }
-                    let bad = !name.iter().all(|&b| is_token(b))
+                    let bad = !name.iter().all(|&b| is_tchar(b))
                         || name.eq_ignore_ascii_case(TRAILER_SIGNATURE.as_bytes())
                         || declared.len() == MAX_TRAILERS;
                     let name = String::from_utf8_lossy(name).to_ascii_lowercase();
@@ -161,11 +161,6 @@ fn parse_decimal(text: &[u8]) -> Option<u64> {
         return None;
     }
     std::str::from_utf8(text).ok()?.parse().ok()
-}
-
-/// RFC 9110 `tchar`.
-fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Why a body does not match its aws-chunked framing.

@@ -98,3 +98,39 @@ pub fn collapse_identical(headers: &mut HeaderMap, name: HeaderName) {
         headers.insert(name, first);
     }
 }
+
+/// RFC 9110 `tchar`, the bytes of a header name or token, as a table: header names,
+/// SigV4's `SignedHeaders`, aws-chunked trailer names and form part names are checked
+/// byte by byte against it.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
+/// Whether `b` is an RFC 9110 `tchar`.
+pub fn is_tchar(b: u8) -> bool {
+    TCHAR[usize::from(b)]
+}

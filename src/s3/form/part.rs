@@ -3,6 +3,7 @@
 //! `parse_boundary_params` read alike is accepted. Also the boundary search.
 
 use super::{Ambiguity, Refusal};
+use crate::s3::headers::is_tchar;
 
 /// A part's name and its `filename` parameter, unquoted, if it has one.
 #[derive(Debug)]
@@ -114,27 +115,7 @@ pub(super) fn param_value(value: &[u8]) -> Option<&[u8]> {
 
 /// RFC 9110 `token`: one or more `tchar`.
 pub(super) fn is_token(s: &[u8]) -> bool {
-    !s.is_empty()
-        && s.iter().all(|&b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                )
-        })
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
 }
 
 /// Optional whitespace (RFC 9110 `OWS`).

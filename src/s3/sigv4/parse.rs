@@ -6,6 +6,7 @@
 use super::canonical::{ALGORITHM, decode_query_component};
 use super::refuse::{self, Location};
 use crate::s3::error::S3Error;
+use crate::s3::headers::is_tchar;
 
 /// The scheme of SigV4a, which S3 takes and the proxy does not verify.
 const ECDSA_ALGORITHM: &str = "AWS4-ECDSA-P256-SHA256";
@@ -143,37 +144,6 @@ pub fn credential<'a>(
     })
 }
 
-/// The bytes of a lower-case header name (RFC 9110 `token` without upper case), as a
-/// table: the check runs over every byte of every request's `SignedHeaders`.
-const NAME_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_lowercase()
-            || c.is_ascii_digit()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        b += 1;
-    }
-    table
-};
-
 /// The `SignedHeaders` list: non-empty lower-case names, strictly ascending (the order the
 /// canonical headers are written in; SigV4 sorts them and a list in another order, or with
 /// a repeat, could not come from a conforming signer).
@@ -181,7 +151,7 @@ pub fn signed_headers(text: &str, location: Location) -> Result<Vec<&str>, S3Err
     let names: Vec<&str> = text.split(';').collect();
     let well_formed = names
         .iter()
-        .all(|n| !n.is_empty() && n.bytes().all(|b| NAME_BYTES[usize::from(b)]))
+        .all(|n| !n.is_empty() && n.bytes().all(|b| is_tchar(b) && !b.is_ascii_uppercase()))
         && names.windows(2).all(|w| w[0] < w[1]);
     if well_formed {
         return Ok(names);
