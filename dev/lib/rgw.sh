@@ -83,7 +83,9 @@ rgw_attempt() {
 		osd crush update on start = false
 		osd class update on start = false
 		osd objectstore = memstore
-		memstore device bytes = 2147483648
+		# 6 GiB of RAM at most: a whole test run (the streaming tests move 256 MiB twice)
+		# stays far from the OSD's full ratio, where RGW stops taking writes.
+		memstore device bytes = 6442450944
 		[mon.a]
 		mon data = $D/mon.a
 		[osd.0]
