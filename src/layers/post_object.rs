@@ -141,6 +141,7 @@ where
         }
     };
     let read = read.freeze();
+    form::check_values(&fields)?;
     let (prefix, range) = match parts.extensions.remove::<FormAuthPending>() {
         Some(FormAuthPending(credentials)) => {
             let form = resign::Form {

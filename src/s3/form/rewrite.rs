@@ -114,14 +114,7 @@ fn store_value(name: &str, value: Vec<u8>) -> Result<String, S3Error> {
         .ok()
         .filter(|v| !contains(v.as_bytes(), FILENAME_VARIABLE))
         .ok_or_else(|| unsigned_field(name))?;
-    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return Err(strict::ambiguous(
-            strict::REASON_FORM,
-            format!(
-                "The form field {name} has a line break or another control character, which stores read differently."
-            ),
-        ));
-    }
+    super::check_value(name, value.as_bytes())?;
     if name == "key" {
         check_key(&value)?;
     }
