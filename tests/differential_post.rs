@@ -313,6 +313,8 @@ async fn sse_c_headers_on_a_form_are_refused(store: Store, mode: Mode) {
     let e = &env(store, mode).await;
     let bucket = e.bucket("-forbid").await;
     let k1 = Key::new(0);
+    // In resign mode too: the proxy refuses SSE-C headers on a form as ambiguous before
+    // it would refuse them as x-amz-* headers no signature covers (403 AccessDenied).
     let variant = "SSE-C headers, no fields, forbid bucket";
     let direct = e
         .differential(variant, (&bucket, &bucket), AMBIGUOUS, |s, key, data| {
