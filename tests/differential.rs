@@ -3,13 +3,15 @@
 //! repeated query names, repeated and underscore header names, virtual-hosted `Host`,
 //! GetObjectTorrent. Each variant goes straight to the store first (a positive control: it
 //! is accepted and would leave what the policy forbids, or the store's reading is pinned),
-//! then through the proxy, which refuses it; then the store is read directly.
+//! then through the proxy, which refuses it; then the store is read directly. Every test
+//! runs per store and `auth.mode`: in resign mode the request through the proxy is signed
+//! with the client's proxy credentials (controls keep the store's), and what the proxy let
+//! through would reach the store with the store's own signature.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
-use support::Store;
 use support::at_rest::count;
 use support::s3::{Key, object_names};
 use support::wire::{
@@ -17,13 +19,14 @@ use support::wire::{
     between, contains, enc, encode_first, env, header, policy, proxy_with, ssec, ssec_empty,
     underscored,
 };
+use support::{Mode, ModeProxy, Store};
 
 /// Attack 1: SSE-C headers that a `Connection` header also names are hop-by-hop to a
 /// proxy that honours it; validated, then stripped, they leave a plain write upstream
 /// (PutObject, CopyObject, CreateMultipartUpload, UploadPart). Naming any end-to-end
 /// header the request carries is refused.
-async fn connection_cannot_name_end_to_end_headers(store: Store) {
-    let e = env(store).await;
+async fn connection_cannot_name_end_to_end_headers(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
     let mut f = Findings::new(&e, "connection");
     e.baseline(&mut f).await;
     let k1 = Key::new(0);
@@ -158,8 +161,8 @@ async fn connection_cannot_name_end_to_end_headers(store: Store) {
 /// `PUT /bucket%2Fkey` is an object write to them and a bucket operation to a proxy that
 /// splits first; a percent-encoded bucket segment, a `.`/`..` segment, or an empty bucket
 /// segment before a key is refused.
-async fn path_is_read_once(store: Store) {
-    let e = env(store).await;
+async fn path_is_read_once(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
     let mut f = Findings::new(&e, "path");
     e.baseline(&mut f).await;
     e.put_plain(&e.allow, "src", b"plain copy source").await;
@@ -327,8 +330,8 @@ async fn path_is_read_once(store: Store) {
 /// Attack 4: query names. Stores decode names (`%75ploads` is `uploads`); SeaweedFS takes
 /// the first of repeated names, RGW the last. Names that are not plain tokens, a raw `;`,
 /// repeats, flags with values, two selectors, and header parameters in the query are refused.
-async fn query_is_read_once(store: Store) {
-    let e = env(store).await;
+async fn query_is_read_once(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
     let mut f = Findings::new(&e, "query");
     e.baseline(&mut f).await;
     let (k1, k2) = (Key::new(0), Key::new(1));
@@ -551,8 +554,8 @@ async fn query_is_read_once(store: Store) {
 /// names with `_` (RGW folds them into the `-` names, as CGI variables, the later winning).
 /// Repeats of SSE-C, SSE, copy-source, Content-Type and x-amz-content-sha256, and `_` names
 /// that normalise to x-amz-/content- headers, are refused.
-async fn headers_are_read_once(store: Store) {
-    let e = env(store).await;
+async fn headers_are_read_once(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
     let mut f = Findings::new(&e, "headers");
     e.baseline(&mut f).await;
     let (k1, k2) = (Key::new(0), Key::new(1));
@@ -728,14 +731,14 @@ async fn headers_are_read_once(store: Store) {
 /// the proxy cannot place is refused; with the suffix configured the policy applies, but a
 /// Host in upper case is refused still (SeaweedFS matches its domain case-sensitively, RGW
 /// does not).
-async fn host_is_read_once(store: Store) {
-    let e = env(store).await;
+async fn host_is_read_once(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
     let mut f = Findings::new(&e, "host");
     e.baseline(&mut f).await;
     let k1 = Key::new(0);
     let legacy = e.data("legacy", "legacy");
     e.put_plain(&e.req, "legacy", &legacy).await;
-    let suffix = suffix_proxy(&e.store);
+    let suffix = suffix_proxy(&e.store, e.mode);
     let suffixed = Endpoint::proxy(&suffix);
     let tag = e.tag.clone();
     let rgw = e.store.name == "RGW";
@@ -883,8 +886,8 @@ async fn host_is_read_once(store: Store) {
 
 /// Attack 7: GetObjectTorrent reads an object; in a `require` bucket it needs SSE-C like
 /// GET (SeaweedFS answers `?torrent` with the object's data).
-async fn torrent_is_a_read(store: Store) {
-    let e = env(store).await;
+async fn torrent_is_a_read(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
     let mut f = Findings::new(&e, "torrent");
     e.baseline(&mut f).await;
     let legacy = e.data("legacy", "legacy");
@@ -925,7 +928,7 @@ async fn torrent_is_a_read(store: Store) {
     f.finish();
 }
 
-per_store!(
+per_store_and_mode!(
     connection_cannot_name_end_to_end_headers,
     path_is_read_once,
     query_is_read_once,
@@ -935,8 +938,13 @@ per_store!(
 );
 
 /// A second proxy with `virtual_host_suffixes = ["localhost"]`, as RGW's `rgw dns name`.
-fn suffix_proxy(store: &Store) -> support::Proxy {
-    proxy_with(store, "virtual_host_suffixes = [\"localhost\"]", &policy())
+fn suffix_proxy(store: &Store, mode: Mode) -> ModeProxy {
+    proxy_with(
+        store,
+        "virtual_host_suffixes = [\"localhost\"]",
+        &policy(),
+        mode,
+    )
 }
 
 /// After a CreateMultipartUpload answered `created` on `path` (raw, `%2F` and all): one

@@ -9,23 +9,23 @@
 //!
 //! Each variant goes straight to the store first (positive control), then through the
 //! proxy, then the store is read directly, with the harness of `tests/differential.rs`
-//! (`support::wire`: the same signer, the same raw exchange).
+//! (`support::wire`: the same signer, the same raw exchange), in both auth modes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
-use support::Store;
 use support::s3::Key;
 use support::wire::{Findings, env, ssec};
+use support::{Mode, Store};
 
 /// Attack A: `PUT /:forbid-…/k` with SSE-C. RGW splits a `tenant:bucket` path segment
 /// (`rgw_parse_url_bucket`; an empty tenant is the default one) and writes into the
 /// `forbid` bucket; the proxy applies the policy of a bucket named `:forbid-…` (the
 /// default, `require`), so SSE-C passes. The same with an unlisted key in the
 /// allow-listed bucket.
-async fn tenant_prefixed_bucket_is_read_once(store: Store) {
-    let e = env(store).await;
+async fn tenant_prefixed_bucket_is_read_once(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
     let mut f = Findings::new(&e, "tenant-bucket");
     e.baseline(&mut f).await;
     let k2 = Key::new(1);
@@ -72,8 +72,8 @@ async fn tenant_prefixed_bucket_is_read_once(store: Store) {
 /// SSE-C required, key not checked against the allow-list); RGW 16.2 has no RenameObject
 /// and stores the body as a PutObject: plaintext in a `require` bucket, or an unlisted key
 /// in an allow-listed one.
-async fn rename_object_is_a_write(store: Store) {
-    let e = env(store).await;
+async fn rename_object_is_a_write(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
     let mut f = Findings::new(&e, "rename-object");
     e.baseline(&mut f).await;
     let k2 = Key::new(1);
@@ -121,7 +121,7 @@ async fn rename_object_is_a_write(store: Store) {
     f.finish();
 }
 
-per_store!(
+per_store_and_mode!(
     tenant_prefixed_bucket_is_read_once,
     rename_object_is_a_write
 );

@@ -3,9 +3,11 @@
 //! the store does with it (accepts it, and stores plaintext where SSE-C is required, or
 //! SSE-C data where it is forbidden) is the evidence that the difference matters. Then
 //! the same form goes through the proxy, which refuses it, and the store is read directly
-//! to show it holds nothing the bucket's policy forbids.
+//! to show it holds nothing the bucket's policy forbids. Each test runs in both auth
+//! modes; in resign mode the form through the proxy carries a policy signed with the
+//! client's proxy credentials, and the proxy checks it before the store sees the form.
 //!
-//! Run with `--no-capture` to see one `EVIDENCE` line per variant and store.
+//! Run with `--no-capture` to see one `EVIDENCE` line per variant, store and mode.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -22,7 +24,9 @@ use support::at_rest::{count, marked};
 use support::form::{Form, Post, Signer, signed_fields};
 use support::s3::{Key, object_names};
 use support::wire::{ALGORITHM, KEY, KEY_MD5, proxy_with, ssec, ssec_empty};
-use support::{Proxy, Store, bucket_name, client_tls, s3_client, signed, unique, xml_code};
+use support::{
+    Mode, ModeProxy, Store, bucket_name, client_tls, s3_client, signed, unique, xml_code,
+};
 
 /// `require` by default; `*-forbid`, `*-allow`, and `*-k1only` (require, K1's digest only).
 fn policy() -> String {
@@ -39,7 +43,9 @@ type Http = HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>
 
 struct Env {
     store: Store,
-    proxy: Proxy,
+    mode: Mode,
+    /// The proxy in `mode`; its `client` signs the forms sent through it.
+    proxy: ModeProxy,
     /// The proxy's plain listener (`host:port`).
     plain: String,
     /// aws-sdk-s3 straight to the store's TLS endpoint.
@@ -47,8 +53,8 @@ struct Env {
     http: Http,
 }
 
-async fn env(store: Store) -> Env {
-    let proxy = proxy_with(&store, "plain_listen = \"127.0.0.1:0\"", &policy());
+async fn env(store: Store, mode: Mode) -> Env {
+    let proxy = proxy_with(&store, "plain_listen = \"127.0.0.1:0\"", &policy(), mode);
     let line = proxy.wait_log("\"listening\"").unwrap();
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     let plain = v["plain.addr"].as_str().unwrap().to_owned();
@@ -69,6 +75,7 @@ async fn env(store: Store) -> Env {
     let http = HyperClient::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
     Env {
         store,
+        mode,
         proxy,
         plain,
         direct,
@@ -120,20 +127,22 @@ impl Env {
     }
 
     /// One variant. The form `build` makes for the key `direct` (with 4 KiB of marked file
-    /// data) goes straight to the store at `path` in `bucket`: the positive control, whose
-    /// plaintext, if it leaves any, the search at rest must find. The form for `proxied`
-    /// goes through the proxy, which must refuse it with `refusal` and leave nothing under
-    /// the key or at rest. Prints the evidence; returns the control's outcome.
+    /// data), its policy signed with the store's credentials, goes straight to the store at
+    /// `path` in `bucket`: the positive control, whose plaintext, if it leaves any, the
+    /// search at rest must find. The form for `proxied`, signed with the credentials the
+    /// proxy's clients hold, goes through the proxy, which must refuse it with `refusal`
+    /// and leave nothing under the key or at rest. Prints the evidence; returns the
+    /// control's outcome.
     async fn differential(
         &self,
         variant: &str,
         (bucket, path): (&str, &str),
         refusal: (u16, &str),
-        build: impl Fn(&str, &[u8]) -> Post,
+        build: impl Fn(&Store, &str, &[u8]) -> Post,
     ) -> (u16, Held) {
         let (direct_marker, data) = content(4096);
         let direct = self
-            .post(&self.store_url(path), build("direct", &data))
+            .post(&self.store_url(path), build(&self.store, "direct", &data))
             .await;
         let direct = self.control(direct.0, bucket).await;
         if direct.1 == Held::Plaintext {
@@ -145,11 +154,14 @@ impl Env {
         }
         let (marker, data) = content(4096);
         let proxied = self
-            .post(&self.proxy_url(path), build("proxied", &data))
+            .post(
+                &self.proxy_url(path),
+                build(&self.proxy.client, "proxied", &data),
+            )
             .await;
         let line = self.refused(proxied, refusal, bucket, "proxied").await;
         assert_eq!(count(&self.store, bucket, &marker), 0, "plaintext at rest");
-        evidence(&self.store, variant, &direct, &line);
+        evidence(&self.store, self.mode, variant, &direct, &line);
         direct
     }
 
@@ -229,28 +241,51 @@ enum Held {
     Encrypted(&'static str),
 }
 
-fn evidence(store: &Store, variant: &str, direct: impl std::fmt::Debug, proxy: &str) {
+fn evidence(store: &Store, mode: Mode, variant: &str, direct: impl std::fmt::Debug, proxy: &str) {
     eprintln!(
-        "EVIDENCE {}: {variant}: direct {direct:?}; {proxy}",
+        "EVIDENCE {} {mode:?}: {variant}: direct {direct:?}; {proxy}",
         store.name
     );
 }
 
 /// A form that uploads `key` into `bucket`: the key and the signed policy fields.
 fn upload(store: &Store, bucket: &str, key: &str) -> Form {
-    Form::new().fields(&policy_fields(store, bucket, key))
+    Form::new().fields(&policy_fields(store, bucket, key, true))
 }
 
-/// `key` and the SigV4 POST policy fields for `bucket`; the policy lets the SSE-C fields
-/// take any value (so the store's policy check passes whether or not it sees them, and
-/// RGW finds a condition for every field it reads).
-fn policy_fields(store: &Store, bucket: &str, key: &str) -> Vec<(String, String)> {
+/// The same with SSE-C conditions only when `ssec_conditions`.
+fn upload_with(store: &Store, bucket: &str, key: &str, ssec_conditions: bool) -> Form {
+    Form::new().fields(&policy_fields(store, bucket, key, ssec_conditions))
+}
+
+/// A form for SSE-C fields after the file, signed by `s`. In resign mode the proxy
+/// checks the policy of a form itself, against the fields before the file: a condition
+/// on SSE-C fields it has not seen there fails, as on S3 (403 AccessDenied, "Policy
+/// Condition failed"). A client attacking through the proxy leaves them out of its
+/// policy; that form is the one the proxy must refuse as ambiguous. The store, sent the
+/// form directly, needs them (RGW wants a condition for every field it reads).
+fn upload_then_fields(e: &Env, s: &Store, bucket: &str, key: &str) -> Form {
+    let to_store = s.access_key == e.store.access_key && s.secret_key == e.store.secret_key;
+    upload_with(s, bucket, key, e.mode == Mode::Passthrough || to_store)
+}
+
+/// `key` and the SigV4 POST policy fields for `bucket`; with `ssec_conditions`, the policy
+/// lets the SSE-C fields take any value (so the store's policy check passes whether or
+/// not it sees them, and RGW finds a condition for every field it reads).
+fn policy_fields(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    ssec_conditions: bool,
+) -> Vec<(String, String)> {
     let mut conditions = vec![
         json!({ "bucket": bucket }),
         json!(["starts-with", "$key", ""]),
     ];
-    for name in [ALGORITHM, KEY, KEY_MD5] {
-        conditions.push(json!(["starts-with", format!("${name}"), ""]));
+    if ssec_conditions {
+        for name in [ALGORITHM, KEY, KEY_MD5] {
+            conditions.push(json!(["starts-with", format!("${name}"), ""]));
+        }
     }
     let signer = Signer {
         access_key: &store.access_key,
@@ -274,14 +309,16 @@ const AMBIGUOUS: (u16, &str) = (400, "InvalidRequest");
 
 /// SSE-C as request headers on a form upload, no SSE-C fields, in a `forbid` bucket:
 /// the proxy used to check only the fields.
-async fn sse_c_headers_on_a_form_are_refused(store: Store) {
-    let e = &env(store).await;
+async fn sse_c_headers_on_a_form_are_refused(store: Store, mode: Mode) {
+    let e = &env(store, mode).await;
     let bucket = e.bucket("-forbid").await;
     let k1 = Key::new(0);
+    // In resign mode too: the proxy refuses SSE-C headers on a form as ambiguous before
+    // it would refuse them as x-amz-* headers no signature covers (403 AccessDenied).
     let variant = "SSE-C headers, no fields, forbid bucket";
     let direct = e
-        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
-            let form = upload(&e.store, &bucket, key).file(data);
+        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |s, key, data| {
+            let form = upload(s, &bucket, key).file(data);
             form.close().with_headers(ssec(&k1))
         })
         .await;
@@ -296,12 +333,12 @@ async fn sse_c_headers_on_a_form_are_refused(store: Store) {
 /// SSE-C fields after the file part, in a `forbid` bucket; once small (refused from the
 /// bytes the proxy read for the fields) and once after 2 MiB of file (refused as the body
 /// streams to the store).
-async fn sse_c_fields_after_the_file_are_refused(store: Store) {
-    let e = &env(store).await;
+async fn sse_c_fields_after_the_file_are_refused(store: Store, mode: Mode) {
+    let e = &env(store, mode).await;
     let bucket = e.bucket("-forbid").await;
     let k1 = Key::new(0);
-    let form = |key: &str, data: &[u8]| {
-        let form = upload(&e.store, &bucket, key).file(data);
+    let form = |s: &Store, key: &str, data: &[u8]| {
+        let form = upload_then_fields(e, s, &bucket, key).file(data);
         form.fields(&ssec(&k1)).close()
     };
     let variant = "SSE-C fields after the file, forbid bucket";
@@ -309,7 +346,7 @@ async fn sse_c_fields_after_the_file_are_refused(store: Store) {
         .differential(variant, (&bucket, &bucket), AMBIGUOUS, form)
         .await;
     let (_, data) = content(2 << 20);
-    let large = form("proxied-streamed", &data);
+    let large = form(&e.proxy.client, "proxied-streamed", &data);
     let streamed = large.body.len();
     let proxied = e.post(&e.proxy_url(&bucket), large).await;
     let line = e
@@ -334,6 +371,7 @@ async fn sse_c_fields_after_the_file_are_refused(store: Store) {
     );
     evidence(
         &e.store,
+        e.mode,
         "SSE-C fields after 2 MiB of file, forbid bucket",
         &direct,
         &format!("{line}, {forwarded} of {streamed} bytes forwarded"),
@@ -349,14 +387,14 @@ async fn sse_c_fields_after_the_file_are_refused(store: Store) {
 
 /// SSE-C fields carrying a `filename` parameter, in a `require` bucket: Go files such a
 /// part under files, not values.
-async fn sse_c_fields_with_a_filename_are_refused(store: Store) {
-    let e = &env(store).await;
+async fn sse_c_fields_with_a_filename_are_refused(store: Store, mode: Mode) {
+    let e = &env(store, mode).await;
     let bucket = e.bucket("-req").await;
     let k1 = Key::new(0);
     let variant = "SSE-C fields with filename=, require bucket";
     let direct = e
-        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
-            let form = upload(&e.store, &bucket, key).fields_as_files(&ssec(&k1));
+        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |s, key, data| {
+            let form = upload(s, &bucket, key).fields_as_files(&ssec(&k1));
             form.file(data).close()
         })
         .await;
@@ -370,8 +408,8 @@ async fn sse_c_fields_with_a_filename_are_refused(store: Store) {
 
 /// The SSE-C fields given twice: valid K1 fields then empty ones (`require` bucket), and
 /// K1 then K2 (`*-k1only`): Go (SeaweedFS) takes the first value, RGW the last.
-async fn duplicate_sse_c_fields_are_refused(store: Store) {
-    let e = &env(store).await;
+async fn duplicate_sse_c_fields_are_refused(store: Store, mode: Mode) {
+    let e = &env(store, mode).await;
     let required = e.bucket("-req").await;
     let k1only = e.bucket("-k1only").await;
     let k1 = Key::new(0);
@@ -390,8 +428,8 @@ async fn duplicate_sse_c_fields_are_refused(store: Store) {
     ];
     for (variant, bucket, second) in cases {
         let direct = e
-            .differential(variant, (bucket, bucket), AMBIGUOUS, |key, data| {
-                let form = upload(&e.store, bucket, key).fields(&ssec(&k1));
+            .differential(variant, (bucket, bucket), AMBIGUOUS, |s, key, data| {
+                let form = upload(s, bucket, key).fields(&ssec(&k1));
                 form.fields(&second).file(data).close()
             })
             .await;
@@ -407,14 +445,14 @@ async fn duplicate_sse_c_fields_are_refused(store: Store) {
 }
 
 /// A quoted-printable SSE-C field: Go decodes `=41ES256` to `AES256`, RGW does not.
-async fn quoted_printable_fields_are_refused(store: Store) {
-    let e = &env(store).await;
+async fn quoted_printable_fields_are_refused(store: Store, mode: Mode) {
+    let e = &env(store, mode).await;
     let bucket = e.bucket("-req").await;
     let k1 = Key::new(0);
     let variant = "quoted-printable SSE-C algorithm field";
     let direct = e
-        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
-            upload(&e.store, &bucket, key)
+        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |s, key, data| {
+            upload(s, &bucket, key)
                 .part(
                     &format!(
                         "Content-Disposition: form-data; name=\"{ALGORITHM}\"\r\nContent-Transfer-Encoding: quoted-printable"
@@ -435,8 +473,8 @@ async fn quoted_printable_fields_are_refused(store: Store) {
 
 /// A form upload sent to an object path (`POST /bucket/anything`) without SSE-C, in a
 /// `require` bucket: both stores take it as a form upload.
-async fn forms_to_an_object_path_are_checked(store: Store) {
-    let e = &env(store).await;
+async fn forms_to_an_object_path_are_checked(store: Store, mode: Mode) {
+    let e = &env(store, mode).await;
     let bucket = e.bucket("-req").await;
     let path = format!("{bucket}/anything");
     let variant = "form to an object path, require bucket";
@@ -445,7 +483,7 @@ async fn forms_to_an_object_path_are_checked(store: Store) {
             variant,
             (&bucket, &path),
             (403, "AccessDenied"),
-            |key, data| upload(&e.store, &bucket, key).file(data).close(),
+            |s, key, data| upload(s, &bucket, key).file(data).close(),
         )
         .await;
     assert_eq!(e.held(&bucket, "anything").await, Held::Nothing);
@@ -455,15 +493,15 @@ async fn forms_to_an_object_path_are_checked(store: Store) {
 /// Two Content-Type headers with different boundaries over a body that is a form under
 /// each: the first boundary's form carries SSE-C, the last one's does not. SeaweedFS
 /// reads the first header, RGW the last.
-async fn two_content_types_are_refused(store: Store) {
-    let e = &env(store).await;
+async fn two_content_types_are_refused(store: Store, mode: Mode) {
+    let e = &env(store, mode).await;
     let bucket = e.bucket("-req").await;
     let k1 = Key::new(0);
     let variant = "two Content-Type headers, require bucket";
     let direct = e
-        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |key, data| {
-            let last = upload(&e.store, &bucket, key).file(data).close();
-            let first = upload(&e.store, &bucket, key).fields(&ssec(&k1));
+        .differential(variant, (&bucket, &bucket), AMBIGUOUS, |s, key, data| {
+            let last = upload(s, &bucket, key).file(data).close();
+            let first = upload(s, &bucket, key).fields(&ssec(&k1));
             let first = first.file(data).close();
             // The last boundary's form comes first (RGW takes no preamble); Go skips it as
             // the preamble of the first boundary's form.
@@ -483,12 +521,20 @@ async fn two_content_types_are_refused(store: Store) {
 /// SSE-C in a form on the proxy's plain listener (`allow` bucket): as fields, as
 /// headers, as fields after the file, as fields with a filename. The store's own
 /// plain HTTP endpoint is the control.
-async fn the_plain_listener_refuses_sse_c_in_forms(store: Store) {
-    let e = &env(store).await;
+async fn the_plain_listener_refuses_sse_c_in_forms(store: Store, mode: Mode) {
+    let e = &env(store, mode).await;
     let bucket = e.bucket("-allow").await;
     let k1 = Key::new(0);
     let (_, data) = content(4096);
-    let form = |key: &str| upload(&e.store, &bucket, key);
+    // Signed with the store's credentials for the store, the client's for the proxy.
+    let signer = |key: &str| {
+        if key == "direct" {
+            &e.store
+        } else {
+            &e.proxy.client
+        }
+    };
+    let form = |key: &str| upload(signer(key), &bucket, key);
     let fields = |key: &str| form(key).fields(&ssec(&k1)).file(&data).close();
     let direct = e
         .post(&format!("{}/{bucket}", e.store.http), fields("direct"))
@@ -506,7 +552,10 @@ async fn the_plain_listener_refuses_sse_c_in_forms(store: Store) {
         ),
         (
             "after",
-            form("after").file(&data).fields(&ssec(&k1)).close(),
+            upload_then_fields(e, signer("after"), &bucket, "after")
+                .file(&data)
+                .fields(&ssec(&k1))
+                .close(),
             AMBIGUOUS,
         ),
         (
@@ -529,6 +578,7 @@ async fn the_plain_listener_refuses_sse_c_in_forms(store: Store) {
     }
     evidence(
         &e.store,
+        e.mode,
         "SSE-C fields over plain HTTP (store's own http endpoint)",
         &direct,
         &lines.join(", "),
@@ -541,7 +591,7 @@ async fn the_plain_listener_refuses_sse_c_in_forms(store: Store) {
     assert_eq!(direct, expected, "direct control");
 }
 
-per_store!(
+per_store_and_mode!(
     sse_c_headers_on_a_form_are_refused,
     sse_c_fields_after_the_file_are_refused,
     sse_c_fields_with_a_filename_are_refused,

@@ -506,14 +506,19 @@ pub fn store_proxy_mode(store: &Store, route: Route, ssec: &str, mode: Mode) -> 
                 resign_proxy(store, route, ssec, &[(RESIGN_ACCESS, RESIGN_SECRET, None)]);
             ModeProxy {
                 proxy,
-                client: Store {
-                    access_key: RESIGN_ACCESS.to_owned(),
-                    secret_key: RESIGN_SECRET.to_owned(),
-                    ..store.clone()
-                },
+                client: resign_client(store),
                 _secrets: Some(secrets),
             }
         }
+    }
+}
+
+/// `store` as a client of a proxy in resign mode sees it: with [`RESIGN_ACCESS`]'s keys.
+pub fn resign_client(store: &Store) -> Store {
+    Store {
+        access_key: RESIGN_ACCESS.to_owned(),
+        secret_key: RESIGN_SECRET.to_owned(),
+        ..store.clone()
     }
 }
 

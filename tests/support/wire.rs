@@ -1,7 +1,8 @@
 //! Requests written byte for byte and signed (SigV4, AWS's "Signature Calculations for the
 //! Authorization Header") the way each store canonicalises them, so that a variant a
 //! proxy would refuse reaches the store exactly as written. The parser-differential tests
-//! (`tests/differential*.rs`) send them straight to a store and through the proxy.
+//! (`tests/differential*.rs`) send them straight to a store and through the proxy; to a
+//! proxy in resign mode they are signed as the proxy reads them, with a client's keys.
 
 mod env;
 mod exchange;
@@ -97,6 +98,14 @@ impl Wire {
         }
     }
 
+    /// The same request with every header signed: in resign mode the client's signature
+    /// ends at the proxy, so a client may sign what a store would never see.
+    pub fn all_signed(&self) -> Self {
+        let mut out = self.clone();
+        out.signed.append(&mut out.unsigned);
+        out
+    }
+
     /// The request as a proxy honouring `Connection` forwards it: without `Connection`
     /// and the fields it names (RFC 9110 §7.6.1).
     pub fn hop_stripped(&self) -> Self {
@@ -118,10 +127,21 @@ impl Wire {
     }
 
     /// Every header as sent (host first, then signed, unsigned, authorization,
-    /// content-length) and the body.
+    /// content-length) and the body, signed with `store`'s credentials the way it reads
+    /// requests.
     pub fn signed_parts(
         &self,
         store: &Store,
+        default_host: &str,
+    ) -> (Vec<(String, String)>, Vec<u8>) {
+        self.signed_parts_as(store, Canon::of(store), default_host)
+    }
+
+    /// [`Wire::signed_parts`] with `creds`' keys, canonicalised as `canon` reads requests.
+    pub fn signed_parts_as(
+        &self,
+        creds: &Store,
+        canon: Canon,
         default_host: &str,
     ) -> (Vec<(String, String)>, Vec<u8>) {
         let secs = SystemTime::now()
@@ -149,14 +169,14 @@ impl Wire {
         let mut canonical_headers = String::new();
         for name in &names {
             canonical_headers
-                .push_str(&format!("{name}:{}\n", canonical_value(store, &sent, name)));
+                .push_str(&format!("{name}:{}\n", canonical_value(canon, &sent, name)));
         }
         let signed_names = names.iter().cloned().collect::<Vec<_>>().join(";");
         let canonical_request = format!(
             "{}\n{}\n{}\n{canonical_headers}\n{signed_names}\nUNSIGNED-PAYLOAD",
             self.method,
-            canonical_uri(&self.path),
-            canonical_query(store, self.query.as_deref()),
+            canonical_uri(canon, &self.path),
+            canonical_query(canon, self.query.as_deref()),
         );
         let scope = format!("{}/us-east-1/s3/aws4_request", &amz_date[..8]);
         let to_sign = format!(
@@ -164,14 +184,14 @@ impl Wire {
             sha256_hex(canonical_request.as_bytes())
         );
         let key =
-            aws_sigv4::sign::v4::generate_signing_key(&store.secret_key, time, "us-east-1", "s3");
+            aws_sigv4::sign::v4::generate_signing_key(&creds.secret_key, time, "us-east-1", "s3");
         let signature = aws_sigv4::sign::v4::calculate_signature(key, to_sign.as_bytes());
         sent.push((
             "authorization".into(),
             format!(
                 "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_names}, \
                  Signature={signature}",
-                store.access_key
+                creds.access_key
             ),
         ));
         if !self.body.is_empty() || matches!(self.method, "PUT" | "POST") {
@@ -180,9 +200,9 @@ impl Wire {
         (sent, self.body.clone())
     }
 
-    /// The HTTP/1.1 bytes.
-    pub fn encode(&self, store: &Store, default_host: &str) -> Vec<u8> {
-        let (headers, body) = self.signed_parts(store, default_host);
+    /// The HTTP/1.1 bytes, signed as [`Wire::signed_parts_as`].
+    pub fn encode_as(&self, creds: &Store, canon: Canon, default_host: &str) -> Vec<u8> {
+        let (headers, body) = self.signed_parts_as(creds, canon, default_host);
         let mut out = format!("{} {} HTTP/1.1\r\n", self.method, self.target());
         for (name, value) in headers {
             out.push_str(&format!("{name}: {value}\r\n"));
@@ -211,8 +231,48 @@ pub fn encode_first(bucket: &str) -> String {
     format!("%{:02X}{}", bucket.as_bytes()[0], &bucket[1..])
 }
 
-/// Both stores sign the decoded path, re-encoded segment by segment (`%2F` becomes `/`).
-fn canonical_uri(raw: &str) -> String {
+/// Whose reading of a request its signature follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Canon {
+    SeaweedFs,
+    Rgw,
+    /// The proxy in resign mode, which reads requests as S3 does (`src/s3/sigv4/canonical.rs`).
+    Proxy,
+}
+
+impl Canon {
+    /// The store's own reading.
+    pub fn of(store: &Store) -> Self {
+        match store.name {
+            "RGW" => Self::Rgw,
+            _ => Self::SeaweedFs,
+        }
+    }
+}
+
+/// Both stores sign the decoded path, re-encoded segment by segment (`%2F` becomes `/`);
+/// the proxy signs the path as sent, escapes kept and other reserved bytes encoded once.
+fn canonical_uri(canon: Canon, raw: &str) -> String {
+    if canon == Canon::Proxy {
+        let bytes = raw.as_bytes();
+        let mut out = String::new();
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            let hex = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_hexdigit);
+            if b == b'%' && hex(i + 1) && hex(i + 2) {
+                out.push_str(&raw[i..i + 3]);
+                i += 3;
+                continue;
+            }
+            if b == b'/' {
+                out.push('/');
+            } else {
+                out.push_str(&percent_encode(&[b], UNRESERVED).to_string());
+            }
+            i += 1;
+        }
+        return if out.is_empty() { "/".to_owned() } else { out };
+    }
     let decoded: Vec<u8> = percent_decode_str(raw).collect();
     decoded
         .split(|b| *b == b'/')
@@ -222,8 +282,8 @@ fn canonical_uri(raw: &str) -> String {
 }
 
 /// Names and values decoded (`+` is a space) and re-encoded. SeaweedFS signs every pair,
-/// sorted; RGW signs one value per name, the last, as it reads them.
-fn canonical_query(store: &Store, raw: Option<&str>) -> String {
+/// sorted (as the proxy does); RGW signs one value per name, the last, as it reads them.
+fn canonical_query(canon: Canon, raw: Option<&str>) -> String {
     let recode = |s: &str| {
         let decoded: Vec<u8> = percent_decode_str(&s.replace('+', " ")).collect();
         percent_encode(&decoded, UNRESERVED).to_string()
@@ -237,7 +297,7 @@ fn canonical_query(store: &Store, raw: Option<&str>) -> String {
             (recode(n), recode(v))
         })
         .collect();
-    if store.name == "RGW" {
+    if canon == Canon::Rgw {
         pairs = pairs
             .into_iter()
             .collect::<BTreeMap<_, _>>()
@@ -254,17 +314,29 @@ fn canonical_query(store: &Store, raw: Option<&str>) -> String {
 
 /// The value a store signs for a header name: SeaweedFS (Go) joins repeated values with
 /// commas; RGW reads headers as CGI variables (`_` and `-` fold together) and the last
-/// one sent wins.
-fn canonical_value(store: &Store, sent: &[(String, String)], name: &str) -> String {
-    match store.name {
-        "RGW" => sent
+/// one sent wins. The proxy joins them too, with runs of spaces collapsed.
+fn canonical_value(canon: Canon, sent: &[(String, String)], name: &str) -> String {
+    match canon {
+        Canon::Rgw => sent
             .iter()
             .rfind(|(n, _)| n.to_ascii_lowercase().replace('_', "-") == name)
             .map_or(String::new(), |(_, v)| v.trim().to_owned()),
-        _ => sent
+        Canon::SeaweedFs => sent
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim())
+            .collect::<Vec<_>>()
+            .join(","),
+        Canon::Proxy => sent
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| {
+                v.trim_matches(' ')
+                    .split(' ')
+                    .filter(|w| !w.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .collect::<Vec<_>>()
             .join(","),
     }

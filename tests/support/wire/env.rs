@@ -9,11 +9,12 @@ use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use http_body_util::Full;
 
-use super::{Endpoint, Findings, Reply, Wire, enc, ssec};
+use super::{Canon, Endpoint, Findings, Reply, Wire, enc, ssec};
 use crate::support::at_rest::{count, marked};
 use crate::support::s3::{Key, failure, object_names};
 use crate::support::{
-    Proxy, ProxyOptions, RawClient, Route, Store, bucket_name, s3_client, store_client, unique,
+    Mode, ModeProxy, Proxy, ProxyOptions, RESIGN_ACCESS, RESIGN_SECRET, RawClient, Route, Store,
+    bucket_name, resign_client, resign_tables, s3_client, store_client, unique,
 };
 
 /// A variant's request, built for `who` ("direct" or "proxy"): the same bytes but for
@@ -37,14 +38,17 @@ pub fn policy() -> String {
 /// The proxy in front of one store, the store itself, and a bucket per policy.
 pub struct Env {
     pub store: Store,
-    pub proxy: Proxy,
+    pub mode: Mode,
+    /// The proxy in `mode`, and the credentials its clients hold.
+    pub proxy: ModeProxy,
     /// The store itself, for positive controls.
     pub direct: Endpoint,
     /// The proxy in front of it.
     pub via: Endpoint,
     /// An SDK client straight to the store: what it really holds.
     pub s3: Client,
-    /// An SDK client through the proxy, for set-up the proxy must see (uploads).
+    /// An SDK client through the proxy with the client's credentials, for set-up the
+    /// proxy must see (uploads).
     pub c: Client,
     pub req: String,
     pub allow: String,
@@ -54,11 +58,12 @@ pub struct Env {
     pub tag: String,
 }
 
-/// The proxy (with [`policy`]) in front of `store`, and the four buckets created.
-pub async fn env(store: Store) -> Env {
-    let proxy = proxy_with(&store, "", &policy());
+/// The proxy (with [`policy`]) in `mode` in front of `store`, and the four buckets
+/// created.
+pub async fn env(store: Store, mode: Mode) -> Env {
+    let proxy = proxy_with(&store, "", &policy(), mode);
     let s3 = direct_client(&store);
-    let c = store_client(&proxy, &store);
+    let c = store_client(&proxy, &proxy.client);
     let [req, allow, forbid, listed] = ["req", "allow", "forbid", "listed"].map(bucket_name);
     for b in [&req, &allow, &forbid, &listed] {
         s3.create_bucket()
@@ -72,6 +77,7 @@ pub async fn env(store: Store) -> Env {
         via: Endpoint::proxy(&proxy),
         tag: unique().replace('-', ""),
         store,
+        mode,
         proxy,
         s3,
         c,
@@ -111,9 +117,10 @@ pub fn direct_client(store: &Store) -> Client {
     )
 }
 
-/// The proxy in front of `store` along [`route`], with `server` as extra lines of
-/// `[server]` and `ssec` as the `[ssec]` table.
-pub fn proxy_with(store: &Store, server: &str, ssec: &str) -> Proxy {
+/// The proxy in `mode` in front of `store` along [`route`], with `server` as extra lines
+/// of `[server]` and `ssec` as the `[ssec]` table; in resign mode its one client is
+/// [`RESIGN_ACCESS`], allowed every bucket.
+pub fn proxy_with(store: &Store, server: &str, ssec: &str, mode: Mode) -> ModeProxy {
     let upstream = match route(store) {
         Route::Https => format!(
             "store = \"rgw\"\nca_file = {:?}",
@@ -121,12 +128,25 @@ pub fn proxy_with(store: &Store, server: &str, ssec: &str) -> Proxy {
         ),
         Route::Http | Route::HttpForwardedProto => "store = \"seaweedfs\"".to_owned(),
     };
-    Proxy::start(ProxyOptions {
+    let (tables, secrets, client) = match mode {
+        Mode::Passthrough => (String::new(), None, store.clone()),
+        Mode::Resign => {
+            let (tables, secrets) = resign_tables(store, &[(RESIGN_ACCESS, RESIGN_SECRET, None)]);
+            (tables, Some(secrets), resign_client(store))
+        }
+    };
+    let proxy = Proxy::start(ProxyOptions {
         upstream,
         server: server.to_owned(),
         ssec: ssec.to_owned(),
+        tables,
         ..ProxyOptions::endpoint(direct_url(store))
-    })
+    });
+    ModeProxy {
+        proxy,
+        client,
+        _secrets: secrets,
+    }
 }
 
 impl Env {
@@ -166,23 +186,43 @@ impl Env {
         self.send(&self.via, w).await
     }
 
+    /// `w` to `ep`: to a store signed with its credentials as it reads requests, to a
+    /// proxy with the credentials its clients hold (in resign mode, as the proxy reads
+    /// requests: it verifies the signature itself).
     pub async fn send(&self, ep: &Endpoint, w: &Wire) -> Reply {
-        let bytes = w.encode(&self.store, &ep.host);
+        let bytes = match (ep.proxy, self.mode) {
+            (true, Mode::Resign) => w.encode_as(&self.proxy.client, Canon::Proxy, &ep.host),
+            _ => w.encode_as(&self.store, Canon::of(&self.store), &ep.host),
+        };
         let head = w.method == "HEAD";
         tokio::time::timeout(Duration::from_secs(30), ep.exchange(&bytes, head))
             .await
             .expect("a response within 30 s")
     }
 
-    /// `w` through the proxy, which must refuse it with 400 InvalidRequest.
+    /// `w` through the proxy, which must refuse it with 400 InvalidRequest. In resign mode
+    /// too: the proxy reads the headers (`Connection` naming end-to-end headers, repeats,
+    /// underscore names) before it verifies the signature, so a variant sending some
+    /// headers unsigned is refused for what it is, not as unsigned. It then goes again
+    /// with every header signed, as a client would send it that knows its signature ends
+    /// at the proxy: refused the same way.
     pub async fn refuses(&self, f: &mut Findings, label: &str, w: &Wire) -> Reply {
         let through = self.proxied(w).await;
         f.refused(label, &through, 400, "InvalidRequest");
+        if self.mode == Mode::Resign && !w.unsigned.is_empty() {
+            let signed = self.proxied(&w.all_signed()).await;
+            f.refused(
+                &format!("{label} (all signed)"),
+                &signed,
+                400,
+                "InvalidRequest",
+            );
+        }
         through
     }
 
     /// A variant whose reading the store's status shows: `direct` straight to the store
-    /// is answered `want`, `proxied` is refused with 400 InvalidRequest.
+    /// is answered `want`, `proxied` is refused as [`Env::refuses`] has it.
     pub async fn pinned(
         &self,
         f: &mut Findings,
@@ -198,7 +238,10 @@ impl Env {
     /// The request over HTTP/2 to the proxy (`:authority` is the signed host).
     pub async fn proxied_h2(&self, w: &Wire) -> Reply {
         let host = self.via.host.clone();
-        let (headers, body) = w.signed_parts(&self.store, &host);
+        let (headers, body) = match self.mode {
+            Mode::Passthrough => w.signed_parts(&self.store, &host),
+            Mode::Resign => w.signed_parts_as(&self.proxy.client, Canon::Proxy, &host),
+        };
         let target = w.target();
         let mut req = http::Request::builder()
             .method(w.method)

@@ -16,6 +16,8 @@ pub struct Endpoint {
     pub addr: SocketAddr,
     /// The Host header a request carries unless it sets its own.
     pub host: String,
+    /// A proxy: requests to it are signed with the credentials its clients hold.
+    pub proxy: bool,
     tls: Option<tokio_rustls::TlsConnector>,
 }
 
@@ -30,6 +32,7 @@ impl Endpoint {
         Self {
             addr: authority.parse().unwrap(),
             host: authority.to_owned(),
+            proxy: false,
             tls,
         }
     }
@@ -39,6 +42,7 @@ impl Endpoint {
         Self {
             addr: proxy.s3_addr,
             host: format!("localhost:{}", proxy.s3_addr.port()),
+            proxy: true,
             tls: Some(connector(&proxy.pki.ca_pem)),
         }
     }
