@@ -26,7 +26,6 @@ use crate::s3::sigv4::FormSigned;
 const KEPT_HEADERS: [HeaderName; 4] = [HOST, CONTENT_TYPE, CONTENT_LENGTH, ORIGIN];
 
 /// A form that may go to the store.
-#[derive(Debug)]
 struct Authorized {
     /// Who signed it.
     signed: FormSigned,
@@ -34,6 +33,17 @@ struct Authorized {
     range: LengthRange,
     /// The form's start for the store, in place of the bytes read.
     prefix: Vec<u8>,
+}
+
+impl std::fmt::Debug for Authorized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The prefix holds the form's fields, SSE-C key fields among them: never shown.
+        f.debug_struct("Authorized")
+            .field("signed", &self.signed)
+            .field("range", &self.range)
+            .field("prefix_len", &self.prefix.len())
+            .finish()
+    }
 }
 
 /// The form read so far: its fields, the bytes they came in, the boundary.
