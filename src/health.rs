@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::header::HOST;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Request};
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
@@ -56,6 +56,9 @@ impl Health {
     }
 }
 
+/// How much of the store's answer to `GET /` is read to recognise it.
+const IDENTIFY_BODY_LIMIT: usize = 4096;
+
 /// Settles `upstream.store = "auto"`: a client for the store and what it settles.
 #[derive(Clone)]
 pub struct Identify {
@@ -80,19 +83,40 @@ impl Identify {
     }
 
     /// Asks the store `GET /` without credentials (every S3 store answers it: a
-    /// listing or 403) and settles `auto` from the answer's headers, within `timeout`.
-    /// Returns whether the store answered. Logs what was decided.
+    /// listing or 403) and settles `auto` from the answer's headers and the first
+    /// [`IDENTIFY_BODY_LIMIT`] bytes of its body, all within `timeout`. Returns whether
+    /// the store answered. Logs what was decided.
     pub async fn once(&self, timeout: Duration) -> bool {
         let Ok(host) = HeaderValue::from_str(self.authority.as_str()) else {
             return false;
         };
         let mut request = Request::new(Full::new(Bytes::new()));
         request.headers_mut().insert(HOST, host);
-        let answer = tokio::time::timeout(timeout, self.upstream.clone().oneshot(request)).await;
-        let Ok(Ok(response)) = answer else {
+        let answer = tokio::time::timeout(timeout, async {
+            let response = self.upstream.clone().oneshot(request).await.ok()?;
+            let (parts, body) = response.into_parts();
+            // A body longer than the limit (a listing, say) is cut, not an error: only
+            // its start can identify a store.
+            let mut prefix = Vec::new();
+            let mut body = std::pin::pin!(body);
+            while prefix.len() < IDENTIFY_BODY_LIMIT {
+                match body.frame().await {
+                    Some(Ok(frame)) => {
+                        if let Some(data) = frame.data_ref() {
+                            let room = IDENTIFY_BODY_LIMIT - prefix.len();
+                            prefix.extend_from_slice(&data[..data.len().min(room)]);
+                        }
+                    }
+                    Some(Err(_)) | None => break,
+                }
+            }
+            Some((parts.headers, prefix))
+        })
+        .await;
+        let Ok(Some((headers, body))) = answer else {
             return false;
         };
-        if let Some(decided) = self.store.settle(response.headers()) {
+        if let Some(decided) = self.store.settle(&headers, &body) {
             tracing::info!(upstream.store = %decided, "store identified");
         }
         true

@@ -416,6 +416,14 @@ pub fn object_encrypted() -> S3Error {
     )
 }
 
+/// Spec S4: a read with SSE-C headers of an object stored without SSE-C.
+pub fn not_encrypted() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::InvalidRequest,
+        "The encryption parameters are not applicable to this object.",
+    )
+}
+
 /// Spec S2/S3: a read with a key that is not the object's.
 pub fn wrong_key() -> S3Error {
     S3Error::new(

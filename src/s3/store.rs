@@ -122,7 +122,7 @@ impl LiveStore {
     /// Settles `auto` from the headers of a store answer: the recognised store, or
     /// `generic` for good. Returns what was decided, once; `None` afterwards or when
     /// the store is named in the configuration.
-    pub fn settle(&self, headers: &http::HeaderMap) -> Option<String> {
+    pub fn settle(&self, headers: &http::HeaderMap, body: &[u8]) -> Option<String> {
         if self.setting != StoreSetting::Auto {
             return None;
         }
@@ -130,13 +130,14 @@ impl LiveStore {
         if found.is_some() {
             return None;
         }
-        let decided = match identify(headers) {
+        let decided = match identify(headers, body) {
             Some(id) => {
                 self.current
                     .store(id.store as u8, std::sync::atomic::Ordering::Relaxed);
                 format!("{} (recognised by {})", id.store.as_str(), id.evidence)
             }
-            None => "generic (not recognised: no known Server or request-id form)".to_owned(),
+            None => "generic (not recognised: no known Server, request-id form or error message)"
+                .to_owned(),
         };
         *found = Some(decided.clone());
         Some(decided)
@@ -267,7 +268,7 @@ impl Store {
 
     /// Whether a failed `op` may need translating (the caller then reads the error).
     pub fn translates(self, op: S3Op) -> bool {
-        matches!(self, Self::Rgw | Self::Seaweedfs)
+        matches!(self, Self::Rgw | Self::Seaweedfs | Self::Garage)
             && matches!(op, S3Op::GetObject | S3Op::HeadObject)
     }
 
@@ -303,6 +304,26 @@ impl Store {
             {
                 Some(ssec::object_encrypted())
             }
+            // Garage says 400 InvalidRequest for all three, in words of its own (spec
+            // S1, S2, S4). Its HEAD answers are a bare 400 for both S2 and S4, which
+            // AWS tells apart (403, 400): those stay as the store sent them.
+            (Self::Garage, false, 400, Some("InvalidRequest"))
+                if message == Some("Bad request: Object is encrypted") =>
+            {
+                Some(ssec::object_encrypted())
+            }
+            (Self::Garage, true, 400, Some("InvalidRequest"))
+                if message.is_some_and(|m| {
+                    m.starts_with("Bad request: Invalid encryption key, could not decrypt")
+                }) =>
+            {
+                Some(ssec::wrong_key())
+            }
+            (Self::Garage, true, 400, Some("InvalidRequest"))
+                if message == Some("Bad request: Trying to decrypt a plaintext object") =>
+            {
+                Some(ssec::not_encrypted())
+            }
             _ => None,
         }
     }
@@ -313,16 +334,18 @@ impl Store {
 pub struct Identified {
     /// The store.
     pub store: Store,
-    /// The header that identified it, as the store sent it (no request data).
+    /// What identified it: a header as the store sent it, or the words of its error (no
+    /// request data).
     pub evidence: String,
 }
 
-/// Recognises the store from the headers of any answer (the readiness probe's
-/// unauthenticated `GET /`). Only signs seen on the stores this project tests against
-/// count: SeaweedFS names itself in `Server`; Ceph RGW sends no `Server` but numbers
-/// requests `tx<hex>-<hex>-<hex>-<zonegroup>`. Anything else is `None`, and the proxy
+/// Recognises the store from an answer to the readiness probe's unauthenticated `GET /`:
+/// its headers and the start of its body. Only signs seen on the stores this project
+/// tests against count: SeaweedFS names itself in `Server`; Ceph RGW sends no `Server`
+/// but numbers requests `tx<hex>-<hex>-<hex>-<zonegroup>`; Garage sends neither and
+/// refuses the request in words naming itself. Anything else is `None`, and the proxy
 /// stays `generic`.
-pub fn identify(headers: &http::HeaderMap) -> Option<Identified> {
+pub fn identify(headers: &http::HeaderMap, body: &[u8]) -> Option<Identified> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(server) = text("server")
         && server.starts_with("SeaweedFS")
@@ -342,6 +365,16 @@ pub fn identify(headers: &http::HeaderMap) -> Option<Identified> {
                 "x-amz-request-id: {} (Ceph RGW transaction id)",
                 bounded(id)
             ),
+        });
+    }
+    const GARAGE: &[u8] = b"<Message>Forbidden: Garage does not support anonymous access";
+    if text("server").is_none()
+        && text("x-amz-request-id").is_none()
+        && body.windows(GARAGE.len()).any(|w| w == GARAGE)
+    {
+        return Some(Identified {
+            store: Store::Garage,
+            evidence: "its error message \"Garage does not support anonymous access\"".into(),
         });
     }
     None

@@ -162,6 +162,52 @@ fn translates_store_wording_to_aws() {
 }
 
 #[test]
+fn translates_garages_wording_to_aws() {
+    let garage = |keyed, message| {
+        Store::Garage
+            .translate(
+                S3Op::GetObject,
+                keyed,
+                400,
+                Some("InvalidRequest"),
+                Some(message),
+            )
+            .map(|e| (e.status().as_u16(), e.code, e.message))
+    };
+    let wrong = ssec::wrong_key();
+    assert_eq!(
+        garage(
+            true,
+            "Bad request: Invalid encryption key, could not decrypt object metadata.: aead::Error"
+        ),
+        Some((403, S3ErrorCode::AccessDenied, wrong.message))
+    );
+    let encrypted = ssec::object_encrypted();
+    assert_eq!(
+        garage(false, "Bad request: Object is encrypted"),
+        Some((400, S3ErrorCode::InvalidRequest, encrypted.message))
+    );
+    let plain = ssec::not_encrypted();
+    assert_eq!(
+        garage(true, "Bad request: Trying to decrypt a plaintext object"),
+        Some((400, S3ErrorCode::InvalidRequest, plain.message))
+    );
+    // The same words with the other `keyed`, or anything else: as the store sent it.
+    assert_eq!(garage(true, "Bad request: Object is encrypted"), None);
+    assert_eq!(
+        garage(false, "Bad request: Trying to decrypt a plaintext object"),
+        None
+    );
+    assert_eq!(garage(true, "Bad request: something else"), None);
+    // HEAD: a bare 400 means a wrong key or a plaintext object; it is not guessed.
+    assert!(
+        Store::Garage
+            .translate(S3Op::HeadObject, true, 400, None, None)
+            .is_none()
+    );
+}
+
+#[test]
 fn unknown_upload_defaults_fail_closed_where_the_store_is_lax() {
     assert_eq!(
         Store::Seaweedfs.default_unknown_uploads(),
@@ -195,7 +241,7 @@ fn identifies_the_stores_from_their_own_answers_and_nothing_else() {
         ("x-amz-request-id", "18ECD02DAB67167CEA5CE1A7"),
     ]);
     assert_eq!(
-        identify(&seaweedfs),
+        identify(&seaweedfs, b""),
         Some(Identified {
             store: Store::Seaweedfs,
             evidence: "Server: SeaweedFS 8000GB 4.48".into()
@@ -205,7 +251,7 @@ fn identifies_the_stores_from_their_own_answers_and_nothing_else() {
         "x-amz-request-id",
         "tx00000b159a12a2163d73e-006b0d6251-100e-default",
     )]);
-    assert_eq!(identify(&rgw).map(|i| i.store), Some(Store::Rgw));
+    assert_eq!(identify(&rgw, b"").map(|i| i.store), Some(Store::Rgw));
     for unsure in [
         answer(&[]),
         answer(&[("server", "MinIO")]),
@@ -223,8 +269,26 @@ fn identifies_the_stores_from_their_own_answers_and_nothing_else() {
         )]),
         answer(&[("x-amz-request-id", "4442587FB7D0A2F9")]),
     ] {
-        assert_eq!(identify(&unsure), None, "{unsure:?}");
+        assert_eq!(identify(&unsure, b""), None, "{unsure:?}");
     }
+    // Garage 2.5.0's whole answer: 403, no Server, no request id, and this body.
+    let garage = answer(&[("content-type", "application/xml")]);
+    let body = br#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Forbidden: Garage does not support anonymous access yet</Message><Resource>/</Resource><Region>us-east-1</Region></Error>"#;
+    assert_eq!(
+        identify(&garage, body).map(|i| i.store),
+        Some(Store::Garage)
+    );
+    // The same words behind another server, or anywhere but the message: not Garage.
+    let proxied = answer(&[("server", "nginx")]);
+    assert_eq!(identify(&proxied, body), None);
+    assert_eq!(
+        identify(
+            &garage,
+            b"<Key>Forbidden: Garage does not support anonymous access</Key>"
+        ),
+        None
+    );
+    assert_eq!(identify(&garage, b""), None);
 }
 
 #[test]
@@ -236,7 +300,7 @@ fn a_live_store_settles_auto_once_and_keeps_a_named_store() {
     assert_eq!(auto.get(), Store::Generic);
     assert!(auto.pending());
     let seaweedfs = answer(&[("server", "SeaweedFS 8000GB 4.48")]);
-    assert!(auto.settle(&seaweedfs).is_some());
+    assert!(auto.settle(&seaweedfs, b"").is_some());
     assert_eq!(auto.get(), Store::Seaweedfs);
     assert!(!auto.pending());
     assert!(
@@ -247,11 +311,15 @@ fn a_live_store_settles_auto_once_and_keeps_a_named_store() {
         "x-amz-request-id",
         "tx00000b159a12a2163d73e-006b0d6251-100e-default",
     )]);
-    assert_eq!(auto.settle(&rgw), None, "settled once");
+    assert_eq!(auto.settle(&rgw, b""), None, "settled once");
     assert_eq!(auto.get(), Store::Seaweedfs);
 
     let unsure = LiveStore::new(StoreSetting::Auto);
-    assert!(unsure.settle(&answer(&[("server", "MinIO")])).is_some());
+    assert!(
+        unsure
+            .settle(&answer(&[("server", "MinIO")]), b"")
+            .is_some()
+    );
     assert_eq!(unsure.get(), Store::Generic);
     assert!(
         !unsure.pending(),
@@ -260,7 +328,7 @@ fn a_live_store_settles_auto_once_and_keeps_a_named_store() {
 
     let named = LiveStore::new(StoreSetting::Named(Store::Rgw));
     assert!(!named.pending());
-    assert_eq!(named.settle(&seaweedfs), None);
+    assert_eq!(named.settle(&seaweedfs, b""), None);
     assert_eq!(named.get(), Store::Rgw);
     assert_eq!(named.describe(), "rgw (configured)");
 }
