@@ -121,7 +121,10 @@ async fn rename_object_is_a_write(store: Store, mode: Mode) {
     f.finish();
 }
 
+// Not Garage: these requests are written byte for byte and signed as each store
+// canonicalises them (support/wire.rs), and Garage's reading is not modelled there.
 per_store_and_mode!(
+    @stores [seaweedfs, rgw];
     tenant_prefixed_bucket_is_read_once,
     rename_object_is_a_write
 );

@@ -591,7 +591,10 @@ async fn the_plain_listener_refuses_sse_c_in_forms(store: Store, mode: Mode) {
     assert_eq!(direct, expected, "direct control");
 }
 
+// Not Garage: these requests are written byte for byte and signed as each store
+// canonicalises them (support/wire.rs), and Garage's reading is not modelled there.
 per_store_and_mode!(
+    @stores [seaweedfs, rgw];
     sse_c_headers_on_a_form_are_refused,
     sse_c_fields_after_the_file_are_refused,
     sse_c_fields_with_a_filename_are_refused,

@@ -233,7 +233,7 @@ async fn sse_c_writes_are_encrypted_at_rest(store: Store, mode: Mode) {
     complete(&e, "mpu", &id, parts).await;
     assert_eq!(get(&e.c, &e.bucket, "mpu", Some(&k1)).await, whole);
 
-    let mut rest_markers = vec![m("single"), m("mpu")];
+    let rest_markers = [m("single"), m("mpu")];
     if e.store.name == "SEAWEEDFS" {
         // CopyObject is not echoed by SeaweedFS: plain → K1, then K1 → K2 (rotation).
         let src = marked(64 << 10, &m("copysrc"), 3);
@@ -276,7 +276,11 @@ async fn sse_c_writes_are_encrypted_at_rest(store: Store, mode: Mode) {
         assert_eq!(get(&e.c, &e.bucket, "copied", Some(&k1)).await, src);
         assert_eq!(get(&e.c, &e.bucket, "rotated", Some(&k2)).await, src);
     } else {
-        // UploadPartCopy is not echoed by RGW: a plain source into a K1 upload.
+        // UploadPartCopy is not echoed by RGW: a plain source into a K1 upload (Garage
+        // echoes it; its sources must be 5 MiB at least). Garage's at-rest count is of
+        // its whole data directory, which holds the plain source, so what counts is
+        // that the copy adds no plaintext; the read with K1 shows the part was
+        // encrypted (AES-GCM would refuse a plaintext block).
         let src = marked(5 << 20, &m("partcopy"), 4);
         e.c.put_object()
             .bucket(&e.plain)
@@ -285,6 +289,7 @@ async fn sse_c_writes_are_encrypted_at_rest(store: Store, mode: Mode) {
             .send()
             .await
             .unwrap();
+        let before = count(&e.store, &e.bucket, &m("partcopy"));
         let create = keyed!(
             e.c.create_multipart_upload().bucket(&e.bucket).key("pc"),
             k1
@@ -317,7 +322,11 @@ async fn sse_c_writes_are_encrypted_at_rest(store: Store, mode: Mode) {
         let parts = vec![CompletedPart::builder().part_number(1).e_tag(etag).build()];
         complete(&e, "pc", id, parts).await;
         assert_eq!(get(&e.c, &e.bucket, "pc", Some(&k1)).await, src);
-        rest_markers.push(m("partcopy"));
+        assert_eq!(
+            count(&e.store, &e.bucket, &m("partcopy")),
+            before,
+            "the part copy wrote plaintext"
+        );
     }
     for marker in rest_markers {
         assert_eq!(
@@ -445,7 +454,7 @@ async fn rejections_never_reach_the_store(store: Store, mode: Mode) {
             (501, "NotImplemented".to_owned()),
             "plain → SSE-C copy would be stored in plaintext"
         );
-    } else {
+    } else if e.store.name == "SEAWEEDFS" {
         let upc = keyed!(
             e.c.upload_part_copy()
                 .bucket(&e.bucket)
@@ -464,6 +473,7 @@ async fn rejections_never_reach_the_store(store: Store, mode: Mode) {
             "the part would be stored in plaintext"
         );
     }
+    // Garage: no copy is refused (it re-encrypts them; sse_c_writes_are_encrypted_at_rest).
     let parts = e
         .direct
         .list_parts()
@@ -540,7 +550,10 @@ async fn store_errors_are_aws_shaped(store: Store, mode: Mode) {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(failure(&err).0, 403, "HEAD with the wrong key");
+    // Garage's HEAD says a bare 400 for a wrong key and for a key on a plaintext object,
+    // which AWS tells apart (403 and 400): the proxy does not guess (README).
+    let head = if e.store.name == "GARAGE" { 400 } else { 403 };
+    assert_eq!(failure(&err).0, head, "HEAD with the wrong key");
 }
 
 /// ETags in headers and XML are canonical; RGW's empty CompleteMultipartUpload ETag is

@@ -5,7 +5,9 @@ STREAMING-AWS4-HMAC-SHA256-PAYLOAD upload; run by tests/python_clients.rs.
 Environment: S3_ENDPOINT, S3_CA (PEM the proxy's certificate chains to), S3_ACCESS_KEY,
 S3_SECRET_KEY, S3_BUCKET (created here), SSE=1 to add SSE-C everywhere,
 COPY_SSE_STATUS (status expected for an SSE-C CopyObject, 200 where the store supports
-it), WHEN_REQUIRED=1 for stores that cannot read aws-chunked trailers (RGW 16.2).
+it), WHEN_REQUIRED=1 for stores that cannot read aws-chunked trailers (RGW 16.2),
+BAD_SIGNATURE_CODE (the store's code for a bad signature: SignatureDoesNotMatch, or
+AccessDenied from Garage).
 Exits non-zero on the first failed check; prints one line per check.
 """
 
@@ -34,6 +36,7 @@ BUCKET = os.environ["S3_BUCKET"]
 SSE = os.environ.get("SSE") == "1"
 WHEN_REQUIRED = os.environ.get("WHEN_REQUIRED") == "1"
 COPY_SSE_STATUS = int(os.environ.get("COPY_SSE_STATUS", "200"))
+BAD_SIGNATURE_CODE = os.environ.get("BAD_SIGNATURE_CODE", "SignatureDoesNotMatch")
 REGION = "us-east-1"
 
 KEY1 = bytes(range(32))
@@ -151,7 +154,7 @@ def boto3_suite(s3):
     check(status == 404, "boto3 DeleteObject")
 
     status, code = error_of(lambda: client("not-the-secret-not-the-secret-0000000000").put_object(Bucket=BUCKET, Key="x", Body=b"x"))
-    check((status, code) == (403, "SignatureDoesNotMatch"), f"wrong secret: store answers SignatureDoesNotMatch (got {status} {code})")
+    check((status, code) == (403, BAD_SIGNATURE_CODE), f"wrong secret: store answers {BAD_SIGNATURE_CODE} (got {status} {code})")
 
 
 def cli_suite():

@@ -1,5 +1,5 @@
-//! What a store really holds: searches SeaweedFS volume files and RGW's RADOS objects
-//! for plaintext markers, so tests can show data is (or is not) encrypted at rest.
+//! What a store really holds: searches SeaweedFS volume files, Garage's block files and
+//! RGW's RADOS objects for plaintext markers, so tests can show data is (or is not) encrypted at rest.
 
 use std::path::Path;
 use std::process::Command;
@@ -19,8 +19,8 @@ pub fn marked(len: usize, marker: &str, seed: u64) -> Vec<u8> {
     out
 }
 
-/// How many times `marker` occurs at rest in the store (all buckets for SeaweedFS,
-/// `bucket`'s RADOS objects for RGW).
+/// How many times `marker` occurs at rest in the store (all buckets for SeaweedFS and
+/// Garage, `bucket`'s RADOS objects for RGW).
 pub fn count(store: &Store, bucket: &str, marker: &str) -> usize {
     match (&store.data_dir, &store.ceph_conf) {
         (Some(dir), _) => count_in_dir(dir, marker),

@@ -350,6 +350,8 @@ pub fn bucket_name(prefix: &str) -> String {
 pub struct Store {
     pub name: &'static str,
     pub http: String,
+    /// The store's TLS endpoint; Garage has none and serves plain HTTP only, so for it
+    /// this is `http` again.
     pub https: String,
     pub access_key: String,
     pub secret_key: String,
@@ -361,7 +363,7 @@ pub struct Store {
 }
 
 impl Store {
-    /// The store named `SEAWEEDFS` or `RGW`, or `None` when not configured. When
+    /// The store named `SEAWEEDFS`, `RGW` or `GARAGE`, or `None` when not configured. When
     /// `SSEC_REQUIRE_STORES=1` (CI), a missing store is a test failure, not a skip.
     pub fn from_env(name: &'static str) -> Option<Self> {
         let var = |suffix: &str| std::env::var(format!("SSEC_TEST_{name}_{suffix}")).ok();
@@ -377,13 +379,17 @@ impl Store {
         record_store_test(name);
         Some(Self {
             name,
-            http,
-            https: var("HTTPS").expect("store https endpoint"),
+            https: match var("HTTPS") {
+                Some(https) => https,
+                None if name == "GARAGE" => http.clone(),
+                None => panic!("SSEC_TEST_{name}_HTTPS is not set"),
+            },
             access_key: var("ACCESS_KEY").expect("store access key"),
             secret_key: var("SECRET_KEY").expect("store secret key"),
             ca: PathBuf::from(var("CA").expect("store CA")),
             data_dir: var("DATA").map(PathBuf::from),
             ceph_conf: var("CEPH_CONF").map(PathBuf::from),
+            http,
         })
     }
 
@@ -393,6 +399,10 @@ impl Store {
 
     pub fn rgw() -> Option<Self> {
         Self::from_env("RGW")
+    }
+
+    pub fn garage() -> Option<Self> {
+        Self::from_env("GARAGE")
     }
 }
 
@@ -436,9 +446,10 @@ pub fn store_proxy(store: &Store, route: Route, ssec: &str) -> Proxy {
 }
 
 /// `upstream.store` naming `store`'s kind.
-fn store_kind(store: &Store) -> String {
+pub fn store_kind(store: &Store) -> String {
     let kind = match store.name {
         "RGW" => "rgw",
+        "GARAGE" => "garage",
         _ => "seaweedfs",
     };
     format!("store = \"{kind}\"")
@@ -523,16 +534,19 @@ pub fn resign_client(store: &Store) -> Store {
 }
 
 /// One `#[tokio::test]` per store and mode for each `async fn(Store, Mode)` named:
-/// `seaweedfs::passthrough::<name>`, `seaweedfs::resign::<name>`, and the same for `rgw`.
+/// `seaweedfs::passthrough::<name>`, `seaweedfs::resign::<name>`, and the same for `rgw`
+/// and `garage`. `@stores [seaweedfs, rgw]; names...` limits them to the stores named.
 #[macro_export]
 macro_rules! per_store_and_mode {
+    (@stores []; $($name:ident),* $(,)?) => {};
+    (@stores [$store:ident $(, $rest:ident)*]; $($name:ident),* $(,)?) => {
+        mod $store {
+            $crate::per_store_and_mode!(@modes $store; $($name),*);
+        }
+        $crate::per_store_and_mode!(@stores [$($rest),*]; $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
-        mod seaweedfs {
-            $crate::per_store_and_mode!(@modes seaweedfs; $($name),*);
-        }
-        mod rgw {
-            $crate::per_store_and_mode!(@modes rgw; $($name),*);
-        }
+        $crate::per_store_and_mode!(@stores [seaweedfs, rgw, garage]; $($name),*);
     };
     (@modes $store:ident; $($name:ident),*) => {
         mod passthrough {
@@ -605,17 +619,20 @@ macro_rules! require_store {
     };
 }
 
-/// One `#[tokio::test]` per store for each `async fn(Store)` named: `seaweedfs::<name>`
-/// and `rgw::<name>`, each through [`require_store!`] (so CI sees it ran against its store).
+/// One `#[tokio::test]` per store for each `async fn(Store)` named: `seaweedfs::<name>`,
+/// `rgw::<name>` and `garage::<name>`, each through [`require_store!`] (so CI sees it ran
+/// against its store). `@stores [seaweedfs, rgw]; names...` limits them to the stores named.
 #[macro_export]
 macro_rules! per_store {
+    (@stores []; $($name:ident),* $(,)?) => {};
+    (@stores [$store:ident $(, $rest:ident)*]; $($name:ident),* $(,)?) => {
+        mod $store {
+            $(#[tokio::test] async fn $name() { let store = $crate::require_store!($store); super::$name(store).await; })*
+        }
+        $crate::per_store!(@stores [$($rest),*]; $($name),*);
+    };
     ($($name:ident),* $(,)?) => {
-        mod seaweedfs {
-            $(#[tokio::test] async fn $name() { let store = $crate::require_store!(seaweedfs); super::$name(store).await; })*
-        }
-        mod rgw {
-            $(#[tokio::test] async fn $name() { let store = $crate::require_store!(rgw); super::$name(store).await; })*
-        }
+        $crate::per_store!(@stores [seaweedfs, rgw, garage]; $($name),*);
     };
 }
 
@@ -720,7 +737,7 @@ where
     pub fn with_tls(tls: rustls::ClientConfig, h2: bool) -> Self {
         let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
-            .https_only();
+            .https_or_http();
         let connector = if h2 {
             builder.enable_http2().build()
         } else {

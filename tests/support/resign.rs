@@ -7,7 +7,10 @@ use bytes::Bytes;
 use http_body_util::Full;
 
 use super::s3::object_names;
-use super::{Proxy, ProxyOptions, RawClient, Store, bucket_name, resign_tables, s3_client, signed};
+use super::{
+    Proxy, ProxyOptions, RawClient, Store, bucket_name, resign_tables, s3_client, signed,
+    store_kind,
+};
 
 pub const APP: &str = "APPACCESSKEY00000001";
 pub const APP_SECRET: &str = "app-secret-0123456789abcdefghijklmnop";
@@ -33,13 +36,12 @@ impl Resign {
             ],
         );
         // RGW takes SSE-C over plain HTTP only from a proxy it trusts to have had TLS.
-        let upstream = if store.name == "RGW" {
-            "store = \"rgw\"\nforwarded_proto = true"
-        } else {
-            "store = \"seaweedfs\""
-        };
+        let mut upstream = store_kind(store);
+        if store.name == "RGW" {
+            upstream.push_str("\nforwarded_proto = true");
+        }
         let proxy = Proxy::start(ProxyOptions {
-            upstream: upstream.to_owned(),
+            upstream,
             tables,
             ..ProxyOptions::endpoint(store.http.clone())
         });
@@ -115,12 +117,14 @@ impl Resign {
 }
 
 pub async fn exists(direct: &Client, bucket: &str, key: &str) -> bool {
+    // An object's HEAD has a length; Garage reads `HEAD /bucket//` (key "/") as a
+    // HeadBucket and answers 200 without one.
     direct
         .head_object()
         .bucket(bucket)
         .key(key)
         .send()
         .await
-        .is_ok()
+        .is_ok_and(|head| head.content_length().is_some())
         || object_names(direct, bucket).await.iter().any(|k| k == key)
 }
