@@ -84,8 +84,8 @@ impl Identify {
 
     /// Asks the store `GET /` without credentials (every S3 store answers it: a
     /// listing or 403) and settles `auto` from the answer's headers and the first
-    /// [`IDENTIFY_BODY_LIMIT`] bytes of its body, all within `timeout`. Returns whether
-    /// the store answered. Logs what was decided.
+    /// 4 KiB of its body, all within `timeout`. Returns whether the store answered.
+    /// Logs what was decided.
     pub async fn once(&self, timeout: Duration) -> bool {
         let Ok(host) = HeaderValue::from_str(self.authority.as_str()) else {
             return false;
