@@ -38,6 +38,17 @@ pub fn ambiguous(reason: Reason, message: impl Into<std::borrow::Cow<'static, st
     S3Error::new(S3ErrorCode::InvalidRequest, message).with_reason(reason)
 }
 
+/// Whether `raw` has a `%` that does not start an escape (two hex digits).
+fn has_bad_escape(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    })
+}
+
 fn invalid_uri() -> S3Error {
     S3Error::new(S3ErrorCode::InvalidURI, "Couldn't parse the specified URI.")
         .with_reason(Reason::InvalidUri)

@@ -1,6 +1,6 @@
 //! The query string, read strictly: literal names, no repeats, one selector.
 
-use super::{REASON_QUERY, ambiguous, decode};
+use super::{REASON_QUERY, ambiguous, decode, has_bad_escape, invalid_uri};
 use crate::s3::error::S3Error;
 
 /// Query parameters whose presence selects the operation; each must appear alone, with
@@ -77,6 +77,11 @@ impl<'a> Query<'a> {
     }
 
     fn read(&mut self, name: &'a str, value: &'a str) -> Result<(), S3Error> {
+        // Go's `url.ParseQuery` (SeaweedFS) drops a pair whose value it cannot unescape,
+        // so the store would not see a parameter the proxy read.
+        if has_bad_escape(value) {
+            return Err(invalid_uri());
+        }
         let token = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-');
         if name.is_empty() || !name.bytes().all(token) {
             return Err(ambiguous(
