@@ -5,7 +5,7 @@
 
 use http::{HeaderMap, HeaderValue};
 
-use super::crypto::sha256_hex;
+use super::crypto::push_sha256_hex;
 use super::refuse;
 use super::time::AmzDate;
 use crate::s3::error::S3Error;
@@ -92,14 +92,14 @@ pub fn write_canonical(
 
 /// `AWS4-HMAC-SHA256\n<timestamp>\n<scope>\n<hex SHA-256 of the canonical request>`.
 pub fn string_to_sign(date: &AmzDate, scope: &str, canonical_request: &str) -> String {
-    let mut out = String::with_capacity(ALGORITHM.len() + scope.len() + 90);
+    let mut out = String::with_capacity(ALGORITHM.len() + scope.len() + 100);
     out.push_str(ALGORITHM);
     out.push('\n');
     out.push_str(date.as_str());
     out.push('\n');
     out.push_str(scope);
     out.push('\n');
-    out.push_str(&sha256_hex(canonical_request.as_bytes()));
+    push_sha256_hex(canonical_request.as_bytes(), &mut out);
     out
 }
 
@@ -230,7 +230,7 @@ pub fn uri_encode(bytes: &[u8]) -> String {
 fn canonical_header_value(value: &HeaderValue, out: &mut String) -> Result<(), S3Error> {
     let text = std::str::from_utf8(value.as_bytes()).map_err(|_| refuse::signature_mismatch())?;
     let text = text.trim_matches(' ');
-    if !text.contains("  ") {
+    if !text.as_bytes().windows(2).any(|pair| pair == b"  ") {
         out.push_str(text);
         return Ok(());
     }

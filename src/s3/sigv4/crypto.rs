@@ -88,7 +88,18 @@ impl Signature {
     /// value of another length (its length is not secret) or in upper case never matches,
     /// as S3 compares the hex strings.
     pub fn matches(&self, provided: &[u8]) -> bool {
-        provided.len() == self.0.len() && bool::from(self.0.ct_eq(provided))
+        let Ok(provided) = <&[u8; 64]>::try_from(provided) else {
+            return false;
+        };
+        // Compared as eight words: the same constant time as byte by byte, an eighth of
+        // `subtle`'s optimization barriers.
+        let words = |digits: &[u8; 64]| -> [u64; 8] {
+            std::array::from_fn(|i| {
+                let at = i * 8;
+                u64::from_ne_bytes(std::array::from_fn(|j| digits[at + j]))
+            })
+        };
+        bool::from(words(&self.0)[..].ct_eq(&words(provided)[..]))
     }
 }
 
@@ -171,8 +182,16 @@ pub fn hex(bytes: &[u8; 32]) -> [u8; 64] {
 }
 
 /// Lower-case hex SHA-256 of `data`, as a string.
+#[cfg(test)]
 pub fn sha256_hex(data: &[u8]) -> String {
-    String::from_utf8_lossy(&hex(&sha256(data))).into_owned()
+    let mut out = String::with_capacity(64);
+    push_sha256_hex(data, &mut out);
+    out
+}
+
+/// Appends the lower-case hex SHA-256 of `data` to `out`.
+pub fn push_sha256_hex(data: &[u8], out: &mut String) {
+    out.extend(hex(&sha256(data)).iter().map(|&b| char::from(b)));
 }
 
 /// Parses 64 hex digits of either case (S3 takes both in `x-amz-content-sha256`).

@@ -111,12 +111,7 @@ pub fn sign_with(
         values.push((signed.len() - 1, value));
     }
     let canonical = write_canonical(parts, &signed, &values, payload_hash, false)?;
-    let scope = format!(
-        "{}/{}/{}/aws4_request",
-        date.date(),
-        signer.region,
-        signer.service
-    );
+    let scope = super::parse::scope(date.date(), signer.region, signer.service);
     let signing_key = (signer.key_for)(date.date());
     let signature = signing_key.sign(string_to_sign(&date, &scope, &canonical).as_bytes());
     let mut authorization = String::with_capacity(256);
@@ -129,8 +124,11 @@ pub fn sign_with(
     push_joined(&mut authorization, &signed, ';');
     authorization.push_str(", Signature=");
     authorization.push_str(signature.as_str());
+    // The header takes the string's buffer as it is, without a copy.
+    let authorization = HeaderValue::from_maybe_shared(bytes::Bytes::from(authorization))
+        .map_err(|_| S3Error::internal())?;
     Ok(Signed {
-        authorization: value(&authorization)?,
+        authorization,
         x_amz_date,
         x_amz_content_sha256,
         signature,

@@ -25,6 +25,8 @@ struct Claim<'a> {
     location: Location,
     credential: Credential<'a>,
     signed: Vec<&'a str>,
+    /// `signed` as sent, joined by `;` (what `parse::signed_headers` accepts is exactly that).
+    signed_list: &'a str,
     signature: &'a str,
     date: AmzDate,
     payload_line: &'a str,
@@ -87,6 +89,7 @@ fn header_claim<'a>(
         location,
         credential,
         signed: parse::signed_headers(auth.signed_headers, location)?,
+        signed_list: auth.signed_headers,
         signature: auth.signature,
         date,
         payload_line,
@@ -154,6 +157,7 @@ fn query_claim<'a>(
         location,
         credential,
         signed: parse::signed_headers(signed, location)?,
+        signed_list: signed,
         signature,
         date,
         payload_line,
@@ -220,7 +224,7 @@ fn finish(
         scope,
         date: claim.date,
         signature,
-        signed_header_list: claim.signed.join(";"),
+        signed_header_list: claim.signed_list.to_owned(),
         payload: claim.payload,
     })
 }
