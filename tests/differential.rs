@@ -498,6 +498,21 @@ async fn query_is_read_once(store: Store, mode: Mode) {
     );
     e.refuses(&mut f, label, &w("proxy")).await;
 
+    // Go's url.ParseQuery drops a pair it cannot unescape: SeaweedFS would read a plain
+    // PutObject where a reader that keeps the pair sees PutObjectTagging.
+    let label = "a bad escape: PUT ?tagging=%2p with a body";
+    let w = |who: &str| e.put(&req, "qesc", who).query("tagging=%2p");
+    let control = e.direct(&w("direct")).await;
+    let plain = e.read(&req, "qesc-direct", None).await.is_ok();
+    f.control(
+        label,
+        &control,
+        e.per(control.status == 200 && plain, !plain),
+        "SeaweedFS: a plaintext object in the require bucket; RGW: no object",
+    );
+    let through = e.proxied(&w("proxy")).await;
+    f.refused(label, &through, 400, "InvalidURI");
+
     let in_query = |k: &Key| {
         [
             ("algorithm", "AES256"),

@@ -61,21 +61,22 @@ pub fn decode(raw: &str) -> Result<String, S3Error> {
     if !raw.contains('%') {
         return Ok(raw.to_owned());
     }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b != b'%' {
+    if has_bad_escape(raw) {
+        return Err(invalid_uri());
+    }
+    let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+    let mut out = Vec::with_capacity(raw.len());
+    let mut rest = raw.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        if b == b'%'
+            && let [hi, lo, tail @ ..] = rest
+        {
+            out.push((hex(*hi) << 4) | hex(*lo));
+            rest = tail;
+        } else {
             out.push(b);
-            i += 1;
-            continue;
         }
-        let hex = |at: usize| bytes.get(at).and_then(|c| (*c as char).to_digit(16));
-        match (hex(i + 1), hex(i + 2)) {
-            (Some(hi), Some(lo)) => out.push((hi * 16 + lo) as u8),
-            _ => return Err(invalid_uri()),
-        }
-        i += 3;
     }
     String::from_utf8(out).map_err(|_| invalid_uri())
 }

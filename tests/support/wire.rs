@@ -292,6 +292,8 @@ fn canonical_query(canon: Canon, raw: Option<&str>) -> String {
         .unwrap_or("")
         .split('&')
         .filter(|p| !p.is_empty())
+        // Go's url.ParseQuery drops a pair whose name or value has a bad escape.
+        .filter(|p| canon != Canon::SeaweedFs || !bad_escape(p))
         .map(|p| {
             let (n, v) = p.split_once('=').unwrap_or((p, ""));
             (recode(n), recode(v))
@@ -310,6 +312,17 @@ fn canonical_query(canon: Canon, raw: Option<&str>) -> String {
         .map(|(n, v)| format!("{n}={v}"))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// A `%` not followed by two hex digits.
+fn bad_escape(s: &str) -> bool {
+    let b = s.as_bytes();
+    (0..b.len()).any(|i| {
+        b[i] == b'%'
+            && !b
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    })
 }
 
 /// The value a store signs for a header name: SeaweedFS (Go) joins repeated values with
