@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use arc_swap::ArcSwapOption;
 
 use crate::config::{BucketScope, MIN_CLIENT_SECRET, ResignSettings, SecretSource};
+use crate::inject::{BucketKeys, InjectTable, SsecKey};
 use crate::s3::sigv4::{self, CredentialStore, SecretKey, SigningKey, Verifier};
 use crate::secret::{Key32, Secret, SecretError, read_key32, read_secret_access_key};
 
@@ -28,6 +29,8 @@ pub struct Credentials {
     store: StoreCredential,
     /// Checks clients' signatures for `region`.
     verifier: Verifier,
+    /// Key injection's keys by bucket rule.
+    inject: InjectTable,
     /// Which load this is: signing keys derived from another table are not reused.
     generation: u64,
 }
@@ -40,6 +43,7 @@ impl PartialEq for Credentials {
             && self.binding_key == other.binding_key
             && self.clients == other.clients
             && self.store == other.store
+            && self.inject == other.inject
     }
 }
 
@@ -107,8 +111,26 @@ impl Credentials {
             // Access keys are unique: the configuration refuses a repeated one.
             clients.insert(client.access_key.clone(), credential);
         }
+        let mut inject = Vec::with_capacity(settings.bucket_keys.len());
+        for (i, rule) in settings.bucket_keys.iter().enumerate() {
+            let keys = match &rule.files {
+                None => None,
+                Some(files) => {
+                    let at = |name: &str| format!("ssec.buckets[{i}].{name}");
+                    let current = SsecKey::new(read_key32(&files.current, &at("inject_key_file"))?);
+                    let mut previous = Vec::with_capacity(files.previous.len());
+                    for (j, file) in files.previous.iter().enumerate() {
+                        let key = read_key32(file, &at(&format!("previous_key_files[{j}]")))?;
+                        previous.push(SsecKey::new(key));
+                    }
+                    Some(Arc::new(BucketKeys { current, previous }))
+                }
+            };
+            inject.push((rule.pattern.clone(), keys));
+        }
         let store = &settings.store;
         Ok(Self {
+            inject: InjectTable::new(inject),
             region: settings.region.clone(),
             binding_key,
             clients,
@@ -194,6 +216,16 @@ impl Credentials {
     /// `auth.region`: the region clients sign for.
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// The keys injected into requests for `bucket` without SSE-C, if any.
+    pub fn inject_keys(&self, bucket: &str) -> Option<&Arc<BucketKeys>> {
+        self.inject.for_bucket(bucket)
+    }
+
+    /// Whether any bucket injects a key.
+    pub fn injects(&self) -> bool {
+        !self.inject.is_empty()
     }
 
     /// `auth.binding_key_file`'s key, if configured.

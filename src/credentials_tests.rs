@@ -185,6 +185,7 @@ fn inline_secrets_need_no_file() {
             ),
             region: "us-east-1".to_owned(),
         },
+        bucket_keys: Vec::new(),
     };
     let table = Credentials::load(&settings).unwrap();
     let app = table.client("APPACCESSKEY00000001").unwrap();

@@ -9,6 +9,7 @@ pub mod classify;
 pub mod error_response;
 pub mod etag;
 pub mod finish;
+pub mod inject;
 pub mod list_buckets;
 pub mod multipart;
 pub mod payload;

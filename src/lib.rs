@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod error;
 pub mod forwarding;
 pub mod health;
+pub mod inject;
 pub mod layers;
 pub mod metrics;
 pub mod reload;

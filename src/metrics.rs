@@ -97,6 +97,9 @@ pub struct Metrics {
     pub reloads: Family<ReloadLabels, Counter>,
     /// SSE-C writes the store did not confirm (answered 502).
     pub unconfirmed_writes: Counter,
+    /// Reads sent again with a bucket's previous injected key after the store said the
+    /// key was wrong.
+    pub injected_key_retries: Counter,
     /// Multipart uploads this replica remembers.
     pub tracked_uploads: Gauge,
     /// 1 when the last store probe connected, else 0.
@@ -130,6 +133,7 @@ impl Metrics {
             certificate_expiry_seconds: Gauge::default(),
             reloads: Family::default(),
             unconfirmed_writes: Counter::default(),
+            injected_key_retries: Counter::default(),
             tracked_uploads: Gauge::default(),
             store_up: Gauge::default(),
             access_log_dropped: Counter::default(),
@@ -189,6 +193,11 @@ impl Metrics {
             "unconfirmed_writes",
             "SSE-C writes the store did not confirm",
             m.unconfirmed_writes.clone(),
+        );
+        registry.register(
+            "injected_key_retries",
+            "Reads sent again with a previous injected key after the store said the key was wrong",
+            m.injected_key_retries.clone(),
         );
         registry.register(
             "tracked_uploads",

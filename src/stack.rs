@@ -14,6 +14,7 @@ use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer};
+use crate::layers::inject::{Inject, InjectLayer};
 use crate::layers::list_buckets::{ListBuckets, ListBucketsLayer};
 use crate::layers::multipart::{Multipart, MultipartLayer};
 use crate::layers::payload::{Payload, PayloadLayer};
@@ -37,8 +38,12 @@ pub type ProxyService = SetSensitiveRequestHeaders<
                 Auth<
                     ListBuckets<
                         PostObject<
-                            Ssec<
-                                Multipart<StoreErrors<Etag<AwsChunked<Payload<Resign<Upstream>>>>>>,
+                            Inject<
+                                Ssec<
+                                    Multipart<
+                                        StoreErrors<Etag<AwsChunked<Payload<Resign<Upstream>>>>>,
+                                    >,
+                                >,
                             >,
                         >,
                     >,
@@ -81,7 +86,7 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
         .layer(sensitive_headers())
         // Request id, span and meter first, so everything below logs inside the request
         // and the access line covers the whole exchange.
-        .layer(TraceLayer::new(metrics, access))
+        .layer(TraceLayer::new(Arc::clone(&metrics), access))
         // Every error below becomes an S3 XML answer here, and is logged here only.
         .layer(ErrorResponseLayer)
         // Header checks and S3 classification, once; later layers read extensions.
@@ -101,6 +106,12 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
         // POST Object: the form fields read and left for the SSE-C layer, the rest of
         // the form watched as it streams.
         .layer(PostObjectLayer::new(config.upstream.idle_timeout))
+        // Resign mode: a bucket's injected key added to requests that carry none, reads
+        // under a previous key tried again with it.
+        .layer(InjectLayer::new(
+            Arc::clone(&credentials),
+            Arc::clone(&metrics),
+        ))
         // SSE-C: AWS's validation, bucket policy, store quirks; then confirmation of
         // SSE-C writes on the way back.
         .layer(SsecLayer::new(SsecSettings {

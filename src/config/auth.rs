@@ -33,6 +33,27 @@ pub struct ResignSettings {
     pub clients: Vec<ClientSettings>,
     /// `[upstream.credentials]`.
     pub store: StoreCredentialSettings,
+    /// `[[ssec.buckets]]`' patterns with their key files, in file order; empty when no
+    /// bucket injects a key.
+    pub bucket_keys: Vec<BucketKeyFiles>,
+}
+
+/// One `[[ssec.buckets]]` entry as key injection reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BucketKeyFiles {
+    /// `bucket`: the first entry matching a bucket applies, as for the policy.
+    pub pattern: glob::Pattern,
+    /// `inject_key_file` and `previous_key_files`; `None` where the entry injects none.
+    pub files: Option<InjectFiles>,
+}
+
+/// A bucket's key files.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InjectFiles {
+    /// `inject_key_file`: what requests without SSE-C get, and what writes use.
+    pub current: PathBuf,
+    /// `previous_key_files`: what reads try next when the store says the key is wrong.
+    pub previous: Vec<PathBuf>,
 }
 
 /// One `[[auth.clients]]` entry.
@@ -221,6 +242,7 @@ impl AuthTable {
             region,
             binding_key_file: self.binding_key_file.map(|p| p.resolve(dir)),
             clients,
+            bucket_keys: Vec::new(),
         })
     }
 }
@@ -298,6 +320,26 @@ impl ResignSettings {
                 file.as_path(),
             ));
         }
+        files.extend(self.key_files());
+        files
+    }
+
+    /// The injected key files, with their key paths, in file order.
+    pub fn key_files(&self) -> Vec<(String, &Path)> {
+        let mut files = Vec::new();
+        for (i, rule) in self.bucket_keys.iter().enumerate() {
+            let Some(inject) = &rule.files else { continue };
+            files.push((
+                format!("ssec.buckets[{i}].inject_key_file"),
+                inject.current.as_path(),
+            ));
+            for (j, file) in inject.previous.iter().enumerate() {
+                files.push((
+                    format!("ssec.buckets[{i}].previous_key_files[{j}]"),
+                    file.as_path(),
+                ));
+            }
+        }
         files
     }
 
@@ -305,7 +347,7 @@ impl ResignSettings {
     pub fn summary(&self) -> String {
         let n = self.clients.len();
         format!(
-            "auth.mode: resign ({n} client{}; region {}; store region {}; binding key {})",
+            "auth.mode: resign ({n} client{}; region {}; store region {}; binding key {}; key injection {})",
             if n == 1 { "" } else { "s" },
             self.region,
             self.store.region,
@@ -313,6 +355,15 @@ impl ResignSettings {
                 "set"
             } else {
                 "unset"
+            },
+            match self
+                .bucket_keys
+                .iter()
+                .filter(|b| b.files.is_some())
+                .count()
+            {
+                0 => "off".to_owned(),
+                n => format!("on {n} bucket rule{}", if n == 1 { "" } else { "s" }),
             },
         )
     }
@@ -332,8 +383,23 @@ impl ResignSettings {
                 matches!(self.store.secret, SecretSource::Inline(_))
                     .then(|| inline("upstream.credentials".to_owned())),
             )
+            .chain(self.key_files().into_iter().filter_map(|(key, file)| {
+                open_key_file(file).map(|mode| {
+                    format!(
+                        "{key}: {} is readable by others than its owner (mode {mode:04o}); make it 0600 or 0400 (Kubernetes: the Secret volume's defaultMode)",
+                        file.display()
+                    )
+                })
+            }))
             .collect()
     }
+}
+
+/// The permission bits of a key file that group or others may read or write, if so.
+fn open_key_file(file: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(file).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
 }
 
 #[cfg(test)]

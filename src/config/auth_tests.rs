@@ -66,6 +66,7 @@ fn reads_a_resign_configuration_with_its_defaults() {
                 secret: SecretSource::File(PathBuf::from("/run/secrets/store.secret")),
                 region: "us-east-1".to_owned(),
             },
+            bucket_keys: Vec::new(),
         }
     );
 }
@@ -372,6 +373,126 @@ fn a_reload_watches_every_secret_file_and_validate_summarises_the_mode() {
     }
     assert_eq!(
         c.auth_summary(),
-        "auth.mode: resign (1 client; region us-east-1; store region us-east-1; binding key set)"
+        "auth.mode: resign (1 client; region us-east-1; store region us-east-1; binding key set; key injection off)"
+    );
+}
+
+const INJECT: &str = r#"
+[[ssec.buckets]]
+bucket = "plain-*"
+policy = "allow"
+
+[[ssec.buckets]]
+bucket = "app-*"
+policy = "require"
+inject_key_file = "keys/app-v2.key"
+previous_key_files = ["keys/app-v1.key", "/run/keys/app-v0.key"]
+"#;
+
+#[test]
+fn key_injection_reads_its_files_per_bucket_rule() {
+    let c = parse(&format!("{}{INJECT}", resign(""))).unwrap();
+    let auth = c.live.auth.as_ref().unwrap();
+    assert_eq!(
+        auth.bucket_keys.len(),
+        2,
+        "every rule, for first-match order"
+    );
+    assert_eq!(auth.bucket_keys[0].files, None);
+    assert_eq!(
+        auth.bucket_keys[1].files,
+        Some(InjectFiles {
+            current: PathBuf::from("/etc/ssec/keys/app-v2.key"),
+            previous: vec![
+                PathBuf::from("/etc/ssec/keys/app-v1.key"),
+                PathBuf::from("/run/keys/app-v0.key")
+            ],
+        })
+    );
+    let keys: Vec<_> = auth.key_files().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        [
+            "ssec.buckets[1].inject_key_file",
+            "ssec.buckets[1].previous_key_files[0]",
+            "ssec.buckets[1].previous_key_files[1]",
+        ]
+    );
+    let watched = c.watched_files();
+    assert!(watched.contains(&Path::new("/run/keys/app-v0.key")));
+    assert!(
+        c.auth_summary()
+            .ends_with("key injection on 1 bucket rule)")
+    );
+    // Without injection the rules are not kept.
+    assert!(
+        parse(&resign(""))
+            .unwrap()
+            .live
+            .auth
+            .unwrap()
+            .bucket_keys
+            .is_empty()
+    );
+}
+
+#[test]
+fn key_injection_is_refused_where_it_cannot_work() {
+    let passthrough = format!("{BASE}{INJECT}");
+    assert_eq!(
+        refused(&passthrough),
+        (
+            "ssec.buckets[1].inject_key_file".to_owned(),
+            "needs auth.mode = \"resign\" (the mode is \"passthrough\"): the proxy adds the key to requests its clients signed without it, so it must sign for the store itself".to_owned()
+        )
+    );
+    let forbid = format!(
+        "{}{}",
+        resign(""),
+        INJECT.replace("\"require\"", "\"forbid\"")
+    );
+    assert_eq!(refused(&forbid).0, "ssec.buckets[1].inject_key_file");
+    let orphan = format!(
+        "{}{}",
+        resign(""),
+        INJECT.replace("inject_key_file = \"keys/app-v2.key\"\n", "")
+    );
+    assert_eq!(
+        refused(&orphan),
+        (
+            "ssec.buckets[1].previous_key_files".to_owned(),
+            "needs inject_key_file (the key writes use)".to_owned()
+        )
+    );
+    let empty = format!(
+        "{}{}",
+        resign(""),
+        INJECT.replace("\"keys/app-v2.key\"", "\"\"")
+    );
+    assert_eq!(refused(&empty).0, "ssec.buckets[1].inject_key_file");
+}
+
+#[test]
+fn key_files_readable_by_others_get_a_warning() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, mode) in [("v2.key", 0o600), ("v1.key", 0o644)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, [7u8; 32]).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let text = format!("{}{INJECT}", resign(""))
+        .replace("keys/app-v2.key", "v2.key")
+        .replace(
+            "\"keys/app-v1.key\", \"/run/keys/app-v0.key\"",
+            "\"v1.key\"",
+        );
+    let c = Config::parse(&text, &dir.path().join("proxy.toml")).unwrap();
+    let warnings = c.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("ssec.buckets[1].previous_key_files[0]: ")
+            && warnings[0].contains("v1.key is readable by others than its owner (mode 0644)"),
+        "{warnings:?}"
     );
 }

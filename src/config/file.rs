@@ -8,7 +8,7 @@ use std::path::Path;
 use http::uri::Scheme;
 use serde::Deserialize;
 
-use super::auth::{AuthTable, StoreCredentialsTable};
+use super::auth::{AuthTable, BucketKeyFiles, InjectFiles, StoreCredentialsTable};
 use super::values::{
     AtLeast, BucketGlob, Endpoint, FilePath, HostName, HumanDuration, KeyMd5, ListenAddr,
     NonZeroDuration, OptionalListenAddr,
@@ -130,6 +130,10 @@ struct BucketRuleTable {
     bucket: BucketGlob,
     policy: Policy,
     key_md5_allowlist: Option<Vec<KeyMd5>>,
+    /// Resign mode: the key requests without SSE-C get.
+    inject_key_file: Option<FilePath>,
+    /// Resign mode: keys reads fall back to, newest first.
+    previous_key_files: Option<Vec<FilePath>>,
 }
 
 impl Default for LogTable {
@@ -218,9 +222,14 @@ impl File {
             ));
         }
         let dir = file.parent();
-        let (auth, resign) = auth
+        let (auth, mut resign) = auth
             .build(u.credentials, dir)
             .map_err(|(key, message)| invalid(key, message))?;
+        let bucket_keys = inject_files(&ssec.buckets, resign.is_some(), dir)
+            .map_err(|(key, message)| invalid(key, message))?;
+        if let Some(resign) = resign.as_mut() {
+            resign.bucket_keys = bucket_keys;
+        }
         let restart = RestartOnly {
             server: ServerConfig {
                 listen: s.listen.0,
@@ -286,6 +295,59 @@ impl File {
             live,
         })
     }
+}
+
+/// `ssec.buckets`' key files as key injection reads them: every rule's pattern (the
+/// first match decides, as for the policy) with its files, checked across keys:
+/// injection needs resign mode (the proxy adds headers the client did not sign and signs
+/// for the store), `previous_key_files` needs `inject_key_file`, and a `forbid` bucket
+/// cannot inject.
+fn inject_files(
+    rules: &[BucketRuleTable],
+    resign: bool,
+    dir: Option<&Path>,
+) -> Result<Vec<BucketKeyFiles>, (String, String)> {
+    let mut out = Vec::with_capacity(rules.len());
+    for (i, rule) in rules.iter().enumerate() {
+        let at = |name: &str| format!("ssec.buckets[{i}].{name}");
+        let files = match (&rule.inject_key_file, &rule.previous_key_files) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err((
+                    at("previous_key_files"),
+                    "needs inject_key_file (the key writes use)".to_owned(),
+                ));
+            }
+            (Some(_), _) if !resign => {
+                return Err((
+                    at("inject_key_file"),
+                    "needs auth.mode = \"resign\" (the mode is \"passthrough\"): the proxy adds the key to requests its clients signed without it, so it must sign for the store itself".to_owned(),
+                ));
+            }
+            (Some(_), _) if rule.policy == Policy::Forbid => {
+                return Err((
+                    at("inject_key_file"),
+                    "cannot be used with policy = \"forbid\", which refuses SSE-C".to_owned(),
+                ));
+            }
+            (Some(current), previous) => Some(InjectFiles {
+                current: current.clone().resolve(dir),
+                previous: previous
+                    .iter()
+                    .flatten()
+                    .map(|p| p.clone().resolve(dir))
+                    .collect(),
+            }),
+        };
+        out.push(BucketKeyFiles {
+            pattern: rule.bucket.0.clone(),
+            files,
+        });
+    }
+    if out.iter().all(|b| b.files.is_none()) {
+        out.clear();
+    }
+    Ok(out)
 }
 
 impl BucketRuleTable {

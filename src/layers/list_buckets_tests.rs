@@ -52,6 +52,7 @@ fn credentials() -> LiveCredentials {
             secret: secret("store-secret"),
             region: "us-east-1".into(),
         },
+        bucket_keys: Vec::new(),
     };
     Arc::new(ArcSwapOption::from_pointee(
         Credentials::load(&settings).unwrap(),

@@ -47,6 +47,7 @@ fn table() -> Arc<Credentials> {
             secret: secret(STORE_SECRET),
             region: "store-region".into(),
         },
+        bucket_keys: Vec::new(),
     };
     Arc::new(Credentials::load(&settings).unwrap())
 }

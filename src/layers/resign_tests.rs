@@ -154,6 +154,7 @@ fn resign_mode() -> crate::credentials::LiveCredentials {
             secret: secret(STORE_SECRET),
             region: "us-east-1".into(),
         },
+        bucket_keys: Vec::new(),
     };
     let table = crate::credentials::Credentials::load(&settings).unwrap();
     std::sync::Arc::new(arc_swap::ArcSwapOption::from_pointee(table))

@@ -16,6 +16,7 @@ use crate::config::LiveSsec;
 use crate::error::ProxyError;
 use crate::forwarding::ConnInfo;
 use crate::layers::finish::{Finish, Next};
+use crate::layers::inject::Injected;
 use crate::s3::error::S3Error;
 use crate::s3::form::Fields;
 use crate::s3::headers::{SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
@@ -98,7 +99,14 @@ where
                 None => Err(S3Error::internal()),
             }
         } else {
-            check(&self.settings, &s3, req.headers(), tls)
+            let injected = req.extensions().get::<Injected>().copied();
+            check(
+                &self.settings,
+                &s3,
+                req.headers(),
+                tls,
+                injected.unwrap_or_default(),
+            )
         };
         let checked = match checked {
             Ok(checked) => checked,
@@ -125,9 +133,14 @@ fn check(
     s3: &S3Request,
     headers: &HeaderMap,
     tls: bool,
+    injected: Injected,
 ) -> Result<Checked, S3Error> {
     let groups = Groups::from_headers(headers);
-    let checked = ssec::check_groups(s3.op, &groups, tls)?;
+    // An injected key did not cross the client's connection: only a group the client
+    // sent needs TLS.
+    let client_sent = (groups.destination.is_present() && !injected.destination)
+        || (groups.copy_source.is_present() && !injected.source);
+    let checked = ssec::check_groups(s3.op, &groups, tls || !client_sent)?;
     let present = (
         groups.destination.is_present(),
         groups.copy_source.is_present(),
@@ -141,6 +154,7 @@ fn check(
         s3.bucket.as_deref(),
         source_bucket.as_deref(),
         present,
+        (injected.destination, injected.source),
         &checked,
     )?;
     let store = settings.store.get();
@@ -179,6 +193,7 @@ fn check_form(
         s3.bucket.as_deref(),
         None,
         (raw.is_present(), false),
+        (false, false),
         &checked,
     )?;
     Ok(checked)

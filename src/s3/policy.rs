@@ -73,24 +73,29 @@ impl BucketPolicies {
     /// Applies the bucket policies to a request that passed header validation.
     ///
     /// `present` says whether any SSE-C header of the destination and copy-source
-    /// groups was sent (also on operations that ignore them).
+    /// groups was sent (also on operations that ignore them); `injected`, which of them
+    /// the proxy filled in with the bucket's own key (which its rule allows, allow-list
+    /// or not: a rule that injects cannot forbid).
     pub fn enforce(
         &self,
         op: S3Op,
         bucket: Option<&str>,
         source_bucket: Option<&str>,
         present: (bool, bool),
+        injected: (bool, bool),
         checked: &Checked,
     ) -> Result<(), S3Error> {
-        let dest = self.for_bucket(bucket);
-        check_side(
-            dest,
-            Side::Destination,
-            present.0,
-            checked.destination,
-            requires_destination(op),
-        )?;
-        if source_bucket.is_some() || present.1 {
+        if !injected.0 {
+            let dest = self.for_bucket(bucket);
+            check_side(
+                dest,
+                Side::Destination,
+                present.0,
+                checked.destination,
+                requires_destination(op),
+            )?;
+        }
+        if !injected.1 && (source_bucket.is_some() || present.1) {
             let source = self.for_bucket(source_bucket.or(bucket));
             let copies = matches!(op, S3Op::CopyObject | S3Op::UploadPartCopy);
             check_side(source, Side::Source, present.1, checked.source, copies)?;
@@ -180,6 +185,9 @@ pub fn copy_source_bucket(value: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Nothing injected.
+    const NONE: (bool, bool) = (false, false);
+
     fn policies() -> BucketPolicies {
         let k = KeyDigest::of_key(&[1u8; 32]);
         BucketPolicies {
@@ -250,12 +258,19 @@ mod tests {
             S3Op::SelectObjectContent,
         ] {
             let err = p
-                .enforce(op, Some("b"), None, (false, false), &with(None, None))
+                .enforce(op, Some("b"), None, (false, false), NONE, &with(None, None))
                 .unwrap_err();
             assert_eq!(err.code, S3ErrorCode::AccessDenied, "{}", op.as_str());
             assert!(
-                p.enforce(op, Some("b"), None, (true, false), &with(Some(1), None))
-                    .is_ok()
+                p.enforce(
+                    op,
+                    Some("b"),
+                    None,
+                    (true, false),
+                    NONE,
+                    &with(Some(1), None)
+                )
+                .is_ok()
             );
         }
         for op in [
@@ -268,12 +283,45 @@ mod tests {
             S3Op::PutObjectTagging,
         ] {
             assert!(
-                p.enforce(op, Some("b"), None, (false, false), &with(None, None))
+                p.enforce(op, Some("b"), None, (false, false), NONE, &with(None, None))
                     .is_ok(),
                 "{}",
                 op.as_str()
             );
         }
+    }
+
+    #[test]
+    fn an_injected_side_passes_require_and_the_allow_list() {
+        let p = BucketPolicies {
+            default: Policy::Require,
+            rules: vec![Rule {
+                pattern: glob::Pattern::new("listed").unwrap(),
+                policy: Policy::Require,
+                allowlist: Some(vec![]),
+            }],
+        };
+        let keyed = with(Some(3), Some(3));
+        let copy = |injected| {
+            p.enforce(
+                S3Op::CopyObject,
+                Some("listed"),
+                Some("listed"),
+                (true, true),
+                injected,
+                &keyed,
+            )
+        };
+        assert!(copy(NONE).is_err(), "an empty allow-list refuses sent keys");
+        assert!(
+            copy((true, false)).is_err(),
+            "the sent source key is still checked"
+        );
+        assert!(
+            copy((false, true)).is_err(),
+            "the sent destination key is still checked"
+        );
+        assert!(copy((true, true)).is_ok());
     }
 
     #[test]
@@ -287,6 +335,7 @@ mod tests {
                 Some("open"),
                 Some("secret"),
                 (false, false),
+                NONE,
                 &with(None, None),
             )
             .unwrap_err();
@@ -297,6 +346,7 @@ mod tests {
                 Some("open"),
                 Some("secret"),
                 (false, true),
+                NONE,
                 &with(None, Some(2))
             )
             .is_ok()
@@ -313,7 +363,14 @@ mod tests {
             S3Op::ListObjects,
         ] {
             let err = p
-                .enforce(op, Some("public-x"), None, (true, false), &with(None, None))
+                .enforce(
+                    op,
+                    Some("public-x"),
+                    None,
+                    (true, false),
+                    NONE,
+                    &with(None, None),
+                )
                 .unwrap_err();
             assert_eq!(err.status().as_u16(), 403);
             assert!(
@@ -322,6 +379,7 @@ mod tests {
                     Some("public-x"),
                     None,
                     (false, false),
+                    NONE,
                     &with(None, None)
                 )
                 .is_ok()
@@ -334,6 +392,7 @@ mod tests {
                 Some("open"),
                 Some("public-x"),
                 (false, true),
+                NONE,
                 &with(None, Some(1))
             )
             .is_err()
@@ -349,6 +408,7 @@ mod tests {
                 Some("vault-a"),
                 None,
                 (true, false),
+                NONE,
                 &with(Some(1), None)
             )
             .is_ok()
@@ -359,6 +419,7 @@ mod tests {
                 Some("vault-a"),
                 None,
                 (true, false),
+                NONE,
                 &with(Some(2), None),
             )
             .unwrap_err();
@@ -369,6 +430,7 @@ mod tests {
                 Some("open"),
                 Some("vault-b"),
                 (false, true),
+                NONE,
                 &with(None, Some(2))
             )
             .is_err()

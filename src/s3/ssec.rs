@@ -432,6 +432,11 @@ pub fn wrong_key() -> S3Error {
     )
 }
 
+/// Whether `e` is [`wrong_key`]'s answer.
+pub fn is_wrong_key(e: &S3Error) -> bool {
+    e.code == S3ErrorCode::AccessDenied && e.message == wrong_key().message
+}
+
 fn invalid_argument(message: impl Into<std::borrow::Cow<'static, str>>) -> S3Error {
     S3Error::new(S3ErrorCode::InvalidArgument, message).with_argument_name(ARGUMENT_NAME)
 }
