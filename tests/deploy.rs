@@ -178,6 +178,51 @@ fn native_sidecar_manifest_matches_its_configuration() {
     );
 }
 
+/// The key-injection sidecar: every secret and key file the configuration names is in
+/// a Secret volume the proxy mounts read-only, owner-readable only; the application
+/// gets neither the keys nor the store's credentials, only its client secret.
+#[test]
+fn key_injection_sidecar_manifest_keeps_keys_in_the_proxy() {
+    let docs = documents("sidecar-inject.yaml");
+    let pod = &kind(&docs, "Deployment")["spec"]["template"]["spec"];
+    let sidecar = pod["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ssec-proxy")
+        .unwrap();
+    let config = check_proxy(&docs, pod, sidecar);
+    let auth = config.live.auth.as_ref().expect("resign mode");
+    assert!(!auth.key_files().is_empty(), "a bucket injects a key");
+    let volumes = pod["volumes"].as_array().unwrap();
+    for (key, file) in auth.files() {
+        let dir = file.parent().unwrap();
+        let volume = volumes
+            .iter()
+            .find(|v| {
+                v["secret"].is_object()
+                    && Path::new(&mount_dir(
+                        pod,
+                        sidecar,
+                        "secret",
+                        v["secret"]["secretName"].as_str().unwrap(),
+                    )) == dir
+            })
+            .unwrap_or_else(|| panic!("{key}: {} is not in a Secret mount", file.display()));
+        assert_eq!(volume["secret"]["defaultMode"], 0o400, "{key}: owner-only");
+        let app = &pod["containers"][0];
+        let mounted = app["volumeMounts"].as_array().unwrap();
+        assert!(
+            !mounted.iter().any(|m| m["name"] == volume["name"]),
+            "{key}: the application must not mount it"
+        );
+    }
+    let app_env = pod["containers"][0]["env"].to_string();
+    assert!(app_env.contains(&auth.clients[0].access_key));
+    assert!(!app_env.contains(&auth.store.access_key));
+    assert!(!app_env.to_lowercase().contains("customer-key"));
+}
+
 #[test]
 fn gateway_manifest_matches_its_configuration() {
     let docs = documents("gateway.yaml");

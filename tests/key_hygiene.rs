@@ -192,3 +192,152 @@ async fn seaweedfs_keys_never_reach_logs_or_error_bodies_at_trace_level() {
         bodies.len()
     );
 }
+
+/// Injected keys (resign mode) the same way: plain S3 requests that get the bucket's key,
+/// a read that falls back to the previous key, a read under a key the proxy does not
+/// hold, over TLS and the plain listener, with every crate at `trace`; then `validate`.
+/// No form of either key, nor the key MD5 the client never sent, may appear in a log
+/// line, a response (headers and body), the metrics or `validate`'s output.
+#[tokio::test]
+async fn seaweedfs_injected_keys_never_reach_logs_responses_or_validate_at_trace_level() {
+    use aws_sdk_s3::primitives::ByteStream;
+    let store = require_store!(seaweedfs);
+    const APP: &str = "APPACCESSKEY00000001";
+    const APP_SECRET: &str = "app-secret-0123456789abcdefghijklmnop";
+    let (tables, dir) = support::resign_tables(&store, &[(APP, APP_SECRET, None)]);
+    let (current, previous, unknown) = (Key::new(50), Key::new(51), Key::new(52));
+    let key_file = |name: &str, k: &Key| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{}\n", k.b64)).unwrap();
+        path.display().to_string()
+    };
+    let rules = format!(
+        "[[ssec.buckets]]\nbucket = \"inj-*\"\npolicy = \"require\"\ninject_key_file = {:?}\nprevious_key_files = [{:?}]\n",
+        key_file("current.key", &current),
+        key_file("previous.key", &previous),
+    );
+    let proxy = Proxy::start(ProxyOptions {
+        upstream: "store = \"seaweedfs\"".into(),
+        server: "plain_listen = \"127.0.0.1:0\"".into(),
+        ssec: "default = \"allow\"".into(),
+        tables: format!("{tables}{rules}"),
+        rust_log: Some("trace".into()),
+        ..ProxyOptions::endpoint(store.http.clone())
+    });
+    let bucket = bucket_name("inj");
+    let mut seen = Vec::new();
+    let app = support::s3_client(&proxy.url(), &proxy.pki.ca_pem, APP, APP_SECRET, true);
+    app.create_bucket().bucket(&bucket).send().await.unwrap();
+    app.put_object()
+        .bucket(&bucket)
+        .key("obj")
+        .body(ByteStream::from_static(b"payload"))
+        .send()
+        .await
+        .unwrap();
+    // Objects under the previous key and under one the proxy does not hold, written
+    // straight to the store.
+    let direct = support::s3_client(
+        &store.http,
+        &proxy.pki.ca_pem,
+        &store.access_key,
+        &store.secret_key,
+        true,
+    );
+    for (name, k) in [("old", &previous), ("lost", &unknown)] {
+        direct
+            .put_object()
+            .bucket(&bucket)
+            .key(name)
+            .body(ByteStream::from_static(b"elsewhere"))
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&k.b64)
+            .sse_customer_key_md5(&k.md5)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Raw, so every response header and body is seen as sent.
+    let client = support::resign_client(&store);
+    let as_app = support::Store {
+        access_key: APP.to_owned(),
+        secret_key: APP_SECRET.to_owned(),
+        ..client
+    };
+    let base = format!("{}/{bucket}", proxy.url());
+    for h2 in [false, true] {
+        let raw = RawClient::new(&proxy.pki.ca_pem, h2);
+        for (method, path) in [
+            ("GET", "obj"),
+            ("HEAD", "obj"),
+            ("GET", "old"),
+            ("HEAD", "old"),
+            ("GET", "lost"),
+            ("PUT", "new"),
+        ] {
+            let url = format!("{base}/{path}");
+            // Reads without a body: only those can be tried with the previous key.
+            let body = if method == "PUT" { &b"x"[..] } else { b"" };
+            let r = raw
+                .send(signed(&as_app, method, &url, &[], Bytes::from_static(body)))
+                .await;
+            seen.push(format!("{} {:?} {}", r.status, r.headers, r.text()));
+        }
+    }
+    assert!(seen.iter().any(|s| s.starts_with("403")), "{seen:?}");
+    // obj and old (GET, HEAD), new: 200 on both protocols; lost: 403.
+    let ok = seen.iter().filter(|s| s.starts_with("200")).count();
+    assert_eq!(ok, 10, "{seen:?}");
+    // The plain listener (a sidecar's loopback): injection needs no TLS from the client.
+    let line = proxy.wait_log("\"listening\"").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let plain = v["plain.addr"].as_str().unwrap().to_owned();
+    let raw = RawClient::new(&proxy.pki.ca_pem, false);
+    let r = raw
+        .send(signed(
+            &as_app,
+            "GET",
+            &format!("http://{plain}/{bucket}/obj"),
+            &[],
+            Bytes::new(),
+        ))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+    seen.push(format!("{:?} {}", r.headers, r.text()));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    seen.push(proxy.admin("/metrics").await.1);
+    let validate = std::process::Command::new(support::BIN)
+        .args(["validate", "--config"])
+        .arg(&proxy.config_path)
+        .output()
+        .unwrap();
+    assert!(validate.status.success(), "{validate:?}");
+    seen.push(format!(
+        "{}{}",
+        String::from_utf8_lossy(&validate.stdout),
+        String::from_utf8_lossy(&validate.stderr)
+    ));
+    let logs = proxy.logs();
+    assert!(
+        logs.iter().any(|l| l.contains("TRACE")),
+        "trace level was on"
+    );
+    for k in [&current, &previous, &unknown] {
+        for secret in forms_of(k).into_iter().chain([k.md5.clone()]) {
+            for line in &logs {
+                assert!(
+                    !line.contains(&secret),
+                    "key material in a log line: {line}"
+                );
+            }
+            for text in &seen {
+                assert!(!text.contains(&secret), "key material in: {text}");
+            }
+        }
+    }
+    println!(
+        "searched {} log lines and {} responses/outputs for 5 forms of 3 injected keys",
+        logs.len(),
+        seen.len()
+    );
+}
