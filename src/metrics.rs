@@ -68,6 +68,13 @@ pub struct ReloadLabels {
     pub result: &'static str,
 }
 
+/// Labels of `ssec_injected_plaintext_reads_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabels {
+    /// `refused` or `served`.
+    pub action: &'static str,
+}
+
 /// Every metric the proxy exports.
 pub struct Metrics {
     /// Distinguishes instances in the per-thread handle cache.
@@ -100,6 +107,9 @@ pub struct Metrics {
     /// Reads sent again with a bucket's previous injected key after the store said the
     /// key was wrong.
     pub injected_key_retries: Counter,
+    /// Reads with an injected key of objects the store holds without SSE-C, by what the
+    /// proxy did (`refused` in a `require` bucket, `served` otherwise).
+    pub injected_plaintext_reads: Family<ActionLabels, Counter>,
     /// Multipart uploads this replica remembers.
     pub tracked_uploads: Gauge,
     /// 1 when the last store probe connected, else 0.
@@ -134,6 +144,7 @@ impl Metrics {
             reloads: Family::default(),
             unconfirmed_writes: Counter::default(),
             injected_key_retries: Counter::default(),
+            injected_plaintext_reads: Family::default(),
             tracked_uploads: Gauge::default(),
             store_up: Gauge::default(),
             access_log_dropped: Counter::default(),
@@ -198,6 +209,11 @@ impl Metrics {
             "injected_key_retries",
             "Reads sent again with a previous injected key after the store said the key was wrong",
             m.injected_key_retries.clone(),
+        );
+        registry.register(
+            "injected_plaintext_reads",
+            "Reads with an injected key of objects stored without SSE-C, refused or served",
+            m.injected_plaintext_reads.clone(),
         );
         registry.register(
             "tracked_uploads",

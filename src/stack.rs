@@ -110,6 +110,7 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
         // under a previous key tried again with it.
         .layer(InjectLayer::new(
             Arc::clone(&credentials),
+            Arc::clone(&live),
             Arc::clone(&metrics),
         ))
         // SSE-C: AWS's validation, bucket policy, store quirks; then confirmation of

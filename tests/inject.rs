@@ -27,7 +27,8 @@ const APP: &str = "APPACCESSKEY00000001";
 const APP_SECRET: &str = "app-secret-0123456789abcdefghijklmnop";
 
 /// The proxy with `inja-*` injecting key A, `injb-*` injecting key B (both `require`),
-/// and every other bucket `allow` without injection; `rules` replaces those rules.
+/// `injallow-*` injecting key A under `allow`, and every other bucket `allow` without
+/// injection.
 struct Injecting {
     proxy: Proxy,
     store: Store,
@@ -44,10 +45,12 @@ fn rules(dir: &Path, a: &str, previous_a: &[&str]) -> String {
         .collect();
     format!(
         "[[ssec.buckets]]\nbucket = \"inja-*\"\npolicy = \"require\"\ninject_key_file = {:?}\nprevious_key_files = [{}]\n\
-         [[ssec.buckets]]\nbucket = \"injb-*\"\npolicy = \"require\"\ninject_key_file = {:?}\n",
+         [[ssec.buckets]]\nbucket = \"injb-*\"\npolicy = \"require\"\ninject_key_file = {:?}\n\
+         [[ssec.buckets]]\nbucket = \"injallow-*\"\npolicy = \"allow\"\ninject_key_file = {:?}\n",
         path(a),
         previous.join(", "),
         path("b.key"),
+        path("a.key"),
     )
 }
 
@@ -421,6 +424,80 @@ async fn reads_under_a_previous_key_after_rotation(store: Store) {
     assert_eq!((status, code.as_str()), (403, "AccessDenied"));
 }
 
+/// An object the store holds in plaintext (written straight to it), read through the
+/// proxy with the injected key: refused in a `require` bucket on every store; in an
+/// `allow` bucket served where the store serves it (RGW 16.2 and SeaweedFS 4.48 return
+/// the plaintext for a key sent with a plaintext object), refused where the store
+/// refuses (Garage). Counted, and
+/// logged with the object's name.
+async fn plaintext_objects_are_caught(store: Store) {
+    let r = Injecting::start(&store);
+    let app = r.app();
+    let direct = r.direct();
+    let (req, allow) = (r.bucket("inja").await, r.bucket("injallow").await);
+    for bucket in [&req, &allow] {
+        direct
+            .put_object()
+            .bucket(bucket)
+            .key("legacy-plain")
+            .body(ByteStream::from_static(b"stored without SSE-C"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let refused = app
+        .get_object()
+        .bucket(&req)
+        .key("legacy-plain")
+        .send()
+        .await;
+    let (status, code) = failure(&refused.unwrap_err());
+    assert_eq!(
+        (status, code.as_str()),
+        (400, "InvalidRequest"),
+        "require bucket"
+    );
+    let head = app
+        .head_object()
+        .bucket(&req)
+        .key("legacy-plain")
+        .send()
+        .await;
+    assert_eq!(failure(&head.unwrap_err()).0, 400, "require bucket, HEAD");
+    let served = app
+        .get_object()
+        .bucket(&allow)
+        .key("legacy-plain")
+        .send()
+        .await;
+    let metrics = r.proxy.admin("/metrics").await.1;
+    let count = |action: &str| {
+        let name = format!("ssec_injected_plaintext_reads_total{{action=\"{action}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name.as_str()))
+            .map_or(0, |v| v.parse::<u64>().unwrap())
+    };
+    if store.name != "GARAGE" {
+        let body = served.unwrap().body.collect().await.unwrap().into_bytes();
+        assert_eq!(&body[..], b"stored without SSE-C");
+        assert_eq!((count("refused"), count("served")), (2, 1));
+        assert!(
+            r.proxy.wait_log("legacy-plain").is_some(),
+            "the object is named in the log"
+        );
+    } else {
+        // Garage refuses a key for a plaintext object itself.
+        let (status, code) = failure(&served.unwrap_err());
+        assert_eq!(
+            (status, code.as_str()),
+            (400, "InvalidRequest"),
+            "allow bucket"
+        );
+        assert_eq!((count("refused"), count("served")), (0, 0));
+    }
+}
+
 fn wait_log(proxy: &Proxy, needle: &str) -> bool {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
@@ -436,4 +513,5 @@ per_store!(
     injects_the_buckets_key_into_plain_s3,
     copies_take_each_buckets_key,
     reads_under_a_previous_key_after_rotation,
+    plaintext_objects_are_caught,
 );

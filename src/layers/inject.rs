@@ -13,6 +13,7 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use futures_util::future::{BoxFuture, Either};
 use http::{Method, Request, Response};
@@ -20,12 +21,16 @@ use http_body::Body;
 use http_body_util::Empty;
 use tower::{Layer, Service, ServiceExt as _};
 
+use crate::config::LiveSsec;
 use crate::credentials::LiveCredentials;
 use crate::error::ProxyError;
 use crate::inject::{BucketKeys, Group};
+use crate::metrics::ActionLabels;
 use crate::metrics::Metrics;
-use crate::s3::headers::{COPY_SOURCE, SSE_C_KEY_MD5};
+use crate::s3::error::Reason;
+use crate::s3::headers::{COPY_SOURCE, SSE_C_ALGORITHM, SSE_C_KEY_MD5};
 use crate::s3::op::{S3Op, S3Request};
+use crate::s3::policy::Policy;
 use crate::s3::policy::{copy_source_bucket, requires_destination};
 use crate::s3::ssec;
 
@@ -47,14 +52,21 @@ pub struct Injected {
 #[derive(Clone)]
 pub struct InjectLayer {
     credentials: LiveCredentials,
+    live: Arc<ArcSwap<LiveSsec>>,
     metrics: Arc<Metrics>,
 }
 
 impl InjectLayer {
-    /// A layer injecting the running credential table's keys.
-    pub fn new(credentials: LiveCredentials, metrics: Arc<Metrics>) -> Self {
+    /// A layer injecting the running credential table's keys; `live` gives the bucket
+    /// policies plaintext reads are judged by.
+    pub fn new(
+        credentials: LiveCredentials,
+        live: Arc<ArcSwap<LiveSsec>>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             credentials,
+            live,
             metrics,
         }
     }
@@ -66,6 +78,7 @@ impl<S> Layer<S> for InjectLayer {
         Inject {
             inner,
             credentials: Arc::clone(&self.credentials),
+            live: Arc::clone(&self.live),
             metrics: Arc::clone(&self.metrics),
         }
     }
@@ -76,6 +89,7 @@ impl<S> Layer<S> for InjectLayer {
 pub struct Inject<S> {
     inner: S,
     credentials: LiveCredentials,
+    live: Arc<ArcSwap<LiveSsec>>,
     metrics: Arc<Metrics>,
 }
 
@@ -110,8 +124,9 @@ where
         let (Some(creds), Some(op)) = (table.as_deref().filter(|c| c.injects()), op) else {
             return Either::Left(self.inner.call(req.map(http_body_util::Either::Left)));
         };
-        let s3 = req.extensions().get::<S3Request>();
+        let s3 = req.extensions().get::<S3Request>().cloned();
         let destination = s3
+            .as_ref()
             .and_then(|s3| s3.bucket.as_deref())
             .filter(|_| takes_destination(op) && !Group::Destination.sent(req.headers()))
             .and_then(|bucket| creds.inject_keys(bucket))
@@ -144,6 +159,12 @@ where
             .filter(|keys| !keys.previous.is_empty())
             .filter(|_| matches!(*req.method(), Method::GET | Method::HEAD))
             .filter(|_| req.body().is_end_stream());
+        // An injected read must come back as SSE-C: RGW 16.2 answers a key sent for a
+        // plaintext object with the plaintext, which the client could not tell.
+        let read = s3
+            .filter(|_| injected.destination)
+            .filter(|s3| matches!(s3.op, S3Op::GetObject | S3Op::HeadObject));
+        let live = Arc::clone(&self.live);
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let metrics = Arc::clone(&self.metrics);
@@ -155,12 +176,16 @@ where
                 }
                 Some(keys) => read_trying(inner, req, &keys, &metrics).await,
             };
-            result.map(|mut response| {
-                if injected.destination {
-                    response.headers_mut().remove(SSE_C_KEY_MD5);
-                }
-                response
-            })
+            let mut response = result?;
+            if injected.destination {
+                response.headers_mut().remove(SSE_C_KEY_MD5);
+            }
+            if let Some(read) = read.filter(|_| response.status().is_success())
+                && !confirms_sse_c(response.headers())
+            {
+                plaintext(&read, &live, &metrics)?;
+            }
+            Ok(response)
         }))
     }
 }
@@ -198,6 +223,45 @@ where
         result = inner.ready().await?.call(again(key)).await;
     }
     result
+}
+
+/// Whether a response says the object is SSE-C: the algorithm echoed, once.
+fn confirms_sse_c(headers: &http::HeaderMap) -> bool {
+    let mut values = headers.get_all(SSE_C_ALGORITHM).iter();
+    matches!(
+        (values.next(), values.next()),
+        (Some(v), None) if v.as_bytes() == ssec::AES256.as_bytes()
+    )
+}
+
+/// A read under an injected key that the store served as a plaintext object: refused in
+/// a `require` bucket, served otherwise; counted and logged (with the object's name)
+/// either way.
+fn plaintext(
+    read: &S3Request,
+    live: &ArcSwap<LiveSsec>,
+    metrics: &Metrics,
+) -> Result<(), ProxyError> {
+    let bucket = read.bucket.as_deref().unwrap_or_default();
+    let key = read.key.as_deref().unwrap_or_default();
+    let refuse = live.load().policies.for_bucket(Some(bucket)).policy == Policy::Require;
+    let action = if refuse { "refused" } else { "served" };
+    metrics
+        .injected_plaintext_reads
+        .get_or_create(&ActionLabels { action })
+        .inc();
+    tracing::warn!(
+        bucket,
+        key,
+        action,
+        "read with an injected key of an object the store holds without SSE-C"
+    );
+    if refuse {
+        return Err(ProxyError::Rejected(
+            ssec::not_encrypted().with_reason(Reason::InjectedPlaintext),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether the store said the key is wrong: the store errors layer's translation, or,

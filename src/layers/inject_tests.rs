@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::Full;
 use prometheus_client::metrics::counter::Counter;
@@ -25,7 +25,24 @@ use crate::secret::secret_access_key;
 struct Fixture {
     _dir: tempfile::TempDir,
     credentials: LiveCredentials,
+    live: Arc<ArcSwap<LiveSsec>>,
     metrics: Arc<Metrics>,
+}
+
+/// `app-*` requires SSE-C, everything else allows it.
+fn policies() -> Arc<ArcSwap<LiveSsec>> {
+    use crate::s3::policy::{BucketPolicies, Rule};
+    Arc::new(ArcSwap::from_pointee(LiveSsec {
+        policies: BucketPolicies {
+            default: Policy::Allow,
+            rules: vec![Rule {
+                pattern: glob::Pattern::new("app-*").unwrap(),
+                policy: Policy::Require,
+                allowlist: None,
+            }],
+        },
+        unknown_uploads: None,
+    }))
 }
 
 fn fixture() -> Fixture {
@@ -77,6 +94,7 @@ fn fixture() -> Fixture {
     Fixture {
         _dir: dir,
         credentials,
+        live: policies(),
         metrics: Metrics::new(),
     }
 }
@@ -108,8 +126,12 @@ async fn send(
     reply: impl Fn(&Seen) -> Answer + Send + Sync + 'static,
 ) -> (Answer, Log) {
     let log = Log::default();
-    let svc = InjectLayer::new(Arc::clone(&f.credentials), Arc::clone(&f.metrics))
-        .layer(recorder(&log, reply));
+    let svc = InjectLayer::new(
+        Arc::clone(&f.credentials),
+        Arc::clone(&f.live),
+        Arc::clone(&f.metrics),
+    )
+    .layer(recorder(&log, reply));
     (svc.oneshot(req).await, log)
 }
 
@@ -322,9 +344,54 @@ async fn does_not_try_again_for_other_answers_or_with_a_body() {
 #[tokio::test]
 async fn passthrough_mode_is_untouched() {
     let log = Log::default();
-    let svc = InjectLayer::new(Arc::new(ArcSwapOption::empty()), Metrics::new())
+    let svc = InjectLayer::new(Arc::new(ArcSwapOption::empty()), policies(), Metrics::new())
         .layer(recorder(&log, echo));
     let req = request(Method::PUT, S3Op::PutObject, "app-data");
     svc.oneshot(req).await.unwrap();
     assert!(!log.only().headers.contains_key(SSE_C_KEY));
+}
+
+#[tokio::test]
+async fn a_plaintext_answer_to_an_injected_read_is_refused_where_sse_c_is_required() {
+    let f = fixture();
+    // The store serves the object without confirming SSE-C (RGW 16.2 with a plaintext
+    // object): refused in the require bucket, served in the allow bucket; both counted.
+    let plain = |_: &Seen| Ok(answer(StatusCode::OK, &[], "plaintext"));
+    for method in [Method::GET, Method::HEAD] {
+        let op = if method == Method::GET {
+            S3Op::GetObject
+        } else {
+            S3Op::HeadObject
+        };
+        let (refused, _) = send(&f, request(method.clone(), op, "app-data"), plain).await;
+        match refused {
+            Err(ProxyError::Rejected(e)) => {
+                assert_eq!(e.code, crate::s3::error::S3ErrorCode::InvalidRequest);
+                assert_eq!(e.reason, Some(Reason::InjectedPlaintext));
+            }
+            other => panic!("{:?}", other.map(|r| r.status())),
+        }
+        let (served, _) = send(&f, request(method, op, "other-data"), plain).await;
+        assert_eq!(served.unwrap().status(), StatusCode::OK);
+    }
+    let count = |action| {
+        f.metrics
+            .injected_plaintext_reads
+            .get_or_create(&ActionLabels { action })
+            .get()
+    };
+    assert_eq!((count("refused"), count("served")), (2, 2));
+    // A confirmed answer, an error, and a write are not judged.
+    let (ok, _) = send(&f, request(Method::GET, S3Op::GetObject, "app-data"), echo).await;
+    ok.unwrap();
+    let (missing, _) = send(
+        &f,
+        request(Method::GET, S3Op::GetObject, "app-data"),
+        |_: &Seen| Ok(answer(StatusCode::NOT_FOUND, &[], "")),
+    )
+    .await;
+    assert_eq!(missing.unwrap().status(), StatusCode::NOT_FOUND);
+    let (put, _) = send(&f, request(Method::PUT, S3Op::PutObject, "app-data"), plain).await;
+    put.unwrap();
+    assert_eq!((count("refused"), count("served")), (2, 2));
 }

@@ -184,6 +184,9 @@ pub enum Reason {
     PolicyAllowlist,
     /// An operation the configured store is known to mishandle.
     StoreRefusal,
+    /// A read with an injected key of an object the store holds without SSE-C, in a
+    /// `require` bucket.
+    InjectedPlaintext,
     /// A part for a multipart upload this replica has no record of.
     UnknownUpload,
     /// `CONNECT` or `TRACE`.
@@ -276,6 +279,7 @@ impl Reason {
             Self::PolicyRequire => "policy_require",
             Self::PolicyAllowlist => "policy_allowlist",
             Self::StoreRefusal => "store_refusal",
+            Self::InjectedPlaintext => "injected_plaintext",
             Self::UnknownUpload => "unknown_upload",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::BadHost => "bad_host",
