@@ -498,6 +498,96 @@ async fn plaintext_objects_are_caught(store: Store) {
     }
 }
 
+/// `policy = "block_writes"` (AWS's default for new buckets since April 2026): an SSE-C
+/// object already in the bucket stays readable with its key, every SSE-C write is 403
+/// AccessDenied before the store (nothing is written), plain writes work.
+async fn block_writes_keeps_reads(store: Store) {
+    let ssec =
+        "default = \"allow\"\n[[ssec.buckets]]\nbucket = \"blocked-*\"\npolicy = \"block_writes\"";
+    let proxy = support::store_proxy(&store, support::wire::route(&store), ssec);
+    let c = support::store_client(&proxy, &store);
+    let direct = direct_client(&store);
+    let bucket = bucket_name("blocked");
+    direct.create_bucket().bucket(&bucket).send().await.unwrap();
+    let k = Key::new(45);
+    direct
+        .put_object()
+        .bucket(&bucket)
+        .key("before")
+        .body(ByteStream::from_static(b"written before the block"))
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&k.b64)
+        .sse_customer_key_md5(&k.md5)
+        .send()
+        .await
+        .unwrap();
+    let got = c
+        .get_object()
+        .bucket(&bucket)
+        .key("before")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&k.b64)
+        .sse_customer_key_md5(&k.md5)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("read of an SSE-C object: {:?}", failure(&e)));
+    assert_eq!(
+        &got.body.collect().await.unwrap().into_bytes()[..],
+        b"written before the block"
+    );
+    let put = c
+        .put_object()
+        .bucket(&bucket)
+        .key("after")
+        .body(ByteStream::from_static(b"x"))
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&k.b64)
+        .sse_customer_key_md5(&k.md5)
+        .send()
+        .await;
+    assert_eq!(failure(&put.unwrap_err()), (403, "AccessDenied".to_owned()));
+    let create = c
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("after-mpu")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&k.b64)
+        .sse_customer_key_md5(&k.md5)
+        .send()
+        .await;
+    assert_eq!(
+        failure(&create.unwrap_err()),
+        (403, "AccessDenied".to_owned())
+    );
+    c.put_object()
+        .bucket(&bucket)
+        .key("plain")
+        .body(ByteStream::from_static(b"plain write"))
+        .send()
+        .await
+        .unwrap();
+    let held = direct
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = held.contents().iter().filter_map(|o| o.key()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["before", "plain"],
+        "no SSE-C write reached the store"
+    );
+    let uploads = direct
+        .list_multipart_uploads()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(uploads.uploads().is_empty());
+}
+
 fn wait_log(proxy: &Proxy, needle: &str) -> bool {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
@@ -514,4 +604,5 @@ per_store!(
     copies_take_each_buckets_key,
     reads_under_a_previous_key_after_rotation,
     plaintext_objects_are_caught,
+    block_writes_keeps_reads,
 );

@@ -324,10 +324,10 @@ fn inject_files(
                     "needs auth.mode = \"resign\" (the mode is \"passthrough\"): the proxy adds the key to requests its clients signed without it, so it must sign for the store itself".to_owned(),
                 ));
             }
-            (Some(_), _) if rule.policy == Policy::Forbid => {
+            (Some(_), _) if matches!(rule.policy, Policy::Forbid | Policy::BlockWrites) => {
                 return Err((
                     at("inject_key_file"),
-                    "cannot be used with policy = \"forbid\", which refuses SSE-C".to_owned(),
+                    "cannot be used with policy = \"forbid\" or \"block_writes\", which refuse SSE-C writes".to_owned(),
                 ));
             }
             (Some(current), previous) => Some(InjectFiles {

@@ -182,6 +182,8 @@ pub enum Reason {
     PolicyRequire,
     /// A key whose digest is not on the bucket's allowlist.
     PolicyAllowlist,
+    /// An SSE-C write to a `block_writes` bucket.
+    PolicyBlockWrites,
     /// An operation the configured store is known to mishandle.
     StoreRefusal,
     /// A read with an injected key of an object the store holds without SSE-C, in a
@@ -278,6 +280,7 @@ impl Reason {
             Self::PolicyForbid => "policy_forbid",
             Self::PolicyRequire => "policy_require",
             Self::PolicyAllowlist => "policy_allowlist",
+            Self::PolicyBlockWrites => "policy_block_writes",
             Self::StoreRefusal => "store_refusal",
             Self::InjectedPlaintext => "injected_plaintext",
             Self::UnknownUpload => "unknown_upload",

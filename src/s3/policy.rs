@@ -15,6 +15,10 @@ pub enum Policy {
     Allow,
     /// No request may carry SSE-C.
     Forbid,
+    /// No write may carry SSE-C; reads of SSE-C objects keep working (AWS's
+    /// `BlockedEncryptionTypes = [SSE-C]`, the default for new buckets since April 2026).
+    #[serde(rename = "block_writes")]
+    BlockWrites,
 }
 
 /// One `[[ssec.buckets]]` entry.
@@ -94,6 +98,12 @@ impl BucketPolicies {
                 checked.destination,
                 requires_destination(op),
             )?;
+            if dest.policy == Policy::BlockWrites && present.0 && writes(op) {
+                return Err(denied(
+                    "SSE-C writes are blocked on this bucket (BlockedEncryptionTypes: SSE-C); existing SSE-C objects can still be read.".to_owned(),
+                )
+                .with_reason(Reason::PolicyBlockWrites));
+            }
         }
         if !injected.1 && (source_bucket.is_some() || present.1) {
             let source = self.for_bucket(source_bucket.or(bucket));
@@ -122,6 +132,21 @@ pub fn requires_destination(op: S3Op) -> bool {
             | S3Op::GetObjectAttributes
             | S3Op::GetObjectTorrent
             | S3Op::SelectObjectContent
+    )
+}
+
+/// Operations that write object data (or finish a write) with the destination key:
+/// what `block_writes` refuses SSE-C on, as AWS's block does.
+fn writes(op: S3Op) -> bool {
+    matches!(
+        op,
+        S3Op::PutObject
+            | S3Op::PostObject
+            | S3Op::CreateMultipartUpload
+            | S3Op::UploadPart
+            | S3Op::UploadPartCopy
+            | S3Op::CopyObject
+            | S3Op::CompleteMultipartUpload
     )
 }
 
@@ -289,6 +314,68 @@ mod tests {
                 op.as_str()
             );
         }
+    }
+
+    #[test]
+    fn block_writes_refuses_sse_c_writes_and_keeps_reads() {
+        let p = BucketPolicies {
+            default: Policy::BlockWrites,
+            rules: vec![],
+        };
+        let keyed = with(Some(1), Some(1));
+        for op in [
+            S3Op::PutObject,
+            S3Op::PostObject,
+            S3Op::CreateMultipartUpload,
+            S3Op::UploadPart,
+            S3Op::UploadPartCopy,
+            S3Op::CopyObject,
+            S3Op::CompleteMultipartUpload,
+        ] {
+            let err = p
+                .enforce(op, Some("b"), None, (true, false), NONE, &keyed)
+                .unwrap_err();
+            assert_eq!(err.code, S3ErrorCode::AccessDenied, "{}", op.as_str());
+            assert_eq!(err.reason, Some(Reason::PolicyBlockWrites));
+            // Without SSE-C the write is allowed.
+            assert!(
+                p.enforce(op, Some("b"), None, (false, false), NONE, &with(None, None))
+                    .is_ok()
+            );
+        }
+        for op in [
+            S3Op::GetObject,
+            S3Op::HeadObject,
+            S3Op::GetObjectAttributes,
+            S3Op::SelectObjectContent,
+        ] {
+            assert!(
+                p.enforce(op, Some("b"), None, (true, false), NONE, &keyed)
+                    .is_ok(),
+                "{}",
+                op.as_str()
+            );
+        }
+        // A copy out of a blocked bucket into another reads its source with the key.
+        let out = BucketPolicies {
+            default: Policy::Allow,
+            rules: vec![Rule {
+                pattern: glob::Pattern::new("blocked").unwrap(),
+                policy: Policy::BlockWrites,
+                allowlist: None,
+            }],
+        };
+        assert!(
+            out.enforce(
+                S3Op::CopyObject,
+                Some("open"),
+                Some("blocked"),
+                (true, true),
+                NONE,
+                &keyed
+            )
+            .is_ok()
+        );
     }
 
     #[test]
