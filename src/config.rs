@@ -19,8 +19,8 @@ use http::uri::{Authority, Scheme};
 use serde::Deserialize;
 
 pub use self::auth::{
-    BucketKeyFiles, BucketScope, ClientSettings, DEFAULT_REGION, InjectFiles, MIN_CLIENT_SECRET,
-    ResignSettings, SecretSource, StoreCredentialSettings,
+    BucketKeyFiles, BucketScope, ClientSettings, DEFAULT_REGION, InjectDerive, InjectFiles,
+    MIN_CLIENT_SECRET, ResignSettings, SecretSource, StoreCredentialSettings,
 };
 use crate::s3::policy::{BucketPolicies, Policy};
 pub use crate::s3::store::{Store, StoreSetting, UnknownUploads};

@@ -123,7 +123,11 @@ impl Credentials {
                         let key = read_key32(file, &at(&format!("previous_key_files[{j}]")))?;
                         previous.push(SsecKey::new(key));
                     }
-                    Some(Arc::new(BucketKeys { current, previous }))
+                    Some(Arc::new(BucketKeys {
+                        current,
+                        previous,
+                        derive: files.derive_per_object,
+                    }))
                 }
             };
             inject.push((rule.pattern.clone(), keys));

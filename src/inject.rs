@@ -18,7 +18,7 @@ use crate::s3::headers::{
     SSE_C_KEY, SSE_C_KEY_MD5,
 };
 use crate::s3::ssec::AES256;
-use crate::secret::Key32;
+use crate::secret::{KEY_LEN, Key32};
 
 /// One injected key, with the header values that carry it (computed once per load).
 #[derive(Clone, PartialEq)]
@@ -107,6 +107,8 @@ pub struct BucketKeys {
     pub current: SsecKey,
     /// `previous_key_files`, in file order.
     pub previous: Vec<SsecKey>,
+    /// `inject_derive = "object"`: each object gets its own key, derived from these.
+    pub derive: bool,
 }
 
 impl BucketKeys {
@@ -114,6 +116,50 @@ impl BucketKeys {
     pub fn all(&self) -> impl Iterator<Item = &SsecKey> {
         std::iter::once(&self.current).chain(&self.previous)
     }
+
+    /// The keys object `key` of `bucket` is written and read with: these, or with
+    /// `inject_derive = "object"` each one's [`derive_object_key`].
+    pub fn for_object(self: &Arc<Self>, bucket: &str, key: &str) -> Arc<Self> {
+        if !self.derive {
+            return Arc::clone(self);
+        }
+        let derive = |k: &SsecKey| SsecKey::new(derive_object_key(k.expose(), bucket, key));
+        Arc::new(Self {
+            current: derive(&self.current),
+            previous: self.previous.iter().map(derive).collect(),
+            derive: false,
+        })
+    }
+}
+
+/// HKDF-SHA256 salt of per-object keys: names the purpose and the version, so a key
+/// derived here is never the output of another use of the bucket key.
+pub const DERIVE_SALT: &[u8] = b"ssec-proxy inject_derive object v1";
+
+/// An object's own key under `inject_derive = "object"` (README "Per-object keys"):
+/// HKDF-SHA256 (RFC 5869) with the bucket key as input key material, [`DERIVE_SALT`]
+/// as salt, and as info the bucket name and the object key, each as UTF-8 after a
+/// 4-byte big-endian length (so no two (bucket, key) pairs share an info); 32 bytes.
+pub fn derive_object_key(bucket_key: &Key32, bucket: &str, key: &str) -> Key32 {
+    use aws_lc_rs::hkdf;
+    struct Len32;
+    impl hkdf::KeyType for Len32 {
+        fn len(&self) -> usize {
+            KEY_LEN
+        }
+    }
+    // Object keys are at most 1024 bytes and bucket names 63; a request line is bounded
+    // far below 4 GiB, so these cannot saturate.
+    let len = |s: &str| u32::try_from(s.len()).unwrap_or(u32::MAX).to_be_bytes();
+    let (bucket_len, key_len) = (len(bucket), len(key));
+    let info: [&[u8]; 4] = [&bucket_len, bucket.as_bytes(), &key_len, key.as_bytes()];
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, DERIVE_SALT).extract(bucket_key.expose());
+    let mut out = Zeroizing::new([0u8; KEY_LEN]);
+    // Expanding 32 bytes of SHA-256 output cannot fail (the limit is 255 × 32).
+    if let Ok(okm) = prk.expand(&info, Len32) {
+        let _ = okm.fill(&mut *out);
+    }
+    Key32::from_bytes(out)
 }
 
 /// Every `[[ssec.buckets]]` pattern with its keys, in file order: the first pattern

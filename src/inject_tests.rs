@@ -56,6 +56,7 @@ fn the_first_matching_rule_decides() {
     let keys = Arc::new(BucketKeys {
         current: key(1),
         previous: vec![key(2)],
+        derive: false,
     });
     let table = InjectTable::new(vec![
         (glob::Pattern::new("app-plain").unwrap(), None),
@@ -80,10 +81,58 @@ fn debug_shows_no_key_material() {
         "{k:?} {:?}",
         BucketKeys {
             current: k.clone(),
-            previous: vec![]
+            previous: vec![],
+            derive: false,
         }
     );
     assert!(!shown.contains(&STANDARD.encode([0x41u8; 32])));
     assert!(!shown.contains(k.md5_base64()));
     assert!(!shown.contains("AAAA"));
+}
+
+/// Known answers computed independently (Python's hmac and hashlib, RFC 5869 by hand):
+/// salt "ssec-proxy inject_derive object v1", info = be32(len bucket) bucket be32(len
+/// key) key.
+#[test]
+fn derives_object_keys_as_documented() {
+    let b64 = |k: &Key32| STANDARD.encode(k.expose());
+    let k: [u8; 32] = std::array::from_fn(|i| i as u8);
+    let k = key32(&k).unwrap();
+    assert_eq!(
+        b64(&derive_object_key(&k, "app-data", "reports/2026/q4.csv")),
+        "vNfchngLVsE9YekAuhqpuRY7Iq/+NUJRpUJd+5h5Oz4="
+    );
+    // The length prefixes keep "app-dat" + "areports…" apart from "app-data" + "reports…".
+    assert_eq!(
+        b64(&derive_object_key(&k, "app-dat", "areports/2026/q4.csv")),
+        "tM0Cz1hQMYNIG55dpjnv7d++iAg+y7lQA9QOuJpMAf8="
+    );
+    assert_eq!(
+        b64(&derive_object_key(&key32(&[7; 32]).unwrap(), "b", "")),
+        "V9OwwWBAv8hNEuxJQPZ1NMGkUMaBzv2TNjVGkGbcmXg="
+    );
+}
+
+#[test]
+fn derived_keys_replace_every_key_of_the_bucket() {
+    let keys = Arc::new(BucketKeys {
+        current: key(1),
+        previous: vec![key(2)],
+        derive: true,
+    });
+    let a = keys.for_object("b", "x");
+    assert_eq!(
+        a.current,
+        SsecKey::new(derive_object_key(key(1).expose(), "b", "x"))
+    );
+    assert_eq!(
+        a.previous,
+        [SsecKey::new(derive_object_key(key(2).expose(), "b", "x"))]
+    );
+    assert_ne!(keys.for_object("b", "y").current, a.current);
+    let plain = Arc::new(BucketKeys {
+        derive: false,
+        ..(*keys).clone()
+    });
+    assert!(Arc::ptr_eq(&plain.for_object("b", "x"), &plain));
 }

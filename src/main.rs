@@ -33,6 +33,29 @@ struct Cli {
 enum Command {
     /// Check the configuration and the files it references, then exit.
     Validate,
+    /// Key injection's keys (resign mode).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Print (base64, for x-amz-server-side-encryption-customer-key) the SSE-C key an
+    /// object is written under, so its data stays readable without the proxy: the
+    /// bucket's injected key, or with inject_derive = "object" the object's own key.
+    Derive {
+        /// The bucket.
+        #[arg(long)]
+        bucket: String,
+        /// The object key, as stored (not URL-encoded).
+        #[arg(long)]
+        key: String,
+        /// Use previous_key_files[N] instead of inject_key_file.
+        #[arg(long, value_name = "N")]
+        previous: Option<usize>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -43,6 +66,14 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Validate) => validate(&file),
+        Some(Command::Key {
+            command:
+                KeyCommand::Derive {
+                    bucket,
+                    key,
+                    previous,
+                },
+        }) => derive(&file, &bucket, &key, previous),
         None => run(&file),
     }
 }
@@ -74,6 +105,50 @@ fn validate(file: &Path) -> ExitCode {
     println!("{}", config.auth_summary());
     println!("upstream.store: {}", identify_store(&config));
     println!("ok: {}", file.display());
+    ExitCode::SUCCESS
+}
+
+/// `key derive`: the object's key on stdout, nothing else; errors on stderr.
+fn derive(file: &Path, bucket: &str, key: &str, previous: Option<usize>) -> ExitCode {
+    use base64::Engine as _;
+    let config = match Config::load(file) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("invalid: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(settings) = config.live.auth.as_ref() else {
+        eprintln!("error: key injection needs auth.mode = \"resign\"");
+        return ExitCode::FAILURE;
+    };
+    let credentials = match Credentials::load(settings) {
+        Ok(credentials) => credentials,
+        Err(e) => {
+            eprintln!("invalid: {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(keys) = credentials.inject_keys(bucket) else {
+        eprintln!("error: no ssec.buckets rule injects a key into bucket {bucket}");
+        return ExitCode::FAILURE;
+    };
+    let keys = keys.for_object(bucket, key);
+    let chosen = match previous {
+        None => Some(&keys.current),
+        Some(n) => keys.previous.get(n),
+    };
+    let Some(chosen) = chosen else {
+        eprintln!(
+            "error: bucket {bucket}'s rule has {} previous key file(s)",
+            keys.previous.len()
+        );
+        return ExitCode::FAILURE;
+    };
+    let encoded = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::STANDARD.encode(chosen.expose().expose()),
+    );
+    println!("{}", encoded.as_str());
     ExitCode::SUCCESS
 }
 

@@ -51,6 +51,11 @@ impl Eq for Secret {}
 pub struct Key32(Zeroizing<[u8; KEY_LEN]>);
 
 impl Key32 {
+    /// A key from its bytes (a derived key).
+    pub fn from_bytes(bytes: Zeroizing<[u8; KEY_LEN]>) -> Self {
+        Self(bytes)
+    }
+
     /// The key bytes, for the code that keys a MAC or a permutation with them.
     pub fn expose(&self) -> &[u8; KEY_LEN] {
         &self.0

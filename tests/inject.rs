@@ -46,10 +46,12 @@ fn rules(dir: &Path, a: &str, previous_a: &[&str]) -> String {
     format!(
         "[[ssec.buckets]]\nbucket = \"inja-*\"\npolicy = \"require\"\ninject_key_file = {:?}\nprevious_key_files = [{}]\n\
          [[ssec.buckets]]\nbucket = \"injb-*\"\npolicy = \"require\"\ninject_key_file = {:?}\n\
-         [[ssec.buckets]]\nbucket = \"injallow-*\"\npolicy = \"allow\"\ninject_key_file = {:?}\n",
+         [[ssec.buckets]]\nbucket = \"injallow-*\"\npolicy = \"allow\"\ninject_key_file = {:?}\n\
+         [[ssec.buckets]]\nbucket = \"injobj-*\"\npolicy = \"require\"\ninject_key_file = {:?}\ninject_derive = \"object\"\n",
         path(a),
         previous.join(", "),
         path("b.key"),
+        path("a.key"),
         path("a.key"),
     )
 }
@@ -588,6 +590,143 @@ async fn block_writes_keeps_reads(store: Store) {
     assert!(uploads.uploads().is_empty());
 }
 
+/// `inject_derive = "object"`: every object (each part of a multipart upload too) is
+/// stored under its own key, which `ssec-proxy key derive` prints, so the store's data
+/// stays readable without the proxy; the bucket key itself opens nothing; a copy
+/// re-encrypts from the source object's key to the destination object's.
+async fn derived_object_keys_at_rest(store: Store) {
+    let r = Injecting::start(&store);
+    let app = r.app();
+    let bucket = r.bucket("injobj").await;
+    let derive = |name: &str| {
+        let out = std::process::Command::new(support::BIN)
+            .args(["key", "derive", "--config"])
+            .arg(&r.proxy.config_path)
+            .args(["--bucket", &bucket, "--key", name])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let b64 = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let raw: [u8; 32] =
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &b64)
+                .unwrap()
+                .try_into()
+                .unwrap();
+        Key {
+            raw,
+            b64,
+            md5: base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                <md5::Md5 as md5::Digest>::digest(raw),
+            ),
+        }
+    };
+    for (name, body) in [("one", &b"object one"[..]), ("dir/two", b"object two")] {
+        app.put_object()
+            .bucket(&bucket)
+            .key(name)
+            .body(ByteStream::from_static(body))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PUT {name}: {:?}", failure(&e)));
+        assert_eq!(get(&app, &bucket, name).await, body);
+        r.at_rest(&bucket, name, &derive(name), body).await;
+    }
+    let (one, two) = (derive("one"), derive("dir/two"));
+    assert!(
+        one.raw != two.raw && one.raw != r.a.raw,
+        "each object its own key"
+    );
+    // The bucket key opens none of them.
+    let url = format!("{}/{bucket}/one", direct_url(&store));
+    let ca = std::fs::read_to_string(&store.ca).unwrap();
+    let with_bucket_key = RawClient::new(&ca, false)
+        .send(signed(
+            &store,
+            "GET",
+            &url,
+            &[
+                ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+                (
+                    "x-amz-server-side-encryption-customer-key",
+                    r.a.b64.as_str(),
+                ),
+                (
+                    "x-amz-server-side-encryption-customer-key-md5",
+                    r.a.md5.as_str(),
+                ),
+            ],
+            Bytes::new(),
+        ))
+        .await;
+    assert_ne!(
+        with_bucket_key.status.as_u16(),
+        200,
+        "the bucket key read an object"
+    );
+
+    // Multipart: every part under the object's key.
+    let (p1, p2) = (
+        at_rest::marked(5 * 1024 * 1024, "DERIVED", 5),
+        b"tail".to_vec(),
+    );
+    let id = app
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("multi")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_owned();
+    let mut parts = Vec::new();
+    for (n, body) in [(1, &p1), (2, &p2)] {
+        let out = app
+            .upload_part()
+            .bucket(&bucket)
+            .key("multi")
+            .upload_id(&id)
+            .part_number(n)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("part {n}: {:?}", failure(&e)));
+        parts.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    app.complete_multipart_upload()
+        .bucket(&bucket)
+        .key("multi")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("complete: {:?}", failure(&e)));
+    r.at_rest(&bucket, "multi", &derive("multi"), &[p1, p2].concat())
+        .await;
+
+    if store.name != "RGW" {
+        app.copy_object()
+            .bucket(&bucket)
+            .key("copy")
+            .copy_source(format!("{bucket}/one"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("copy: {:?}", failure(&e)));
+        r.at_rest(&bucket, "copy", &derive("copy"), b"object one")
+            .await;
+    }
+}
+
 fn wait_log(proxy: &Proxy, needle: &str) -> bool {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while std::time::Instant::now() < deadline {
@@ -605,4 +744,5 @@ per_store!(
     reads_under_a_previous_key_after_rotation,
     plaintext_objects_are_caught,
     block_writes_keeps_reads,
+    derived_object_keys_at_rest,
 );

@@ -54,6 +54,20 @@ pub struct InjectFiles {
     pub current: PathBuf,
     /// `previous_key_files`: what reads try next when the store says the key is wrong.
     pub previous: Vec<PathBuf>,
+    /// `inject_derive = "object"`: each object's key is derived from these
+    /// ([`crate::inject::derive_object_key`]).
+    pub derive_per_object: bool,
+}
+
+/// `inject_derive`: which key an object gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InjectDerive {
+    /// The bucket's key itself (the default).
+    #[default]
+    Bucket,
+    /// A key of its own, derived from the bucket's key, the bucket and the object key.
+    Object,
 }
 
 /// One `[[auth.clients]]` entry.

@@ -407,6 +407,7 @@ fn key_injection_reads_its_files_per_bucket_rule() {
                 PathBuf::from("/etc/ssec/keys/app-v1.key"),
                 PathBuf::from("/run/keys/app-v0.key")
             ],
+            derive_per_object: false,
         })
     );
     let keys: Vec<_> = auth.key_files().into_iter().map(|(k, _)| k).collect();

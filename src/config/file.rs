@@ -8,7 +8,7 @@ use std::path::Path;
 use http::uri::Scheme;
 use serde::Deserialize;
 
-use super::auth::{AuthTable, BucketKeyFiles, InjectFiles, StoreCredentialsTable};
+use super::auth::{AuthTable, BucketKeyFiles, InjectDerive, InjectFiles, StoreCredentialsTable};
 use super::values::{
     AtLeast, BucketGlob, Endpoint, FilePath, HostName, HumanDuration, KeyMd5, ListenAddr,
     NonZeroDuration, OptionalListenAddr,
@@ -134,6 +134,8 @@ struct BucketRuleTable {
     inject_key_file: Option<FilePath>,
     /// Resign mode: keys reads fall back to, newest first.
     previous_key_files: Option<Vec<FilePath>>,
+    /// Resign mode: `object` derives each object's key from the injected key.
+    inject_derive: Option<InjectDerive>,
 }
 
 impl Default for LogTable {
@@ -311,6 +313,12 @@ fn inject_files(
     for (i, rule) in rules.iter().enumerate() {
         let at = |name: &str| format!("ssec.buckets[{i}].{name}");
         let files = match (&rule.inject_key_file, &rule.previous_key_files) {
+            (None, _) if rule.inject_derive.is_some() => {
+                return Err((
+                    at("inject_derive"),
+                    "needs inject_key_file (the key objects' keys are derived from)".to_owned(),
+                ));
+            }
             (None, None) => None,
             (None, Some(_)) => {
                 return Err((
@@ -337,6 +345,7 @@ fn inject_files(
                     .flatten()
                     .map(|p| p.clone().resolve(dir))
                     .collect(),
+                derive_per_object: rule.inject_derive == Some(InjectDerive::Object),
             }),
         };
         out.push(BucketKeyFiles {

@@ -31,7 +31,7 @@ use crate::s3::error::Reason;
 use crate::s3::headers::{COPY_SOURCE, SSE_C_ALGORITHM, SSE_C_KEY_MD5};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::Policy;
-use crate::s3::policy::{copy_source_bucket, requires_destination};
+use crate::s3::policy::requires_destination;
 use crate::s3::ssec;
 
 /// The body below this layer: the client's, or none for a read tried again.
@@ -127,18 +127,17 @@ where
         let s3 = req.extensions().get::<S3Request>().cloned();
         let destination = s3
             .as_ref()
-            .and_then(|s3| s3.bucket.as_deref())
             .filter(|_| takes_destination(op) && !Group::Destination.sent(req.headers()))
-            .and_then(|bucket| creds.inject_keys(bucket))
-            .cloned();
+            .and_then(|s3| Some((s3.bucket.as_deref()?, s3.key.as_deref()?)))
+            .and_then(|(bucket, key)| Some(creds.inject_keys(bucket)?.for_object(bucket, key)));
         let source = req
             .headers()
             .get(COPY_SOURCE)
             .filter(|_| matches!(op, S3Op::CopyObject | S3Op::UploadPartCopy))
             .filter(|_| !Group::CopySource.sent(req.headers()))
             .and_then(|v| v.to_str().ok())
-            .and_then(copy_source_bucket)
-            .and_then(|bucket| creds.inject_keys(&bucket))
+            .and_then(copy_source_object)
+            .and_then(|(bucket, key)| Some(creds.inject_keys(&bucket)?.for_object(&bucket, &key)))
             .map(|keys| keys.current.clone());
         if destination.is_none() && source.is_none() {
             return Either::Left(self.inner.call(req.map(http_body_util::Either::Left)));
@@ -223,6 +222,17 @@ where
         result = inner.ready().await?.call(again(key)).await;
     }
     result
+}
+
+/// The bucket and (decoded) key an `x-amz-copy-source` names, read as the classify
+/// layer checked it (`s3::strict`): `[/]bucket/key[?versionId=…]`.
+fn copy_source_object(value: &str) -> Option<(String, String)> {
+    let value = value.strip_prefix('/').unwrap_or(value);
+    let path = value.split_once('?').map_or(value, |(p, _)| p);
+    match crate::s3::strict::path_style(path).ok()? {
+        (Some(bucket), Some(key)) => Some((bucket, key)),
+        _ => None,
+    }
 }
 
 /// Whether a response says the object is SSE-C: the algorithm echoed, once.

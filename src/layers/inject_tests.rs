@@ -77,6 +77,7 @@ fn fixture() -> Fixture {
                 Some(InjectFiles {
                     current: file(1),
                     previous: vec![file(2), file(3)],
+                    derive_per_object: false,
                 }),
             ),
             rule(
@@ -84,6 +85,7 @@ fn fixture() -> Fixture {
                 Some(InjectFiles {
                     current: file(4),
                     previous: vec![],
+                    derive_per_object: false,
                 }),
             ),
         ],
