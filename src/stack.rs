@@ -111,6 +111,7 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
         .layer(InjectLayer::new(
             Arc::clone(&credentials),
             Arc::clone(&live),
+            Arc::clone(&store),
             Arc::clone(&metrics),
         ))
         // SSE-C: AWS's validation, bucket policy, store quirks; then confirmation of

@@ -254,7 +254,7 @@ fn validate_accepts_a_resign_file_and_says_so_without_a_secret() {
     assert!(ok, "{out}");
     assert!(
         out.contains(
-            "\nauth.mode: resign (1 client; region us-east-1; store region us-east-1; binding key set)\n"
+            "\nauth.mode: resign (1 client; region us-east-1; store region us-east-1; binding key set; key injection off)\n"
         ),
         "{out}"
     );

@@ -288,6 +288,28 @@ async fn seaweedfs_injected_keys_never_reach_logs_responses_or_validate_at_trace
     // obj and old (GET, HEAD), new: 200 on both protocols; lost: 403.
     let ok = seen.iter().filter(|s| s.starts_with("200")).count();
     assert_eq!(ok, 10, "{seen:?}");
+    // A client's own (wrong) key on an injected object: SeaweedFS answers the HEAD
+    // with the MD5 of the object's real key, which must not reach the client.
+    let own = Key::new(53);
+    let own_headers = [
+        (ALG, "AES256"),
+        (KEY, own.b64.as_str()),
+        (MD5, own.md5.as_str()),
+    ];
+    for method in ["HEAD", "GET"] {
+        let raw = RawClient::new(&proxy.pki.ca_pem, false);
+        let r = raw
+            .send(signed(
+                &as_app,
+                method,
+                &format!("{base}/obj"),
+                &own_headers,
+                Bytes::new(),
+            ))
+            .await;
+        assert_eq!(r.status.as_u16(), 403, "{method}: {}", r.text());
+        seen.push(format!("{} {:?} {}", r.status, r.headers, r.text()));
+    }
     // The plain listener (a sidecar's loopback): injection needs no TLS from the client.
     let line = proxy.wait_log("\"listening\"").unwrap();
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();

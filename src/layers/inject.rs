@@ -33,6 +33,7 @@ use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::Policy;
 use crate::s3::policy::requires_destination;
 use crate::s3::ssec;
+use crate::s3::store::{LiveStore, Store};
 
 /// The body below this layer: the client's, or none for a read tried again.
 pub type InjectBody<B> = http_body_util::Either<B, Empty<Bytes>>;
@@ -53,6 +54,7 @@ pub struct Injected {
 pub struct InjectLayer {
     credentials: LiveCredentials,
     live: Arc<ArcSwap<LiveSsec>>,
+    store: Arc<LiveStore>,
     metrics: Arc<Metrics>,
 }
 
@@ -62,11 +64,13 @@ impl InjectLayer {
     pub fn new(
         credentials: LiveCredentials,
         live: Arc<ArcSwap<LiveSsec>>,
+        store: Arc<LiveStore>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             credentials,
             live,
+            store,
             metrics,
         }
     }
@@ -79,6 +83,7 @@ impl<S> Layer<S> for InjectLayer {
             inner,
             credentials: Arc::clone(&self.credentials),
             live: Arc::clone(&self.live),
+            store: Arc::clone(&self.store),
             metrics: Arc::clone(&self.metrics),
         }
     }
@@ -90,6 +95,7 @@ pub struct Inject<S> {
     inner: S,
     credentials: LiveCredentials,
     live: Arc<ArcSwap<LiveSsec>>,
+    store: Arc<LiveStore>,
     metrics: Arc<Metrics>,
 }
 
@@ -160,9 +166,10 @@ where
             .filter(|_| req.body().is_end_stream());
         // An injected read must come back as SSE-C: RGW 16.2 answers a key sent for a
         // plaintext object with the plaintext, which the client could not tell.
+        let store = self.store.get();
         let read = s3
             .filter(|_| injected.destination)
-            .filter(|s3| matches!(s3.op, S3Op::GetObject | S3Op::HeadObject));
+            .filter(|s3| serves_data(s3.op, store));
         let live = Arc::clone(&self.live);
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
@@ -222,6 +229,18 @@ where
         result = inner.ready().await?.call(again(key)).await;
     }
     result
+}
+
+/// Reads whose success answer must echo SSE-C: those that return the object's data.
+/// GetObjectAttributes is one where the store reads `?attributes` as a GetObject (RGW
+/// 16.2; Garage; any store not known to implement it); SeaweedFS answers it with the
+/// attributes only, without an echo, as AWS does.
+fn serves_data(op: S3Op, store: Store) -> bool {
+    match op {
+        S3Op::GetObject | S3Op::HeadObject | S3Op::GetObjectTorrent => true,
+        S3Op::GetObjectAttributes => store != Store::Seaweedfs,
+        _ => false,
+    }
 }
 
 /// The bucket and (decoded) key an `x-amz-copy-source` names, read as the classify

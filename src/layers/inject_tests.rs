@@ -29,6 +29,11 @@ struct Fixture {
     metrics: Arc<Metrics>,
 }
 
+fn rgw() -> Arc<crate::s3::store::LiveStore> {
+    use crate::s3::store::{LiveStore, Store, StoreSetting};
+    Arc::new(LiveStore::new(StoreSetting::Named(Store::Rgw)))
+}
+
 /// `app-*` requires SSE-C, everything else allows it.
 fn policies() -> Arc<ArcSwap<LiveSsec>> {
     use crate::s3::policy::{BucketPolicies, Rule};
@@ -131,6 +136,7 @@ async fn send(
     let svc = InjectLayer::new(
         Arc::clone(&f.credentials),
         Arc::clone(&f.live),
+        rgw(),
         Arc::clone(&f.metrics),
     )
     .layer(recorder(&log, reply));
@@ -346,8 +352,13 @@ async fn does_not_try_again_for_other_answers_or_with_a_body() {
 #[tokio::test]
 async fn passthrough_mode_is_untouched() {
     let log = Log::default();
-    let svc = InjectLayer::new(Arc::new(ArcSwapOption::empty()), policies(), Metrics::new())
-        .layer(recorder(&log, echo));
+    let svc = InjectLayer::new(
+        Arc::new(ArcSwapOption::empty()),
+        policies(),
+        rgw(),
+        Metrics::new(),
+    )
+    .layer(recorder(&log, echo));
     let req = request(Method::PUT, S3Op::PutObject, "app-data");
     svc.oneshot(req).await.unwrap();
     assert!(!log.only().headers.contains_key(SSE_C_KEY));

@@ -80,7 +80,7 @@ where
 {
     type Response = Response<RB>;
     type Error = ProxyError;
-    type Future = Finish<S::Future, Option<Confirm>, Response<RB>, Response<RB>>;
+    type Future = Finish<S::Future, After, Response<RB>, Response<RB>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
         self.inner.poll_ready(cx)
@@ -122,8 +122,21 @@ where
                 store,
                 digest,
             });
-        Finish::new(self.inner.call(req), confirm, finish)
+        let after = After {
+            confirm,
+            sent: checked.destination,
+        };
+        Finish::new(self.inner.call(req), after, finish)
     }
+}
+
+/// What the response is checked against.
+#[derive(Clone, Copy, Debug)]
+pub struct After {
+    /// The write to confirm, if any.
+    confirm: Option<Confirm>,
+    /// The digest of the key the request carried (sent by the client or injected).
+    sent: Option<KeyDigest>,
 }
 
 /// Every request-side check, in order: AWS's header validation, the bucket policy,
@@ -200,13 +213,11 @@ fn check_form(
 }
 
 /// The echo made single-valued; an SSE-C write the store did not confirm refused.
-fn finish<RB>(
-    confirm: Option<Confirm>,
-    result: Result<Response<RB>, ProxyError>,
-) -> Next<Response<RB>> {
+fn finish<RB>(after: After, result: Result<Response<RB>, ProxyError>) -> Next<Response<RB>> {
     Next::Done(result.and_then(|mut response| {
         collapse_echo(response.headers_mut());
-        let Some(c) = confirm.filter(|_| response.status().is_success()) else {
+        drop_foreign_echo(response.headers_mut(), after.sent);
+        let Some(c) = after.confirm.filter(|_| response.status().is_success()) else {
             return Ok(response);
         };
         match unconfirmed(response.headers(), &c.digest) {
@@ -228,6 +239,19 @@ const ECHO: [HeaderName; 3] = [SSE_C_ALGORITHM, SSE_C_KEY_MD5, SSE];
 fn collapse_echo(headers: &mut HeaderMap) {
     for name in ECHO {
         crate::s3::headers::collapse_identical(headers, name);
+    }
+}
+
+/// Removes a key-MD5 echo that is not the digest of the key the request carried:
+/// SeaweedFS answers a HEAD with the wrong key with the MD5 of the object's real key,
+/// which AWS never shows (it tells which key, or key version, an object is under).
+fn drop_foreign_echo(headers: &mut HeaderMap, sent: Option<KeyDigest>) {
+    let own = |v: &http::HeaderValue| {
+        let echoed = v.to_str().ok().and_then(KeyDigest::from_base64);
+        matches!((echoed, sent), (Some(e), Some(s)) if e.matches(&s))
+    };
+    if !headers.get_all(SSE_C_KEY_MD5).iter().all(own) {
+        headers.remove(SSE_C_KEY_MD5);
     }
 }
 

@@ -581,3 +581,50 @@ async fn collapses_the_echo_of_a_read() {
         1
     );
 }
+
+/// SeaweedFS answers a HEAD with the wrong key with the MD5 of the object's real key; the
+/// client sees only an echo of its own key's digest, never another's.
+#[tokio::test]
+async fn drops_an_echo_of_a_key_the_request_did_not_carry() {
+    let head = || {
+        with_key(
+            request(
+                Method::HEAD,
+                target(S3Op::HeadObject, Some("b"), Some("k"), None),
+            ),
+            1,
+        )
+    };
+    let (result, _) = send(
+        settings(Store::Seaweedfs, allow()),
+        head(),
+        ok_with(echo(2)),
+    )
+    .await;
+    let response = result.unwrap();
+    assert!(response.headers().get(SSE_C_KEY_MD5).is_none());
+    assert!(response.headers().contains_key(SSE_C_ALGORITHM));
+    // The request's own digest stays.
+    let (result, _) = send(
+        settings(Store::Seaweedfs, allow()),
+        head(),
+        ok_with(echo(1)),
+    )
+    .await;
+    assert_eq!(
+        result
+            .unwrap()
+            .headers()
+            .get_all(SSE_C_KEY_MD5)
+            .iter()
+            .count(),
+        1
+    );
+    // A request without a key sees no key digest at all.
+    let plain = request(
+        Method::GET,
+        target(S3Op::GetObject, Some("b"), Some("k"), None),
+    );
+    let (result, _) = send(settings(Store::Seaweedfs, allow()), plain, ok_with(echo(2))).await;
+    assert!(result.unwrap().headers().get(SSE_C_KEY_MD5).is_none());
+}

@@ -311,6 +311,15 @@ fn bucket_op(target: &Target<'_>, params: &Query<'_>) -> S3Op {
 }
 
 fn object_op(target: &Target<'_>, params: &Query<'_>) -> Result<S3Op, S3Error> {
+    if params.has("append") {
+        // Ceph RGW appends to an object for `PUT ?append&position=N`, ignoring SSE-C
+        // headers: the data would land in plaintext whatever the proxy checked.
+        return Err(S3Error::new(
+            super::error::S3ErrorCode::NotImplemented,
+            "Appending to an object (?append) is not an S3 operation: Ceph RGW stores appended data without SSE-C, so the proxy refuses it.",
+        )
+        .with_reason(super::error::Reason::StoreRefusal));
+    }
     let multipart = params.is_multipart();
     if *target.method == Method::PUT && multipart != params.has_part_number() {
         return Err(strict::ambiguous(

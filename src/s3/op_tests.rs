@@ -757,6 +757,34 @@ fn refuses_what_a_store_could_read_as_another_target_or_operation() {
     }
 }
 
+/// RGW's append (`PUT ?append&position=N`) stores data without SSE-C: refused for every
+/// method on an object, with or without other parameters.
+#[test]
+fn refuses_rgws_append() {
+    for (method, query) in [
+        ("PUT", "append&position=0"),
+        ("PUT", "append"),
+        ("POST", "append&position=10"),
+        ("GET", "append"),
+    ] {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let e = classify(
+            &Target {
+                method: &method,
+                path: "/b/k",
+                query: Some(query),
+                host: "localhost",
+                has_copy_source: false,
+                is_form: false,
+            },
+            &suffixes(),
+        )
+        .expect_err(query);
+        assert_eq!(e.code.as_str(), "NotImplemented", "{method} ?{query}");
+        assert_eq!(e.reason, Some(crate::s3::error::Reason::StoreRefusal));
+    }
+}
+
 #[test]
 fn form_uploads_to_an_object_path_are_post_object() {
     let got = classify(
