@@ -64,6 +64,18 @@ fn mount_dir(pod: &Value, container: &Value, volume_kind: &str, name: &str) -> S
     mount["mountPath"].as_str().unwrap().to_owned()
 }
 
+/// The proxy's init container (a native sidecar).
+fn native_sidecar(pod: &Value) -> &Value {
+    let sidecar = pod["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ssec-proxy")
+        .unwrap();
+    assert_eq!(sidecar["restartPolicy"], "Always", "a native sidecar");
+    sidecar
+}
+
 /// Checks one proxy container against the configuration it is given.
 fn check_proxy(docs: &[Value], pod: &Value, container: &Value) -> Config {
     let args: Vec<&str> = container["args"]
@@ -153,13 +165,7 @@ fn check_proxy(docs: &[Value], pod: &Value, container: &Value) -> Config {
 fn native_sidecar_manifest_matches_its_configuration() {
     let docs = documents("sidecar.yaml");
     let pod = &kind(&docs, "Deployment")["spec"]["template"]["spec"];
-    let sidecar = pod["initContainers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "ssec-proxy")
-        .unwrap();
-    assert_eq!(sidecar["restartPolicy"], "Always", "a native sidecar");
+    let sidecar = native_sidecar(pod);
     let config = check_proxy(&docs, pod, sidecar);
     assert!(
         config.restart.server.listen.ip().is_loopback(),
@@ -185,12 +191,7 @@ fn native_sidecar_manifest_matches_its_configuration() {
 fn key_injection_sidecar_manifest_keeps_keys_in_the_proxy() {
     let docs = documents("sidecar-inject.yaml");
     let pod = &kind(&docs, "Deployment")["spec"]["template"]["spec"];
-    let sidecar = pod["initContainers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "ssec-proxy")
-        .unwrap();
+    let sidecar = native_sidecar(pod);
     let config = check_proxy(&docs, pod, sidecar);
     let auth = config.live.auth.as_ref().expect("resign mode");
     assert!(!auth.key_files().is_empty(), "a bucket injects a key");

@@ -155,6 +155,51 @@ impl Injecting {
     }
 }
 
+/// A multipart upload of `parts` through the proxy by a client that sends no SSE-C
+/// header; no part's answer may carry a key MD5.
+async fn multipart(app: &Client, bucket: &str, key: &str, parts: &[&[u8]]) {
+    let upload = app
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {:?}", failure(&e)));
+    let id = upload.upload_id().unwrap();
+    let mut done = Vec::new();
+    for (n, body) in (1..).zip(parts) {
+        let out = app
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(id)
+            .part_number(n)
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("part {n}: {:?}", failure(&e)));
+        assert_eq!(out.sse_customer_key_md5(), None);
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(out.e_tag().unwrap())
+                .build(),
+        );
+    }
+    app.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("complete: {:?}", failure(&e)));
+}
+
 async fn get(c: &Client, bucket: &str, name: &str) -> Vec<u8> {
     let got = c
         .get_object()
@@ -210,46 +255,7 @@ async fn injects_the_buckets_key_into_plain_s3(store: Store) {
     // Multipart: every part under the bucket's key.
     let part1 = at_rest::marked(5 * 1024 * 1024, &marker, 2);
     let part2 = at_rest::marked(1024, &marker, 3);
-    let upload = app
-        .create_multipart_upload()
-        .bucket(&bucket)
-        .key("multi")
-        .send()
-        .await
-        .unwrap();
-    let id = upload.upload_id().unwrap();
-    let mut parts = Vec::new();
-    for (n, body) in [(1, &part1), (2, &part2)] {
-        let out = app
-            .upload_part()
-            .bucket(&bucket)
-            .key("multi")
-            .upload_id(id)
-            .part_number(n)
-            .body(ByteStream::from(body.clone()))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("part {n}: {:?}", failure(&e)));
-        assert_eq!(out.sse_customer_key_md5(), None);
-        parts.push(
-            CompletedPart::builder()
-                .part_number(n)
-                .e_tag(out.e_tag().unwrap())
-                .build(),
-        );
-    }
-    app.complete_multipart_upload()
-        .bucket(&bucket)
-        .key("multi")
-        .upload_id(id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("complete: {:?}", failure(&e)));
+    multipart(&app, &bucket, "multi", &[&part1, &part2]).await;
     let whole = [part1.clone(), part2.clone()].concat();
     assert_eq!(get(&app, &bucket, "multi").await, whole);
     let first = app
@@ -732,47 +738,7 @@ async fn derived_object_keys_at_rest(store: Store) {
         at_rest::marked(5 * 1024 * 1024, "DERIVED", 5),
         b"tail".to_vec(),
     );
-    let id = app
-        .create_multipart_upload()
-        .bucket(&bucket)
-        .key("multi")
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_owned();
-    let mut parts = Vec::new();
-    for (n, body) in [(1, &p1), (2, &p2)] {
-        let out = app
-            .upload_part()
-            .bucket(&bucket)
-            .key("multi")
-            .upload_id(&id)
-            .part_number(n)
-            .body(ByteStream::from(body.clone()))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("part {n}: {:?}", failure(&e)));
-        parts.push(
-            CompletedPart::builder()
-                .part_number(n)
-                .e_tag(out.e_tag().unwrap())
-                .build(),
-        );
-    }
-    app.complete_multipart_upload()
-        .bucket(&bucket)
-        .key("multi")
-        .upload_id(&id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("complete: {:?}", failure(&e)));
+    multipart(&app, &bucket, "multi", &[&p1, &p2]).await;
     r.at_rest(&bucket, "multi", &derive("multi"), &[p1, p2].concat())
         .await;
 

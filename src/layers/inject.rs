@@ -142,7 +142,7 @@ where
             .filter(|_| matches!(op, S3Op::CopyObject | S3Op::UploadPartCopy))
             .filter(|_| !Group::CopySource.sent(req.headers()))
             .and_then(|v| v.to_str().ok())
-            .and_then(copy_source_object)
+            .and_then(crate::s3::strict::copy_source_object)
             .and_then(|(bucket, key)| Some(creds.inject_keys(&bucket)?.for_object(&bucket, &key)))
             .map(|keys| keys.current.clone());
         if destination.is_none() && source.is_none() {
@@ -240,17 +240,6 @@ fn serves_data(op: S3Op, store: Store) -> bool {
         S3Op::GetObject | S3Op::HeadObject | S3Op::GetObjectTorrent => true,
         S3Op::GetObjectAttributes => store != Store::Seaweedfs,
         _ => false,
-    }
-}
-
-/// The bucket and (decoded) key an `x-amz-copy-source` names, read as the classify
-/// layer checked it (`s3::strict`): `[/]bucket/key[?versionId=…]`.
-fn copy_source_object(value: &str) -> Option<(String, String)> {
-    let value = value.strip_prefix('/').unwrap_or(value);
-    let path = value.split_once('?').map_or(value, |(p, _)| p);
-    match crate::s3::strict::path_style(path).ok()? {
-        (Some(bucket), Some(key)) => Some((bucket, key)),
-        _ => None,
     }
 }
 

@@ -130,8 +130,7 @@ fn check_copy_source(value: &[u8]) -> Result<(), S3Error> {
             "The x-amz-copy-source header is not valid.",
         ));
     };
-    let value = value.strip_prefix('/').unwrap_or(value);
-    if value.starts_with("arn:") {
+    if value.strip_prefix('/').unwrap_or(value).starts_with("arn:") {
         // The proxy cannot tell which bucket an access point names, so it could not
         // apply the source bucket's policy; SeaweedFS reads some ARNs as a PutObject.
         return Err(ambiguous(
@@ -139,7 +138,7 @@ fn check_copy_source(value: &[u8]) -> Result<(), S3Error> {
             "An access-point ARN as x-amz-copy-source is not supported: the proxy cannot apply the source bucket's policy.",
         ));
     }
-    let path = value.split_once('?').map_or(value, |(p, _)| p);
+    let path = copy_source_path(value);
     let bad = || {
         ambiguous(
             REASON_HEADER,
@@ -149,5 +148,21 @@ fn check_copy_source(value: &[u8]) -> Result<(), S3Error> {
     match path_style(path).map_err(|_| bad())? {
         (Some(_), Some(_)) => Ok(()),
         _ => Err(bad()),
+    }
+}
+
+/// The path part of an `x-amz-copy-source` value: `bucket/key`, without a leading `/`
+/// or `?versionId=…`.
+fn copy_source_path(value: &str) -> &str {
+    let value = value.strip_prefix('/').unwrap_or(value);
+    value.split_once('?').map_or(value, |(p, _)| p)
+}
+
+/// The bucket and decoded key an `x-amz-copy-source` value names, read as
+/// [`check_headers`] checked it.
+pub fn copy_source_object(value: &str) -> Option<(String, String)> {
+    match path_style(copy_source_path(value)).ok()? {
+        (Some(bucket), Some(key)) => Some((bucket, key)),
+        _ => None,
     }
 }
