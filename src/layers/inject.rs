@@ -130,9 +130,8 @@ where
         let (Some(creds), Some(op)) = (table.as_deref().filter(|c| c.injects()), op) else {
             return Either::Left(self.inner.call(req.map(http_body_util::Either::Left)));
         };
-        let s3 = req.extensions().get::<S3Request>().cloned();
+        let s3 = req.extensions().get::<S3Request>();
         let destination = s3
-            .as_ref()
             .filter(|_| takes_destination(op) && !Group::Destination.sent(req.headers()))
             .and_then(|s3| Some((s3.bucket.as_deref()?, s3.key.as_deref()?)))
             .and_then(|(bucket, key)| Some(creds.inject_keys(bucket)?.for_object(bucket, key)));
@@ -167,9 +166,11 @@ where
         // An injected read must come back as SSE-C: RGW 16.2 answers a key sent for a
         // plaintext object with the plaintext, which the client could not tell.
         let store = self.store.get();
-        let read = s3
-            .filter(|_| injected.destination)
-            .filter(|s3| serves_data(s3.op, store));
+        let read = req
+            .extensions()
+            .get::<S3Request>()
+            .filter(|s3| injected.destination && serves_data(s3.op, store))
+            .cloned();
         let live = Arc::clone(&self.live);
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
