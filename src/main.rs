@@ -17,7 +17,8 @@ use ssec_proxy::credentials::Credentials;
 use ssec_proxy::health::Identify;
 use ssec_proxy::s3::store::LiveStore;
 use ssec_proxy::server::{Exit, Server, Signal};
-use ssec_proxy::{telemetry, tls};
+use ssec_proxy::store_client::StoreClient;
+use ssec_proxy::{rekey, telemetry, tls};
 
 #[derive(Parser)]
 #[command(version, about)]
@@ -37,6 +38,27 @@ enum Command {
     Key {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Rewrite every object of an injecting bucket still under one of its
+    /// previous_key_files to the current key, in place (resign mode). Resumable: a
+    /// second run finds nothing to do. Exits non-zero if any object failed.
+    Rekey {
+        /// The bucket.
+        #[arg(long)]
+        bucket: String,
+        /// Only objects whose key starts with this.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Check and count; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Objects rewritten at once.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: u16,
+        /// Part size (MiB) where the store cannot copy SSE-C objects and rekey streams
+        /// them; larger objects are written as multipart uploads.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(5..=5120))]
+        part_size_mib: u64,
     },
 }
 
@@ -74,6 +96,22 @@ fn main() -> ExitCode {
                     previous,
                 },
         }) => derive(&file, &bucket, &key, previous),
+        Some(Command::Rekey {
+            bucket,
+            prefix,
+            dry_run,
+            jobs,
+            part_size_mib,
+        }) => rekey(
+            &file,
+            &rekey::Options {
+                bucket,
+                prefix,
+                dry_run,
+                jobs: usize::from(jobs),
+                part_size: part_size_mib * 1024 * 1024,
+            },
+        ),
         None => run(&file),
     }
 }
@@ -150,6 +188,124 @@ fn derive(file: &Path, bucket: &str, key: &str, previous: Option<usize>) -> Exit
     );
     println!("{}", encoded.as_str());
     ExitCode::SUCCESS
+}
+
+/// `rekey`: a progress line on stderr when it is a terminal, one line on stderr per
+/// object left alone for a reason worth knowing or failed, the summary on stdout.
+fn rekey(file: &Path, options: &rekey::Options) -> ExitCode {
+    use std::io::{IsTerminal as _, Write as _};
+    let config = match Config::load(file) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("invalid: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(settings) = config.live.auth.as_ref() else {
+        eprintln!("error: rekey needs auth.mode = \"resign\" and key injection");
+        return ExitCode::FAILURE;
+    };
+    let credentials = match Credentials::load(settings) {
+        Ok(credentials) => Arc::new(credentials),
+        Err(e) => {
+            eprintln!("invalid: {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let bucket = &options.bucket;
+    let Some(keys) = credentials.inject_keys(bucket).cloned() else {
+        eprintln!("error: no ssec.buckets rule injects a key into bucket {bucket}");
+        return ExitCode::FAILURE;
+    };
+    let client = match StoreClient::new(&config.restart.upstream, Arc::clone(&credentials)) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("invalid: {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let report = |tally: &rekey::Tally, name: &str, outcome: &rekey::Outcome| {
+        let mut err = std::io::stderr().lock();
+        let line = match outcome {
+            rekey::Outcome::Failed(reason) => Some(format!("failed: {name}: {reason}")),
+            rekey::Outcome::UnknownKey => Some(format!(
+                "skipped: {name}: under a key the configuration does not hold"
+            )),
+            rekey::Outcome::Plaintext => Some(format!("skipped: {name}: not encrypted")),
+            _ => None,
+        };
+        if terminal {
+            let _ = write!(err, "\r\x1b[K");
+        }
+        if let Some(line) = line {
+            let _ = writeln!(err, "{line}");
+        }
+        if terminal {
+            let _ = write!(
+                err,
+                "checked {}  {} {}  skipped {}  failed {}",
+                tally.checked,
+                if options.dry_run {
+                    "to rewrite"
+                } else {
+                    "rewritten"
+                },
+                tally.rewritten,
+                tally.skipped(),
+                tally.failed
+            );
+        }
+    };
+    let result = runtime.block_on(rekey::run(&client, &keys, options, report));
+    if terminal {
+        eprintln!();
+    }
+    let tally = match result {
+        Ok(tally) => tally,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "rekey {bucket}{}{}: checked {}, {} {}, skipped {} (current {}, not encrypted {}, unknown key {}, gone {}), failed {}",
+        if options.prefix.is_empty() {
+            ""
+        } else {
+            " prefix "
+        },
+        options.prefix,
+        tally.checked,
+        if options.dry_run {
+            "would rewrite"
+        } else {
+            "rewritten"
+        },
+        tally.rewritten,
+        tally.skipped(),
+        tally.current,
+        tally.plaintext,
+        tally.unknown_key,
+        tally.gone,
+        tally.failed,
+    );
+    if tally.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// What `upstream.store` means for this file: the named store, or under `auto` what

@@ -20,7 +20,7 @@ mod sign;
 mod time;
 mod verify;
 
-pub use canonical::Parts;
+pub use canonical::{Parts, uri_encode};
 pub use chunk::ChunkChain;
 pub use crypto::{EMPTY_SHA256, SecretKey, Sha256, Signature, SigningKey};
 pub use payload::{

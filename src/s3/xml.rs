@@ -215,6 +215,71 @@ pub fn first_element(xml: &[u8], name: &str) -> Option<String> {
     }
 }
 
+/// For every element called `record` in a complete, small document, the text of its
+/// child elements named in `fields` (in that order; `None` where absent), entity
+/// references resolved: the `<Contents>` of a listing, the `<Tag>`s of a tag set.
+/// `None` if the document is not well-formed.
+pub fn records(xml: &[u8], record: &str, fields: &[&str]) -> Option<Vec<Vec<Option<String>>>> {
+    let mut reader = Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    let mut current: Option<Vec<Option<String>>> = None;
+    let mut capturing: Option<(usize, String)> = None;
+    loop {
+        match reader.read_event_into(&mut buf).ok()? {
+            Event::Start(e) => {
+                let name = e.local_name().into_inner();
+                if current.is_none() {
+                    if name == record {
+                        current = Some(vec![None; fields.len()]);
+                    }
+                } else if capturing.is_none()
+                    && let Some(i) = fields.iter().position(|f| *f == name)
+                {
+                    capturing = Some((i, String::new()));
+                }
+            }
+            Event::Empty(e) => {
+                if let Some(fields_of) = current.as_mut()
+                    && capturing.is_none()
+                    && let Some(i) = fields
+                        .iter()
+                        .position(|f| *f == e.local_name().into_inner())
+                {
+                    fields_of[i] = Some(String::new());
+                }
+            }
+            Event::Text(t) => {
+                if let Some((_, raw)) = capturing.as_mut() {
+                    raw.push_str(&t);
+                }
+            }
+            Event::GeneralRef(r) => {
+                if let Some((_, raw)) = capturing.as_mut() {
+                    raw.push('&');
+                    raw.push_str(&r);
+                    raw.push(';');
+                }
+            }
+            Event::End(e) => {
+                if let Some((i, raw)) = capturing.take() {
+                    let text = quick_xml::escape::unescape(&raw).ok()?.into_owned();
+                    if let Some(fields_of) = current.as_mut() {
+                        fields_of[i] = Some(text);
+                    }
+                } else if e.local_name().into_inner() == record
+                    && let Some(done) = current.take()
+                {
+                    out.push(done);
+                }
+            }
+            Event::Eof => return Some(out),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
 #[cfg(test)]
 #[path = "xml_tests.rs"]
 mod tests;

@@ -129,3 +129,24 @@ proptest::proptest! {
         let _ = first_element(&data, "Code");
     }
 }
+
+#[test]
+fn collects_the_fields_of_every_record() {
+    let doc = b"<ListBucketResult><Name>b</Name><Contents><Key>a &amp; b</Key><Size>1</Size>\
+        <Owner><ID>o</ID></Owner></Contents><Contents><Size>2</Size><Key>c&#x2F;d</Key>\
+        </Contents><IsTruncated>false</IsTruncated></ListBucketResult>";
+    let got = records(doc, "Contents", &["Key", "Size"]).unwrap();
+    assert_eq!(
+        got,
+        [
+            [Some("a & b".to_owned()), Some("1".to_owned())],
+            [Some("c/d".to_owned()), Some("2".to_owned())],
+        ]
+    );
+    let tags = b"<Tagging><TagSet><Tag><Key>k</Key><Value/></Tag></TagSet></Tagging>";
+    assert_eq!(
+        records(tags, "Tag", &["Key", "Value"]).unwrap(),
+        [[Some("k".to_owned()), Some(String::new())]]
+    );
+    assert_eq!(records(b"<a><b></a>", "b", &["c"]), None, "not well-formed");
+}
