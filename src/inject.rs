@@ -43,6 +43,12 @@ impl SsecKey {
         &self.key
     }
 
+    /// The key in base64, as the key header or a POST Object form field carries it.
+    /// Never log it.
+    pub fn base64(&self) -> &str {
+        &self.base64
+    }
+
     /// Base64 of the key's MD5, as the key-MD5 header carries it.
     pub fn md5_base64(&self) -> &str {
         &self.md5

@@ -15,10 +15,12 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
+use serde_json::json;
 use ssec_proxy::store_client::object_path;
 use support::at_rest;
+use support::form::{Form, Signer, signed_fields};
 use support::s3::{Key, failure};
-use support::wire::{direct_client, direct_url};
+use support::wire::{direct_client, direct_url, ssec};
 use support::{
     Proxy, ProxyOptions, RawClient, Store, bucket_name, resign_tables, s3_client, signed,
     store_kind,
@@ -142,6 +144,31 @@ impl Injecting {
             got.text()
         );
         assert!(got.body == want, "{name}: the store's plaintext differs");
+    }
+
+    /// The key `ssec-proxy key derive` prints for an object.
+    fn derived(&self, bucket: &str, name: &str) -> Key {
+        let out = std::process::Command::new(support::BIN)
+            .args(["key", "derive", "--config"])
+            .arg(&self.proxy.config_path)
+            .args(["--bucket", bucket, "--key", name])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let b64 = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let raw: [u8; 32] =
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &b64)
+                .unwrap()
+                .try_into()
+                .unwrap();
+        Key {
+            raw,
+            b64,
+            md5: base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                <md5::Md5 as md5::Digest>::digest(raw),
+            ),
+        }
     }
 
     async fn bucket(&self, prefix: &str) -> String {
@@ -667,29 +694,7 @@ async fn derived_object_keys_at_rest(store: Store) {
     let r = Injecting::start(&store);
     let app = r.app();
     let bucket = r.bucket("injobj").await;
-    let derive = |name: &str| {
-        let out = std::process::Command::new(support::BIN)
-            .args(["key", "derive", "--config"])
-            .arg(&r.proxy.config_path)
-            .args(["--bucket", &bucket, "--key", name])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let b64 = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-        let raw: [u8; 32] =
-            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &b64)
-                .unwrap()
-                .try_into()
-                .unwrap();
-        Key {
-            raw,
-            b64,
-            md5: base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                <md5::Md5 as md5::Digest>::digest(raw),
-            ),
-        }
-    };
+    let derive = |name: &str| r.derived(&bucket, name);
     for (name, body) in [("one", &b"object one"[..]), ("dir/two", b"object two")] {
         app.put_object()
             .bucket(&bucket)
@@ -754,6 +759,66 @@ async fn derived_object_keys_at_rest(store: Store) {
         r.at_rest(&bucket, "copy", &derive("copy"), b"object one")
             .await;
     }
+}
+
+/// POST Object (a browser form) with no SSE-C field into an injecting bucket: the form
+/// the store gets carries the bucket's key (the object's own with `inject_derive`), and
+/// the answer no key MD5; a form with its own key keeps it.
+async fn forms_get_the_buckets_key(store: Store) {
+    let r = Injecting::start(&store);
+    let signer = Signer {
+        access_key: APP,
+        secret_key: APP_SECRET,
+        region: "us-east-1",
+        expires_in: 600,
+    };
+    let raw = RawClient::new(&r.proxy.pki.ca_pem, false);
+    let post = |bucket: &str, key: &str, own: Option<&Key>, body: &'static [u8]| {
+        let mut conditions = vec![
+            json!({ "bucket": bucket }),
+            json!(["eq", "$key", key]),
+            json!(["content-length-range", 1, 1000]),
+        ];
+        let mut form = Form::new().field("key", key);
+        if let Some(k) = own {
+            for (name, value) in ssec(k) {
+                conditions.push(json!({ name.as_str(): value }));
+            }
+            form = form.fields(&ssec(k));
+        }
+        let form = form
+            .fields(&signed_fields(&signer, conditions))
+            .named_file("f.bin", body)
+            .close();
+        let url = format!("{}/{bucket}", r.proxy.url());
+        let raw = &raw;
+        async move { raw.send(form.request(&url)).await }
+    };
+    let bucket = r.bucket("inja").await;
+    let answer = post(&bucket, "form", None, b"posted").await;
+    assert!(answer.status.is_success(), "{}", answer.text());
+    assert!(
+        !answer
+            .headers
+            .contains_key("x-amz-server-side-encryption-customer-key-md5"),
+        "no key MD5 for a client that sent none"
+    );
+    r.at_rest(&bucket, "form", &r.a, b"posted").await;
+    let own = Key::new(46);
+    let answer = post(&bucket, "own", Some(&own), b"own key").await;
+    assert!(answer.status.is_success(), "{}", answer.text());
+    r.at_rest(&bucket, "own", &own, b"own key").await;
+
+    let derived = r.bucket("injobj").await;
+    let answer = post(&derived, "dir/form", None, b"derived").await;
+    assert!(answer.status.is_success(), "{}", answer.text());
+    r.at_rest(
+        &derived,
+        "dir/form",
+        &r.derived(&derived, "dir/form"),
+        b"derived",
+    )
+    .await;
 }
 
 /// Runs `ssec-proxy rekey` on the proxy's own configuration file.
@@ -921,4 +986,5 @@ per_store!(
     block_writes_keeps_reads,
     derived_object_keys_at_rest,
     rekey_moves_objects_to_the_current_key,
+    forms_get_the_buckets_key,
 );

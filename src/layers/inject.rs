@@ -130,6 +130,22 @@ where
         let (Some(creds), Some(op)) = (table.as_deref().filter(|c| c.injects()), op) else {
             return Either::Left(self.inner.call(req.map(http_body_util::Either::Left)));
         };
+        if op == S3Op::PostObject {
+            // The POST Object layer put the key in the form; the answer must not name it.
+            if !req
+                .extensions()
+                .get::<Injected>()
+                .is_some_and(|i| i.destination)
+            {
+                return Either::Left(self.inner.call(req.map(http_body_util::Either::Left)));
+            }
+            let answer = self.inner.call(req.map(http_body_util::Either::Left));
+            return Either::Right(Box::pin(async move {
+                let mut response = answer.await?;
+                response.headers_mut().remove(SSE_C_KEY_MD5);
+                Ok(response)
+            }));
+        }
         let s3 = req.extensions().get::<S3Request>();
         let destination = s3
             .filter(|_| takes_destination(op) && !Group::Destination.sent(req.headers()))

@@ -26,6 +26,7 @@ use crate::error::{BoxError, ProxyError};
 use crate::forwarding::ConnInfo;
 use crate::layers::auth::FormAuthPending;
 use crate::layers::finish::{Finish, Next};
+use crate::layers::inject::Injected;
 use crate::layers::stream::{plus, seen};
 use crate::s3::error::S3Error;
 use crate::s3::form::policy::{LengthRange, PolicyError};
@@ -142,7 +143,7 @@ where
     };
     let read = read.freeze();
     form::check_values(&fields)?;
-    let (prefix, range) = match parts.extensions.remove::<FormAuthPending>() {
+    let (prefix, range, injected) = match parts.extensions.remove::<FormAuthPending>() {
         Some(FormAuthPending(credentials)) => {
             let form = resign::Form {
                 fields: &fields,
@@ -151,10 +152,23 @@ where
             };
             resign::for_store(&credentials, &form, &mut parts, SystemTime::now())?
         }
-        None => (read.clone(), LengthRange::ANY),
+        None => (read.clone(), LengthRange::ANY, None),
     };
     let watch = watch_file(&boundary, &fields, &read, range, body.is_end_stream())?;
-    parts.extensions.insert(fields);
+    // The SSE-C checks read the fields the store gets: the client's, or with an
+    // injected key the store's.
+    match injected {
+        Some(store_fields) => {
+            parts.extensions.insert(store_fields);
+            parts.extensions.insert(Injected {
+                destination: true,
+                source: false,
+            });
+        }
+        None => {
+            parts.extensions.insert(fields);
+        }
+    }
     let body = FormBody {
         prefix: (!prefix.is_empty()).then_some(prefix),
         inner: body,

@@ -95,7 +95,13 @@ where
         let checked = if s3.op == S3Op::PostObject {
             // The POST Object layer read the fields; they carry the parameters.
             match req.extensions_mut().remove::<Fields>() {
-                Some(fields) => check_form(&self.settings, &s3, &fields, tls),
+                Some(fields) => {
+                    let injected = req
+                        .extensions()
+                        .get::<Injected>()
+                        .is_some_and(|i| i.destination);
+                    check_form(&self.settings, &s3, &fields, tls, injected)
+                }
                 None => Err(S3Error::internal()),
             }
         } else {
@@ -180,19 +186,22 @@ fn check(
     Ok(checked)
 }
 
-/// The POST Object form fields through the same rules as PutObject headers.
+/// The POST Object form fields through the same rules as PutObject headers;
+/// `injected`: the SSE-C fields are the bucket's key, added by the proxy.
 fn check_form(
     settings: &SsecSettings,
     s3: &S3Request,
     fields: &Fields,
     tls: bool,
+    injected: bool,
 ) -> Result<Checked, S3Error> {
     let raw = RawTriple::new(
         fields.get(SSE_C_ALGORITHM.as_str()),
         fields.get(SSE_C_KEY.as_str()),
         fields.get(SSE_C_KEY_MD5.as_str()),
     );
-    ssec::check_secure(raw.is_present(), tls)?;
+    // An injected key did not cross the client's connection.
+    ssec::check_secure(raw.is_present() && !injected, tls)?;
     let mut checked = Checked::default();
     if raw.is_present() {
         checked.destination = Some(ssec::validate(&raw, Usage::Write)?);
@@ -206,7 +215,7 @@ fn check_form(
         s3.bucket.as_deref(),
         None,
         (raw.is_present(), false),
-        (false, false),
+        (injected, false),
         &checked,
     )?;
     Ok(checked)

@@ -33,6 +33,8 @@ struct Authorized {
     range: LengthRange,
     /// The form's start for the store, in place of the bytes read.
     prefix: Vec<u8>,
+    /// The store's fields, when the bucket's key was injected into them.
+    injected: Option<Fields>,
 }
 
 impl std::fmt::Debug for Authorized {
@@ -42,6 +44,7 @@ impl std::fmt::Debug for Authorized {
             .field("signed", &self.signed)
             .field("range", &self.range)
             .field("prefix_len", &self.prefix.len())
+            .field("injected", &self.injected.is_some())
             .finish()
     }
 }
@@ -56,14 +59,14 @@ pub(super) struct Form<'a> {
 /// Authorizes the form ([`authorize`]; `x-amz-*` request headers, which nothing signs,
 /// are refused) and readies the request for the store: the start of the form to send
 /// in place of the bytes read, the Content-Length to match, no header but
-/// [`KEPT_HEADERS`], [`FormSigned`] for the resign layer. Returns the start and the
-/// file's allowed lengths.
+/// [`KEPT_HEADERS`], [`FormSigned`] for the resign layer. Returns the start, the
+/// file's allowed lengths, and the store's fields when the bucket's key was injected.
 pub(super) fn for_store(
     credentials: &Credentials,
     form: &Form<'_>,
     parts: &mut http::request::Parts,
     now: SystemTime,
-) -> Result<(Bytes, LengthRange), S3Error> {
+) -> Result<(Bytes, LengthRange, Option<Fields>), S3Error> {
     if parts
         .headers
         .keys()
@@ -88,7 +91,11 @@ pub(super) fn for_store(
         parts.headers.remove(name);
     }
     parts.extensions.insert(authorized.signed);
-    Ok((Bytes::from(authorized.prefix), authorized.range))
+    Ok((
+        Bytes::from(authorized.prefix),
+        authorized.range,
+        authorized.injected,
+    ))
 }
 
 /// Verifies the form's signature, the client's scope over the bucket, the `key` field,
@@ -138,7 +145,7 @@ fn authorize(
         region: &store.region,
         key_for: &key_for,
     };
-    let prefix = rewrite::for_store(
+    let (prefix, injected) = rewrite::for_store(
         form.read,
         form.boundary,
         fields,
@@ -146,11 +153,13 @@ fn authorize(
         range,
         &signer,
         now,
+        credentials.inject_keys(bucket),
     )?;
     Ok(Authorized {
         signed,
         range,
         prefix,
+        injected,
     })
 }
 

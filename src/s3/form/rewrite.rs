@@ -4,6 +4,7 @@
 //! an `eq` condition on the bucket and on every field forwarded) signed with the store's
 //! credentials. The file part's bytes follow as received.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -12,8 +13,11 @@ use serde_json::{Value, json};
 
 use super::policy::{LengthRange, expand};
 use super::{Fields, Parsed, parse};
+use crate::inject::BucketKeys;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
+use crate::s3::headers::{SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
 use crate::s3::sigv4::{FormScope, SigningKey};
+use crate::s3::ssec::AES256;
 use crate::s3::strict;
 
 /// How long the store takes the proxy's policy: it checks it when the form arrives
@@ -31,6 +35,10 @@ const NOT_FORWARDED: [&str; 7] = [
     "x-amz-security-token",
     "bucket",
 ];
+
+/// What the names of the SSE-C fields start with: a form with any of them keeps its
+/// own (a broken set is refused by the SSE-C checks) and gets no injected key.
+const SSE_C_FIELDS: &str = "x-amz-server-side-encryption-customer-";
 
 /// The object's Content-Type when the form has no `Content-Type` field, as S3 stores it.
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
@@ -55,6 +63,10 @@ pub struct StoreSigner<'a> {
 /// has none or an empty one, then the proxy's authentication fields, then `read` from the
 /// delimiter after the last field on (the file part's head and what was read of its
 /// content). `range` is the client's `content-length-range`, repeated for the store.
+/// With `inject` (the bucket's injected keys) and no SSE-C field in the form, the three
+/// SSE-C fields of the object's current key are added (and pinned by the policy, like
+/// every field); the store's fields are then returned too, for the SSE-C checks.
+#[allow(clippy::too_many_arguments)]
 pub fn for_store(
     read: &[u8],
     boundary: &str,
@@ -63,7 +75,8 @@ pub fn for_store(
     range: LengthRange,
     signer: &StoreSigner<'_>,
     now: SystemTime,
-) -> Result<Vec<u8>, S3Error> {
+    inject: Option<&Arc<BucketKeys>>,
+) -> Result<(Vec<u8>, Option<Fields>), S3Error> {
     let mut forwarded = Vec::new();
     for (name, value) in expand(fields, fields.filename()) {
         if NOT_FORWARDED.contains(&name.as_str()) {
@@ -71,6 +84,27 @@ pub fn for_store(
         }
         let value = store_value(&name, value)?;
         forwarded.push((name, value));
+    }
+    let inject = inject.filter(|_| {
+        !forwarded
+            .iter()
+            .any(|(name, _)| name.starts_with(SSE_C_FIELDS))
+    });
+    if let Some(keys) = inject {
+        let object = forwarded
+            .iter()
+            .find(|(name, _)| name == "key")
+            .map_or("", |(_, value)| value.as_str());
+        let keys = keys.for_object(bucket, object);
+        let key = &keys.current;
+        forwarded.extend([
+            (SSE_C_ALGORITHM.as_str().to_owned(), AES256.to_owned()),
+            (SSE_C_KEY.as_str().to_owned(), key.base64().to_owned()),
+            (
+                SSE_C_KEY_MD5.as_str().to_owned(),
+                key.md5_base64().to_owned(),
+            ),
+        ]);
     }
     if !forwarded.iter().any(|(name, _)| name == "content-type") {
         // The object's type is the field's, else S3's default: SeaweedFS would take
@@ -100,8 +134,8 @@ pub fn for_store(
     }
     let rest_at = out.len();
     out.extend_from_slice(read.get(fields.rest_at()..).unwrap_or_default());
-    check(&out, boundary, &forwarded, fields, rest_at)?;
-    Ok(out)
+    let store_fields = check(&out, boundary, &forwarded, fields, rest_at)?;
+    Ok((out, inject.map(|_| store_fields)))
 }
 
 /// The value a field is forwarded with: UTF-8 without `${filename}` (a policy for the
@@ -152,7 +186,7 @@ fn check(
     meant: &[(String, String)],
     fields: &Fields,
     rest_at: usize,
-) -> Result<(), S3Error> {
+) -> Result<Fields, S3Error> {
     let Parsed::Fields(read) = parse(out, boundary) else {
         return Err(S3Error::internal());
     };
@@ -164,7 +198,7 @@ fn check(
         .and_then(|at| at.checked_sub(fields.rest_at()))
         .map(|offset| rest_at + offset);
     if same_fields && read.file_at() == file_at && read.rest_at() == rest_at {
-        Ok(())
+        Ok(read)
     } else {
         Err(S3Error::internal())
     }

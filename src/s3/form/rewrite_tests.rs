@@ -62,7 +62,20 @@ fn rewrite(body: &[u8], range: LengthRange) -> Result<Vec<u8>, S3Error> {
         region: "store-region",
         key_for: &key_for,
     };
-    for_store(body, BOUNDARY, &fields, "the-bucket", range, &signer, now())
+    for_store(
+        body,
+        BOUNDARY,
+        &fields,
+        "the-bucket",
+        range,
+        &signer,
+        now(),
+        None,
+    )
+    .map(|(prefix, store_fields)| {
+        assert_eq!(store_fields, None, "nothing injected, no fields returned");
+        prefix
+    })
 }
 
 const ANY: LengthRange = LengthRange {
@@ -271,4 +284,88 @@ fn field_values_with_control_characters_are_refused() {
     }
     let tab = client_form(&[("key", b"k"), ("x-amz-meta-a", b"a\tb")], "f", b"d");
     assert!(rewrite(&tab, ANY).is_ok());
+}
+
+/// With the bucket's keys, a form without SSE-C fields gets the object's current key
+/// (derived from the expanded `key` with `inject_derive`), pinned by the policy; a form
+/// with any SSE-C field of its own gets nothing.
+#[test]
+fn an_injected_key_is_added_only_to_a_form_without_sse_c_fields() {
+    use crate::inject::{BucketKeys, SsecKey};
+    use crate::secret::Key32;
+    let secret = SecretKey::new(STORE_SECRET);
+    let key_for = |day: &str| SigningKey::derive(&secret, day, "store-region", "s3");
+    let signer = StoreSigner {
+        access_key_id: STORE_KEY,
+        region: "store-region",
+        key_for: &key_for,
+    };
+    let bucket_key = SsecKey::new(Key32::from_bytes(zeroize::Zeroizing::new([7; 32])));
+    for derive in [false, true] {
+        let keys = Arc::new(BucketKeys {
+            current: bucket_key.clone(),
+            previous: Vec::new(),
+            derive,
+        });
+        let without: Vec<_> = client_fields()
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("x-amz-server-side"))
+            .collect();
+        let body = client_form(&without, "r.txt", b"file");
+        let fields = parsed(&body);
+        let (out, store_fields) = for_store(
+            &body,
+            BOUNDARY,
+            &fields,
+            "the-bucket",
+            ANY,
+            &signer,
+            now(),
+            Some(&keys),
+        )
+        .unwrap();
+        let store_fields = store_fields.expect("the store's fields, with the key");
+        assert_eq!(store_fields, parsed(&out));
+        let object_keys = keys.for_object("the-bucket", "dir/a key é r.txt");
+        let want = &object_keys.current;
+        assert_eq!(
+            store_fields.get("x-amz-server-side-encryption-customer-key"),
+            Some(want.base64().as_bytes())
+        );
+        assert_eq!(
+            store_fields.get("x-amz-server-side-encryption-customer-key-md5"),
+            Some(want.md5_base64().as_bytes())
+        );
+        assert_eq!(derive, want != &bucket_key, "derived per object: {derive}");
+        let policy = STANDARD
+            .decode(store_fields.get("policy").unwrap())
+            .unwrap();
+        let policy = String::from_utf8(policy).unwrap();
+        assert!(policy.contains(&format!(
+            "[\"eq\",\"$x-amz-server-side-encryption-customer-key\",\"{}\"]",
+            want.base64()
+        )));
+
+        let body = client_form(&client_fields(), "r.txt", b"file");
+        let fields = parsed(&body);
+        let (out, store_fields) = for_store(
+            &body,
+            BOUNDARY,
+            &fields,
+            "the-bucket",
+            ANY,
+            &signer,
+            now(),
+            Some(&keys),
+        )
+        .unwrap();
+        assert_eq!(
+            store_fields, None,
+            "the client's own SSE-C field: no injection"
+        );
+        assert_eq!(
+            parsed(&out).get("x-amz-server-side-encryption-customer-key"),
+            None
+        );
+    }
 }
