@@ -407,6 +407,87 @@ async fn copies_take_each_buckets_key(store: Store) {
     r.at_rest(&a, "back", &r.a, &data).await;
 }
 
+/// UploadPartCopy from an injected bucket into another (each its own key), as source
+/// and as destination: the parts are re-encrypted from A to B. Garage does it; SeaweedFS
+/// 4.48 and RGW 16.2 cannot copy parts of SSE-C objects, and nothing is completed.
+async fn part_copies_take_each_buckets_key(store: Store) {
+    let r = Injecting::start(&store);
+    let app = r.app();
+    let (a, b) = (r.bucket("inja").await, r.bucket("injb").await);
+    let data = at_rest::marked(6 * 1024 * 1024, "PARTCOPY", 4);
+    app.put_object()
+        .bucket(&a)
+        .key("src")
+        .body(ByteStream::from(data.clone()))
+        .send()
+        .await
+        .unwrap();
+    let upload = app
+        .create_multipart_upload()
+        .bucket(&b)
+        .key("parts")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create: {:?}", failure(&e)));
+    let id = upload.upload_id().unwrap();
+    let split = 5 * 1024 * 1024;
+    let mut parts = Vec::new();
+    for (n, range) in [
+        (1, format!("bytes=0-{}", split - 1)),
+        (2, format!("bytes={split}-{}", data.len() - 1)),
+    ] {
+        let copied = app
+            .upload_part_copy()
+            .bucket(&b)
+            .key("parts")
+            .upload_id(id)
+            .part_number(n)
+            .copy_source(format!("{a}/src"))
+            .copy_source_range(range)
+            .send()
+            .await;
+        if store.name != "GARAGE" {
+            let (status, code) = failure(&copied.unwrap_err());
+            assert!(
+                status == 501 || status == 400,
+                "{}: an SSE-C part copy: {status} {code}",
+                store.name
+            );
+            let held = r
+                .direct()
+                .list_objects_v2()
+                .bucket(&b)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(held.key_count(), Some(0));
+            return;
+        }
+        let copied = copied.unwrap_or_else(|e| panic!("part {n}: {:?}", failure(&e)));
+        assert_eq!(copied.sse_customer_key_md5(), None);
+        let etag = copied.copy_part_result().and_then(|p| p.e_tag()).unwrap();
+        parts.push(CompletedPart::builder().part_number(n).e_tag(etag).build());
+    }
+    app.complete_multipart_upload()
+        .bucket(&b)
+        .key("parts")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("complete: {:?}", failure(&e)));
+    r.at_rest(&b, "parts", &r.b, &data).await;
+    assert_eq!(
+        at_rest::count(&r.store, &b, "PARTCOPY"),
+        0,
+        "no plaintext at rest"
+    );
+}
+
 /// Rotation: objects written under key A stay readable once B is current and A is a
 /// previous key (the proxy tries A when the store says B is wrong, counted); new
 /// writes use B. The key files are re-read by a reload.
@@ -987,4 +1068,5 @@ per_store!(
     derived_object_keys_at_rest,
     rekey_moves_objects_to_the_current_key,
     forms_get_the_buckets_key,
+    part_copies_take_each_buckets_key,
 );
