@@ -197,7 +197,7 @@ async fn seaweedfs_keys_never_reach_logs_or_error_bodies_at_trace_level() {
 /// a read that falls back to the previous key, a read under a key the proxy does not
 /// hold, over TLS and the plain listener, with every crate at `trace`; then `validate`.
 /// No form of either key, nor the key MD5 the client never sent, may appear in a log
-/// line, a response (headers and body), the metrics or `validate`'s output.
+/// line, a response (headers and body), the metrics, `validate`'s or `rekey`'s output.
 #[tokio::test]
 async fn seaweedfs_injected_keys_never_reach_logs_responses_or_validate_at_trace_level() {
     use aws_sdk_s3::primitives::ByteStream;
@@ -339,6 +339,29 @@ async fn seaweedfs_injected_keys_never_reach_logs_responses_or_validate_at_trace
         String::from_utf8_lossy(&validate.stdout),
         String::from_utf8_lossy(&validate.stderr)
     ));
+    // rekey: a dry run, then the rewrite of `old` from the previous key (its skip
+    // line names `lost`).
+    for extra in [&["--dry-run"][..], &[]] {
+        let rekey = std::process::Command::new(support::BIN)
+            .args(["rekey", "--config"])
+            .arg(&proxy.config_path)
+            .args(["--bucket", &bucket])
+            .args(extra)
+            .output()
+            .unwrap();
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&rekey.stdout),
+            String::from_utf8_lossy(&rekey.stderr)
+        );
+        assert!(rekey.status.success(), "{out}");
+        assert!(
+            out.contains(" 1, skipped 3 (current 2, not encrypted 0, unknown key 1"),
+            "{out}"
+        );
+        assert!(out.contains("skipped: lost: under a key"), "{out}");
+        seen.push(out);
+    }
     let logs = proxy.logs();
     assert!(
         logs.iter().any(|l| l.contains("TRACE")),
