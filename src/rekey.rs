@@ -151,9 +151,8 @@ pub async fn run(
             })?;
         for name in page.keys {
             while running.len() >= jobs {
-                if let Some(Ok((name, outcome))) = running.join_next().await {
-                    tally.add(&outcome);
-                    report(&tally, &name, &outcome);
+                if let Some(joined) = running.join_next().await {
+                    settle(joined, &mut tally, &mut report);
                 }
             }
             let object = Object {
@@ -175,12 +174,23 @@ pub async fn run(
         }
     }
     while let Some(joined) = running.join_next().await {
-        if let Ok((name, outcome)) = joined {
-            tally.add(&outcome);
-            report(&tally, &name, &outcome);
-        }
+        settle(joined, &mut tally, &mut report);
     }
     Ok(tally)
+}
+
+/// Counts and reports a finished object; a task that died counts as failed.
+fn settle(
+    joined: Result<(String, Outcome), tokio::task::JoinError>,
+    tally: &mut Tally,
+    report: &mut impl FnMut(&Tally, &str, &Outcome),
+) {
+    let (name, outcome) = joined.unwrap_or_else(|_| {
+        let failed = Outcome::Failed("the rewrite task stopped".to_owned());
+        ("(unknown object)".to_owned(), failed)
+    });
+    tally.add(&outcome);
+    report(tally, &name, &outcome);
 }
 
 /// One page of ListObjectsV2.
