@@ -190,6 +190,9 @@ fn derive(file: &Path, bucket: &str, key: &str, previous: Option<usize>) -> Exit
     ExitCode::SUCCESS
 }
 
+/// The least time rekey waits for the store without progress (a copy's answer).
+const REKEY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// `rekey`: a progress line on stderr when it is a terminal, one line on stderr per
 /// object left alone for a reason worth knowing or failed, the summary on stdout.
 fn rekey(file: &Path, options: &rekey::Options) -> ExitCode {
@@ -217,7 +220,10 @@ fn rekey(file: &Path, options: &rekey::Options) -> ExitCode {
         eprintln!("error: no ssec.buckets rule injects a key into bucket {bucket}");
         return ExitCode::FAILURE;
     };
-    let client = match StoreClient::new(&config.restart.upstream, Arc::clone(&credentials)) {
+    // A copy answers only once it is done: a large object's can take minutes.
+    let mut upstream = config.restart.upstream.clone();
+    upstream.idle_timeout = upstream.idle_timeout.max(REKEY_IDLE_TIMEOUT);
+    let client = match StoreClient::new(&upstream, Arc::clone(&credentials)) {
         Ok(client) => client,
         Err(e) => {
             eprintln!("invalid: {}: {e}", file.display());
@@ -238,12 +244,15 @@ fn rekey(file: &Path, options: &rekey::Options) -> ExitCode {
     let terminal = std::io::stderr().is_terminal();
     let report = |tally: &rekey::Tally, name: &str, outcome: &rekey::Outcome| {
         let mut err = std::io::stderr().lock();
+        // Names escaped: a key's control characters must not forge a line.
+        let name = name.escape_debug();
         let line = match outcome {
             rekey::Outcome::Failed(reason) => Some(format!("failed: {name}: {reason}")),
             rekey::Outcome::UnknownKey => Some(format!(
                 "skipped: {name}: under a key the configuration does not hold"
             )),
             rekey::Outcome::Plaintext => Some(format!("skipped: {name}: not encrypted")),
+            rekey::Outcome::Gone => Some(format!("skipped: {name}: listed, then not found")),
             _ => None,
         };
         if terminal {
@@ -268,7 +277,14 @@ fn rekey(file: &Path, options: &rekey::Options) -> ExitCode {
             );
         }
     };
-    let result = runtime.block_on(rekey::run(&client, &keys, options, report));
+    let result = runtime.block_on(async {
+        if let Some(status) = rekey::versioning(&client, bucket).await {
+            eprintln!(
+                "warning: versioning on {bucket} is {status}: rekey rewrites current versions only (older versions stay under their keys) and each rewrite adds a version"
+            );
+        }
+        rekey::run(&client, &keys, options, report).await
+    });
     if terminal {
         eprintln!();
     }

@@ -150,6 +150,14 @@ pub async fn run(
                 reason,
             })?;
         for name in page.keys {
+            let name = match name {
+                Ok(name) => name,
+                Err(listed) => {
+                    let failed = Outcome::Failed("the listed name is not UTF-8".to_owned());
+                    settle(Ok((listed, failed)), &mut tally, &mut report);
+                    continue;
+                }
+            };
             while running.len() >= jobs {
                 if let Some(joined) = running.join_next().await {
                     settle(joined, &mut tally, &mut report);
@@ -193,10 +201,38 @@ fn settle(
     report(tally, &name, &outcome);
 }
 
-/// One page of ListObjectsV2.
+/// The bucket's versioning status when it is not off (`Enabled` or `Suspended`): rekey
+/// rewrites current versions only, and each rewrite adds a version.
+pub async fn versioning(client: &StoreClient, bucket: &str) -> Option<String> {
+    let target = format!("/{}?versioning", uri_encode(bucket.as_bytes()));
+    let response = client
+        .send(
+            Method::GET,
+            &target,
+            HeaderMap::new(),
+            Empty::<Bytes>::new(),
+        )
+        .await
+        .ok()?;
+    let ok = response.status().is_success();
+    let body = read_body(response.into_body(), MAX_DOCUMENT).await.ok()?;
+    first_element(&body, "Status").filter(|status| ok && !status.is_empty())
+}
+
+/// One page of ListObjectsV2: the names, or as listed those that do not decode.
 struct Page {
-    keys: Vec<String>,
+    keys: Vec<Result<String, String>>,
     next: Option<String>,
+}
+
+/// A name from a listing with `encoding-type=url`: `+` is a space (as AWS writes it),
+/// `%XX` a byte; the bytes must be UTF-8.
+fn url_decoded(encoded: &str) -> Option<String> {
+    let plus = encoded.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus)
+        .decode_utf8()
+        .ok()
+        .map(std::borrow::Cow::into_owned)
 }
 
 async fn list(
@@ -205,7 +241,12 @@ async fn list(
     prefix: &str,
     token: Option<&str>,
 ) -> Result<Page, String> {
-    let mut target = format!("/{}?list-type=2", uri_encode(bucket.as_bytes()));
+    // Names URL-encoded: XML cannot carry every character a key may hold, and
+    // SeaweedFS replaces those it cannot with U+FFFD in a plain listing.
+    let mut target = format!(
+        "/{}?encoding-type=url&list-type=2",
+        uri_encode(bucket.as_bytes())
+    );
     if let Some(token) = token {
         target.push_str("&continuation-token=");
         target.push_str(&uri_encode(token.as_bytes()));
@@ -231,9 +272,10 @@ async fn list(
         return Err(store_answer(status, &body));
     }
     let contents = records(&body, "Contents", &["Key"]).ok_or("malformed listing")?;
-    let keys: Vec<String> = contents
+    let keys: Vec<Result<String, String>> = contents
         .into_iter()
         .filter_map(|mut fields| fields.pop().flatten())
+        .map(|encoded| url_decoded(&encoded).ok_or(encoded))
         .collect();
     let truncated = first_element(&body, "IsTruncated").is_some_and(|t| t == "true");
     let next = first_element(&body, "NextContinuationToken").filter(|t| !t.is_empty());
@@ -365,6 +407,63 @@ impl Object {
     }
 
     async fn rewrite(&self, old: &SsecKey, head: &HeaderMap) -> Result<(), String> {
+        // A write resets the object's ACL (a copy too): one with grants beyond the
+        // owner's is put back after the rewrite.
+        let acl = self.acl().await?;
+        self.write(old, head).await?;
+        let Some(acl) = acl else {
+            return Ok(());
+        };
+        let response = self
+            .client
+            .send(
+                Method::PUT,
+                &format!("{}?acl", self.path()),
+                HeaderMap::new(),
+                Full::new(acl),
+            )
+            .await
+            .map_err(|e| format!("rewritten, but PutObjectAcl: {}", describe(&e)))?;
+        let status = response.status();
+        let body = read_body(response.into_body(), MAX_DOCUMENT)
+            .await
+            .unwrap_or_default();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "rewritten, but its ACL could not be put back: PutObjectAcl: {}",
+                store_answer(status, &body)
+            ))
+        }
+    }
+
+    /// The object's ACL document, if it grants more than its owner's full control
+    /// (`None` too where the store has no ACLs).
+    async fn acl(&self) -> Result<Option<Bytes>, String> {
+        let response = self
+            .client
+            .send(
+                Method::GET,
+                &format!("{}?acl", self.path()),
+                HeaderMap::new(),
+                Empty::<Bytes>::new(),
+            )
+            .await
+            .map_err(|e| format!("GetObjectAcl: {}", describe(&e)))?;
+        let status = response.status();
+        let body = read_body(response.into_body(), MAX_DOCUMENT)
+            .await
+            .map_err(|e| format!("GetObjectAcl: {e}"))?;
+        if !status.is_success() {
+            return Ok(None);
+        }
+        let grants = records(&body, "Grant", &[]).ok_or("malformed ACL")?;
+        Ok((grants.len() > 1).then_some(body))
+    }
+
+    /// The object written under the current key: a copy onto itself, or streamed.
+    async fn write(&self, old: &SsecKey, head: &HeaderMap) -> Result<(), String> {
         let etag = head
             .get(ETAG)
             .cloned()

@@ -117,3 +117,15 @@ fn a_store_answer_names_status_and_code_only() {
         "502 Bad Gateway"
     );
 }
+
+#[test]
+fn listed_names_decode_as_aws_and_the_stores_encode_them() {
+    // SeaweedFS, RGW and Garage: %20 and %2B; AWS: `+` for a space.
+    assert_eq!(
+        url_decoded("a%20b%2Bc%25d~%26%C3%A9%2Fx").as_deref(),
+        Some("a b+c%d~&é/x")
+    );
+    assert_eq!(url_decoded("a+b").as_deref(), Some("a b"));
+    assert_eq!(url_decoded("ctl%01x").as_deref(), Some("ctl\u{1}x"));
+    assert_eq!(url_decoded("bad%FFutf8"), None);
+}

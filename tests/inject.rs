@@ -926,8 +926,9 @@ fn rekey(r: &Injecting, bucket: &str, extra: &[&str]) -> (bool, String, String) 
 }
 
 /// `rekey` after a rotation (A → C): objects of 0 B, 1 B, 5 MiB and 40 MiB (multipart),
-/// one with metadata and a key with reserved characters, are rewritten in place from A
-/// to C — read at rest with C, refused without a key, metadata kept — while a plaintext
+/// one with metadata, a key with reserved characters and one with a control character
+/// (public-read on RGW), are rewritten in place from A to C — read at rest with C,
+/// refused without a key, metadata and ACL kept — while a plaintext
 /// object and one under a key the proxy does not hold are left alone and reported.
 /// `--dry-run` writes nothing; a second run finds nothing to do; reads through the proxy
 /// then need no retry with the previous key.
@@ -960,8 +961,22 @@ async fn rekey_moves_objects_to_the_current_key(store: Store) {
         .collect();
     let forty = parts.concat();
     multipart(&app, &bucket, "forty", &parts).await;
-    // Left alone: a plaintext object, and one under a key the proxy does not hold.
+    // Written straight to the store under A: a name a plain XML listing cannot carry
+    // (SeaweedFS would list it as U+FFFD), public-read on RGW (a write resets ACLs).
     let direct = direct_client(&r.store);
+    let mut control = direct
+        .put_object()
+        .bucket(&bucket)
+        .key("ctl\u{1}x")
+        .body(ByteStream::from_static(b"control"))
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&r.a.b64)
+        .sse_customer_key_md5(&r.a.md5);
+    if store.name == "RGW" {
+        control = control.acl(aws_sdk_s3::types::ObjectCannedAcl::PublicRead);
+    }
+    control.send().await.unwrap();
+    // Left alone: a plaintext object, and one under a key the proxy does not hold.
     direct
         .put_object()
         .bucket(&bucket)
@@ -996,7 +1011,7 @@ async fn rekey_moves_objects_to_the_current_key(store: Store) {
     let (ok, stdout, stderr) = rekey(&r, &bucket, &["--dry-run"]);
     assert!(ok, "dry run: {stdout}{stderr}");
     assert!(
-        stdout.contains("checked 7, would rewrite 5, skipped 2 (current 0, not encrypted 1, unknown key 1, gone 0), failed 0"),
+        stdout.contains("checked 8, would rewrite 6, skipped 2 (current 0, not encrypted 1, unknown key 1, gone 0), failed 0"),
         "{stdout}"
     );
     r.at_rest(&bucket, "one", &r.a, b"x").await;
@@ -1006,7 +1021,7 @@ async fn rekey_moves_objects_to_the_current_key(store: Store) {
     let (ok, stdout, stderr) = rekey(&r, &bucket, &["--part-size-mib", "8", "--jobs", "3"]);
     assert!(ok, "rekey: {stdout}{stderr}");
     assert!(
-        stdout.contains("checked 7, rewritten 5, skipped 2 (current 0, not encrypted 1, unknown key 1, gone 0), failed 0"),
+        stdout.contains("checked 8, rewritten 6, skipped 2 (current 0, not encrypted 1, unknown key 1, gone 0), failed 0"),
         "{stdout}"
     );
     assert!(stderr.contains("skipped: plain: not encrypted"), "{stderr}");
@@ -1028,6 +1043,22 @@ async fn rekey_moves_objects_to_the_current_key(store: Store) {
         }
     }
     assert_eq!(get(&app, &bucket, "five").await, five);
+    r.at_rest(&bucket, "ctl\u{1}x", &c, b"control").await;
+    if store.name == "RGW" {
+        let acl = direct
+            .get_object_acl()
+            .bucket(&bucket)
+            .key("ctl\u{1}x")
+            .send()
+            .await
+            .unwrap();
+        let public = acl.grants().iter().any(|g| {
+            g.grantee()
+                .and_then(|g| g.uri())
+                .is_some_and(|u| u.ends_with("/global/AllUsers"))
+        });
+        assert!(public, "the object's ACL survives its rewrite: {acl:?}");
+    }
     let metrics = r.proxy.admin("/metrics").await.1;
     assert!(
         metrics.contains("ssec_injected_key_retries_total 0"),
@@ -1039,7 +1070,7 @@ async fn rekey_moves_objects_to_the_current_key(store: Store) {
     let (ok, stdout, _) = rekey(&r, &bucket, &[]);
     assert!(ok);
     assert!(
-        stdout.contains("checked 7, rewritten 0, skipped 7 (current 5, not encrypted 1, unknown key 1, gone 0), failed 0"),
+        stdout.contains("checked 8, rewritten 0, skipped 8 (current 6, not encrypted 1, unknown key 1, gone 0), failed 0"),
         "a second run has nothing to do: {stdout}"
     );
     // A bucket no rule injects into is refused before anything is read.
