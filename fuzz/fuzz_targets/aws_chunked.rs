@@ -19,9 +19,7 @@
 
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use ssec_proxy::s3::chunked::{
-    ChunkedError, Decoder, Framing, MAX_TRAILERS, Signing, encode,
-};
+use ssec_proxy::s3::chunked::{ChunkedError, Decoder, Framing, MAX_TRAILERS, Signing, encode};
 
 #[path = "../common/chunking.rs"]
 mod chunking;
@@ -79,7 +77,11 @@ fuzz_target!(|data: &[u8]| {
         signing,
         trailer,
         decoded_length: announced,
-        declared: if trailer { vec![CRC.to_owned()] } else { vec![] },
+        declared: if trailer {
+            vec![CRC.to_owned()]
+        } else {
+            vec![]
+        },
     };
 
     let whole = run(&framing, body, &[body.len()]);
@@ -117,7 +119,10 @@ fuzz_target!(|data: &[u8]| {
         "encoded payload did not round-trip"
     );
     let off = u64::from(flags >> 4) + 1;
-    for wrong in [body.len() as u64 + off, (body.len() as u64).saturating_sub(off)] {
+    for wrong in [
+        body.len() as u64 + off,
+        (body.len() as u64).saturating_sub(off),
+    ] {
         if wrong == body.len() as u64 {
             continue;
         }

@@ -272,7 +272,10 @@ fn proxy_reading(head: &Head) -> Result<Accepted, S3Error> {
 /// A refusal of `s3::strict` or `classify`: a 400 with a metric reason.
 fn refusal(e: S3Error) -> S3Error {
     assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{e:?}");
-    assert!(e.reason.is_some_and(|r| !r.as_str().is_empty()), "no reason: {e:?}");
+    assert!(
+        e.reason.is_some_and(|r| !r.as_str().is_empty()),
+        "no reason: {e:?}"
+    );
     e
 }
 
