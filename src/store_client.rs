@@ -16,9 +16,9 @@ use tower::Service as _;
 use crate::config::UpstreamConfig;
 use crate::credentials::Credentials;
 use crate::error::{BoxError, ProxyError};
-use crate::layers::resign::resign;
+use crate::layers::resign::resign_as_store;
 use crate::s3::error::S3Error;
-use crate::s3::sigv4::{self, Signer, uri_encode};
+use crate::s3::sigv4::uri_encode;
 use crate::tls::TlsError;
 use crate::upstream::{Upstream, UpstreamBody};
 
@@ -64,17 +64,7 @@ impl StoreClient {
             .map_err(|_| S3Error::internal())?;
         *req.headers_mut() = headers;
         req.headers_mut().insert(HOST, self.host.clone());
-        {
-            let credentials = &self.credentials;
-            let store = credentials.store();
-            let signer = Signer {
-                access_key_id: &store.access_key,
-                region: &store.region,
-                service: sigv4::SERVICE,
-                key_for: &|date: &str| credentials.store_signing_key(date),
-            };
-            resign(&mut req, &signer, SystemTime::now())?;
-        }
+        resign_as_store(&mut req, &self.credentials, SystemTime::now())?;
         self.upstream.clone().call(req).await
     }
 }

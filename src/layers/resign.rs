@@ -19,7 +19,7 @@ use http::uri::PathAndQuery;
 use http::{HeaderName, Request, Uri};
 use tower::{Layer, Service};
 
-use crate::credentials::LiveCredentials;
+use crate::credentials::{Credentials, LiveCredentials};
 use crate::error::ProxyError;
 use crate::forwarding::ClientHost;
 use crate::s3::error::S3Error;
@@ -102,18 +102,27 @@ where
                 Err(e) => Either::Left(ready(Err(e.into()))),
             };
         }
-        let store = credentials.store();
-        let signer = Signer {
-            access_key_id: &store.access_key,
-            region: &store.region,
-            service: sigv4::SERVICE,
-            key_for: &|date: &str| credentials.store_signing_key(date),
-        };
-        match resign(&mut req, &signer, SystemTime::now()) {
+        match resign_as_store(&mut req, &credentials, SystemTime::now()) {
             Ok(()) => Either::Right(self.inner.call(req)),
             Err(e) => Either::Left(ready(Err(e.into()))),
         }
     }
+}
+
+/// [`resign`] with the store's credentials (`[upstream.credentials]`).
+pub fn resign_as_store<B>(
+    req: &mut Request<B>,
+    credentials: &Credentials,
+    now: SystemTime,
+) -> Result<(), S3Error> {
+    let store = credentials.store();
+    let signer = Signer {
+        access_key_id: &store.access_key,
+        region: &store.region,
+        service: sigv4::SERVICE,
+        key_for: &|date: &str| credentials.store_signing_key(date),
+    };
+    resign(req, &signer, now)
 }
 
 /// Replaces the client's authentication of `req` with a signature by `signer`.
