@@ -15,6 +15,7 @@ use std::sync::Arc;
 use ssec_proxy::config::Config;
 use ssec_proxy::credentials::Credentials;
 use ssec_proxy::health::Identify;
+use ssec_proxy::inject::BucketKeys;
 use ssec_proxy::s3::store::LiveStore;
 use ssec_proxy::server::{Exit, Server, Signal};
 use ssec_proxy::store_client::StoreClient;
@@ -146,30 +147,38 @@ fn validate(file: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// For the key commands: the configuration, its credential table (every secret file
+/// read) and the keys of the rule injecting into `bucket`; otherwise the reason on
+/// stderr.
+fn injection(
+    file: &Path,
+    bucket: &str,
+) -> Result<(Config, Arc<Credentials>, Arc<BucketKeys>), ExitCode> {
+    let config = Config::load(file).map_err(|e| {
+        eprintln!("invalid: {e}");
+        ExitCode::FAILURE
+    })?;
+    let Some(settings) = config.live.auth.as_ref() else {
+        eprintln!("error: key injection needs auth.mode = \"resign\"");
+        return Err(ExitCode::FAILURE);
+    };
+    let credentials = Credentials::load(settings).map_err(|e| {
+        eprintln!("invalid: {}: {e}", file.display());
+        ExitCode::FAILURE
+    })?;
+    let Some(keys) = credentials.inject_keys(bucket).cloned() else {
+        eprintln!("error: no ssec.buckets rule injects a key into bucket {bucket}");
+        return Err(ExitCode::FAILURE);
+    };
+    Ok((config, Arc::new(credentials), keys))
+}
+
 /// `key derive`: the object's key on stdout, nothing else; errors on stderr.
 fn derive(file: &Path, bucket: &str, key: &str, previous: Option<usize>) -> ExitCode {
     use base64::Engine as _;
-    let config = match Config::load(file) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("invalid: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let Some(settings) = config.live.auth.as_ref() else {
-        eprintln!("error: key injection needs auth.mode = \"resign\"");
-        return ExitCode::FAILURE;
-    };
-    let credentials = match Credentials::load(settings) {
-        Ok(credentials) => credentials,
-        Err(e) => {
-            eprintln!("invalid: {}: {e}", file.display());
-            return ExitCode::FAILURE;
-        }
-    };
-    let Some(keys) = credentials.inject_keys(bucket) else {
-        eprintln!("error: no ssec.buckets rule injects a key into bucket {bucket}");
-        return ExitCode::FAILURE;
+    let keys = match injection(file, bucket) {
+        Ok((_, _, keys)) => keys,
+        Err(code) => return code,
     };
     let keys = keys.for_object(bucket, key);
     let chosen = match previous {
@@ -197,28 +206,10 @@ const REKEY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1
 /// object left alone for a reason worth knowing or failed, the summary on stdout.
 fn rekey(file: &Path, options: &rekey::Options) -> ExitCode {
     use std::io::{IsTerminal as _, Write as _};
-    let config = match Config::load(file) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("invalid: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let Some(settings) = config.live.auth.as_ref() else {
-        eprintln!("error: rekey needs auth.mode = \"resign\" and key injection");
-        return ExitCode::FAILURE;
-    };
-    let credentials = match Credentials::load(settings) {
-        Ok(credentials) => Arc::new(credentials),
-        Err(e) => {
-            eprintln!("invalid: {}: {e}", file.display());
-            return ExitCode::FAILURE;
-        }
-    };
     let bucket = &options.bucket;
-    let Some(keys) = credentials.inject_keys(bucket).cloned() else {
-        eprintln!("error: no ssec.buckets rule injects a key into bucket {bucket}");
-        return ExitCode::FAILURE;
+    let (config, credentials, keys) = match injection(file, bucket) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     // A copy answers only once it is done: a large object's can take minutes.
     let mut upstream = config.restart.upstream.clone();

@@ -205,18 +205,9 @@ fn settle(
 /// rewrites current versions only, and each rewrite adds a version.
 pub async fn versioning(client: &StoreClient, bucket: &str) -> Option<String> {
     let target = format!("/{}?versioning", uri_encode(bucket.as_bytes()));
-    let response = client
-        .send(
-            Method::GET,
-            &target,
-            HeaderMap::new(),
-            Empty::<Bytes>::new(),
-        )
-        .await
-        .ok()?;
-    let ok = response.status().is_success();
-    let body = read_body(response.into_body(), MAX_DOCUMENT).await.ok()?;
-    first_element(&body, "Status").filter(|status| ok && !status.is_empty())
+    let answer = get(client, "GetBucketVersioning", &target).await.ok()?;
+    let ok = answer.status.is_success();
+    first_element(&answer.body, "Status").filter(|status| ok && !status.is_empty())
 }
 
 /// One page of ListObjectsV2: the names, or as listed those that do not decode.
@@ -255,22 +246,11 @@ async fn list(
         target.push_str("&prefix=");
         target.push_str(&uri_encode(prefix.as_bytes()));
     }
-    let response = client
-        .send(
-            Method::GET,
-            &target,
-            HeaderMap::new(),
-            Empty::<Bytes>::new(),
-        )
-        .await
-        .map_err(|e| describe(&e))?;
-    let status = response.status();
-    let body = read_body(response.into_body(), MAX_DOCUMENT)
-        .await
-        .map_err(|e| format!("reading the listing: {e}"))?;
-    if !status.is_success() {
-        return Err(store_answer(status, &body));
+    let answer = get(client, "ListObjectsV2", &target).await?;
+    if !answer.status.is_success() {
+        return Err(answer.refusal("ListObjectsV2"));
     }
+    let body = answer.body;
     let contents = records(&body, "Contents", &["Key"]).ok_or("malformed listing")?;
     let keys: Vec<Result<String, String>> = contents
         .into_iter()
@@ -414,52 +394,35 @@ impl Object {
         let Some(acl) = acl else {
             return Ok(());
         };
-        let response = self
-            .client
-            .send(
-                Method::PUT,
-                &format!("{}?acl", self.path()),
-                HeaderMap::new(),
-                Full::new(acl),
-            )
-            .await
-            .map_err(|e| format!("rewritten, but PutObjectAcl: {}", describe(&e)))?;
-        let status = response.status();
-        let body = read_body(response.into_body(), MAX_DOCUMENT)
-            .await
-            .unwrap_or_default();
-        if status.is_success() {
+        let target = format!("{}?acl", self.path());
+        let op = "rewritten, but its ACL could not be put back: PutObjectAcl";
+        let put = Method::PUT;
+        let answer = exchange(
+            &self.client,
+            op,
+            put,
+            &target,
+            HeaderMap::new(),
+            Full::new(acl),
+        );
+        let answer = answer.await?;
+        if answer.status.is_success() {
             Ok(())
         } else {
-            Err(format!(
-                "rewritten, but its ACL could not be put back: PutObjectAcl: {}",
-                store_answer(status, &body)
-            ))
+            Err(answer.refusal(op))
         }
     }
 
     /// The object's ACL document, if it grants more than its owner's full control
     /// (`None` too where the store has no ACLs).
     async fn acl(&self) -> Result<Option<Bytes>, String> {
-        let response = self
-            .client
-            .send(
-                Method::GET,
-                &format!("{}?acl", self.path()),
-                HeaderMap::new(),
-                Empty::<Bytes>::new(),
-            )
-            .await
-            .map_err(|e| format!("GetObjectAcl: {}", describe(&e)))?;
-        let status = response.status();
-        let body = read_body(response.into_body(), MAX_DOCUMENT)
-            .await
-            .map_err(|e| format!("GetObjectAcl: {e}"))?;
-        if !status.is_success() {
+        let target = format!("{}?acl", self.path());
+        let answer = get(&self.client, "GetObjectAcl", &target).await?;
+        if !answer.status.is_success() {
             return Ok(None);
         }
-        let grants = records(&body, "Grant", &[]).ok_or("malformed ACL")?;
-        Ok((grants.len() > 1).then_some(body))
+        let grants = records(&answer.body, "Grant", &[]).ok_or("malformed ACL")?;
+        Ok((grants.len() > 1).then_some(answer.body))
     }
 
     /// The object written under the current key: a copy onto itself, or streamed.
@@ -468,11 +431,7 @@ impl Object {
             .get(ETAG)
             .cloned()
             .ok_or("HEAD answered without an ETag")?;
-        let length = head
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or("HEAD answered without a length")?;
+        let length = content_length(head).ok_or("HEAD answered without a length")?;
         let mut headers = Self::metadata(head);
         headers.insert(
             "x-amz-metadata-directive",
@@ -483,23 +442,24 @@ impl Object {
         headers.insert("x-amz-copy-source", source);
         old.set(&mut headers, Group::CopySource);
         self.keys.current.set(&mut headers, Group::Destination);
-        let response = self
-            .client
-            .send(Method::PUT, &self.path(), headers, Empty::<Bytes>::new())
-            .await
-            .map_err(|e| format!("CopyObject: {}", describe(&e)))?;
-        let status = response.status();
-        let body = read_body(response.into_body(), MAX_DOCUMENT)
-            .await
-            .map_err(|e| format!("CopyObject: {e}"))?;
-        match status {
-            // A copy can fail after its 200: the error is then the body.
-            StatusCode::OK if first_element(&body, "Code").is_none() => {}
+        let empty = Empty::<Bytes>::new();
+        let path = self.path();
+        let copied = exchange(
+            &self.client,
+            "CopyObject",
+            Method::PUT,
+            &path,
+            headers,
+            empty,
+        );
+        let copied = copied.await?;
+        match copied.status {
+            _ if copied.succeeded() => {}
             StatusCode::NOT_IMPLEMENTED => self.stream(old, head, &etag, length).await?,
             StatusCode::PRECONDITION_FAILED => {
                 return Err("the object changed while it was checked; run again".to_owned());
             }
-            _ => return Err(format!("CopyObject: {}", store_answer(status, &body))),
+            _ => return Err(copied.refusal("CopyObject")),
         }
         self.verify(length).await
     }
@@ -508,10 +468,7 @@ impl Object {
     async fn verify(&self, length: u64) -> Result<(), String> {
         match self.head(Some(&self.keys.current)).await {
             Ok(Head::Under(head)) => {
-                let now = head
-                    .get(CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok());
+                let now = content_length(&head);
                 if now == Some(length) {
                     Ok(())
                 } else {
@@ -543,37 +500,31 @@ impl Object {
         if length <= self.part_size {
             let body = self.read(old, etag, None).await?;
             write.insert(CONTENT_LENGTH, HeaderValue::from(length));
-            let response = self
-                .client
-                .send(Method::PUT, &self.path(), write, body)
-                .await
-                .map_err(|e| format!("PutObject: {}", describe(&e)))?;
-            return self.confirmed("PutObject", response).await.map(drop);
+            let op = "PutObject";
+            let path = self.path();
+            let put = exchange(&self.client, op, Method::PUT, &path, write, body).await?;
+            return self.confirmed(op, &put).map(drop);
         }
-        let created = self
-            .client
-            .send(
-                Method::POST,
-                &format!("{}?uploads", self.path()),
-                write,
-                Empty::<Bytes>::new(),
-            )
-            .await
-            .map_err(|e| format!("CreateMultipartUpload: {}", describe(&e)))?;
-        let body = self.confirmed("CreateMultipartUpload", created).await?;
-        let upload = first_element(&body, "UploadId").ok_or("no UploadId")?;
+        let op = "CreateMultipartUpload";
+        let target = format!("{}?uploads", self.path());
+        let created = exchange(&self.client, op, Method::POST, &target, write, Empty::new());
+        let created = created.await?;
+        let upload = self.confirmed(op, &created)?;
+        let upload = first_element(upload, "UploadId").ok_or("no UploadId")?;
         let result = self.parts(old, etag, length, &upload).await;
         if result.is_err() {
             // Best effort: the store expires abandoned uploads in any case.
-            let _ = self
-                .client
-                .send(
-                    Method::DELETE,
-                    &format!("{}?uploadId={}", self.path(), uri_encode(upload.as_bytes())),
-                    HeaderMap::new(),
-                    Empty::<Bytes>::new(),
-                )
-                .await;
+            let target = format!("{}?uploadId={}", self.path(), uri_encode(upload.as_bytes()));
+            let (delete, empty) = (Method::DELETE, Empty::<Bytes>::new());
+            let abort = exchange(
+                &self.client,
+                "AbortMultipartUpload",
+                delete,
+                &target,
+                HeaderMap::new(),
+                empty,
+            );
+            let _ = abort.await;
         }
         result
     }
@@ -596,26 +547,19 @@ impl Object {
             let mut headers = HeaderMap::new();
             self.keys.current.set(&mut headers, Group::Destination);
             headers.insert(CONTENT_LENGTH, HeaderValue::from(end - start));
-            let response = self
-                .client
-                .send(
-                    Method::PUT,
-                    &format!("{}?partNumber={number}&uploadId={upload}", self.path()),
-                    headers,
-                    body,
-                )
-                .await
-                .map_err(|e| format!("UploadPart {number}: {}", describe(&e)))?;
-            let part_etag = response
-                .headers()
+            let target = format!("{}?partNumber={number}&uploadId={upload}", self.path());
+            let op = format!("UploadPart {number}");
+            let part = exchange(&self.client, &op, Method::PUT, &target, headers, body);
+            let part = part.await?;
+            self.confirmed(&op, &part)?;
+            let part_etag = part
+                .headers
                 .get(ETAG)
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            self.confirmed("UploadPart", response).await?;
-            let part_etag = part_etag.ok_or("UploadPart answered without an ETag")?;
+                .ok_or("UploadPart answered without an ETag")?;
             complete.push_str(&format!(
                 "<Part><PartNumber>{number}</PartNumber><ETag>{}</ETag></Part>",
-                quick_xml::escape::escape(&part_etag)
+                quick_xml::escape::escape(part_etag)
             ));
             start = end;
             number += 1;
@@ -623,27 +567,15 @@ impl Object {
         complete.push_str("</CompleteMultipartUpload>");
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-        let response = self
-            .client
-            .send(
-                Method::POST,
-                &format!("{}?uploadId={upload}", self.path()),
-                headers,
-                Full::new(Bytes::from(complete)),
-            )
-            .await
-            .map_err(|e| format!("CompleteMultipartUpload: {}", describe(&e)))?;
-        let status = response.status();
-        let body = read_body(response.into_body(), MAX_DOCUMENT)
-            .await
-            .map_err(|e| format!("CompleteMultipartUpload: {e}"))?;
-        if status.is_success() && first_element(&body, "Code").is_none() {
+        let op = "CompleteMultipartUpload";
+        let target = format!("{}?uploadId={upload}", self.path());
+        let body = Full::new(Bytes::from(complete));
+        let completed = exchange(&self.client, op, Method::POST, &target, headers, body);
+        let completed = completed.await?;
+        if completed.succeeded() {
             Ok(())
         } else {
-            Err(format!(
-                "CompleteMultipartUpload: {}",
-                store_answer(status, &body)
-            ))
+            Err(completed.refusal(op))
         }
     }
 
@@ -694,24 +626,12 @@ impl Object {
         if count.unwrap_or(0) == 0 {
             return Ok(None);
         }
-        let response = self
-            .client
-            .send(
-                Method::GET,
-                &format!("{}?tagging", self.path()),
-                HeaderMap::new(),
-                Empty::<Bytes>::new(),
-            )
-            .await
-            .map_err(|e| format!("GetObjectTagging: {}", describe(&e)))?;
-        let status = response.status();
-        let body = read_body(response.into_body(), MAX_DOCUMENT)
-            .await
-            .map_err(|e| format!("GetObjectTagging: {e}"))?;
-        if !status.is_success() {
-            return Err(format!("GetObjectTagging: {}", store_answer(status, &body)));
+        let target = format!("{}?tagging", self.path());
+        let answer = get(&self.client, "GetObjectTagging", &target).await?;
+        if !answer.status.is_success() {
+            return Err(answer.refusal("GetObjectTagging"));
         }
-        let tags = records(&body, "Tag", &["Key", "Value"]).ok_or("malformed tag set")?;
+        let tags = records(&answer.body, "Tag", &["Key", "Value"]).ok_or("malformed tag set")?;
         let mut value = String::new();
         for tag in tags {
             let [Some(key), Some(tag_value)] = tag.as_slice() else {
@@ -731,24 +651,78 @@ impl Object {
 
     /// A write's answer: success with the current key confirmed, or the reason; the
     /// body (a small document) on success.
-    async fn confirmed(
-        &self,
-        op: &str,
-        response: http::Response<UpstreamBody>,
-    ) -> Result<Bytes, String> {
-        let status = response.status();
-        let echoed = confirms(response.headers(), &self.keys.current);
-        let body = read_body(response.into_body(), MAX_DOCUMENT)
-            .await
-            .map_err(|e| format!("{op}: {e}"))?;
-        if !status.is_success() || first_element(&body, "Code").is_some() {
-            return Err(format!("{op}: {}", store_answer(status, &body)));
+    fn confirmed<'a>(&self, op: &str, answer: &'a Answer) -> Result<&'a [u8], String> {
+        if !answer.succeeded() {
+            return Err(answer.refusal(op));
         }
-        if !echoed {
+        if !confirms(&answer.headers, &self.keys.current) {
             return Err(format!("{op}: the store did not confirm the key"));
         }
-        Ok(body)
+        Ok(&answer.body)
     }
+}
+
+/// A store's answer whose body is a small document.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Answer {
+    /// Success, and no error document in the body (a copy or a completion can fail
+    /// after its 200).
+    fn succeeded(&self) -> bool {
+        self.status.is_success() && first_element(&self.body, "Code").is_none()
+    }
+
+    /// The refusal as a line naming `op`.
+    fn refusal(&self, op: &str) -> String {
+        format!("{op}: {}", store_answer(self.status, &self.body))
+    }
+}
+
+/// Sends a request whose answer is a small document and reads it; a failure is a line
+/// naming `op`.
+async fn exchange<B>(
+    client: &StoreClient,
+    op: &str,
+    method: Method,
+    target: &str,
+    headers: HeaderMap,
+    body: B,
+) -> Result<Answer, String>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<crate::error::BoxError>,
+{
+    let response = client
+        .send(method, target, headers, body)
+        .await
+        .map_err(|e| format!("{op}: {}", describe(&e)))?;
+    let (parts, body) = response.into_parts();
+    let body = read_body(body, MAX_DOCUMENT)
+        .await
+        .map_err(|e| format!("{op}: {e}"))?;
+    Ok(Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// A GET without headers or body, answered by a small document.
+async fn get(client: &StoreClient, op: &str, target: &str) -> Result<Answer, String> {
+    let empty = Empty::<Bytes>::new();
+    exchange(client, op, Method::GET, target, HeaderMap::new(), empty).await
+}
+
+/// An object's length, from its HEAD.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 /// Whether a response confirms SSE-C under `key`: every key-MD5 echo (SeaweedFS repeats
