@@ -146,6 +146,45 @@ impl Injecting {
         assert!(got.body == want, "{name}: the store's plaintext differs");
     }
 
+    /// Rotates `inja-*` to `key` (written to c.key) with A as the previous key, and
+    /// waits for the reload.
+    fn rotate_to(&self, key: &Key) {
+        std::fs::write(self.dir.path().join("c.key"), key.raw).unwrap();
+        let dir = self.dir.path().to_owned();
+        self.proxy.rewrite_config(|text| {
+            let cut = text.find("[[ssec.buckets]]").unwrap();
+            format!("{}{}", &text[..cut], rules(&dir, "c.key", &["a.key"]))
+        });
+        self.proxy.signal("HUP");
+        assert!(
+            wait_log(&self.proxy, "credentials reloaded"),
+            "no reload; logs:\n{}",
+            self.proxy.logs().join("\n")
+        );
+    }
+
+    /// A PutObject straight to the store, under `key` or plain.
+    fn put_direct(
+        &self,
+        bucket: &str,
+        name: &str,
+        body: &'static [u8],
+        key: Option<&Key>,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        let put = direct_client(&self.store)
+            .put_object()
+            .bucket(bucket)
+            .key(name)
+            .body(ByteStream::from_static(body));
+        match key {
+            Some(k) => put
+                .sse_customer_algorithm("AES256")
+                .sse_customer_key(&k.b64)
+                .sse_customer_key_md5(&k.md5),
+            None => put,
+        }
+    }
+
     /// The key `ssec-proxy key derive` prints for an object.
     fn derived(&self, bucket: &str, name: &str) -> Key {
         let out = std::process::Command::new(support::BIN)
@@ -504,18 +543,7 @@ async fn reads_under_a_previous_key_after_rotation(store: Store) {
         .unwrap();
     // Rotate: C is current, A previous.
     let c = Key::new(44);
-    std::fs::write(r.dir.path().join("c.key"), c.raw).unwrap();
-    let dir = r.dir.path().to_owned();
-    r.proxy.rewrite_config(|text| {
-        let cut = text.find("[[ssec.buckets]]").unwrap();
-        format!("{}{}", &text[..cut], rules(&dir, "c.key", &["a.key"]))
-    });
-    r.proxy.signal("HUP");
-    assert!(
-        wait_log(&r.proxy, "credentials reloaded"),
-        "no reload; logs:\n{}",
-        r.proxy.logs().join("\n")
-    );
+    r.rotate_to(&c);
     assert_eq!(get(&app, &bucket, "old").await, b"written under A");
     let head = app.head_object().bucket(&bucket).key("old").send().await;
     head.unwrap_or_else(|e| panic!("HEAD under a previous key: {:?}", failure(&e)));
@@ -538,15 +566,7 @@ async fn reads_under_a_previous_key_after_rotation(store: Store) {
     // An object under a key the proxy no longer has: the store's refusal, after one
     // attempt per key.
     let lost = r.bucket("inja").await;
-    let b_key = &r.b;
-    direct_client(&r.store)
-        .put_object()
-        .bucket(&lost)
-        .key("lost")
-        .body(ByteStream::from_static(b"under B"))
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&b_key.b64)
-        .sse_customer_key_md5(&b_key.md5)
+    r.put_direct(&lost, "lost", b"under B", Some(&r.b))
         .send()
         .await
         .unwrap();
@@ -964,49 +984,20 @@ async fn rekey_moves_objects_to_the_current_key(store: Store) {
     // Written straight to the store under A: a name a plain XML listing cannot carry
     // (SeaweedFS would list it as U+FFFD), public-read on RGW (a write resets ACLs).
     let direct = direct_client(&r.store);
-    let mut control = direct
-        .put_object()
-        .bucket(&bucket)
-        .key("ctl\u{1}x")
-        .body(ByteStream::from_static(b"control"))
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&r.a.b64)
-        .sse_customer_key_md5(&r.a.md5);
+    let mut control = r.put_direct(&bucket, "ctl\u{1}x", b"control", Some(&r.a));
     if store.name == "RGW" {
         control = control.acl(aws_sdk_s3::types::ObjectCannedAcl::PublicRead);
     }
     control.send().await.unwrap();
     // Left alone: a plaintext object, and one under a key the proxy does not hold.
-    direct
-        .put_object()
-        .bucket(&bucket)
-        .key("plain")
-        .body(ByteStream::from_static(b"plain"))
-        .send()
-        .await
-        .unwrap();
-    direct
-        .put_object()
-        .bucket(&bucket)
-        .key("under-b")
-        .body(ByteStream::from_static(b"under B"))
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&r.b.b64)
-        .sse_customer_key_md5(&r.b.md5)
-        .send()
-        .await
-        .unwrap();
+    let plain = r.put_direct(&bucket, "plain", b"plain", None);
+    plain.send().await.unwrap();
+    let under_b = r.put_direct(&bucket, "under-b", b"under B", Some(&r.b));
+    under_b.send().await.unwrap();
 
     // Rotate: C current, A previous.
     let c = Key::new(45);
-    std::fs::write(r.dir.path().join("c.key"), c.raw).unwrap();
-    let dir = r.dir.path().to_owned();
-    r.proxy.rewrite_config(|text| {
-        let cut = text.find("[[ssec.buckets]]").unwrap();
-        format!("{}{}", &text[..cut], rules(&dir, "c.key", &["a.key"]))
-    });
-    r.proxy.signal("HUP");
-    assert!(wait_log(&r.proxy, "credentials reloaded"));
+    r.rotate_to(&c);
 
     let (ok, stdout, stderr) = rekey(&r, &bucket, &["--dry-run"]);
     assert!(ok, "dry run: {stdout}{stderr}");

@@ -53,25 +53,31 @@ fn store_table() -> HashMap<String, SecretKey> {
     HashMap::from([(STORE_KEY.to_owned(), SecretKey::new(STORE_SECRET))])
 }
 
-fn rewrite(body: &[u8], range: LengthRange) -> Result<Vec<u8>, S3Error> {
-    let fields = parsed(body);
+/// `f` with the store's signer.
+fn with_store_signer<T>(f: impl FnOnce(&StoreSigner<'_>) -> T) -> T {
     let secret = SecretKey::new(STORE_SECRET);
     let key_for = |day: &str| SigningKey::derive(&secret, day, "store-region", "s3");
-    let signer = StoreSigner {
+    f(&StoreSigner {
         access_key_id: STORE_KEY,
         region: "store-region",
         key_for: &key_for,
-    };
-    for_store(
-        body,
-        BOUNDARY,
-        &fields,
-        "the-bucket",
-        range,
-        &signer,
-        now(),
-        None,
-    )
+    })
+}
+
+fn rewrite(body: &[u8], range: LengthRange) -> Result<Vec<u8>, S3Error> {
+    let fields = parsed(body);
+    with_store_signer(|signer| {
+        for_store(
+            body,
+            BOUNDARY,
+            &fields,
+            "the-bucket",
+            range,
+            signer,
+            now(),
+            None,
+        )
+    })
     .map(|(prefix, store_fields)| {
         assert_eq!(store_fields, None, "nothing injected, no fields returned");
         prefix
@@ -293,14 +299,23 @@ fn field_values_with_control_characters_are_refused() {
 fn an_injected_key_is_added_only_to_a_form_without_sse_c_fields() {
     use crate::inject::{BucketKeys, SsecKey};
     use crate::secret::Key32;
-    let secret = SecretKey::new(STORE_SECRET);
-    let key_for = |day: &str| SigningKey::derive(&secret, day, "store-region", "s3");
-    let signer = StoreSigner {
-        access_key_id: STORE_KEY,
-        region: "store-region",
-        key_for: &key_for,
-    };
     let bucket_key = SsecKey::new(Key32::from_bytes(zeroize::Zeroizing::new([7; 32])));
+    let injected = |body: &[u8], keys: &Arc<BucketKeys>| {
+        let fields = parsed(body);
+        with_store_signer(|signer| {
+            for_store(
+                body,
+                BOUNDARY,
+                &fields,
+                "the-bucket",
+                ANY,
+                signer,
+                now(),
+                Some(keys),
+            )
+        })
+        .unwrap()
+    };
     for derive in [false, true] {
         let keys = Arc::new(BucketKeys {
             current: bucket_key.clone(),
@@ -312,18 +327,7 @@ fn an_injected_key_is_added_only_to_a_form_without_sse_c_fields() {
             .filter(|(n, _)| !n.starts_with("x-amz-server-side"))
             .collect();
         let body = client_form(&without, "r.txt", b"file");
-        let fields = parsed(&body);
-        let (out, store_fields) = for_store(
-            &body,
-            BOUNDARY,
-            &fields,
-            "the-bucket",
-            ANY,
-            &signer,
-            now(),
-            Some(&keys),
-        )
-        .unwrap();
+        let (out, store_fields) = injected(&body, &keys);
         let store_fields = store_fields.expect("the store's fields, with the key");
         assert_eq!(store_fields, parsed(&out));
         let object_keys = keys.for_object("the-bucket", "dir/a key é r.txt");
@@ -347,18 +351,7 @@ fn an_injected_key_is_added_only_to_a_form_without_sse_c_fields() {
         )));
 
         let body = client_form(&client_fields(), "r.txt", b"file");
-        let fields = parsed(&body);
-        let (out, store_fields) = for_store(
-            &body,
-            BOUNDARY,
-            &fields,
-            "the-bucket",
-            ANY,
-            &signer,
-            now(),
-            Some(&keys),
-        )
-        .unwrap();
+        let (out, store_fields) = injected(&body, &keys);
         assert_eq!(
             store_fields, None,
             "the client's own SSE-C field: no injection"
