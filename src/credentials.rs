@@ -15,6 +15,7 @@ use crate::config::{BucketScope, MIN_CLIENT_SECRET, ResignSettings, SecretSource
 use crate::inject::{BucketKeys, InjectTable, SsecKey};
 use crate::s3::sigv4::{self, CredentialStore, SecretKey, SigningKey, Verifier};
 use crate::secret::{Key32, Secret, SecretError, read_key32, read_secret_access_key};
+use crate::uploads::binding::Binder;
 
 /// The running credential table, swapped whole by a reload; `None` in passthrough mode.
 /// One atomic load per request: `live.load().as_ref()?.client(access_key)`.
@@ -25,6 +26,8 @@ pub type LiveCredentials = Arc<ArcSwapOption<Credentials>>;
 pub struct Credentials {
     region: String,
     binding_key: Option<Key32>,
+    /// Upload IDs bound with `binding_key`.
+    binder: Option<Binder>,
     clients: HashMap<String, ClientCredential>,
     store: StoreCredential,
     /// Checks clients' signatures for `region`.
@@ -136,6 +139,7 @@ impl Credentials {
         Ok(Self {
             inject: InjectTable::new(inject),
             region: settings.region.clone(),
+            binder: binding_key.as_ref().map(|k| Binder::new(k.expose())),
             binding_key,
             clients,
             store: StoreCredential {
@@ -235,6 +239,11 @@ impl Credentials {
     /// `auth.binding_key_file`'s key, if configured.
     pub fn binding_key(&self) -> Option<&Key32> {
         self.binding_key.as_ref()
+    }
+
+    /// Multipart binding under `auth.binding_key_file`, when it is set.
+    pub fn binder(&self) -> Option<&Binder> {
+        self.binder.as_ref()
     }
 
     /// `[upstream.credentials]`.

@@ -3,6 +3,8 @@
 //! upload's, which some stores accept silently. Lost on restart and not shared
 //! between replicas; what happens to uploads it does not know is `ssec.unknown_uploads`.
 
+pub mod binding;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

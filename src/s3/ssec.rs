@@ -241,6 +241,11 @@ impl KeyDigest {
         STANDARD.encode(self.0)
     }
 
+    /// The digest's bytes, for a MAC over them.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
     /// Constant-time comparison.
     pub fn matches(&self, other: &KeyDigest) -> bool {
         self.0.ct_eq(&other.0).into()
