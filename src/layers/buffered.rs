@@ -60,6 +60,15 @@ impl<B> Read<B> {
             inner_done: true,
         }
     }
+
+    /// `bytes` in place of what was read, then whatever was not.
+    pub fn replace_read(self, bytes: Bytes) -> Buffered<B> {
+        Buffered {
+            prefix: (!bytes.is_empty()).then_some(bytes),
+            inner: self.rest,
+            inner_done: self.whole,
+        }
+    }
 }
 
 /// Reads `body` until it ends or more than `limit` bytes were read.
@@ -173,6 +182,19 @@ mod tests {
         let read = read_bounded(chunks(&["abc"]), 4).await.unwrap();
         let body = read.replace(Bytes::new());
         assert!(body.is_end_stream());
+    }
+
+    #[tokio::test]
+    async fn a_replaced_start_is_followed_by_the_rest() {
+        let read = read_bounded(chunks(&["abc", "def", "ghi"]), 4)
+            .await
+            .unwrap();
+        assert!(!read.whole);
+        let body = read.replace_read(Bytes::from_static(b"xy"));
+        assert_eq!(body.collect().await.unwrap().to_bytes(), "xyghi");
+        let read = read_bounded(chunks(&["abc"]), 4).await.unwrap();
+        let body = read.replace_read(Bytes::from_static(b"z"));
+        assert_eq!(body.size_hint().exact(), Some(1));
     }
 
     #[tokio::test]

@@ -215,6 +215,42 @@ pub fn first_element(xml: &[u8], name: &str) -> Option<String> {
     }
 }
 
+/// `xml` with the text of its first element called `name` replaced by `text` (escaped);
+/// every other byte kept. `xml` may be the start of a longer document, as long as the
+/// element is within it. `None` if there is no such element.
+pub fn replace_first_element(xml: &[u8], name: &str, text: &str) -> Option<Vec<u8>> {
+    let mut reader = Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let mut start = None;
+    loop {
+        match reader.read_event_into(&mut buf).ok()? {
+            Event::Start(e) if start.is_none() && e.local_name().as_ref() == name => {
+                start = Some(usize::try_from(reader.buffer_position()).ok()?);
+            }
+            Event::End(_) if start.is_some() => {
+                let start = start?;
+                let after = usize::try_from(reader.buffer_position()).ok()?;
+                let end = start + find_last(xml.get(start..after)?, b"</")?;
+                let escaped = quick_xml::escape::escape(text);
+                let mut out = Vec::with_capacity(xml.len() + escaped.len());
+                out.extend_from_slice(&xml[..start]);
+                out.extend_from_slice(escaped.as_bytes());
+                out.extend_from_slice(&xml[end..]);
+                return Some(out);
+            }
+            // An element inside the one sought: not a text element.
+            Event::Start(_) | Event::Empty(_) if start.is_some() => return None,
+            Event::Eof => return None,
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
 /// For every element called `record` in a complete, small document, the text of its
 /// child elements named in `fields` (in that order; `None` where absent), entity
 /// references resolved: the `<Contents>` of a listing, the `<Tag>`s of a tag set.

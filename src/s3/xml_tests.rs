@@ -150,3 +150,27 @@ fn collects_the_fields_of_every_record() {
     );
     assert_eq!(records(b"<a><b></a>", "b", &["c"]), None, "not well-formed");
 }
+
+#[test]
+fn replaces_the_first_element_text_and_nothing_else() {
+    let doc = b"<?xml version=\"1.0\"?>\n<ListPartsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Key>a&amp;b</Key><UploadId>s&amp;1</UploadId ><Part><ETag>&quot;x&quot;</ETag></Part><UploadId>second</UploadId></ListPartsResult>";
+    let out = replace_first_element(doc, "UploadId", "s&1.tag<").unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "<?xml version=\"1.0\"?>\n<ListPartsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Key>a&amp;b</Key><UploadId>s&amp;1.tag&lt;</UploadId ><Part><ETag>&quot;x&quot;</ETag></Part><UploadId>second</UploadId></ListPartsResult>"
+    );
+    // The start of a longer document is enough; an empty element gets the text too.
+    let start = b"<R><UploadId></UploadId><Part><PartNumber>1</Par";
+    assert_eq!(
+        replace_first_element(start, "UploadId", "x").unwrap(),
+        b"<R><UploadId>x</UploadId><Part><PartNumber>1</Par"
+    );
+    assert_eq!(
+        replace_first_element(b"<R><Key>k</Key></R>", "UploadId", "x"),
+        None
+    );
+    assert_eq!(
+        replace_first_element(b"<R><UploadId><A/></UploadId></R>", "UploadId", "x"),
+        None
+    );
+}
