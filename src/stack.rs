@@ -120,8 +120,14 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
             live: Arc::clone(&live),
             store: Arc::clone(&store),
         }))
-        // Multipart uploads: parts and completion checked against the upload's key.
-        .layer(MultipartLayer::new(records, live, Arc::clone(&store)))
+        // Multipart uploads: parts and completion checked against the upload's key;
+        // resign mode binds upload IDs to it.
+        .layer(MultipartLayer::new(
+            records,
+            live,
+            Arc::clone(&store),
+            Arc::clone(&credentials),
+        ))
         // Store errors in AWS's words.
         .layer(StoreErrorsLayer::new(store))
         // Canonical ETags in headers and XML bodies.

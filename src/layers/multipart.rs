@@ -1,7 +1,15 @@
 //! Multipart key consistency (spec S9–S13): every part and the completion must carry
-//! the key the upload was created with, checked against this replica's record of the
-//! upload; the record is written from the store's CreateMultipartUpload answer and
-//! dropped when the upload completes or is aborted.
+//! the key the upload was created with.
+//!
+//! Resign mode with `auth.binding_key_file`: stateless. The upload ID the client is
+//! given carries a MAC over bucket, object, store upload ID and the upload's key
+//! ([`crate::uploads::binding`]); parts, completion, ListParts and Abort are checked
+//! against it and reach the store with the store's own ID. Any replica with the same
+//! binding key checks the same way, after restarts.
+//!
+//! Otherwise (passthrough): checked against this replica's record of the upload; the
+//! record is written from the store's CreateMultipartUpload answer and dropped when the
+//! upload completes or is aborted.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -13,18 +21,22 @@ use http_body::Body;
 use tower::{Layer, Service};
 
 use crate::config::LiveSsec;
+use crate::credentials::{Credentials, LiveCredentials};
 use crate::error::{BoxError, ProxyError};
 use crate::layers::buffered::{Buffered, read_bounded};
 use crate::layers::finish::{Finish, Next};
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::Policy;
+use crate::s3::sigv4::uri_encode;
 use crate::s3::ssec::{self, Checked, KeyDigest};
 use crate::s3::store::{LiveStore, UnknownUploads};
-use crate::s3::xml::first_element;
+use crate::s3::xml::{first_element, replace_first_element};
+use crate::uploads::binding::{Binder, Bound, Opened};
 use crate::uploads::{Upload, UploadRecords};
 
-/// Largest CreateMultipartUpload answer read whole.
+/// Largest CreateMultipartUpload answer read whole; the part of a ListParts answer read
+/// for its upload ID.
 const MAX_ANSWER: usize = 64 * 1024;
 
 /// Adds [`Multipart`].
@@ -33,20 +45,24 @@ pub struct MultipartLayer {
     records: Arc<UploadRecords>,
     live: Arc<ArcSwap<LiveSsec>>,
     store: Arc<LiveStore>,
+    credentials: LiveCredentials,
 }
 
 impl MultipartLayer {
     /// A layer keeping `records`, with `ssec.unknown_uploads` read from `live` (unset:
-    /// the default of `store`).
+    /// the default of `store`); uploads are bound instead when `credentials` has a
+    /// binding key.
     pub fn new(
         records: Arc<UploadRecords>,
         live: Arc<ArcSwap<LiveSsec>>,
         store: Arc<LiveStore>,
+        credentials: LiveCredentials,
     ) -> Self {
         Self {
             records,
             live,
             store,
+            credentials,
         }
     }
 }
@@ -59,6 +75,7 @@ impl<S> Layer<S> for MultipartLayer {
             records: Arc::clone(&self.records),
             live: Arc::clone(&self.live),
             store: Arc::clone(&self.store),
+            credentials: Arc::clone(&self.credentials),
         }
     }
 }
@@ -70,6 +87,7 @@ pub struct Multipart<S> {
     records: Arc<UploadRecords>,
     live: Arc<ArcSwap<LiveSsec>>,
     store: Arc<LiveStore>,
+    credentials: LiveCredentials,
 }
 
 /// What a successful answer changes in the record.
@@ -81,6 +99,10 @@ pub enum Change {
     Record(Arc<UploadRecords>, String, String, Option<KeyDigest>),
     /// The upload is over.
     Forget(Arc<UploadRecords>, String, String, String),
+    /// A new upload: its ID bound for bucket and object, with this key (or none).
+    Bind(Arc<Credentials>, String, String, Option<KeyDigest>),
+    /// ListParts of a bound upload: the client's ID in place of the store's.
+    Restore(String),
 }
 
 impl<S, B, RB> Service<Request<B>> for Multipart<S>
@@ -97,13 +119,28 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let (Some(s3), Some(checked)) = (
             req.extensions().get::<S3Request>(),
             req.extensions().get::<Checked>(),
         ) else {
             return Finish::refuse(S3Error::internal());
         };
+        if let Some(credentials) = self.credentials.load_full()
+            && credentials.binder().is_some()
+        {
+            return match bound(credentials, s3, checked) {
+                Ok((store_id, change)) => {
+                    if let Some(store_id) = store_id
+                        && let Err(e) = with_upload_id(&mut req, &store_id)
+                    {
+                        return Finish::refuse(e);
+                    }
+                    Finish::new(self.inner.call(req), change, finish)
+                }
+                Err(e) => Finish::refuse(e),
+            };
+        }
         if let Err(e) = self.check(s3, checked) {
             return Finish::refuse(e);
         }
@@ -163,6 +200,120 @@ impl<S> Multipart<S> {
     }
 }
 
+/// Resign mode's binding (module docs): the request checked against the upload ID's
+/// tag; the store's upload ID to send instead of the client's, and what the answer
+/// changes.
+fn bound(
+    credentials: Arc<Credentials>,
+    s3: &S3Request,
+    checked: &Checked,
+) -> Result<(Option<String>, Change), S3Error> {
+    let Some(binder) = credentials.binder() else {
+        return Err(S3Error::internal());
+    };
+    let (Some(bucket), Some(key)) = (&s3.bucket, &s3.key) else {
+        return Ok((None, Change::None));
+    };
+    if s3.op == S3Op::CreateMultipartUpload {
+        let change = Change::Bind(
+            Arc::clone(&credentials),
+            bucket.clone(),
+            key.clone(),
+            checked.destination,
+        );
+        return Ok((None, change));
+    }
+    let Some(id) = &s3.upload_id else {
+        return Ok((None, Change::None));
+    };
+    let part = matches!(s3.op, S3Op::UploadPart | S3Op::UploadPartCopy);
+    let complete = s3.op == S3Op::CompleteMultipartUpload;
+    if !part && !complete && !matches!(s3.op, S3Op::ListParts | S3Op::AbortMultipartUpload) {
+        return Ok((None, Change::None));
+    }
+    let bound = match binder.open(bucket, key, id) {
+        Opened::Bound(bound) => bound,
+        Opened::Forged => return Err(no_such_upload()),
+        // ListParts and Abort of an upload the proxy did not issue (ListMultipartUploads
+        // shows the store's IDs): nothing is written, the store decides.
+        Opened::Untagged if !part && !complete => return Ok((None, Change::None)),
+        Opened::Untagged => return Err(unbound_upload()),
+    };
+    if part || complete {
+        check_key(binder, bucket, key, &bound, checked.destination, part)?;
+    }
+    let change = match s3.op {
+        S3Op::ListParts => Change::Restore(id.clone()),
+        _ => Change::None,
+    };
+    Ok((Some(bound.store_id.to_owned()), change))
+}
+
+/// Spec S9–S12 against a bound upload: a part must carry the upload's key (or none if
+/// it had none); a completion may leave the key out but not name another.
+fn check_key(
+    binder: &Binder,
+    bucket: &str,
+    key: &str,
+    bound: &Bound<'_>,
+    destination: Option<KeyDigest>,
+    part: bool,
+) -> Result<(), S3Error> {
+    let mismatch = || match part {
+        true => ssec::parameters_mismatch(),
+        false => ssec::complete_mismatch(),
+    };
+    match (bound.encrypted(), destination) {
+        (true, None) if part => Err(ssec::part_missing_encryption()),
+        (true, Some(d)) if !binder.key_matches(bucket, key, bound, &d) => Err(mismatch()),
+        (false, Some(_)) => Err(mismatch()),
+        _ => Ok(()),
+    }
+}
+
+/// AWS's answer to an upload ID it does not know.
+fn no_such_upload() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::NoSuchUpload,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+    )
+    .with_reason(Reason::ForgedUpload)
+}
+
+/// A part or completion for an upload ID the proxy did not issue.
+fn unbound_upload() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::InvalidRequest,
+        "This upload ID was not issued by this proxy (ListMultipartUploads shows the store's own IDs), so the upload's key cannot be checked: its parts and completion are refused. ListParts and AbortMultipartUpload accept it; start the upload again to continue.",
+    )
+    .with_reason(Reason::UnboundUpload)
+}
+
+/// `req` with the `uploadId` query parameter set to the store's `store_id`; every other
+/// byte of the target kept.
+fn with_upload_id<B>(req: &mut Request<B>, store_id: &str) -> Result<(), S3Error> {
+    let uri = req.uri();
+    let Some(query) = uri.query() else {
+        return Err(S3Error::internal());
+    };
+    let mut target = String::with_capacity(uri.path().len() + query.len() + store_id.len());
+    target.push_str(uri.path());
+    for (i, pair) in query.split('&').enumerate() {
+        target.push(if i == 0 { '?' } else { '&' });
+        match pair.split_once('=') {
+            Some(("uploadId", _)) => {
+                target.push_str("uploadId=");
+                target.push_str(&uri_encode(store_id.as_bytes()));
+            }
+            _ => target.push_str(pair),
+        }
+    }
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(target.parse().map_err(|_| S3Error::internal())?);
+    *req.uri_mut() = http::Uri::from_parts(parts).map_err(|_| S3Error::internal())?;
+    Ok(())
+}
+
 fn finish<RB>(
     change: Change,
     result: Result<Response<RB>, ProxyError>,
@@ -181,6 +332,46 @@ where
             records.remove(&bucket, &key, &id);
             Next::Done(Ok(response.map(Buffered::new)))
         }
+        Change::Bind(credentials, bucket, key, digest) => Next::Later(Box::pin(async move {
+            let (parts, body) = response.into_parts();
+            let read = read_bounded(body, MAX_ANSWER)
+                .await
+                .map_err(|e| ProxyError::BadGateway(e.into()))?;
+            let (Some(binder), true) = (credentials.binder(), read.whole) else {
+                return Err(ProxyError::BadGateway(
+                    "createmultipartupload answer too large to bind".into(),
+                ));
+            };
+            let bound = first_element(&read.bytes, "UploadId")
+                .filter(|id| !id.is_empty())
+                .map(|id| binder.bind(&bucket, &key, &id, digest.as_ref()))
+                .and_then(|id| replace_first_element(&read.bytes, "UploadId", &id));
+            let Some(body) = bound else {
+                return Err(ProxyError::BadGateway(
+                    "createmultipartupload answer has no upload id to bind".into(),
+                ));
+            };
+            Ok(Response::from_parts(
+                without_length(parts),
+                read.replace(Bytes::from(body)),
+            ))
+        })),
+        Change::Restore(client_id) => Next::Later(Box::pin(async move {
+            let (parts, body) = response.into_parts();
+            let read = read_bounded(body, MAX_ANSWER)
+                .await
+                .map_err(|e| ProxyError::BadGateway(e.into()))?;
+            match replace_first_element(&read.bytes, "UploadId", &client_id) {
+                Some(prefix) => Ok(Response::from_parts(
+                    without_length(parts),
+                    read.replace_read(Bytes::from(prefix)),
+                )),
+                None => {
+                    tracing::warn!("listparts answer has no upload id to restore");
+                    Ok(Response::from_parts(parts, read.into_body()))
+                }
+            }
+        })),
         Change::Record(records, bucket, key, digest) => Next::Later(Box::pin(async move {
             let (parts, body) = response.into_parts();
             let read = read_bounded(body, MAX_ANSWER)
@@ -195,6 +386,16 @@ where
     }
 }
 
+/// Response head for a body whose length changed.
+fn without_length(mut parts: http::response::Parts) -> http::response::Parts {
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    parts
+}
+
 #[cfg(test)]
 #[path = "multipart_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "multipart_bound_tests.rs"]
+mod bound_tests;

@@ -63,6 +63,7 @@ where
             Arc::clone(records),
             live,
             named(Store::Generic),
+            Arc::new(arc_swap::ArcSwapOption::empty()),
         ))
         .service(recorder(&log, reply));
     (svc.oneshot(req).await, log)
@@ -307,6 +308,7 @@ async fn a_create_answer_that_fails_to_read_is_a_bad_gateway() {
             Arc::clone(&records),
             reject_unknown(),
             named(Store::Generic),
+            Arc::new(arc_swap::ArcSwapOption::empty()),
         ))
         .service_fn(|_req: Request<Full<Bytes>>| async {
             let body: TestBody = failing(&[b"<InitiateMultipartUploadResult>"], "store reset");

@@ -51,6 +51,8 @@ pub enum S3ErrorCode {
     MalformedTrailerError,
     /// 405: the method is not supported on this resource.
     MethodNotAllowed,
+    /// 404: the upload ID names no multipart upload (or one the proxy did not issue).
+    NoSuchUpload,
     /// 411: a streaming upload without its decoded length.
     MissingContentLength,
     /// 400: a POST Object body is not well-formed multipart/form-data.
@@ -94,6 +96,7 @@ impl S3ErrorCode {
             Self::InvalidURI => StatusCode::BAD_REQUEST,
             Self::MalformedTrailerError => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NoSuchUpload => StatusCode::NOT_FOUND,
             Self::MissingContentLength => StatusCode::LENGTH_REQUIRED,
             Self::MalformedPOSTRequest => StatusCode::BAD_REQUEST,
             Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
@@ -128,6 +131,7 @@ impl S3ErrorCode {
             Self::InvalidURI => "InvalidURI",
             Self::MalformedTrailerError => "MalformedTrailerError",
             Self::MethodNotAllowed => "MethodNotAllowed",
+            Self::NoSuchUpload => "NoSuchUpload",
             Self::MissingContentLength => "MissingContentLength",
             Self::MalformedPOSTRequest => "MalformedPOSTRequest",
             Self::NotImplemented => "NotImplemented",
@@ -191,6 +195,11 @@ pub enum Reason {
     InjectedPlaintext,
     /// A part for a multipart upload this replica has no record of.
     UnknownUpload,
+    /// Resign mode: a part or completion for an upload ID the proxy did not issue (the
+    /// store's own, from ListMultipartUploads).
+    UnboundUpload,
+    /// Resign mode: an upload ID in the proxy's form whose MAC does not hold.
+    ForgedUpload,
     /// `CONNECT` or `TRACE`.
     MethodNotAllowed,
     /// No usable Host.
@@ -284,6 +293,8 @@ impl Reason {
             Self::StoreRefusal => "store_refusal",
             Self::InjectedPlaintext => "injected_plaintext",
             Self::UnknownUpload => "unknown_upload",
+            Self::UnboundUpload => "unbound_upload",
+            Self::ForgedUpload => "forged_upload",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::BadHost => "bad_host",
             Self::NonUtf8Header => "non_utf8_header",
