@@ -382,7 +382,8 @@ impl ResignSettings {
         )
     }
 
-    /// Allowed but worth a warning: secrets written in the configuration file.
+    /// Allowed but worth a warning: secrets written in the configuration file, key files
+    /// others may read, no binding key.
     pub fn warnings(&self) -> Vec<String> {
         let inline = |path: String| {
             format!(
@@ -397,6 +398,9 @@ impl ResignSettings {
                 matches!(self.store.secret, SecretSource::Inline(_))
                     .then(|| inline("upstream.credentials".to_owned())),
             )
+            .chain(self.binding_key_file.is_none().then(|| {
+                "auth.binding_key_file: unset: multipart uploads are checked against this replica's memory only (ssec.unknown_uploads decides about parts of uploads it does not know); set a binding key, the same on every replica, to bind them to their key on any replica".to_owned()
+            }))
             .chain(self.key_files().into_iter().filter_map(|(key, file)| {
                 open_key_file(file).map(|mode| {
                     format!(

@@ -35,6 +35,8 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(text, Path::new("/etc/ssec/proxy.toml"))
 }
 
+const NO_BINDING_KEY: &str = "auth.binding_key_file: unset: multipart uploads are checked against this replica's memory only (ssec.unknown_uploads decides about parts of uploads it does not know); set a binding key, the same on every replica, to bind them to their key on any replica";
+
 fn resign(extra: &str) -> String {
     format!("{BASE}\n[auth]\nmode = \"resign\"\n{extra}\n{CLIENT}\n{STORE}")
 }
@@ -310,6 +312,7 @@ fn inline_secrets_are_accepted_with_a_warning_that_does_not_show_them() {
         [
             "auth.clients[0].secret_key: the secret is written in the configuration file; outside tests use auth.clients[0].secret_key_file (a Kubernetes Secret mount)",
             "upstream.credentials.secret_key: the secret is written in the configuration file; outside tests use upstream.credentials.secret_key_file (a Kubernetes Secret mount)",
+            NO_BINDING_KEY,
         ]
     );
     let shown = format!("{c:?}{:?}", c.warnings());
@@ -321,8 +324,10 @@ fn inline_secrets_are_accepted_with_a_warning_that_does_not_show_them() {
     let bad = text.replace(INLINE_CLIENT_SECRET, "bad secret with spaces");
     let e = parse(&bad).unwrap_err().to_string();
     assert!(!e.contains("spaces"), "{e}");
-    // Files give no warning.
-    assert!(parse(&resign("")).unwrap().warnings().is_empty());
+    // Files give no warning; a missing binding key does.
+    assert_eq!(parse(&resign("")).unwrap().warnings(), [NO_BINDING_KEY]);
+    let bound = resign("binding_key_file = \"b.key\"");
+    assert!(parse(&bound).unwrap().warnings().is_empty());
 }
 
 #[test]
@@ -489,7 +494,11 @@ fn key_files_readable_by_others_get_a_warning() {
             "\"v1.key\"",
         );
     let c = Config::parse(&text, &dir.path().join("proxy.toml")).unwrap();
-    let warnings = c.warnings();
+    let warnings: Vec<String> = c
+        .warnings()
+        .into_iter()
+        .filter(|w| w != NO_BINDING_KEY)
+        .collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
         warnings[0].starts_with("ssec.buckets[1].previous_key_files[0]: ")
