@@ -111,7 +111,7 @@ async fn connection_cannot_name_end_to_end_headers(store: Store, mode: Mode) {
     let label = "UploadPart, Connection names the SSE-C headers";
     let part = |n: u32, who: &str| {
         Wire::new("PUT", format!("/{}/mpu", e.req))
-            .query(format!("partNumber={n}&uploadId={}", enc(&id)))
+            .query(format!("partNumber={n}&uploadId={}", uid(who, &id)))
             .unsigned(ssec(&k1))
             .unsigned_header("connection", &names)
             .body(e.data(who, "conn-part"))
@@ -330,6 +330,16 @@ async fn path_is_read_once(store: Store, mode: Mode) {
 /// Attack 4: query names. Stores decode names (`%75ploads` is `uploads`); SeaweedFS takes
 /// the first of repeated names, RGW the last. Names that are not plain tokens, a raw `;`,
 /// repeats, flags with values, two selectors, and header parameters in the query are refused.
+/// Upload `id` (as the proxy gave it) in a query sent by `who`: the store's own ID for
+/// the controls sent straight to the store.
+fn uid(who: &str, id: &str) -> String {
+    enc(if who == "direct" {
+        support::store_upload_id(id)
+    } else {
+        id
+    })
+}
+
 async fn query_is_read_once(store: Store, mode: Mode) {
     let e = env(store, mode).await;
     let mut f = Findings::new(&e, "query");
@@ -384,8 +394,8 @@ async fn query_is_read_once(store: Store, mode: Mode) {
                 Wire::new("PUT", format!("/{req}/steer"))
                     .query(format!(
                         "partNumber={n}&uploadId={}&uploadId={}",
-                        enc(&a),
-                        enc(&b)
+                        uid(who, &a),
+                        uid(who, &b)
                     ))
                     .signed(ssec(&k2))
                     .body(e.data(who, "twice"))
@@ -397,7 +407,7 @@ async fn query_is_read_once(store: Store, mode: Mode) {
             "%75ploadId: a keyless part into an SSE-C upload (allow bucket)",
             Box::new(|n: u32, who: &str| {
                 Wire::new("PUT", format!("/{allow}/steer"))
-                    .query(format!("partNumber={n}&%75ploadId={}", enc(&c)))
+                    .query(format!("partNumber={n}&%75ploadId={}", uid(who, &c)))
                     .body(e.data(who, "encid"))
             }),
             200,
@@ -407,7 +417,7 @@ async fn query_is_read_once(store: Store, mode: Mode) {
             "%70artNumber: a K2 part into the K1 upload",
             Box::new(|n: u32, who: &str| {
                 Wire::new("PUT", format!("/{req}/steer"))
-                    .query(format!("%70artNumber={n}&uploadId={}", enc(&a)))
+                    .query(format!("%70artNumber={n}&uploadId={}", uid(who, &a)))
                     .signed(ssec(&k2))
                     .body(e.data(who, "encpn"))
             }),
@@ -421,7 +431,7 @@ async fn query_is_read_once(store: Store, mode: Mode) {
                     .query(format!(
                         "partNumber={n}&partNumber={}&uploadId={}",
                         n + 1,
-                        enc(&b)
+                        uid(who, &b)
                     ))
                     .signed(ssec(&k2))
                     .body(e.data(who, "pntwice"))

@@ -16,7 +16,6 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use serde_json::json;
-use ssec_proxy::store_client::object_path;
 use support::at_rest;
 use support::form::{Form, Signer, signed_fields};
 use support::s3::{Key, failure};
@@ -108,42 +107,10 @@ impl Injecting {
         )
     }
 
-    /// What the store holds, read directly (raw: SeaweedFS repeats the key-MD5 header,
-    /// which the SDK cannot parse; RGW over TLS, as it takes SSE-C only there): without a
-    /// key refused, with `key` the plaintext.
+    /// What the store holds, read directly: without a key refused, with `key` the
+    /// plaintext.
     async fn at_rest(&self, bucket: &str, name: &str, key: &Key, want: &[u8]) {
-        let url = format!("{}{}", direct_url(&self.store), object_path(bucket, name));
-        let ca = std::fs::read_to_string(&self.store.ca).unwrap();
-        let raw = RawClient::new(&ca, false);
-        let keyless = raw
-            .send(signed(&self.store, "GET", &url, &[], Bytes::new()))
-            .await;
-        let status = keyless.status.as_u16();
-        assert!(
-            status == 400 || status == 403,
-            "{name}: a keyless read of an injected object: {status}"
-        );
-        let keyed = [
-            ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
-            (
-                "x-amz-server-side-encryption-customer-key",
-                key.b64.as_str(),
-            ),
-            (
-                "x-amz-server-side-encryption-customer-key-md5",
-                key.md5.as_str(),
-            ),
-        ];
-        let got = raw
-            .send(signed(&self.store, "GET", &url, &keyed, Bytes::new()))
-            .await;
-        assert_eq!(
-            got.status.as_u16(),
-            200,
-            "{name} with its key: {}",
-            got.text()
-        );
-        assert!(got.body == want, "{name}: the store's plaintext differs");
+        at_rest::read_encrypted(&self.store, bucket, name, key, want).await;
     }
 
     /// Rotates `inja-*` to `key` (written to c.key) with A as the previous key, and

@@ -479,7 +479,7 @@ async fn rejections_never_reach_the_store(store: Store, mode: Mode) {
         .list_parts()
         .bucket(&e.bucket)
         .key("mp")
-        .upload_id(id)
+        .upload_id(support::store_upload_id(id))
         .send()
         .await
         .unwrap();

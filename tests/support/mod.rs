@@ -874,6 +874,26 @@ pub fn xml_code(body: &str) -> Option<String> {
     Some(body[start..end].to_owned())
 }
 
+/// The store's upload ID inside `id`, an upload ID a client got from the proxy: in
+/// resign mode with a binding key the store's ID, a `.` and a tag of 23 or 44 base64url
+/// characters; otherwise `id` itself.
+pub fn store_upload_id(id: &str) -> &str {
+    match id.rsplit_once('.') {
+        Some((store, tag))
+            if matches!(tag.len(), 23 | 44)
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            store
+        }
+        _ => id,
+    }
+}
+
+/// The binding key of the suites' resign-mode proxies.
+pub const BINDING_KEY: [u8; 32] = *b"suite-binding-key-0123456789abcd";
+
 /// The `[auth]`, `[[auth.clients]]` and `[upstream.credentials]` tables of resign mode
 /// in front of `store`: each client `(access key, secret, buckets)` and the store's own
 /// credentials, every secret in a file (as Kubernetes mounts Secrets) in the returned
@@ -889,7 +909,14 @@ pub fn resign_tables(
         std::fs::write(&path, format!("{content}\n")).unwrap();
         path.display().to_string()
     };
-    let mut tables = String::from("[auth]\nmode = \"resign\"\n");
+    // Every replica of a deployment holds the same binding key; the suites' is fixed so
+    // that two proxies started from these tables bind uploads alike.
+    let binding = dir.path().join("binding.key");
+    std::fs::write(&binding, BINDING_KEY).unwrap();
+    let mut tables = format!(
+        "[auth]\nmode = \"resign\"\nbinding_key_file = {:?}\n",
+        binding.display().to_string()
+    );
     for (i, (access, secret, buckets)) in clients.iter().enumerate() {
         let path = file(&format!("client-{i}.secret"), secret);
         write!(

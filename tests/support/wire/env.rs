@@ -308,13 +308,14 @@ impl Env {
     }
 
     /// Part numbers the store holds for an upload (ListParts, straight from the store).
+    /// `id` is the client's: in resign mode the store's ID followed by the proxy's tag.
     pub async fn parts(&self, bucket: &str, key: &str, id: &str) -> Vec<i32> {
         let out = self
             .s3
             .list_parts()
             .bucket(bucket)
             .key(key)
-            .upload_id(id)
+            .upload_id(crate::support::store_upload_id(id))
             .send()
             .await
             .unwrap_or_else(|err| panic!("ListParts: {:?}", failure(&err)));
