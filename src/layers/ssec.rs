@@ -24,6 +24,7 @@ use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::copy_source_bucket;
 use crate::s3::ssec::{self, Checked, Groups, KeyDigest, RawTriple, Usage};
 use crate::s3::store::{LiveStore, Store};
+use crate::s3::strict::copy_source_object;
 
 /// What the SSE-C layer needs.
 #[derive(Debug)]
@@ -180,8 +181,15 @@ fn check(
     if let Some(refusal) = store.refusal(s3.op, &checked) {
         return Err(refusal);
     }
-    if let Some(refusal) = s3.key.as_deref().and_then(|key| store.key_refusal(key)) {
-        return Err(refusal);
+    let source_key = groups
+        .copy_source_path
+        .and_then(|v| v.to_str().ok())
+        .and_then(copy_source_object)
+        .map(|(_, key)| key);
+    for key in s3.key.iter().chain(source_key.iter()) {
+        if let Some(refusal) = store.key_refusal(key) {
+            return Err(refusal);
+        }
     }
     Ok(checked)
 }
@@ -218,6 +226,10 @@ fn check_form(
         (injected, false),
         &checked,
     )?;
+    let key = fields.get("key").and_then(|k| std::str::from_utf8(k).ok());
+    if let Some(refusal) = key.and_then(|key| settings.store.get().key_refusal(key)) {
+        return Err(refusal);
+    }
     Ok(checked)
 }
 

@@ -165,6 +165,9 @@ pub enum UnknownUploads {
     Allow,
 }
 
+/// SeaweedFS's folder of multipart upload parts, in every bucket.
+const UPLOADS_FOLDER: &str = ".uploads";
+
 impl Store {
     /// The name used in configuration and messages.
     pub fn as_str(self) -> &'static str {
@@ -232,17 +235,25 @@ impl Store {
         )
     }
 
-    /// An object key this store would store under another name: SeaweedFS 4.48 cleans
-    /// the path, so `a//b` is written and read as `a/b` (and overwrites it). Refused for
-    /// every operation, with or without SSE-C: one interpretation, or refusal.
+    /// An object key this store would read as something else: SeaweedFS 4.48 cleans the
+    /// path, so `a//b` is written and read as `a/b` (and overwrites it), and keeps the
+    /// parts of multipart uploads as objects `.uploads/<upload id>/NNNN_….part` of the
+    /// bucket, so an object written there becomes a part of that upload without the
+    /// upload's key (read: another client's part). Refused for every operation, as
+    /// target, copy source or form key, with or without SSE-C: one interpretation, or
+    /// refusal.
     pub fn key_refusal(self, key: &str) -> Option<S3Error> {
-        (self == Self::Seaweedfs && key.contains("//")).then(|| {
-            S3Error::new(
-                S3ErrorCode::NotImplemented,
-                "SeaweedFS 4.48 stores an object key with \"//\" under the key with \"/\", so the proxy refuses this request.",
-            )
-            .with_reason(Reason::StoreRefusal)
-        })
+        if self != Self::Seaweedfs {
+            return None;
+        }
+        let message = if key.contains("//") {
+            "SeaweedFS 4.48 stores an object key with \"//\" under the key with \"/\", so the proxy refuses this request."
+        } else if key.trim_start_matches('/').split('/').next() == Some(UPLOADS_FOLDER) {
+            "SeaweedFS 4.48 keeps the parts of multipart uploads as objects under \".uploads/\" in the bucket, where an object written joins an upload unchecked, so the proxy refuses object keys there."
+        } else {
+            return None;
+        };
+        Some(S3Error::new(S3ErrorCode::NotImplemented, message).with_reason(Reason::StoreRefusal))
     }
 
     /// Whether a successful SSE-C write of `op` must carry the store's echo of the

@@ -334,13 +334,29 @@ fn a_live_store_settles_auto_once_and_keeps_a_named_store() {
 }
 
 #[test]
-fn refuses_keys_with_double_slashes_on_seaweedfs_only() {
+fn refuses_keys_with_double_slashes_or_in_the_uploads_folder_on_seaweedfs_only() {
     for key in ["a//b", "//lead", "trail//", "x///y"] {
         let e = Store::Seaweedfs.key_refusal(key).expect("refused");
         assert_eq!(e.code, S3ErrorCode::NotImplemented, "{key}");
         assert_eq!(e.reason, Some(Reason::StoreRefusal));
     }
     assert!(Store::Seaweedfs.key_refusal("a/b/c").is_none());
+    for key in [
+        ".uploads/abc/0002_x.part",
+        "/.uploads/abc",
+        ".uploads",
+        "/.uploads/",
+    ] {
+        let e = Store::Seaweedfs.key_refusal(key).expect("refused");
+        assert!(e.message.contains("\".uploads/\""), "{key}: {}", e.message);
+        assert_eq!(e.reason, Some(Reason::StoreRefusal));
+    }
+    for key in ["a/.uploads/x", ".uploadsx/y", "uploads/x", "x.uploads"] {
+        assert!(Store::Seaweedfs.key_refusal(key).is_none(), "{key}");
+    }
+    for store in [Store::Rgw, Store::Generic, Store::Minio, Store::Garage] {
+        assert!(store.key_refusal(".uploads/x").is_none(), "{store:?}");
+    }
     for store in [Store::Rgw, Store::Generic, Store::Minio, Store::Garage] {
         assert!(store.key_refusal("a//b").is_none(), "{store:?}");
     }
