@@ -32,7 +32,7 @@ use crate::s3::sigv4::uri_encode;
 use crate::s3::ssec::{self, Checked, KeyDigest};
 use crate::s3::store::{LiveStore, UnknownUploads};
 use crate::s3::xml::{first_element, replace_first_element};
-use crate::uploads::binding::{Binder, Bound, Opened};
+use crate::uploads::binding::Opened;
 use crate::uploads::{Upload, UploadRecords};
 
 /// Largest CreateMultipartUpload answer read whole; the part of a ListParts answer read
@@ -126,6 +126,11 @@ where
         ) else {
             return Finish::refuse(S3Error::internal());
         };
+        // Only the multipart operations are this layer's; everything else passes without
+        // a look at the credential table.
+        if !is_multipart(s3.op) {
+            return Finish::new(self.inner.call(req), Change::None, finish);
+        }
         if let Some(credentials) = self.credentials.load_full()
             && credentials.binder().is_some()
         {
@@ -173,20 +178,15 @@ impl<S> Multipart<S> {
         if !part && s3.op != S3Op::CompleteMultipartUpload {
             return Ok(());
         }
-        let mismatch = || match part {
-            true => ssec::parameters_mismatch(),
-            false => ssec::complete_mismatch(),
-        };
-        match (self.records.get(bucket, key, id), checked.destination) {
-            (Upload::Encrypted(_), None) if part => Err(ssec::part_missing_encryption()),
-            (Upload::Encrypted(d), Some(x)) if !x.matches(&d) => Err(mismatch()),
-            (Upload::Plain, Some(_)) => Err(mismatch()),
-            (Upload::Unknown, _) if part && self.refuses_unknown(bucket) => Err(S3Error::new(
+        match self.records.get(bucket, key, id) {
+            Upload::Plain => check_key(None, checked.destination, part),
+            Upload::Encrypted(d) => check_key(Some(&|x| x.matches(&d)), checked.destination, part),
+            Upload::Unknown if part && self.refuses_unknown(bucket) => Err(S3Error::new(
                 S3ErrorCode::InvalidRequest,
                 "This proxy has no record of how the multipart upload was initiated (another replica, a restart, or too long ago), so its parts cannot be checked against the upload's key. Start the upload again.",
             )
             .with_reason(Reason::UnknownUpload)),
-            _ => Ok(()),
+            Upload::Unknown => Ok(()),
         }
     }
 
@@ -228,9 +228,6 @@ fn bound(
     };
     let part = matches!(s3.op, S3Op::UploadPart | S3Op::UploadPartCopy);
     let complete = s3.op == S3Op::CompleteMultipartUpload;
-    if !part && !complete && !matches!(s3.op, S3Op::ListParts | S3Op::AbortMultipartUpload) {
-        return Ok((None, Change::None));
-    }
     let bound = match binder.open(bucket, key, id) {
         Opened::Bound(bound) => bound,
         Opened::Forged => return Err(no_such_upload()),
@@ -240,7 +237,12 @@ fn bound(
         Opened::Untagged => return Err(unbound_upload()),
     };
     if part || complete {
-        check_key(binder, bucket, key, &bound, checked.destination, part)?;
+        let same_key = |d: &KeyDigest| binder.key_matches(bucket, key, &bound, d);
+        let created: Option<&dyn Fn(&KeyDigest) -> bool> = match bound.encrypted() {
+            true => Some(&same_key),
+            false => None,
+        };
+        check_key(created, checked.destination, part)?;
     }
     let change = match s3.op {
         S3Op::ListParts => Change::Restore(id.clone()),
@@ -249,13 +251,11 @@ fn bound(
     Ok((Some(bound.store_id.to_owned()), change))
 }
 
-/// Spec S9–S12 against a bound upload: a part must carry the upload's key (or none if
-/// it had none); a completion may leave the key out but not name another.
+/// Spec S9–S12: a part must carry the key the upload was created with (`created`
+/// tells a digest that is that key; `None`: created without SSE-C), or none if it had
+/// none; a completion may leave the key out but not name another.
 fn check_key(
-    binder: &Binder,
-    bucket: &str,
-    key: &str,
-    bound: &Bound<'_>,
+    created: Option<&dyn Fn(&KeyDigest) -> bool>,
     destination: Option<KeyDigest>,
     part: bool,
 ) -> Result<(), S3Error> {
@@ -263,12 +263,25 @@ fn check_key(
         true => ssec::parameters_mismatch(),
         false => ssec::complete_mismatch(),
     };
-    match (bound.encrypted(), destination) {
-        (true, None) if part => Err(ssec::part_missing_encryption()),
-        (true, Some(d)) if !binder.key_matches(bucket, key, bound, &d) => Err(mismatch()),
-        (false, Some(_)) => Err(mismatch()),
+    match (created, destination) {
+        (Some(_), None) if part => Err(ssec::part_missing_encryption()),
+        (Some(same), Some(d)) if !same(&d) => Err(mismatch()),
+        (None, Some(_)) => Err(mismatch()),
         _ => Ok(()),
     }
+}
+
+/// The operations this layer checks or changes.
+fn is_multipart(op: S3Op) -> bool {
+    matches!(
+        op,
+        S3Op::CreateMultipartUpload
+            | S3Op::UploadPart
+            | S3Op::UploadPartCopy
+            | S3Op::CompleteMultipartUpload
+            | S3Op::AbortMultipartUpload
+            | S3Op::ListParts
+    )
 }
 
 /// AWS's answer to an upload ID it does not know.

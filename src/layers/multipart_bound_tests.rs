@@ -19,6 +19,7 @@ use crate::layers::test_support::{
 use crate::s3::policy::Policy;
 use crate::s3::store::Store;
 use crate::secret::secret_access_key;
+use crate::uploads::binding::Binder;
 
 const CREATED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>up&amp;1</UploadId></InitiateMultipartUploadResult>";
 
