@@ -15,7 +15,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use support::at_rest;
 use support::resign::{APP, APP_SECRET, Resign};
-use support::s3::{Key, failure};
+use support::s3::{Key, create_upload, failure};
 use support::{Store, bucket_name, unique};
 
 /// UploadPart `n` of `upload` with `key` (or none): the part's ETag, or the refusal's
@@ -79,19 +79,7 @@ async fn parts_are_bound_to_the_upload_on_every_proxy(store: Store) {
         at_rest::marked(1000, &marker, 2),
     ];
 
-    let id = one
-        .create_multipart_upload()
-        .bucket(&bucket)
-        .key("obj")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&k1.b64)
-        .sse_customer_key_md5(&k1.md5)
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_owned();
+    let id = create_upload(&one, &bucket, "obj", Some(&k1)).await;
     // The store knows the upload by its own ID; the client's carries it and a tag.
     let store_ids = store_uploads(&direct, &bucket).await;
     assert_eq!(store_ids.len(), 1, "{store_ids:?}");
@@ -196,16 +184,7 @@ async fn store_ids_from_a_listing_serve_list_parts_and_abort_only(store: Store) 
     let direct = proxy.direct();
     let bucket = bucket_name("bindls");
     app.create_bucket().bucket(&bucket).send().await.unwrap();
-    let id = app
-        .create_multipart_upload()
-        .bucket(&bucket)
-        .key("obj")
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_owned();
+    let id = create_upload(&app, &bucket, "obj", None).await;
     // ListMultipartUploads does not say which key an upload used: it shows the store's
     // IDs, untagged.
     let listed = app

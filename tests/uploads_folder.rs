@@ -10,7 +10,7 @@
 mod support;
 
 use aws_sdk_s3::primitives::ByteStream;
-use support::s3::{Key, failure};
+use support::s3::{Key, create_upload, failure};
 use support::wire::{direct_client, route};
 use support::{Mode, Store, bucket_name, store_client, store_proxy_mode, store_upload_id};
 
@@ -25,19 +25,7 @@ async fn parts_cannot_be_written_into_the_stores_uploads_folder(store: Store, mo
     let bucket = bucket_name("bindfold");
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     let k1 = Key::new(62);
-    let id = client
-        .create_multipart_upload()
-        .bucket(&bucket)
-        .key("obj")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&k1.b64)
-        .sse_customer_key_md5(&k1.md5)
-        .send()
-        .await
-        .unwrap()
-        .upload_id()
-        .unwrap()
-        .to_owned();
+    let id = create_upload(&client, &bucket, "obj", Some(&k1)).await;
     let store_id = store_upload_id(&id);
     client
         .put_object()

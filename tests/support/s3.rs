@@ -86,3 +86,25 @@ pub async fn object_names(client: &aws_sdk_s3::Client, bucket: &str) -> Vec<Stri
     names.sort_unstable();
     names
 }
+
+/// CreateMultipartUpload of `bucket`/`key`, with SSE-C key `k` or none: the upload ID the
+/// client got.
+pub async fn create_upload(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    k: Option<&Key>,
+) -> String {
+    let mut req = client.create_multipart_upload().bucket(bucket).key(key);
+    if let Some(k) = k {
+        req = req
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&k.b64)
+            .sse_customer_key_md5(&k.md5);
+    }
+    let out = req
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("CreateMultipartUpload: {:?}", failure(&err)));
+    out.upload_id().unwrap().to_owned()
+}
