@@ -276,6 +276,9 @@ pub enum EtagMode {
     /// Every ETag the client sees is a well-formed entity tag; values are kept.
     #[default]
     Canonical,
+    /// Resign mode only: canonical, and the 128 bits of every S3 ETag are a keyed
+    /// permutation of the store's (`auth.binding_key_file`), mapped back on input.
+    Opaque,
 }
 
 /// Log line format.

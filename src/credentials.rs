@@ -13,6 +13,7 @@ use arc_swap::ArcSwapOption;
 
 use crate::config::{BucketScope, MIN_CLIENT_SECRET, ResignSettings, SecretSource};
 use crate::inject::{BucketKeys, InjectTable, SsecKey};
+use crate::s3::opaque::OpaqueEtags;
 use crate::s3::sigv4::{self, CredentialStore, SecretKey, SigningKey, Verifier};
 use crate::secret::{Key32, Secret, SecretError, read_key32, read_secret_access_key};
 use crate::uploads::binding::Binder;
@@ -28,6 +29,8 @@ pub struct Credentials {
     binding_key: Option<Key32>,
     /// Upload IDs bound with `binding_key`.
     binder: Option<Binder>,
+    /// `[etag] mode = "opaque"`'s permutation, keyed with `binding_key`.
+    etags: Option<Arc<OpaqueEtags>>,
     clients: HashMap<String, ClientCredential>,
     store: StoreCredential,
     /// Checks clients' signatures for `region`.
@@ -140,6 +143,10 @@ impl Credentials {
             inject: InjectTable::new(inject),
             region: settings.region.clone(),
             binder: binding_key.as_ref().map(|k| Binder::new(k.expose())),
+            etags: binding_key
+                .as_ref()
+                .and_then(|k| OpaqueEtags::new(k.expose()))
+                .map(Arc::new),
             binding_key,
             clients,
             store: StoreCredential {
@@ -239,6 +246,11 @@ impl Credentials {
     /// `auth.binding_key_file`'s key, if configured.
     pub fn binding_key(&self) -> Option<&Key32> {
         self.binding_key.as_ref()
+    }
+
+    /// The opaque-ETag permutation under `auth.binding_key_file`, when it is set.
+    pub fn etags(&self) -> Option<&Arc<OpaqueEtags>> {
+        self.etags.as_ref()
     }
 
     /// Multipart binding under `auth.binding_key_file`, when it is set.

@@ -8,6 +8,7 @@ pub mod form;
 pub mod headers;
 pub mod list_buckets;
 pub mod op;
+pub mod opaque;
 pub mod policy;
 pub mod sigv4;
 pub mod ssec;

@@ -7,13 +7,13 @@ use tower::ServiceBuilder;
 use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 
 use crate::access_log::AccessLog;
-use crate::config::{LiveSsec, RestartOnly as Config};
+use crate::config::{AuthMode, LiveSsec, RestartOnly as Config};
 use crate::credentials::LiveCredentials;
 use crate::layers::auth::{Auth, AuthLayer};
 use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
-use crate::layers::etag::{Etag, EtagLayer};
+use crate::layers::etag::{Etag, EtagLayer, EtagReveal, EtagRevealLayer};
 use crate::layers::inject::{Inject, InjectLayer};
 use crate::layers::list_buckets::{ListBuckets, ListBucketsLayer};
 use crate::layers::multipart::{Multipart, MultipartLayer};
@@ -41,7 +41,9 @@ pub type ProxyService = SetSensitiveRequestHeaders<
                             Inject<
                                 Ssec<
                                     Multipart<
-                                        StoreErrors<Etag<AwsChunked<Payload<Resign<Upstream>>>>>,
+                                        StoreErrors<
+                                            Etag<AwsChunked<Payload<EtagReveal<Resign<Upstream>>>>>,
+                                        >,
                                     >,
                                 >,
                             >,
@@ -130,13 +132,22 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
         ))
         // Store errors in AWS's words.
         .layer(StoreErrorsLayer::new(store))
-        // Canonical ETags in headers and XML bodies.
-        .layer(EtagLayer)
+        // Canonical ETags in headers and XML bodies; opaque mode hides them, and reveals
+        // the conditionals' (it sits below the store-error and multipart layers, which
+        // read the store's answers as they are).
+        .layer(EtagLayer::new(
+            config.etag.mode,
+            config.auth.mode == AuthMode::Resign,
+            Arc::clone(&credentials),
+        ))
         // aws-chunked bodies checked against their framing as they stream.
         .layer(AwsChunkedLayer)
         // Resign mode: bodies checked against their signature and checksum, aws-chunked
         // decoded for the store, the end held back until the checks pass.
         .layer(PayloadLayer::new(config.upstream.idle_timeout))
+        // Opaque ETags: a CompleteMultipartUpload's part list revealed, after the body
+        // checks read it as the client signed it.
+        .layer(EtagRevealLayer)
         // Resign mode: signed for the store as the head leaves, nothing after it changes.
         .layer(ResignLayer::new(credentials))
         // The store: pooled, streaming both ways.

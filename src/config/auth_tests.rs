@@ -506,3 +506,26 @@ fn key_files_readable_by_others_get_a_warning() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn opaque_etags_need_resign_mode_and_a_binding_key() {
+    let opaque = "\n[etag]\nmode = \"opaque\"\n";
+    let (key, message) = refused(&format!("{BASE}{opaque}"));
+    assert_eq!(key, "etag.mode");
+    assert!(
+        message.starts_with("needs auth.mode = \"resign\""),
+        "{message}"
+    );
+    let (key, message) = refused(&format!("{}{opaque}", resign("")));
+    assert_eq!(key, "etag.mode");
+    assert!(
+        message.starts_with("needs auth.binding_key_file"),
+        "{message}"
+    );
+    let c = parse(&format!(
+        "{}{opaque}",
+        resign("binding_key_file = \"b.key\"")
+    ))
+    .unwrap();
+    assert_eq!(c.restart.etag.mode, crate::config::EtagMode::Opaque);
+}

@@ -14,8 +14,8 @@ use super::values::{
     NonZeroDuration, OptionalListenAddr,
 };
 use super::{
-    Config, ConfigError, EtagConfig, LiveSsec, LogFormat, LogOutput, Reloadable, RestartOnly,
-    ServerConfig, TlsFiles, UnknownUploads, UploadTracking, UpstreamConfig,
+    Config, ConfigError, EtagConfig, EtagMode, LiveSsec, LogFormat, LogOutput, Reloadable,
+    RestartOnly, ServerConfig, TlsFiles, UnknownUploads, UploadTracking, UpstreamConfig,
 };
 use crate::s3::policy::{BucketPolicies, Policy, Rule};
 use crate::s3::store::StoreSetting;
@@ -227,6 +227,20 @@ impl File {
         let (auth, mut resign) = auth
             .build(u.credentials, dir)
             .map_err(|(key, message)| invalid(key, message))?;
+        if etag.mode == EtagMode::Opaque {
+            let problem = match resign.as_ref() {
+                None => Some(
+                    "needs auth.mode = \"resign\": the proxy maps ETags that come back in (conditionals, part lists), which changes what the client signed",
+                ),
+                Some(r) if r.binding_key_file.is_none() => Some(
+                    "needs auth.binding_key_file: the ETag permutation is keyed with it, the same on every replica",
+                ),
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                return Err(invalid("etag.mode".to_owned(), problem.to_owned()));
+            }
+        }
         let bucket_keys = inject_files(&ssec.buckets, resign.is_some(), dir)
             .map_err(|(key, message)| invalid(key, message))?;
         if let Some(resign) = resign.as_mut() {

@@ -3,6 +3,13 @@
 //! streams; RGW's empty `<ETag></ETag>` in CompleteMultipartUploadResult filled with the
 //! multipart ETag computed from the request's part list, read as the request body
 //! streams to the store.
+//!
+//! `[etag] mode = "opaque"` (resign mode): every S3 ETag the client sees is hidden with
+//! the binding key's permutation (`s3::opaque`), and the ETags of `If-Match`,
+//! `If-None-Match` and the copy-source conditionals are revealed before the store sees
+//! them. The part list of a CompleteMultipartUpload body is revealed by
+//! [`EtagRevealLayer`], below the body checks: the client's signature covers the body
+//! as the client sent it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,26 +17,83 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, ETAG};
-use http::{HeaderMap, HeaderValue, Request, Response};
+use futures_util::future::{Either, Ready, ready};
+use http::header::{CONTENT_LENGTH, ETAG, Entry as HeaderMapEntry, IF_MATCH, IF_NONE_MATCH};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
+use md5::{Digest as _, Md5};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+use crate::config::EtagMode;
+use crate::credentials::LiveCredentials;
+use crate::error::{BoxError, ProxyError};
+use crate::layers::payload::BodyRefused;
 use crate::layers::stream::seen;
+use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::etag::canonical_header;
-use crate::s3::headers::collapse_identical;
+use crate::s3::headers::{
+    CONTENT_MD5, COPY_SOURCE_IF_MATCH, COPY_SOURCE_IF_NONE_MATCH, collapse_identical,
+};
 use crate::s3::op::{S3Op, S3Request};
-use crate::s3::xml::{EtagRewriter, PartEtagCollector};
+use crate::s3::opaque::{Direction, OpaqueEtags};
+use crate::s3::xml::{EtagRewriter, PartEtagCollector, PartEtagRevealer};
+
+/// The conditional headers whose entity tags are revealed in opaque mode.
+const CONDITIONS: [HeaderName; 4] = [
+    IF_MATCH,
+    IF_NONE_MATCH,
+    COPY_SOURCE_IF_MATCH,
+    COPY_SOURCE_IF_NONE_MATCH,
+];
+
+/// The copy-source conditionals, and the names Ceph RGW 16.2 reads them under
+/// (`x-amz-copy-if-…`; it ignores AWS's names and answers a copy as if unconditional).
+const COPY_CONDITIONS: [(&str, &str); 4] = [
+    ("x-amz-copy-source-if-match", "x-amz-copy-if-match"),
+    (
+        "x-amz-copy-source-if-none-match",
+        "x-amz-copy-if-none-match",
+    ),
+    (
+        "x-amz-copy-source-if-modified-since",
+        "x-amz-copy-if-modified-since",
+    ),
+    (
+        "x-amz-copy-source-if-unmodified-since",
+        "x-amz-copy-if-unmodified-since",
+    ),
+];
 
 /// Adds [`Etag`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct EtagLayer;
+#[derive(Clone, Debug, Default)]
+pub struct EtagLayer {
+    /// The credential table holding the permutation, in opaque mode.
+    opaque: Option<LiveCredentials>,
+    /// Resign mode: copy-source conditionals also under RGW's names.
+    copy_conditions: bool,
+}
+
+impl EtagLayer {
+    /// ETags as `mode` says; opaque mode takes its permutation from `credentials`.
+    /// With `resign`, the copy-source conditionals of a copy are also sent under the
+    /// names RGW reads, and a copy's 304 is AWS's 412.
+    pub fn new(mode: EtagMode, resign: bool, credentials: LiveCredentials) -> Self {
+        Self {
+            opaque: (mode == EtagMode::Opaque).then_some(credentials),
+            copy_conditions: resign,
+        }
+    }
+}
 
 impl<S> Layer<S> for EtagLayer {
     type Service = Etag<S>;
     fn layer(&self, inner: S) -> Etag<S> {
-        Etag { inner }
+        Etag {
+            inner,
+            opaque: self.opaque.clone(),
+            copy_conditions: self.copy_conditions,
+        }
     }
 }
 
@@ -37,34 +101,109 @@ impl<S> Layer<S> for EtagLayer {
 #[derive(Clone, Debug)]
 pub struct Etag<S> {
     inner: S,
+    opaque: Option<LiveCredentials>,
+    copy_conditions: bool,
 }
 
 impl<S, B, RB> Service<Request<B>> for Etag<S>
 where
-    S: Service<Request<TapBody<B>>, Response = Response<RB>>,
+    S: Service<Request<TapBody<B>>, Response = Response<RB>, Error = ProxyError>,
 {
     type Response = Response<EtagBody<RB>>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Error = ProxyError;
+    type Future = ResponseFuture<Either<S::Future, Ready<Result<Response<RB>, ProxyError>>>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ProxyError>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let op = req
             .extensions()
             .get::<S3Request>()
             .map_or(S3Op::Unknown, |r| r.op);
-        let tap = (op == S3Op::CompleteMultipartUpload).then(PartTap::default);
+        let etags = match &self.opaque {
+            None => None,
+            Some(live) => match live.load().as_ref().and_then(|c| c.etags().cloned()) {
+                Some(etags) => Some(etags),
+                // Configuration checks make this unreachable; fail closed all the same.
+                None => {
+                    return ResponseFuture {
+                        inner: Either::Right(ready(Err(no_permutation()))),
+                        op,
+                        tap: None,
+                        etags: None,
+                        copy: false,
+                    };
+                }
+            },
+        };
+        if let Some(etags) = &etags {
+            reveal_conditions(req.headers_mut(), etags);
+            if op == S3Op::CompleteMultipartUpload {
+                req.extensions_mut().insert(RevealParts(Arc::clone(etags)));
+            }
+        }
+        let copy = self.copy_conditions && matches!(op, S3Op::CopyObject | S3Op::UploadPartCopy);
+        if copy {
+            copy_conditions_for_rgw(req.headers_mut());
+        }
+        let tap = (op == S3Op::CompleteMultipartUpload).then(|| PartTap::new(etags.clone()));
         let body_tap = tap.clone();
         ResponseFuture {
-            inner: self.inner.call(req.map(|inner| TapBody {
+            inner: Either::Left(self.inner.call(req.map(|inner| TapBody {
                 inner,
                 tap: body_tap,
-            })),
+            }))),
             op,
             tap,
+            etags,
+            copy,
+        }
+    }
+}
+
+/// Sends the copy-source conditionals also under RGW's names, replacing whatever the
+/// client sent under those (not S3 headers: they would bypass the mapping of opaque
+/// ETags). Other stores ignore them.
+fn copy_conditions_for_rgw(headers: &mut HeaderMap) {
+    for (aws, rgw) in COPY_CONDITIONS {
+        headers.remove(rgw);
+        if let Some(value) = headers.get(aws).cloned() {
+            headers.insert(HeaderName::from_static(rgw), value);
+        }
+    }
+}
+
+fn no_permutation() -> ProxyError {
+    ProxyError::Rejected(S3Error::new(
+        S3ErrorCode::InternalError,
+        "ETags cannot be mapped: etag.mode = \"opaque\" has no binding key.",
+    ))
+}
+
+/// Reveals the entity tags of the conditional headers (every value of each).
+fn reveal_conditions(headers: &mut HeaderMap, etags: &OpaqueEtags) {
+    for name in &CONDITIONS {
+        let HeaderMapEntry::Occupied(mut entry) = headers.entry(name) else {
+            continue;
+        };
+        let values: Vec<HeaderValue> = entry
+            .iter()
+            .map(|v| {
+                v.to_str()
+                    .ok()
+                    .and_then(|text| etags.reveal_condition(text))
+                    .and_then(|mapped| HeaderValue::from_str(&mapped).ok())
+                    .unwrap_or_else(|| v.clone())
+            })
+            .collect();
+        let mut values = values.into_iter();
+        if let Some(first) = values.next() {
+            entry.insert(first);
+        }
+        for v in values {
+            entry.append(v);
         }
     }
 }
@@ -76,19 +215,34 @@ pin_project! {
         inner: F,
         op: S3Op,
         tap: Option<PartTap>,
+        etags: Option<Arc<OpaqueEtags>>,
+        // A copy whose conditionals were also sent under RGW's names.
+        copy: bool,
     }
 }
 
-impl<F, RB, E> Future for ResponseFuture<F>
+impl<F, RB> Future for ResponseFuture<F>
 where
-    F: Future<Output = Result<Response<RB>, E>>,
+    F: Future<Output = Result<Response<RB>, ProxyError>>,
 {
-    type Output = Result<Response<EtagBody<RB>>, E>;
+    type Output = Result<Response<EtagBody<RB>>, ProxyError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
-        Poll::Ready(Ok(canonicalize(response, *this.op, this.tap.as_ref())))
+        if *this.copy && response.status() == StatusCode::NOT_MODIFIED {
+            // RGW's answer to a failed `x-amz-copy-if-none-match`; AWS's is 412.
+            return Poll::Ready(Err(ProxyError::Translated(S3Error::new(
+                S3ErrorCode::PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold",
+            ))));
+        }
+        Poll::Ready(Ok(canonicalize(
+            response,
+            *this.op,
+            this.tap.as_ref(),
+            this.etags.take(),
+        )))
     }
 }
 
@@ -112,13 +266,20 @@ fn canonicalize<RB>(
     response: Response<RB>,
     op: S3Op,
     tap: Option<&PartTap>,
+    etags: Option<Arc<OpaqueEtags>>,
 ) -> Response<EtagBody<RB>> {
     let (mut parts, inner) = response.into_parts();
     canonicalize_header(&mut parts.headers);
+    if let Some(etags) = &etags {
+        hide_header(&mut parts.headers, etags);
+    }
     let rewriter = match xml_etags(op) {
         Some(quoted) if parts.status.is_success() => {
             let mut rewriter = EtagRewriter::new(quoted);
             rewriter.replace_empty_with(tap.and_then(PartTap::result));
+            if let Some(etags) = etags {
+                rewriter.hide_with(etags);
+            }
             parts.headers.remove(CONTENT_LENGTH);
             Some(Box::new(rewriter))
         }
@@ -147,6 +308,18 @@ pub fn canonicalize_header(headers: &mut HeaderMap) {
     }
 }
 
+/// Hides the (canonical) ETag header's value.
+fn hide_header(headers: &mut HeaderMap, etags: &OpaqueEtags) {
+    let hidden = headers
+        .get(ETAG)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| etags.map_wrapped(v, Direction::Hide))
+        .and_then(|v| HeaderValue::from_str(&v).ok());
+    if let Some(value) = hidden {
+        headers.insert(ETAG, value);
+    }
+}
+
 /// Collects the part ETags of a CompleteMultipartUpload body as it streams to the
 /// store; the answer's empty `<ETag>` is filled from it.
 #[derive(Clone, Debug, Default)]
@@ -159,6 +332,14 @@ struct TapState {
 }
 
 impl PartTap {
+    /// A tap that reveals opaque part ETags with `etags` before adding them up.
+    fn new(etags: Option<Arc<OpaqueEtags>>) -> Self {
+        Self(Arc::new(Mutex::new(TapState {
+            collector: PartEtagCollector::revealing(etags),
+            complete: false,
+        })))
+    }
+
     fn state(&self) -> MutexGuard<'_, TapState> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -273,6 +454,165 @@ impl<B: Body<Data = Bytes>> Body for EtagBody<B> {
             Some(_) => SizeHint::new(),
             None => self.inner.size_hint(),
         }
+    }
+}
+
+/// Set by [`Etag`] on a CompleteMultipartUpload in opaque mode: the part list is to be
+/// revealed by [`EtagReveal`].
+#[derive(Clone, Debug)]
+pub struct RevealParts(Arc<OpaqueEtags>);
+
+/// Adds [`EtagReveal`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EtagRevealLayer;
+
+impl<S> Layer<S> for EtagRevealLayer {
+    type Service = EtagReveal<S>;
+    fn layer(&self, inner: S) -> EtagReveal<S> {
+        EtagReveal { inner }
+    }
+}
+
+/// Opaque mode: the part ETags of a CompleteMultipartUpload body mapped back to the
+/// store's as the body streams, below the checks of the client's signature. The length
+/// is kept; a `Content-MD5` is checked here against the body as the client sent it, and
+/// not forwarded (the store would see another body). Other requests pass untouched.
+#[derive(Clone, Debug)]
+pub struct EtagReveal<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for EtagReveal<S>
+where
+    S: Service<Request<RevealBody<B>>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> S::Future {
+        let reveal = req.extensions_mut().remove::<RevealParts>().map(|parts| {
+            let md5 = req.headers_mut().remove(CONTENT_MD5);
+            Box::new(Revealing {
+                revealer: PartEtagRevealer::new(parts.0),
+                md5: md5.map(|expected| (Md5::new(), expected)),
+                held: None,
+                done: false,
+            })
+        });
+        self.inner
+            .call(req.map(|inner| RevealBody { inner, reveal }))
+    }
+}
+
+/// The state of a body being revealed.
+#[derive(Debug)]
+struct Revealing {
+    revealer: PartEtagRevealer,
+    /// The client's `Content-MD5` and the digest of the body as sent.
+    md5: Option<(Md5, HeaderValue)>,
+    /// The last piece, sent once the next arrives: the end of the body waits for the
+    /// `Content-MD5` check.
+    held: Option<Bytes>,
+    done: bool,
+}
+
+impl Revealing {
+    /// Whether the body as the client sent it matches its `Content-MD5`.
+    fn md5_matches(&mut self) -> bool {
+        let Some((md5, expected)) = self.md5.take() else {
+            return true;
+        };
+        let digest =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, md5.finalize());
+        digest.as_bytes() == expected.as_bytes()
+    }
+}
+
+pin_project! {
+    /// The request body, its part ETags revealed when [`RevealParts`] asked for it.
+    pub struct RevealBody<B> {
+        #[pin]
+        inner: B,
+        reveal: Option<Box<Revealing>>,
+    }
+}
+
+impl<B> Body for RevealBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        let Some(reveal) = this.reveal.as_mut() else {
+            return this
+                .inner
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(Into::into)));
+        };
+        loop {
+            if reveal.done {
+                return Poll::Ready(reveal.held.take().map(|b| Ok(Frame::data(b))));
+            }
+            match ready!(this.inner.as_mut().poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        if let Some((md5, _)) = reveal.md5.as_mut() {
+                            md5.update(&data);
+                        }
+                        let out = reveal.revealer.feed(&data);
+                        if out.is_empty() {
+                            continue;
+                        }
+                        if let Some(previous) = reveal.held.replace(Bytes::from(out)) {
+                            return Poll::Ready(Some(Ok(Frame::data(previous))));
+                        }
+                    }
+                    // A plain body has no trailers here: the body checks consumed them.
+                    Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
+                },
+                Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
+                None => {
+                    reveal.done = true;
+                    if !reveal.md5_matches() {
+                        reveal.held = None;
+                        return Poll::Ready(Some(Err(Box::new(BodyRefused(S3Error::new(
+                            S3ErrorCode::BadDigest,
+                            "The Content-MD5 you specified did not match what we received.",
+                        ))))));
+                    }
+                    let rest = reveal.revealer.finish();
+                    if !rest.is_empty() {
+                        let mut last = reveal.held.take().map(Vec::from).unwrap_or_default();
+                        last.extend_from_slice(&rest);
+                        reveal.held = Some(Bytes::from(last));
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.reveal {
+            Some(reveal) => reveal.done && reveal.held.is_none(),
+            None => self.inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        // Revealing keeps the length.
+        self.inner.size_hint()
     }
 }
 

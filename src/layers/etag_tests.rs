@@ -40,7 +40,7 @@ where
 {
     let log = Log::default();
     let svc = ServiceBuilder::new()
-        .layer(EtagLayer)
+        .layer(EtagLayer::default())
         .service(recorder(&log, reply));
     (svc.oneshot(req).await, log)
 }
@@ -101,8 +101,9 @@ async fn rewrites_the_etags_of_listing_bodies_and_drops_their_length() {
 
 #[tokio::test]
 async fn rewrites_etags_split_between_frames_and_unquoted_for_attributes() {
-    let svc = ServiceBuilder::new().layer(EtagLayer).service_fn(
-        |req: Request<TapBody<Full<Bytes>>>| async move {
+    let svc = ServiceBuilder::new()
+        .layer(EtagLayer::default())
+        .service_fn(|req: Request<TapBody<Full<Bytes>>>| async move {
             let op = req.extensions().get::<S3Request>().map(|s| s.op);
             let body: TestBody = match op {
                 Some(S3Op::GetObjectAttributes) => pieces(&[
@@ -116,8 +117,7 @@ async fn rewrites_etags_split_between_frames_and_unquoted_for_attributes() {
                 ]),
             };
             Ok::<_, ProxyError>(Response::new(body))
-        },
-    );
+        });
     let attributes = request(Some(object(S3Op::GetObjectAttributes)), "");
     let response = svc.clone().oneshot(attributes).await.expect("passed");
     assert_eq!(
@@ -198,12 +198,12 @@ async fn fills_the_empty_etag_of_a_completion_from_the_part_list_sent() {
 
 #[tokio::test]
 async fn leaves_the_etag_empty_when_the_part_list_was_not_sent_whole() {
-    let svc = ServiceBuilder::new().layer(EtagLayer).service_fn(
-        |_req: Request<TapBody<Full<Bytes>>>| async {
+    let svc = ServiceBuilder::new()
+        .layer(EtagLayer::default())
+        .service_fn(|_req: Request<TapBody<Full<Bytes>>>| async {
             // The store answers without reading the request body.
             Ok::<_, ProxyError>(answer(StatusCode::OK, &[], COMPLETED))
-        },
-    );
+        });
     let req = request(Some(upload(S3Op::CompleteMultipartUpload)), PARTS);
     let response = svc.oneshot(req).await.expect("completed");
     assert_eq!(body_bytes(response.into_body()).await, COMPLETED);
@@ -216,4 +216,63 @@ async fn passes_the_inner_error() {
     })
     .await;
     assert!(matches!(result, Err(ProxyError::UpstreamTimeout)));
+}
+
+/// A CompleteMultipartUpload body with these part ETags, as a client writes it.
+fn completion(etags: &[String]) -> String {
+    let parts: String = (1..)
+        .zip(etags)
+        .map(|(n, e)| format!("<Part><PartNumber>{n}</PartNumber><ETag>\"{e}\"</ETag></Part>"))
+        .collect();
+    format!("<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>")
+}
+
+async fn reveal(body: &str, md5: Option<String>) -> Seen {
+    let etags = Arc::new(OpaqueEtags::new(&[9; 32]).expect("AES-256"));
+    let log = Log::default();
+    let svc = ServiceBuilder::new()
+        .layer(EtagRevealLayer)
+        .service(recorder(&log, |_| Ok(answer(StatusCode::OK, &[], ""))));
+    let split = body.len() / 3;
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/b/k?uploadId=u")
+        .body(pieces(&[
+            &body.as_bytes()[..split],
+            &body.as_bytes()[split..],
+        ]))
+        .expect("a test request");
+    req.extensions_mut().insert(RevealParts(etags));
+    if let Some(md5) = md5 {
+        req.headers_mut()
+            .insert(CONTENT_MD5, HeaderValue::from_str(&md5).expect("base64"));
+    }
+    let _ = svc.oneshot(req).await;
+    log.only()
+}
+
+#[tokio::test]
+async fn reveals_a_part_list_in_place_and_checks_its_content_md5() {
+    let etags = OpaqueEtags::new(&[9; 32]).expect("AES-256");
+    let store = [A.to_owned(), format!("{B}-3")];
+    let shown: Vec<String> = store
+        .iter()
+        .map(|e| etags.map_bare(e, Direction::Hide).expect("an S3 ETag"))
+        .collect();
+    let sent = completion(&shown);
+    let md5 = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        Md5::digest(sent.as_bytes()),
+    );
+    let seen = reveal(&sent, Some(md5)).await;
+    assert_eq!(seen.body, completion(&store).as_bytes());
+    assert_eq!(seen.body.len(), sent.len());
+    assert!(seen.headers.get(CONTENT_MD5).is_none(), "not forwarded");
+    assert!(seen.body_error.is_none());
+
+    // A Content-MD5 that does not match the body as sent fails the body before its end.
+    let seen = reveal(&sent, Some("1B2M2Y8AsgTpgAmY7PhCfg==".to_owned())).await;
+    let error = seen.body_error.expect("the body failed");
+    assert!(error.contains("Content-MD5"), "{error}");
+    assert!(seen.body.len() < sent.len(), "the end was held back");
 }

@@ -53,6 +53,8 @@ pub enum S3ErrorCode {
     MethodNotAllowed,
     /// 404: the upload ID names no multipart upload (or one the proxy did not issue).
     NoSuchUpload,
+    /// 412: a condition of the request did not hold.
+    PreconditionFailed,
     /// 411: a streaming upload without its decoded length.
     MissingContentLength,
     /// 400: a POST Object body is not well-formed multipart/form-data.
@@ -97,6 +99,7 @@ impl S3ErrorCode {
             Self::MalformedTrailerError => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NoSuchUpload => StatusCode::NOT_FOUND,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::MissingContentLength => StatusCode::LENGTH_REQUIRED,
             Self::MalformedPOSTRequest => StatusCode::BAD_REQUEST,
             Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
@@ -132,6 +135,7 @@ impl S3ErrorCode {
             Self::MalformedTrailerError => "MalformedTrailerError",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::NoSuchUpload => "NoSuchUpload",
+            Self::PreconditionFailed => "PreconditionFailed",
             Self::MissingContentLength => "MissingContentLength",
             Self::MalformedPOSTRequest => "MalformedPOSTRequest",
             Self::NotImplemented => "NotImplemented",

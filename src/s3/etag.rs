@@ -5,7 +5,7 @@
 use md5::{Digest as _, Md5};
 
 /// Whether the bare value (no quotes) is an S3 ETag: 32 hex digits, optionally `-N`.
-fn is_s3_tag(bare: &str) -> bool {
+pub(crate) fn is_s3_tag(bare: &str) -> bool {
     let (hex, parts) = match bare.split_once('-') {
         Some((hex, n)) => (hex, Some(n)),
         None => (bare, None),
@@ -18,7 +18,7 @@ fn is_s3_tag(bare: &str) -> bool {
 
 /// The value without surrounding whitespace and one pair of quotes (XML entity or
 /// literal), or `None` for weak tags, which are left alone.
-fn bare(value: &str) -> Option<&str> {
+pub(crate) fn bare(value: &str) -> Option<&str> {
     let v = value.trim();
     if v.starts_with("W/") {
         return None;

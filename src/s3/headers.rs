@@ -30,6 +30,11 @@ pub const SSE_KMS_KEY_ID: HeaderName =
     HeaderName::from_static("x-amz-server-side-encryption-aws-kms-key-id");
 /// Source of CopyObject and UploadPartCopy.
 pub const COPY_SOURCE: HeaderName = HeaderName::from_static("x-amz-copy-source");
+/// `x-amz-copy-source-if-match`.
+pub const COPY_SOURCE_IF_MATCH: HeaderName = HeaderName::from_static("x-amz-copy-source-if-match");
+/// `x-amz-copy-source-if-none-match`.
+pub const COPY_SOURCE_IF_NONE_MATCH: HeaderName =
+    HeaderName::from_static("x-amz-copy-source-if-none-match");
 /// Request id the store (and the proxy, for its own errors) returns.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
 /// Payload hash the client signed (`UNSIGNED-PAYLOAD`, `STREAMING-…`, or a hex SHA-256).

@@ -10,7 +10,10 @@
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
+use std::sync::Arc;
+
 use super::etag::{MultipartEtag, canonical_xml};
+use super::opaque::{Direction, OpaqueEtags};
 
 const OPEN: &[u8] = b"<ETag>";
 const CLOSE: &[u8] = b"</ETag>";
@@ -111,13 +114,16 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Rewrites every `<ETag>` in a response body to its canonical form.
+/// Rewrites every `<ETag>` in a response body to its canonical form (and, in opaque
+/// mode, hides its value).
 #[derive(Debug)]
 pub struct EtagRewriter {
     scanner: Scanner,
     quoted: bool,
     /// Used for an empty `<ETag></ETag>` (RGW's CompleteMultipartUploadResult).
     empty: Option<String>,
+    /// `[etag] mode = "opaque"`'s permutation.
+    opaque: Option<Arc<OpaqueEtags>>,
 }
 
 impl EtagRewriter {
@@ -128,7 +134,13 @@ impl EtagRewriter {
             scanner: Scanner::default(),
             quoted,
             empty: None,
+            opaque: None,
         }
+    }
+
+    /// Hides every S3 ETag with `etags` after making it canonical.
+    pub fn hide_with(&mut self, etags: Arc<OpaqueEtags>) {
+        self.opaque = Some(etags);
     }
 
     /// Sets the value that replaces an empty `<ETag></ETag>`.
@@ -141,20 +153,22 @@ impl EtagRewriter {
         let mut out = Vec::with_capacity(input.len() + 16);
         let quoted = self.quoted;
         let empty = self.empty.clone();
+        let opaque = self.opaque.as_deref();
         self.scanner.feed(input, Some(&mut out), &mut |content| {
             let text = std::str::from_utf8(content).ok()?;
-            if text.trim().is_empty() {
+            let canonical = if text.trim().is_empty() {
                 let e = empty.as_deref()?;
-                return Some(
-                    if quoted {
-                        format!("&quot;{e}&quot;")
-                    } else {
-                        e.to_owned()
-                    }
-                    .into_bytes(),
-                );
-            }
-            canonical_xml(text, quoted).map(String::into_bytes)
+                Some(if quoted {
+                    format!("&quot;{e}&quot;")
+                } else {
+                    e.to_owned()
+                })
+            } else {
+                canonical_xml(text, quoted)
+            };
+            let hidden = opaque
+                .and_then(|o| o.map_wrapped(canonical.as_deref().unwrap_or(text), Direction::Hide));
+            hidden.or(canonical).map(String::into_bytes)
         });
         out
     }
@@ -170,14 +184,29 @@ impl EtagRewriter {
 pub struct PartEtagCollector {
     scanner: Scanner,
     etag: MultipartEtag,
+    /// In opaque mode, the client's part ETags are the store's mapped.
+    opaque: Option<Arc<OpaqueEtags>>,
 }
 
 impl PartEtagCollector {
+    /// A collector that reveals the client's (opaque) part ETags with `etags` first.
+    pub fn revealing(etags: Option<Arc<OpaqueEtags>>) -> Self {
+        Self {
+            opaque: etags,
+            ..Self::default()
+        }
+    }
+
     /// Looks at one piece of the request body.
     pub fn feed(&mut self, input: &[u8]) {
         let etag = &mut self.etag;
+        let opaque = self.opaque.as_deref();
         self.scanner.feed(input, None, &mut |content| {
-            etag.push(&String::from_utf8_lossy(content));
+            let text = String::from_utf8_lossy(content);
+            match opaque.and_then(|o| o.map_wrapped(&text, Direction::Reveal)) {
+                Some(store) => etag.push(&store),
+                None => etag.push(&text),
+            }
             None
         });
     }
@@ -185,6 +214,43 @@ impl PartEtagCollector {
     /// The multipart ETag the parts add up to, if every part ETag was MD5-style.
     pub fn finish(self) -> Option<String> {
         self.etag.finish()
+    }
+}
+
+/// Maps the part ETags of a CompleteMultipartUpload request body back to the store's
+/// as it streams (opaque mode). Each value keeps its length and wrapping, so the body's
+/// length does not change.
+#[derive(Debug)]
+pub struct PartEtagRevealer {
+    scanner: Scanner,
+    etags: Arc<OpaqueEtags>,
+}
+
+impl PartEtagRevealer {
+    /// A revealer under `etags`.
+    pub fn new(etags: Arc<OpaqueEtags>) -> Self {
+        Self {
+            scanner: Scanner::default(),
+            etags,
+        }
+    }
+
+    /// Maps one piece; the output may hold back a few bytes until the next piece.
+    pub fn feed(&mut self, input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(input.len());
+        let etags = &self.etags;
+        self.scanner.feed(input, Some(&mut out), &mut |content| {
+            let text = std::str::from_utf8(content).ok()?;
+            etags
+                .map_wrapped(text, Direction::Reveal)
+                .map(String::into_bytes)
+        });
+        out
+    }
+
+    /// The bytes still held at the end of the body.
+    pub fn finish(&mut self) -> Vec<u8> {
+        self.scanner.finish()
     }
 }
 

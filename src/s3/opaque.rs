@@ -1,0 +1,221 @@
+//! Opaque ETags (DESIGN "ETags", `[etag] mode = "opaque"`): the 128 bits of every S3
+//! ETag a client sees are a keyed permutation of the store's (AES-256 of the one
+//! 16-byte block, under a key derived from `auth.binding_key_file`), and every ETag that
+//! comes back in is mapped back. The `-N` of a multipart ETag is kept. No state: every
+//! replica with the same binding key maps the same way.
+//!
+//! A permutation, not a MAC: the proxy must turn the client's value back into the
+//! store's to forward a conditional or a CompleteMultipartUpload part list. A value that
+//! is not an S3 ETag (32 hex digits, optionally `-N`) is left as it is both ways.
+
+use aws_lc_rs::cipher::{
+    AES_256, DecryptingKey, DecryptionContext, EncryptingKey, UnboundCipherKey,
+};
+use aws_lc_rs::hmac;
+
+use super::etag::{bare, is_s3_tag};
+
+/// Derivation label of the permutation key (the binding key also tags upload IDs).
+const LABEL: &[u8] = b"ssec-proxy opaque etag v1";
+
+/// The permutation, keyed.
+pub struct OpaqueEtags {
+    encrypt: EncryptingKey,
+    decrypt: DecryptingKey,
+}
+
+impl std::fmt::Debug for OpaqueEtags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OpaqueEtags(..)")
+    }
+}
+
+/// Which way a value is mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// The store's value to the client's.
+    Hide,
+    /// The client's value to the store's.
+    Reveal,
+}
+
+impl OpaqueEtags {
+    /// The permutation under `auth.binding_key_file`'s 32 bytes; `None` only if the
+    /// crypto library refuses AES-256 (then opaque mode fails closed).
+    pub fn new(binding_key: &[u8; 32]) -> Option<Self> {
+        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, binding_key), LABEL);
+        let key = || UnboundCipherKey::new(&AES_256, derived.as_ref()).ok();
+        Some(Self {
+            encrypt: EncryptingKey::ecb(key()?).ok()?,
+            decrypt: DecryptingKey::ecb(key()?).ok()?,
+        })
+    }
+
+    /// The 16-byte block, permuted `direction`'s way.
+    fn block(&self, block: &mut [u8; 16], direction: Direction) -> bool {
+        match direction {
+            Direction::Hide => self.encrypt.encrypt(block).is_ok(),
+            Direction::Reveal => self.decrypt.decrypt(block, DecryptionContext::None).is_ok(),
+        }
+    }
+
+    /// The bare ETag (`<32 hex>` or `<32 hex>-N`, no quotes) mapped `direction`'s way,
+    /// in lower case; `None` when it is not an S3 ETag.
+    pub fn map_bare(&self, bare: &str, direction: Direction) -> Option<String> {
+        if !is_s3_tag(bare) {
+            return None;
+        }
+        let (hex, parts) = bare.split_at(32);
+        let mut block = [0u8; 16];
+        for (out, pair) in block.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            *out = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+        }
+        if !self.block(&mut block, direction) {
+            return None;
+        }
+        let mut mapped = String::with_capacity(bare.len());
+        for b in block {
+            mapped.push(char::from(HEX[usize::from(b >> 4)]));
+            mapped.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        mapped.push_str(parts);
+        Some(mapped)
+    }
+
+    /// An ETag as written in a header or an XML element (quoted, `&quot;`-quoted or
+    /// bare, `W/` kept) with its value mapped and its wrapping kept; `None` when it
+    /// holds no S3 ETag.
+    pub fn map_wrapped(&self, value: &str, direction: Direction) -> Option<String> {
+        let trimmed = value.trim_start();
+        let lead = &value[..value.len() - trimmed.len()];
+        let (weak, rest) = match trimmed.strip_prefix("W/") {
+            Some(rest) => ("W/", rest),
+            None => ("", trimmed),
+        };
+        let inner = bare(rest)?;
+        let mapped = self.map_bare(inner, direction)?;
+        // `inner` is a slice of `rest`: keep what surrounds it byte for byte.
+        let start = inner.as_ptr() as usize - rest.as_ptr() as usize;
+        let end = start + inner.len();
+        Some(format!(
+            "{lead}{weak}{}{mapped}{}",
+            &rest[..start],
+            &rest[end..]
+        ))
+    }
+
+    /// An `If-Match` / `If-None-Match` value (`*`, or a comma-separated list of entity
+    /// tags) with each S3 ETag in it mapped back to the store's; `None` when nothing
+    /// changes.
+    pub fn reveal_condition(&self, value: &str) -> Option<String> {
+        let mut changed = false;
+        let mapped: Vec<String> = value
+            .split(',')
+            .map(|item| match self.map_wrapped(item, Direction::Reveal) {
+                Some(m) => {
+                    changed = true;
+                    m
+                }
+                None => item.to_owned(),
+            })
+            .collect();
+        changed.then(|| mapped.join(","))
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex_value(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn etags() -> OpaqueEtags {
+        OpaqueEtags::new(&[7; 32]).unwrap()
+    }
+
+    const STORE: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn hides_and_reveals_keeping_the_part_count() {
+        let e = etags();
+        let hidden = e.map_bare(STORE, Direction::Hide).unwrap();
+        assert_ne!(hidden, STORE);
+        assert_eq!(hidden.len(), 32);
+        assert!(hidden.bytes().all(|b| HEX.contains(&b)));
+        assert_eq!(e.map_bare(&hidden, Direction::Reveal).unwrap(), STORE);
+
+        let multi = format!("{STORE}-12");
+        let hidden_multi = e.map_bare(&multi, Direction::Hide).unwrap();
+        assert_eq!(hidden_multi, format!("{hidden}-12"));
+        assert_eq!(e.map_bare(&hidden_multi, Direction::Reveal).unwrap(), multi);
+        // Upper case in, lower case out.
+        assert_eq!(
+            e.map_bare(&hidden.to_ascii_uppercase(), Direction::Reveal)
+                .unwrap(),
+            STORE
+        );
+    }
+
+    #[test]
+    fn another_key_maps_differently() {
+        let other = OpaqueEtags::new(&[8; 32]).unwrap();
+        assert_ne!(
+            etags().map_bare(STORE, Direction::Hide),
+            other.map_bare(STORE, Direction::Hide)
+        );
+    }
+
+    #[test]
+    fn keeps_the_wrapping() {
+        let e = etags();
+        let hidden = e.map_bare(STORE, Direction::Hide).unwrap();
+        for (wrapped, expect) in [
+            (format!("\"{STORE}\""), format!("\"{hidden}\"")),
+            (
+                format!("&quot;{STORE}&quot;"),
+                format!("&quot;{hidden}&quot;"),
+            ),
+            (format!("&#34;{STORE}&#34;"), format!("&#34;{hidden}&#34;")),
+            (STORE.to_owned(), hidden.clone()),
+            (format!("W/\"{STORE}\""), format!("W/\"{hidden}\"")),
+        ] {
+            assert_eq!(e.map_wrapped(&wrapped, Direction::Hide).unwrap(), expect);
+            assert_eq!(e.map_wrapped(&expect, Direction::Reveal).unwrap(), wrapped);
+        }
+    }
+
+    #[test]
+    fn leaves_other_values_alone() {
+        let e = etags();
+        for v in [
+            "",
+            "*",
+            "\"abc\"",
+            "\"0123\"",
+            &format!("{STORE}-"),
+            &format!("{STORE}x"),
+        ] {
+            assert_eq!(e.map_wrapped(v, Direction::Hide), None, "{v}");
+        }
+        assert_eq!(e.reveal_condition("*"), None);
+    }
+
+    #[test]
+    fn reveals_each_tag_of_a_condition_list() {
+        let e = etags();
+        let a = e.map_bare(STORE, Direction::Hide).unwrap();
+        let other = "ffffffffffffffffffffffffffffffff";
+        let b = e.map_bare(other, Direction::Hide).unwrap();
+        assert_eq!(
+            e.reveal_condition(&format!("\"{a}\", W/\"{b}\", \"x\""))
+                .unwrap(),
+            format!("\"{STORE}\", W/\"{other}\", \"x\"")
+        );
+    }
+}
