@@ -126,3 +126,26 @@ pub async fn read_encrypted(store: &Store, bucket: &str, name: &str, key: &Key, 
     );
     assert!(got.body == want, "{name}: the store's plaintext differs");
 }
+
+/// The ETag the store holds for `bucket`/`name`, read directly with a HEAD (with `key`
+/// for an encrypted object; raw, and RGW over TLS, as for [`read_encrypted`]).
+pub async fn held_etag(store: &Store, bucket: &str, name: &str, key: Option<&Key>) -> String {
+    let url = format!("{}{}", direct_url(store), object_path(bucket, name));
+    let ca = std::fs::read_to_string(&store.ca).unwrap();
+    let mut headers = Vec::new();
+    if let Some(k) = key {
+        headers = vec![
+            ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+            ("x-amz-server-side-encryption-customer-key", k.b64.as_str()),
+            (
+                "x-amz-server-side-encryption-customer-key-md5",
+                k.md5.as_str(),
+            ),
+        ];
+    }
+    let got = RawClient::new(&ca, false)
+        .send(signed(store, "HEAD", &url, &headers, Bytes::new()))
+        .await;
+    assert_eq!(got.status.as_u16(), 200, "HEAD {name} at the store");
+    got.headers["etag"].to_str().unwrap().to_owned()
+}

@@ -28,7 +28,12 @@ pub struct Resign {
 
 impl Resign {
     pub fn start(store: &Store) -> Self {
-        let (tables, secrets) = resign_tables(
+        Self::start_with(store, "")
+    }
+
+    /// [`Resign::start`] with `extra` tables appended to the configuration.
+    pub fn start_with(store: &Store, extra: &str) -> Self {
+        let (mut tables, secrets) = resign_tables(
             store,
             &[
                 (APP, APP_SECRET, None),
@@ -40,6 +45,7 @@ impl Resign {
         if store.name == "RGW" {
             upstream.push_str("\nforwarded_proto = true");
         }
+        tables.push_str(extra);
         let proxy = Proxy::start(ProxyOptions {
             upstream,
             tables,

@@ -1,0 +1,417 @@
+//! Opaque ETags against the real stores (resign mode, `[etag] mode = "opaque"`): every
+//! ETag a client sees — PutObject, GetObject, HeadObject, the listings, UploadPart,
+//! ListParts, CompleteMultipartUpload, CopyObject, UploadPartCopy — is the binding key's
+//! permutation of what the store holds (read directly at the store), the same through
+//! every replica; and the conditionals (`If-Match`, `If-None-Match`, the copy-source
+//! ones) and CompleteMultipartUpload's part list take the client's values and answer as
+//! AWS does: 200, 304, 412, InvalidPart. The store's own ETag is worth nothing through
+//! the proxy.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ObjectAttributes};
+use md5::{Digest as _, Md5};
+use ssec_proxy::s3::opaque::{Direction, OpaqueEtags};
+use support::at_rest::held_etag;
+use support::resign::{APP, APP_SECRET, Resign};
+use support::s3::{Key, create_upload, data, failure};
+use support::{BINDING_KEY, Store, bucket_name, store_upload_id};
+
+const OPAQUE: &str = "[etag]\nmode = \"opaque\"\n";
+
+/// The quoted ETag the store holds, hidden as the proxy must show it.
+fn hidden(store_etag: &str) -> String {
+    let etags = OpaqueEtags::new(&BINDING_KEY).unwrap();
+    etags.map_wrapped(store_etag, Direction::Hide).unwrap()
+}
+
+fn md5_hex(body: &[u8]) -> String {
+    Md5::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// HeadObject's ETag of `bucket`/`name`, with `key` if given.
+async fn head_etag(client: &Client, bucket: &str, name: &str, key: Option<&Key>) -> String {
+    let mut req = client.head_object().bucket(bucket).key(name);
+    if let Some(k) = key {
+        req = req
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&k.b64)
+            .sse_customer_key_md5(&k.md5);
+    }
+    let out = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("HEAD {name}: {:?}", failure(&e)));
+    out.e_tag().unwrap().to_owned()
+}
+
+/// GetObject of `bucket`/`name` with `key` and one conditional header: the status, and
+/// the ETag the answer carried.
+async fn conditional_get(
+    client: &Client,
+    bucket: &str,
+    name: &str,
+    key: &Key,
+    if_match: Option<&str>,
+    if_none_match: Option<&str>,
+) -> (u16, Option<String>) {
+    let req = client
+        .get_object()
+        .bucket(bucket)
+        .key(name)
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .set_if_match(if_match.map(str::to_owned))
+        .set_if_none_match(if_none_match.map(str::to_owned));
+    match req.send().await {
+        Ok(out) => (200, out.e_tag().map(str::to_owned)),
+        Err(e) => {
+            let etag = e
+                .raw_response()
+                .and_then(|r| r.headers().get("etag"))
+                .map(str::to_owned);
+            (failure(&e).0, etag)
+        }
+    }
+}
+
+async fn single_part_sse_c_objects(store: Store) {
+    let proxy = Resign::start_with(&store, OPAQUE);
+    let replica = Resign::start_with(&store, OPAQUE);
+    let app = proxy.client(APP, APP_SECRET);
+    let direct = proxy.direct();
+    let bucket = bucket_name("opaque");
+    app.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = Key::new(70);
+    let body = data(1000, 70);
+    let put = app
+        .put_object()
+        .bucket(&bucket)
+        .key("enc")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    let shown = put.e_tag().unwrap().to_owned();
+    let held = held_etag(&store, &bucket, "enc", Some(&key)).await;
+    assert_ne!(shown, held, "the store's ETag reached the client");
+    assert_eq!(shown, hidden(&held));
+    assert!(!shown.contains(&md5_hex(&body)), "content hash leaked");
+    if store.name != "GARAGE" {
+        // These stores publish the plaintext's MD5: exactly what opaque mode hides.
+        assert_eq!(held, format!("\"{}\"", md5_hex(&body)));
+    }
+
+    // The same value on every read, through either replica.
+    assert_eq!(head_etag(&app, &bucket, "enc", Some(&key)).await, shown);
+    let other = replica.client(APP, APP_SECRET);
+    assert_eq!(head_etag(&other, &bucket, "enc", Some(&key)).await, shown);
+    let (status, got) = conditional_get(&app, &bucket, "enc", &key, None, None).await;
+    assert_eq!((status, got.as_deref()), (200, Some(shown.as_str())));
+    let v2 = app.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    assert_eq!(v2.contents()[0].e_tag(), Some(shown.as_str()));
+    let v1 = app.list_objects().bucket(&bucket).send().await.unwrap();
+    assert_eq!(v1.contents()[0].e_tag(), Some(shown.as_str()));
+    match app.list_object_versions().bucket(&bucket).send().await {
+        Ok(versions) => {
+            let listed = versions.versions()[0].e_tag().unwrap();
+            let at_store = direct
+                .list_object_versions()
+                .bucket(&bucket)
+                .send()
+                .await
+                .unwrap();
+            let held_version = at_store.versions()[0].e_tag().unwrap();
+            assert_eq!(listed, hidden(held_version));
+            if store.name == "SEAWEEDFS" {
+                // SeaweedFS 4.48 lists another value here than HeadObject's (not the
+                // plaintext's MD5); the proxy maps what the store says.
+                assert_ne!(held_version, held);
+            } else {
+                assert_eq!(listed, shown);
+            }
+        }
+        Err(e) => assert_eq!(store.name, "GARAGE", "{:?}", failure(&e)),
+    }
+    match app
+        .get_object_attributes()
+        .bucket(&bucket)
+        .key("enc")
+        .object_attributes(ObjectAttributes::Etag)
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .send()
+        .await
+    {
+        // Unquoted, as AWS writes it there.
+        Ok(attrs) => assert_eq!(
+            attrs.e_tag().map(|e| format!("\"{e}\"")),
+            Some(shown.clone())
+        ),
+        // Not every store implements GetObjectAttributes (Garage 2.5 and RGW 16.2
+        // answer it as a GetObject, which the SDK cannot read as attributes).
+        Err(e) => assert!(
+            failure(&e).0 >= 400 || store.name != "SEAWEEDFS",
+            "{:?}",
+            failure(&e)
+        ),
+    }
+
+    // Conditionals take the client's value, as AWS: 200, 304, 412.
+    let other_tag = "\"0123456789abcdef0123456789abcdef\"";
+    let cases = [
+        (Some(shown.as_str()), None, 200),
+        (Some(other_tag), None, 412),
+        (Some(held.as_str()), None, 412),
+        (None, Some(shown.as_str()), 304),
+        (None, Some(other_tag), 200),
+        (None, Some(held.as_str()), 200),
+    ];
+    for (if_match, if_none_match, want) in cases {
+        let (status, etag) =
+            conditional_get(&app, &bucket, "enc", &key, if_match, if_none_match).await;
+        assert_eq!(
+            status, want,
+            "If-Match {if_match:?} If-None-Match {if_none_match:?}"
+        );
+        if status == 304 {
+            // RGW 16.2 sends none with a 304; whatever is sent is the client's value.
+            assert!(etag.is_none_or(|e| e == shown), "304's ETag");
+        }
+    }
+}
+
+async fn multipart_uploads(store: Store) {
+    let proxy = Resign::start_with(&store, OPAQUE);
+    let app = proxy.client(APP, APP_SECRET);
+    let direct = proxy.direct();
+    let bucket = bucket_name("opaque-mp");
+    app.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = Key::new(71);
+    let id = create_upload(&app, &bucket, "mp", Some(&key)).await;
+    let bodies = [data(5 << 20, 71), data(1000, 72)];
+    let mut shown = Vec::new();
+    for (n, body) in (1..).zip(&bodies) {
+        let out = app
+            .upload_part()
+            .bucket(&bucket)
+            .key("mp")
+            .upload_id(&id)
+            .part_number(n)
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key.b64)
+            .sse_customer_key_md5(&key.md5)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        shown.push(out.e_tag().unwrap().to_owned());
+    }
+    // What the store holds for the parts, and what the client was shown.
+    let held: Vec<String> = direct
+        .list_parts()
+        .bucket(&bucket)
+        .key("mp")
+        .upload_id(store_upload_id(&id))
+        .send()
+        .await
+        .unwrap()
+        .parts()
+        .iter()
+        .map(|p| p.e_tag().unwrap().to_owned())
+        .collect();
+    assert_eq!(held.len(), 2);
+    for (shown, held) in shown.iter().zip(&held) {
+        assert_ne!(shown, held);
+        assert_eq!(shown, &hidden(held));
+    }
+    let listed: Vec<String> = app
+        .list_parts()
+        .bucket(&bucket)
+        .key("mp")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap()
+        .parts()
+        .iter()
+        .map(|p| p.e_tag().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, shown);
+
+    let complete = |etags: Vec<String>| {
+        let parts = (1..)
+            .zip(etags)
+            .map(|(n, e)| CompletedPart::builder().part_number(n).e_tag(e).build())
+            .collect();
+        app.complete_multipart_upload()
+            .bucket(&bucket)
+            .key("mp")
+            .upload_id(&id)
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key.b64)
+            .sse_customer_key_md5(&key.md5)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+    };
+    // The store's own part ETags are not the client's: InvalidPart, as for any other.
+    let refused = complete(held.clone()).await.unwrap_err();
+    assert_eq!(failure(&refused), (400, "InvalidPart".to_owned()));
+    let done = complete(shown.clone()).await.unwrap();
+    let result = done.e_tag().unwrap().to_owned();
+    let object = held_etag(&store, &bucket, "mp", Some(&key)).await;
+    assert!(object.ends_with("-2\""), "{object}");
+    assert_eq!(result, hidden(&object));
+    assert_eq!(head_etag(&app, &bucket, "mp", Some(&key)).await, result);
+    let read = app
+        .get_object()
+        .bucket(&bucket)
+        .key("mp")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .send()
+        .await
+        .unwrap();
+    let got = read.body.collect().await.unwrap().into_bytes();
+    assert_eq!(got.len(), bodies[0].len() + bodies[1].len());
+    assert!(got.starts_with(&bodies[0]) && got.ends_with(&bodies[1]));
+}
+
+async fn copies_and_their_conditionals(store: Store) {
+    let proxy = Resign::start_with(&store, OPAQUE);
+    let app = proxy.client(APP, APP_SECRET);
+    let direct = proxy.direct();
+    let bucket = bucket_name("opaque-cp");
+    app.create_bucket().bucket(&bucket).send().await.unwrap();
+    // Garage takes UploadPartCopy from sources of a whole part (5 MiB) only.
+    let body = data(5 << 20, 73);
+    let put = app
+        .put_object()
+        .bucket(&bucket)
+        .key("src")
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    let shown = put.e_tag().unwrap().to_owned();
+    let held = held_etag(&store, &bucket, "src", None).await;
+    assert_eq!(shown, hidden(&held));
+    let source = format!("{bucket}/src");
+    let other_tag = "\"0123456789abcdef0123456789abcdef\"";
+
+    let copy = |dst: &'static str, if_match: Option<&str>, if_none_match: Option<&str>| {
+        app.copy_object()
+            .bucket(&bucket)
+            .key(dst)
+            .copy_source(&source)
+            .set_copy_source_if_match(if_match.map(str::to_owned))
+            .set_copy_source_if_none_match(if_none_match.map(str::to_owned))
+            .send()
+    };
+    for (if_match, if_none_match) in [
+        (Some(other_tag), None),
+        (Some(held.as_str()), None),
+        (None, Some(shown.as_str())),
+    ] {
+        let e = copy("never", if_match, if_none_match).await.unwrap_err();
+        assert_eq!(
+            failure(&e),
+            (412, "PreconditionFailed".to_owned()),
+            "{if_match:?} {if_none_match:?}"
+        );
+    }
+    let copied = copy("dst", Some(&shown), Some(other_tag)).await.unwrap();
+    let result = copied
+        .copy_object_result()
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_owned();
+    let dst_held = held_etag(&store, &bucket, "dst", None).await;
+    assert_eq!(result, hidden(&dst_held));
+    assert_eq!(head_etag(&app, &bucket, "dst", None).await, result);
+    let names = support::s3::object_names(&direct, &bucket).await;
+    assert_eq!(names, ["dst", "src"], "a refused copy wrote nothing");
+
+    // UploadPartCopy: CopyPartResult and ListParts show the same value, and completion
+    // takes it.
+    let id = create_upload(&app, &bucket, "assembled", None).await;
+    let part = app
+        .upload_part_copy()
+        .bucket(&bucket)
+        .key("assembled")
+        .upload_id(&id)
+        .part_number(1)
+        .copy_source(&source)
+        .copy_source_if_match(&shown)
+        .send()
+        .await
+        .unwrap();
+    let part_etag = part.copy_part_result().unwrap().e_tag().unwrap().to_owned();
+    let listed = app
+        .list_parts()
+        .bucket(&bucket)
+        .key("assembled")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.parts()[0].e_tag(), Some(part_etag.as_str()));
+    let store_part = direct
+        .list_parts()
+        .bucket(&bucket)
+        .key("assembled")
+        .upload_id(store_upload_id(&id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part_etag, hidden(store_part.parts()[0].e_tag().unwrap()));
+    app.complete_multipart_upload()
+        .bucket(&bucket)
+        .key("assembled")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(&part_etag)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let read = app
+        .get_object()
+        .bucket(&bucket)
+        .key("assembled")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.body.collect().await.unwrap().into_bytes(), body);
+}
+
+per_store!(
+    single_part_sse_c_objects,
+    multipart_uploads,
+    copies_and_their_conditionals,
+);
