@@ -360,7 +360,8 @@ async fn copies_and_their_conditionals(store: Store) {
         .upload_id(&id)
         .part_number(1)
         .copy_source(&source)
-        .copy_source_if_match(&shown)
+        // RGW 16.2 ignores UploadPartCopy's conditionals: the proxy refuses them there.
+        .set_copy_source_if_match((store.name != "RGW").then(|| shown.clone()))
         .send()
         .await
         .unwrap();

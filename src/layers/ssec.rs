@@ -22,6 +22,7 @@ use crate::s3::form::Fields;
 use crate::s3::headers::{SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::copy_source_bucket;
+use crate::s3::sigv4::Verified;
 use crate::s3::ssec::{self, Checked, Groups, KeyDigest, RawTriple, Usage};
 use crate::s3::store::{LiveStore, Store};
 use crate::s3::strict::copy_source_object;
@@ -107,6 +108,9 @@ where
             }
         } else {
             let injected = req.extensions().get::<Injected>().copied();
+            // Resign mode (a verified signature) sends copy conditionals under the
+            // store's own names too (the etag layer); passthrough cannot.
+            let resign = req.extensions().get::<Verified>().is_some();
             check(
                 &self.settings,
                 &s3,
@@ -114,6 +118,13 @@ where
                 tls,
                 injected.unwrap_or_default(),
             )
+            .and_then(|checked| {
+                let store = self.settings.store.get();
+                match store.ignored_copy_conditions(s3.op, req.headers(), resign) {
+                    Some(refusal) => Err(refusal),
+                    None => Ok(checked),
+                }
+            })
         };
         let checked = match checked {
             Ok(checked) => checked,

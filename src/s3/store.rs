@@ -3,6 +3,8 @@
 //! requests refused before they reach the store, writes whose success must be
 //! confirmed by the store's echo, and store errors given AWS's wording.
 
+use http::HeaderMap;
+
 use super::error::{Reason, S3Error, S3ErrorCode};
 use super::op::S3Op;
 use super::ssec::{self, Checked};
@@ -188,6 +190,33 @@ impl Store {
             Self::Rgw | Self::Minio | Self::Garage => UnknownUploads::Allow,
             Self::Generic | Self::Seaweedfs => UnknownUploads::Reject,
         }
+    }
+
+    /// A copy with copy-source conditionals (`x-amz-copy-source-if-*`) that this store
+    /// would ignore, copying unconditionally. Ceph RGW 16.2 reads CopyObject's only as
+    /// `x-amz-copy-if-*` (resign mode sends both names, passthrough cannot) and ignores
+    /// UploadPartCopy's under any name.
+    pub fn ignored_copy_conditions(
+        self,
+        op: S3Op,
+        headers: &HeaderMap,
+        resign: bool,
+    ) -> Option<S3Error> {
+        let message = match (self, op) {
+            (Self::Rgw, S3Op::CopyObject) if !resign => {
+                "Ceph RGW 16.2 ignores the x-amz-copy-source-if-* conditionals of a CopyObject and would copy unconditionally; in passthrough mode the proxy cannot send them under the names RGW reads, so it refuses this request."
+            }
+            (Self::Rgw, S3Op::UploadPartCopy) => {
+                "Ceph RGW 16.2 ignores the x-amz-copy-source-if-* conditionals of an UploadPartCopy and would copy unconditionally, so the proxy refuses this request."
+            }
+            _ => return None,
+        };
+        headers
+            .keys()
+            .any(|name| name.as_str().starts_with("x-amz-copy-source-if-"))
+            .then(|| {
+                S3Error::new(S3ErrorCode::NotImplemented, message).with_reason(Reason::StoreRefusal)
+            })
     }
 
     /// A request this store is known to mishandle in a way that leaves plaintext or
