@@ -11,13 +11,20 @@
 //! - a body no longer than `MAX_ELEMENT` (so no element can reach the give-up limit)
 //!   is rewritten and collected the same whatever the chunking;
 //! - rewriting is idempotent;
-//! - `canonical_header`/`canonical_xml` are idempotent and give well-formed tags.
+//! - `canonical_header`/`canonical_xml` are idempotent and give well-formed tags;
+//! - opaque ETags (`s3::opaque`): the part-list revealer keeps the body's length
+//!   whatever the chunking, and gives the same bytes however it is chunked; mapping a
+//!   value keeps its length and wrapping, and revealing undoes hiding.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use ssec_proxy::s3::etag::{canonical_header, canonical_xml};
-use ssec_proxy::s3::xml::{EtagRewriter, MAX_ELEMENT, PartEtagCollector, first_element};
+use ssec_proxy::s3::opaque::{Direction, OpaqueEtags};
+use ssec_proxy::s3::xml::{
+    EtagRewriter, MAX_ELEMENT, PartEtagCollector, PartEtagRevealer, first_element,
+};
+use std::sync::{Arc, LazyLock};
 
 #[path = "../common/chunking.rs"]
 mod chunking;
@@ -51,6 +58,34 @@ fn collect(body: &[u8], sizes: &[usize]) -> Option<String> {
         pos += n;
     }
     c.finish()
+}
+
+static ETAGS: LazyLock<Arc<OpaqueEtags>> =
+    LazyLock::new(|| Arc::new(OpaqueEtags::new(&[5; 32]).expect("AES-256")));
+
+fn reveal(body: &[u8], sizes: &[usize]) -> Vec<u8> {
+    let mut r = PartEtagRevealer::new(Arc::clone(&ETAGS));
+    let mut out = Vec::with_capacity(body.len());
+    let mut pos = 0;
+    for &n in sizes {
+        out.extend(r.feed(&body[pos..pos + n]));
+        pos += n;
+    }
+    out.extend(r.finish());
+    out
+}
+
+fn check_opaque(text: &str) {
+    if let Some(hidden) = ETAGS.map_wrapped(text, Direction::Hide) {
+        assert_eq!(hidden.len(), text.len(), "{text:?} -> {hidden:?}");
+        let back = ETAGS
+            .map_wrapped(&hidden, Direction::Reveal)
+            .expect("a hidden value reveals");
+        assert_eq!(back.to_ascii_lowercase(), text.to_ascii_lowercase());
+    }
+    if let Some(revealed) = ETAGS.reveal_condition(text) {
+        assert_eq!(revealed.len(), text.len(), "{text:?} -> {revealed:?}");
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -137,11 +172,23 @@ fuzz_target!(|data: &[u8]| {
     let _ = first_element(body, name);
     let _ = first_element(&out_whole, "ETag");
 
+    let revealed = reveal(body, &random);
+    assert_eq!(revealed.len(), body.len(), "revealing changed the length");
+    if body.len() <= MAX_ELEMENT {
+        assert_eq!(
+            revealed,
+            reveal(body, &whole),
+            "chunking changed the reveal"
+        );
+    }
+
     check_canonical(&String::from_utf8_lossy(body));
+    check_opaque(&String::from_utf8_lossy(body));
     if let Ok(inner) = std::str::from_utf8(body) {
         // Each line as a separate header value, as the store sends them one by one.
         for line in inner.lines().take(8) {
             check_canonical(line);
+            check_opaque(line);
         }
     }
 });
