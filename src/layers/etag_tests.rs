@@ -276,3 +276,35 @@ async fn reveals_a_part_list_in_place_and_checks_its_content_md5() {
     assert!(error.contains("Content-MD5"), "{error}");
     assert!(seen.body.len() < sent.len(), "the end was held back");
 }
+
+#[tokio::test]
+async fn resign_mode_sends_copy_conditions_under_rgws_names_too() {
+    let log = Log::default();
+    let svc = ServiceBuilder::new()
+        .layer(EtagLayer::new(
+            EtagMode::Canonical,
+            true,
+            LiveCredentials::default(),
+        ))
+        .service(recorder(&log, |_| {
+            Ok(answer(StatusCode::NOT_MODIFIED, &[], ""))
+        }));
+    let mut req = request(Some(object(S3Op::CopyObject)), "");
+    let tag = format!("\"{A}\"");
+    req.headers_mut().insert(
+        COPY_SOURCE_IF_NONE_MATCH,
+        HeaderValue::from_str(&tag).expect("a tag"),
+    );
+    // A client's own value under RGW's name is replaced, not forwarded.
+    req.headers_mut()
+        .insert("x-amz-copy-if-match", HeaderValue::from_static("\"guess\""));
+    let result = svc.oneshot(req).await;
+    let seen = log.only();
+    assert_eq!(seen.headers["x-amz-copy-if-none-match"], tag.as_str());
+    assert!(seen.headers.get("x-amz-copy-if-match").is_none());
+    // RGW's 304 for a copy is AWS's 412.
+    match result {
+        Err(ProxyError::Translated(e)) => assert_eq!(e.code, S3ErrorCode::PreconditionFailed),
+        other => panic!("{:?}", other.map(|r| r.status())),
+    }
+}

@@ -361,3 +361,32 @@ fn refuses_keys_with_double_slashes_or_in_the_uploads_folder_on_seaweedfs_only()
         assert!(store.key_refusal("a//b").is_none(), "{store:?}");
     }
 }
+
+#[test]
+fn refuses_copy_conditions_the_store_would_ignore() {
+    use S3Op::*;
+    let mut conditional = HeaderMap::new();
+    conditional.insert(
+        "x-amz-copy-source-if-none-match",
+        http::HeaderValue::from_static("\"x\""),
+    );
+    let plain = HeaderMap::new();
+    for (store, op, headers, resign, refused) in [
+        (Store::Rgw, CopyObject, &conditional, false, true),
+        (Store::Rgw, CopyObject, &conditional, true, false),
+        (Store::Rgw, CopyObject, &plain, false, false),
+        (Store::Rgw, UploadPartCopy, &conditional, true, true),
+        (Store::Rgw, UploadPartCopy, &conditional, false, true),
+        (Store::Rgw, UploadPartCopy, &plain, false, false),
+        (Store::Rgw, GetObject, &conditional, false, false),
+        (Store::Seaweedfs, CopyObject, &conditional, false, false),
+        (Store::Garage, UploadPartCopy, &conditional, false, false),
+    ] {
+        let got = store.ignored_copy_conditions(op, headers, resign);
+        assert_eq!(got.is_some(), refused, "{store:?} {op:?} resign={resign}");
+        if let Some(e) = got {
+            assert_eq!(e.code, S3ErrorCode::NotImplemented);
+            assert_eq!(e.reason, Some(Reason::StoreRefusal));
+        }
+    }
+}
