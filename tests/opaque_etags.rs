@@ -14,6 +14,7 @@ mod support;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ObjectAttributes};
+use bytes::Bytes;
 use md5::{Digest as _, Md5};
 use ssec_proxy::s3::opaque::{Direction, OpaqueEtags};
 use support::at_rest::held_etag;
@@ -415,4 +416,149 @@ per_store!(
     single_part_sse_c_objects,
     multipart_uploads,
     copies_and_their_conditionals,
+    the_store_value_cannot_be_read_or_tested,
 );
+
+/// What an attacker holding proxy credentials tries against the mapping: SeaweedFS's
+/// own copy of the ETag header, conditionals in forms a store trims into its own value,
+/// and part lists whose `<ETag>` a store's XML parser reads but a byte scan would miss.
+/// None may reveal, confirm or use the store's value.
+async fn the_store_value_cannot_be_read_or_tested(store: Store) {
+    let proxy = Resign::start_with(&store, OPAQUE);
+    let app = proxy.client(APP, APP_SECRET);
+    let bucket = bucket_name("opaque-atk");
+    app.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = Key::new(74);
+    let body = data(5 << 20, 74);
+    let md5 = md5_hex(&body);
+    app.put_object()
+        .bucket(&bucket)
+        .key("enc")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    let held = held_etag(&store, &bucket, "enc", Some(&key)).await;
+    let raw_tag = held.trim_matches('"').to_owned();
+
+    // No response header carries the store's value, with the key or without it.
+    let client = proxy.as_client(APP, APP_SECRET);
+    let raw = proxy.raw();
+    let url = format!("{}/{bucket}/enc", proxy.proxy.url());
+    let keyed = [
+        ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+        (
+            "x-amz-server-side-encryption-customer-key",
+            key.b64.as_str(),
+        ),
+        (
+            "x-amz-server-side-encryption-customer-key-md5",
+            key.md5.as_str(),
+        ),
+    ];
+    for headers in [&keyed[..], &[]] {
+        let answer = raw
+            .send(support::signed(
+                &client,
+                "HEAD",
+                &url,
+                headers,
+                Bytes::new(),
+            ))
+            .await;
+        for (name, value) in &answer.headers {
+            let value = String::from_utf8_lossy(value.as_bytes()).to_ascii_lowercase();
+            assert!(
+                !value.contains(&raw_tag) && !value.contains(&md5),
+                "{name} carries the store's ETag ({} with {} key headers)",
+                answer.status,
+                headers.len()
+            );
+        }
+    }
+
+    // Loose spellings of the store's value match nothing.
+    for form in [
+        format!("\"{raw_tag}"),
+        format!("{raw_tag}\""),
+        format!("\"\"{raw_tag}\"\""),
+        format!("\"{raw_tag} \""),
+        format!("&quot;{raw_tag}&quot;"),
+    ] {
+        let (status, _) = conditional_get(&app, &bucket, "enc", &key, Some(&form), None).await;
+        assert_eq!(status, 412, "If-Match {form}");
+        let (status, _) = conditional_get(&app, &bucket, "enc", &key, None, Some(&form)).await;
+        assert_eq!(status, 200, "If-None-Match {form}");
+    }
+
+    // A part copied from the object has the store's MD5 as its ETag: no spelling of it
+    // in a part list may complete the upload.
+    let id = create_upload(&app, &bucket, "mp", None).await;
+    let plain = data(5 << 20, 75);
+    app.put_object()
+        .bucket(&bucket)
+        .key("plain-src")
+        .body(ByteStream::from(plain.clone()))
+        .send()
+        .await
+        .unwrap();
+    if store.name != "RGW" {
+        app.upload_part_copy()
+            .bucket(&bucket)
+            .key("mp")
+            .upload_id(&id)
+            .part_number(1)
+            .copy_source(format!("{bucket}/plain-src"))
+            .send()
+            .await
+            .unwrap();
+    } else {
+        // RGW: an UploadPart of the same bytes (same ETag) stands in for the copy.
+        app.upload_part()
+            .bucket(&bucket)
+            .key("mp")
+            .upload_id(&id)
+            .part_number(1)
+            .body(ByteStream::from(plain.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let part_md5 = md5_hex(&plain);
+    let complete_url = format!("{}/{bucket}/mp?uploadId={id}", proxy.proxy.url());
+    for element in [
+        format!("<ETag >\"{part_md5}\"</ETag >"),
+        format!("<ETag><![CDATA[\"{part_md5}\"]]></ETag>"),
+        format!(
+            "<ETag>&#34;&#x{:x};{}&#34;</ETag>",
+            part_md5.as_bytes()[0],
+            &part_md5[1..]
+        ),
+        format!("<ETag>\"{part_md5}</ETag>"),
+    ] {
+        let xml = format!(
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>{element}</Part></CompleteMultipartUpload>"
+        );
+        let answer = raw
+            .send(support::signed(
+                &client,
+                "POST",
+                &complete_url,
+                &[],
+                Bytes::from(xml),
+            ))
+            .await;
+        assert_eq!(answer.status.as_u16(), 400, "{element}: {}", answer.text());
+        assert!(
+            answer.text().contains("MalformedXML"),
+            "{element}: {}",
+            answer.text()
+        );
+    }
+    let direct = proxy.direct();
+    let exists = direct.head_object().bucket(&bucket).key("mp").send().await;
+    assert!(exists.is_err(), "a refused part list completed the upload");
+}

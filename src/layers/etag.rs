@@ -36,8 +36,8 @@ use crate::s3::headers::{
     CONTENT_MD5, COPY_SOURCE_IF_MATCH, COPY_SOURCE_IF_NONE_MATCH, collapse_identical,
 };
 use crate::s3::op::{S3Op, S3Request};
-use crate::s3::opaque::{Direction, OpaqueEtags};
-use crate::s3::xml::{EtagRewriter, PartEtagCollector, PartEtagRevealer};
+use crate::s3::opaque::{Direction, OpaqueEtags, UNMATCHED};
+use crate::s3::xml::{EtagRewriter, MAX_PART_LIST, PartEtagCollector, reveal_part_list};
 
 /// The conditional headers whose entity tags are revealed in opaque mode.
 const CONDITIONS: [HeaderName; 4] = [
@@ -191,11 +191,14 @@ fn reveal_conditions(headers: &mut HeaderMap, etags: &OpaqueEtags) {
         let values: Vec<HeaderValue> = entry
             .iter()
             .map(|v| {
-                v.to_str()
-                    .ok()
-                    .and_then(|text| etags.reveal_condition(text))
-                    .and_then(|mapped| HeaderValue::from_str(&mapped).ok())
-                    .unwrap_or_else(|| v.clone())
+                // A value that is not text cannot be read as a tag by the proxy: it
+                // matches nothing.
+                let mapped = v.to_str().map_or_else(
+                    |_| UNMATCHED.to_owned(),
+                    |text| etags.reveal_condition(text),
+                );
+                HeaderValue::from_str(&mapped)
+                    .unwrap_or_else(|_| HeaderValue::from_static(UNMATCHED))
             })
             .collect();
         let mut values = values.into_iter();
@@ -270,6 +273,7 @@ fn canonicalize<RB>(
 ) -> Response<EtagBody<RB>> {
     let (mut parts, inner) = response.into_parts();
     canonicalize_header(&mut parts.headers);
+    drop_store_copies(&mut parts.headers);
     if let Some(etags) = &etags {
         hide_header(&mut parts.headers, etags);
     }
@@ -305,6 +309,20 @@ pub fn canonicalize_header(headers: &mut HeaderMap) {
         .and_then(|v| HeaderValue::from_str(&v).ok());
     if let Some(value) = fixed {
         headers.insert(ETAG, value);
+    }
+}
+
+/// Removes SeaweedFS's own response headers (`seaweed-*`): `Seaweed-X-Amz-Etag` repeats
+/// the stored ETag (the plaintext's MD5 for SSE-C objects, even on a 400 to a read
+/// without the key), which no mode may show. They are not S3 headers.
+fn drop_store_copies(headers: &mut HeaderMap) {
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| n.as_str().starts_with("seaweed-"))
+        .cloned()
+        .collect();
+    for name in names {
+        headers.remove(name);
     }
 }
 
@@ -474,9 +492,11 @@ impl<S> Layer<S> for EtagRevealLayer {
 }
 
 /// Opaque mode: the part ETags of a CompleteMultipartUpload body mapped back to the
-/// store's as the body streams, below the checks of the client's signature. The length
-/// is kept; a `Content-MD5` is checked here against the body as the client sent it, and
-/// not forwarded (the store would see another body). Other requests pass untouched.
+/// store's, below the checks of the client's signature. The body (small: a part list)
+/// is read whole, up to [`MAX_PART_LIST`], checked and mapped (`xml::reveal_part_list`)
+/// before any of it is sent; its length is kept. A `Content-MD5` is checked here against
+/// the body as the client sent it, and not forwarded (the store sees another body).
+/// Other requests pass untouched.
 #[derive(Clone, Debug)]
 pub struct EtagReveal<S> {
     inner: S,
@@ -498,9 +518,9 @@ where
         let reveal = req.extensions_mut().remove::<RevealParts>().map(|parts| {
             let md5 = req.headers_mut().remove(CONTENT_MD5);
             Box::new(Revealing {
-                revealer: PartEtagRevealer::new(parts.0),
-                md5: md5.map(|expected| (Md5::new(), expected)),
-                held: None,
+                etags: parts.0,
+                md5,
+                body: Vec::new(),
                 done: false,
             })
         });
@@ -509,28 +529,41 @@ where
     }
 }
 
-/// The state of a body being revealed.
+/// The state of a part list being read.
 #[derive(Debug)]
 struct Revealing {
-    revealer: PartEtagRevealer,
-    /// The client's `Content-MD5` and the digest of the body as sent.
-    md5: Option<(Md5, HeaderValue)>,
-    /// The last piece, sent once the next arrives: the end of the body waits for the
-    /// `Content-MD5` check.
-    held: Option<Bytes>,
+    etags: Arc<OpaqueEtags>,
+    /// The client's `Content-MD5`.
+    md5: Option<HeaderValue>,
+    /// The body so far.
+    body: Vec<u8>,
     done: bool,
 }
 
 impl Revealing {
-    /// Whether the body as the client sent it matches its `Content-MD5`.
-    fn md5_matches(&mut self) -> bool {
-        let Some((md5, expected)) = self.md5.take() else {
-            return true;
-        };
-        let digest =
-            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, md5.finalize());
-        digest.as_bytes() == expected.as_bytes()
+    /// The whole body as the client sent it, checked and mapped.
+    fn finish(&mut self) -> Result<Bytes, S3Error> {
+        let body = std::mem::take(&mut self.body);
+        if let Some(expected) = self.md5.take() {
+            let digest = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                Md5::digest(&body),
+            );
+            if digest.as_bytes() != expected.as_bytes() {
+                return Err(S3Error::new(
+                    S3ErrorCode::BadDigest,
+                    "The Content-MD5 you specified did not match what we received.",
+                ));
+            }
+        }
+        reveal_part_list(&body, &self.etags)
+            .map(Bytes::from)
+            .map_err(|why| malformed(format!("The part list {why}.")))
     }
+}
+
+fn malformed(message: String) -> S3Error {
+    S3Error::new(S3ErrorCode::MalformedXML, message)
 }
 
 pin_project! {
@@ -563,41 +596,28 @@ where
         };
         loop {
             if reveal.done {
-                return Poll::Ready(reveal.held.take().map(|b| Ok(Frame::data(b))));
+                return Poll::Ready(None);
             }
             match ready!(this.inner.as_mut().poll_frame(cx)) {
-                Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) => {
-                        if let Some((md5, _)) = reveal.md5.as_mut() {
-                            md5.update(&data);
+                Some(Ok(frame)) => {
+                    // Trailers of a plain body were consumed by the body checks.
+                    if let Some(data) = frame.data_ref() {
+                        if reveal.body.len() + data.len() > MAX_PART_LIST {
+                            reveal.done = true;
+                            return Poll::Ready(Some(Err(Box::new(BodyRefused(malformed(
+                                format!("The part list is larger than {MAX_PART_LIST} bytes."),
+                            ))))));
                         }
-                        let out = reveal.revealer.feed(&data);
-                        if out.is_empty() {
-                            continue;
-                        }
-                        if let Some(previous) = reveal.held.replace(Bytes::from(out)) {
-                            return Poll::Ready(Some(Ok(Frame::data(previous))));
-                        }
+                        reveal.body.extend_from_slice(data);
                     }
-                    // A plain body has no trailers here: the body checks consumed them.
-                    Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
-                },
+                }
                 Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
                 None => {
                     reveal.done = true;
-                    if !reveal.md5_matches() {
-                        reveal.held = None;
-                        return Poll::Ready(Some(Err(Box::new(BodyRefused(S3Error::new(
-                            S3ErrorCode::BadDigest,
-                            "The Content-MD5 you specified did not match what we received.",
-                        ))))));
-                    }
-                    let rest = reveal.revealer.finish();
-                    if !rest.is_empty() {
-                        let mut last = reveal.held.take().map(Vec::from).unwrap_or_default();
-                        last.extend_from_slice(&rest);
-                        reveal.held = Some(Bytes::from(last));
-                    }
+                    return Poll::Ready(Some(match reveal.finish() {
+                        Ok(body) => Ok(Frame::data(body)),
+                        Err(e) => Err(Box::new(BodyRefused(e))),
+                    }));
                 }
             }
         }
@@ -605,7 +625,7 @@ where
 
     fn is_end_stream(&self) -> bool {
         match &self.reveal {
-            Some(reveal) => reveal.done && reveal.held.is_none(),
+            Some(reveal) => reveal.done,
             None => self.inner.is_end_stream(),
         }
     }

@@ -55,6 +55,8 @@ pub enum S3ErrorCode {
     NoSuchUpload,
     /// 412: a condition of the request did not hold.
     PreconditionFailed,
+    /// 400: an XML request body is not well formed or not as the proxy can read it.
+    MalformedXML,
     /// 411: a streaming upload without its decoded length.
     MissingContentLength,
     /// 400: a POST Object body is not well-formed multipart/form-data.
@@ -100,6 +102,7 @@ impl S3ErrorCode {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NoSuchUpload => StatusCode::NOT_FOUND,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::MalformedXML => StatusCode::BAD_REQUEST,
             Self::MissingContentLength => StatusCode::LENGTH_REQUIRED,
             Self::MalformedPOSTRequest => StatusCode::BAD_REQUEST,
             Self::NotImplemented => StatusCode::NOT_IMPLEMENTED,
@@ -136,6 +139,7 @@ impl S3ErrorCode {
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::NoSuchUpload => "NoSuchUpload",
             Self::PreconditionFailed => "PreconditionFailed",
+            Self::MalformedXML => "MalformedXML",
             Self::MissingContentLength => "MissingContentLength",
             Self::MalformedPOSTRequest => "MalformedPOSTRequest",
             Self::NotImplemented => "NotImplemented",

@@ -105,23 +105,41 @@ impl OpaqueEtags {
     }
 
     /// An `If-Match` / `If-None-Match` value (`*`, or a comma-separated list of entity
-    /// tags) with each S3 ETag in it mapped back to the store's; `None` when nothing
-    /// changes.
-    pub fn reveal_condition(&self, value: &str) -> Option<String> {
-        let mut changed = false;
-        let mapped: Vec<String> = value
+    /// tags) with each item mapped back to the store's, written canonically
+    /// (`"<hex>"`, `W/"<hex>"`). Stores parse these loosely (SeaweedFS trims any number
+    /// of quotes, RGW a lone one), so an item that is not exactly `*`, `"<tag>"`,
+    /// `W/"<tag>"` or a bare `<tag>` for an S3 ETag becomes [`UNMATCHED`]: it matches
+    /// nothing, as AWS reads an unknown tag, and cannot carry a store's own value past
+    /// the mapping.
+    pub fn reveal_condition(&self, value: &str) -> String {
+        value
             .split(',')
-            .map(|item| match self.map_wrapped(item, Direction::Reveal) {
-                Some(m) => {
-                    changed = true;
-                    m
+            .map(|item| {
+                let item = item.trim_matches([' ', '\t']);
+                if item == "*" {
+                    return item.to_owned();
                 }
-                None => item.to_owned(),
+                let (weak, rest) = match item.strip_prefix("W/") {
+                    Some(rest) => ("W/", rest),
+                    None => ("", item),
+                };
+                let tag = rest
+                    .strip_prefix('"')
+                    .and_then(|r| r.strip_suffix('"'))
+                    .unwrap_or(rest);
+                match self.map_bare(tag, Direction::Reveal) {
+                    Some(store) => format!("{weak}\"{store}\""),
+                    None => UNMATCHED.to_owned(),
+                }
             })
-            .collect();
-        changed.then(|| mapped.join(","))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
+
+/// What a conditional item that is not a well-formed S3 ETag is sent as: no store's
+/// ETag (32 hex digits, however the store trims quotes) can equal it.
+pub const UNMATCHED: &str = "\"unmatched\"";
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -203,7 +221,7 @@ mod tests {
         ] {
             assert_eq!(e.map_wrapped(v, Direction::Hide), None, "{v}");
         }
-        assert_eq!(e.reveal_condition("*"), None);
+        assert_eq!(e.reveal_condition("*"), "*");
     }
 
     #[test]
@@ -213,9 +231,25 @@ mod tests {
         let other = "ffffffffffffffffffffffffffffffff";
         let b = e.map_bare(other, Direction::Hide).unwrap();
         assert_eq!(
-            e.reveal_condition(&format!("\"{a}\", W/\"{b}\", \"x\""))
-                .unwrap(),
-            format!("\"{STORE}\", W/\"{other}\", \"x\"")
+            e.reveal_condition(&format!("\"{a}\", W/\"{b}\", {a} ,*")),
+            format!("\"{STORE}\", W/\"{other}\", \"{STORE}\", *")
         );
+    }
+
+    #[test]
+    fn loose_forms_match_nothing() {
+        let e = etags();
+        // Forms some store reads as a tag once it trims quotes or spaces: each would
+        // carry a guessed store value past the mapping.
+        for v in [
+            format!("\"{STORE}"),
+            format!("{STORE}\""),
+            format!("\"\"{STORE}\"\""),
+            format!("\"{STORE} \""),
+            format!("&quot;{STORE}&quot;"),
+            "\"x\"".to_owned(),
+        ] {
+            assert_eq!(e.reveal_condition(&v), UNMATCHED, "{v}");
+        }
     }
 }

@@ -273,6 +273,8 @@ fn refuses_headers_stores_read_differently() {
         ),
         (&[("X-Amz-Server-Side_Encryption", "AES256")], REASON_HEADER),
         (&[("content_type", "multipart/form-data")], REASON_HEADER),
+        (&[("if_match", "\"a\"")], REASON_HEADER),
+        (&[("If_None_Match", "*")], REASON_HEADER),
         (&[("connection", sse), (sse, "AES256")], REASON_CONNECTION),
         (
             &[

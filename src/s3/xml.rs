@@ -217,41 +217,46 @@ impl PartEtagCollector {
     }
 }
 
-/// Maps the part ETags of a CompleteMultipartUpload request body back to the store's
-/// as it streams (opaque mode). Each value keeps its length and wrapping, so the body's
-/// length does not change.
-#[derive(Debug)]
-pub struct PartEtagRevealer {
-    scanner: Scanner,
-    etags: Arc<OpaqueEtags>,
-}
+/// Largest CompleteMultipartUpload body opaque mode reads whole (10,000 parts with
+/// their checksums stay well under it).
+pub const MAX_PART_LIST: usize = 4 << 20;
 
-impl PartEtagRevealer {
-    /// A revealer under `etags`.
-    pub fn new(etags: Arc<OpaqueEtags>) -> Self {
-        Self {
-            scanner: Scanner::default(),
-            etags,
+/// A CompleteMultipartUpload body with its part ETags mapped back to the store's
+/// (opaque mode), each in place: the length does not change. Stores read the list with
+/// real XML parsers, so anything that could hide an `<ETag>` from this byte-level
+/// reading is refused: comments, CDATA, DOCTYPE and entity declarations (`<!`),
+/// character references (`&#`), any other spelling of the element name (`<ETag >`,
+/// `<s3:ETag>`, another case), and an element whose content is not one S3 ETag.
+pub fn reveal_part_list(body: &[u8], etags: &OpaqueEtags) -> Result<Vec<u8>, &'static str> {
+    const OPEN_TAG: &str = "<ETag>";
+    const CLOSE_TAG: &str = "</ETag>";
+    let text = std::str::from_utf8(body).map_err(|_| "is not UTF-8")?;
+    if text.contains("<!") || text.contains("&#") {
+        return Err("has a comment, CDATA section, declaration or character reference");
+    }
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    while let Some(found) = lower[pos..].find("etag") {
+        let open = (pos + found).checked_sub(1).ok_or("names ETag oddly")?;
+        if !text[open..].starts_with(OPEN_TAG) {
+            return Err("names ETag other than as <ETag>…</ETag>");
         }
+        let start = open + OPEN_TAG.len();
+        let len = text[start..]
+            .find(CLOSE_TAG)
+            .ok_or("has an unterminated <ETag>")?;
+        let content = &text[start..start + len];
+        let store = etags
+            .map_wrapped(content, Direction::Reveal)
+            .ok_or("has an <ETag> that is not one S3 ETag")?;
+        out.push_str(&text[pos..start]);
+        out.push_str(&store);
+        out.push_str(CLOSE_TAG);
+        pos = start + len + CLOSE_TAG.len();
     }
-
-    /// Maps one piece; the output may hold back a few bytes until the next piece.
-    pub fn feed(&mut self, input: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(input.len());
-        let etags = &self.etags;
-        self.scanner.feed(input, Some(&mut out), &mut |content| {
-            let text = std::str::from_utf8(content).ok()?;
-            etags
-                .map_wrapped(text, Direction::Reveal)
-                .map(String::into_bytes)
-        });
-        out
-    }
-
-    /// The bytes still held at the end of the body.
-    pub fn finish(&mut self) -> Vec<u8> {
-        self.scanner.finish()
-    }
+    out.push_str(&text[pos..]);
+    Ok(out.into_bytes())
 }
 
 /// The text of the first element called `name` in a complete, small document,

@@ -89,7 +89,16 @@ fn reads_as_s3_field(name: &str) -> bool {
         || name.starts_with("content-")
         || matches!(
             name,
-            "authorization" | "host" | "expect" | "connection" | "transfer-encoding"
+            "authorization"
+                | "host"
+                | "expect"
+                | "connection"
+                | "transfer-encoding"
+                // Conditionals: opaque ETag mode maps them.
+                | "if-match"
+                | "if-none-match"
+                | "if-modified-since"
+                | "if-unmodified-since"
         )
 }
 
