@@ -89,24 +89,7 @@ impl MultipartEtag {
             self.invalid = true;
             return;
         };
-        let mut digest = [0u8; 16];
-        let ok = inner.len() == 32
-            && inner
-                .as_bytes()
-                .chunks_exact(2)
-                .zip(digest.iter_mut())
-                .all(|(pair, out)| {
-                    let hi = (pair[0] as char).to_digit(16);
-                    let lo = (pair[1] as char).to_digit(16);
-                    match (hi, lo) {
-                        (Some(h), Some(l)) => {
-                            *out = (h * 16 + l) as u8;
-                            true
-                        }
-                        _ => false,
-                    }
-                });
-        if ok {
+        if let Some(digest) = digest_of(inner) {
             self.md5.update(digest);
             self.parts += 1;
         } else {
@@ -119,14 +102,35 @@ impl MultipartEtag {
         if self.invalid || self.parts == 0 {
             return None;
         }
-        let hex: String = self
-            .md5
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Some(format!("{hex}-{}", self.parts))
+        let mut etag = hex_of(&self.md5.finalize().into());
+        etag.push_str(&format!("-{}", self.parts));
+        Some(etag)
     }
+}
+
+/// The 16 bytes of an ETag's 32 hex digits (either case); `None` for anything else.
+pub(crate) fn digest_of(hex: &str) -> Option<[u8; 16]> {
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut digest = [0u8; 16];
+    for (out, pair) in digest.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        let hi = char::from(pair[0]).to_digit(16)?;
+        let lo = char::from(pair[1]).to_digit(16)?;
+        *out = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    Some(digest)
+}
+
+/// The 32 lower-case hex digits of an ETag's 16 bytes.
+pub(crate) fn hex_of(digest: &[u8; 16]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(40);
+    for b in digest {
+        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    hex
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use aws_lc_rs::cipher::{
 };
 use aws_lc_rs::hmac;
 
-use super::etag::{bare, is_s3_tag};
+use super::etag::{bare, digest_of, hex_of, is_s3_tag};
 
 /// Derivation label of the permutation key (the binding key also tags upload IDs).
 const LABEL: &[u8] = b"ssec-proxy opaque etag v1";
@@ -66,18 +66,11 @@ impl OpaqueEtags {
             return None;
         }
         let (hex, parts) = bare.split_at(32);
-        let mut block = [0u8; 16];
-        for (out, pair) in block.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-            *out = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
-        }
+        let mut block = digest_of(hex)?;
         if !self.block(&mut block, direction) {
             return None;
         }
-        let mut mapped = String::with_capacity(bare.len());
-        for b in block {
-            mapped.push(char::from(HEX[usize::from(b >> 4)]));
-            mapped.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
+        let mut mapped = hex_of(&block);
         mapped.push_str(parts);
         Some(mapped)
     }
@@ -141,14 +134,6 @@ impl OpaqueEtags {
 /// ETag (32 hex digits, however the store trims quotes) can equal it.
 pub const UNMATCHED: &str = "\"unmatched\"";
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-fn hex_value(b: u8) -> Option<u8> {
-    char::from(b)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,7 +150,11 @@ mod tests {
         let hidden = e.map_bare(STORE, Direction::Hide).unwrap();
         assert_ne!(hidden, STORE);
         assert_eq!(hidden.len(), 32);
-        assert!(hidden.bytes().all(|b| HEX.contains(&b)));
+        assert!(
+            hidden
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        );
         assert_eq!(e.map_bare(&hidden, Direction::Reveal).unwrap(), STORE);
 
         let multi = format!("{STORE}-12");
