@@ -15,7 +15,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use support::at_rest;
 use support::resign::{APP, APP_SECRET, Resign};
-use support::s3::{Key, create_upload, failure};
+use support::s3::{Key, WithKey, create_upload, failure};
 use support::{Store, bucket_name, unique};
 
 /// UploadPart `n` of `upload` with `key` (or none): the part's ETag, or the refusal's
@@ -36,10 +36,7 @@ async fn part(
         .part_number(n)
         .body(ByteStream::from(body.to_vec()));
     if let Some(k) = key {
-        req = req
-            .sse_customer_algorithm("AES256")
-            .sse_customer_key(&k.b64)
-            .sse_customer_key_md5(&k.md5);
+        req = req.with_key(k);
     }
     match req.send().await {
         Ok(out) => Ok(out.e_tag().unwrap().to_owned()),
@@ -139,9 +136,7 @@ async fn parts_are_bound_to_the_upload_on_every_proxy(store: Store) {
         .bucket(&bucket)
         .key("obj")
         .upload_id(&id)
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&k1.b64)
-        .sse_customer_key_md5(&k1.md5)
+        .with_key(&k1)
         .send()
         .await
         .unwrap();
@@ -157,9 +152,7 @@ async fn parts_are_bound_to_the_upload_on_every_proxy(store: Store) {
         .bucket(&bucket)
         .key("obj")
         .upload_id(&id)
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&k1.b64)
-        .sse_customer_key_md5(&k1.md5)
+        .with_key(&k1)
         .multipart_upload(
             CompletedMultipartUpload::builder()
                 .set_parts(Some(completed))

@@ -19,7 +19,7 @@ use md5::{Digest as _, Md5};
 use ssec_proxy::s3::opaque::{Direction, OpaqueEtags};
 use support::at_rest::held_etag;
 use support::resign::{APP, APP_SECRET, Resign};
-use support::s3::{Key, create_upload, data, failure};
+use support::s3::{Key, WithKey, create_upload, data, failure};
 use support::{BINDING_KEY, Store, bucket_name, store_upload_id};
 
 const OPAQUE: &str = "[etag]\nmode = \"opaque\"\n";
@@ -41,10 +41,7 @@ fn md5_hex(body: &[u8]) -> String {
 async fn head_etag(client: &Client, bucket: &str, name: &str, key: Option<&Key>) -> String {
     let mut req = client.head_object().bucket(bucket).key(name);
     if let Some(k) = key {
-        req = req
-            .sse_customer_algorithm("AES256")
-            .sse_customer_key(&k.b64)
-            .sse_customer_key_md5(&k.md5);
+        req = req.with_key(k);
     }
     let out = req
         .send()
@@ -67,9 +64,7 @@ async fn conditional_get(
         .get_object()
         .bucket(bucket)
         .key(name)
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&key.b64)
-        .sse_customer_key_md5(&key.md5)
+        .with_key(key)
         .set_if_match(if_match.map(str::to_owned))
         .set_if_none_match(if_none_match.map(str::to_owned));
     match req.send().await {
@@ -97,9 +92,7 @@ async fn single_part_sse_c_objects(store: Store) {
         .put_object()
         .bucket(&bucket)
         .key("enc")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&key.b64)
-        .sse_customer_key_md5(&key.md5)
+        .with_key(&key)
         .body(ByteStream::from(body.clone()))
         .send()
         .await
@@ -150,9 +143,7 @@ async fn single_part_sse_c_objects(store: Store) {
         .bucket(&bucket)
         .key("enc")
         .object_attributes(ObjectAttributes::Etag)
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&key.b64)
-        .sse_customer_key_md5(&key.md5)
+        .with_key(&key)
         .send()
         .await
     {
@@ -211,9 +202,7 @@ async fn multipart_uploads(store: Store) {
             .key("mp")
             .upload_id(&id)
             .part_number(n)
-            .sse_customer_algorithm("AES256")
-            .sse_customer_key(&key.b64)
-            .sse_customer_key_md5(&key.md5)
+            .with_key(&key)
             .body(ByteStream::from(body.clone()))
             .send()
             .await
@@ -261,9 +250,7 @@ async fn multipart_uploads(store: Store) {
             .bucket(&bucket)
             .key("mp")
             .upload_id(&id)
-            .sse_customer_algorithm("AES256")
-            .sse_customer_key(&key.b64)
-            .sse_customer_key_md5(&key.md5)
+            .with_key(&key)
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
@@ -284,9 +271,7 @@ async fn multipart_uploads(store: Store) {
         .get_object()
         .bucket(&bucket)
         .key("mp")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&key.b64)
-        .sse_customer_key_md5(&key.md5)
+        .with_key(&key)
         .send()
         .await
         .unwrap();
@@ -434,9 +419,7 @@ async fn the_store_value_cannot_be_read_or_tested(store: Store) {
     app.put_object()
         .bucket(&bucket)
         .key("enc")
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&key.b64)
-        .sse_customer_key_md5(&key.md5)
+        .with_key(&key)
         .body(ByteStream::from(body.clone()))
         .send()
         .await

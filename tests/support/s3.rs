@@ -97,10 +97,7 @@ pub async fn create_upload(
 ) -> String {
     let mut req = client.create_multipart_upload().bucket(bucket).key(key);
     if let Some(k) = k {
-        req = req
-            .sse_customer_algorithm("AES256")
-            .sse_customer_key(&k.b64)
-            .sse_customer_key_md5(&k.md5);
+        req = req.with_key(k);
     }
     let out = req
         .send()
@@ -108,3 +105,31 @@ pub async fn create_upload(
         .unwrap_or_else(|err| panic!("CreateMultipartUpload: {:?}", failure(&err)));
     out.upload_id().unwrap().to_owned()
 }
+
+/// The three SSE-C headers of `key` on an SDK request: `.with_key(&key)`.
+pub trait WithKey {
+    fn with_key(self, key: &Key) -> Self;
+}
+
+macro_rules! with_key_for {
+    ($($op:ident :: $builder:ident),* $(,)?) => {
+        $(impl WithKey for aws_sdk_s3::operation::$op::builders::$builder {
+            fn with_key(self, key: &Key) -> Self {
+                self.sse_customer_algorithm("AES256")
+                    .sse_customer_key(&key.b64)
+                    .sse_customer_key_md5(&key.md5)
+            }
+        })*
+    };
+}
+
+with_key_for!(
+    put_object::PutObjectFluentBuilder,
+    get_object::GetObjectFluentBuilder,
+    head_object::HeadObjectFluentBuilder,
+    get_object_attributes::GetObjectAttributesFluentBuilder,
+    create_multipart_upload::CreateMultipartUploadFluentBuilder,
+    upload_part::UploadPartFluentBuilder,
+    list_parts::ListPartsFluentBuilder,
+    complete_multipart_upload::CompleteMultipartUploadFluentBuilder,
+);
