@@ -6,6 +6,7 @@ pub mod auth;
 pub mod aws_chunked;
 pub mod buffered;
 pub mod classify;
+pub mod copy;
 pub mod error_response;
 pub mod etag;
 pub mod finish;

@@ -12,6 +12,7 @@ use crate::credentials::LiveCredentials;
 use crate::layers::auth::{Auth, AuthLayer};
 use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
+use crate::layers::copy::{SsecCopy, SsecCopyLayer};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer, EtagReveal, EtagRevealLayer};
 use crate::layers::inject::{Inject, InjectLayer};
@@ -41,8 +42,14 @@ pub type ProxyService = SetSensitiveRequestHeaders<
                             Inject<
                                 Ssec<
                                     Multipart<
-                                        StoreErrors<
-                                            Etag<AwsChunked<Payload<EtagReveal<Resign<Upstream>>>>>,
+                                        SsecCopy<
+                                            StoreErrors<
+                                                Etag<
+                                                    AwsChunked<
+                                                        Payload<EtagReveal<Resign<Upstream>>>,
+                                                    >,
+                                                >,
+                                            >,
                                         >,
                                     >,
                                 >,
@@ -129,6 +136,15 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
             live,
             Arc::clone(&store),
             Arc::clone(&credentials),
+        ))
+        // Resign mode: SSE-C copies the store gets wrong made by the proxy's own reads
+        // and writes (below the checks above, above the store's error translation).
+        .layer(SsecCopyLayer::new(
+            Arc::clone(&store),
+            Addressing {
+                virtual_host_suffixes: config.server.virtual_host_suffixes.clone(),
+                path_style_hosts: config.server.path_style_hosts.clone(),
+            },
         ))
         // Store errors in AWS's words.
         .layer(StoreErrorsLayer::new(store))

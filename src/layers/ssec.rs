@@ -117,10 +117,11 @@ where
                 req.headers(),
                 tls,
                 injected.unwrap_or_default(),
+                resign,
             )
             .and_then(|checked| {
                 let store = self.settings.store.get();
-                match store.ignored_copy_conditions(s3.op, req.headers(), resign) {
+                match store.ignored_copy_conditions(s3.op, req.headers(), &checked, resign) {
                     Some(refusal) => Err(refusal),
                     None => Ok(checked),
                 }
@@ -165,6 +166,7 @@ fn check(
     headers: &HeaderMap,
     tls: bool,
     injected: Injected,
+    resign: bool,
 ) -> Result<Checked, S3Error> {
     let groups = Groups::from_headers(headers);
     // An injected key did not cross the client's connection: only a group the client
@@ -189,7 +191,7 @@ fn check(
         &checked,
     )?;
     let store = settings.store.get();
-    if let Some(refusal) = store.refusal(s3.op, &checked) {
+    if let Some(refusal) = store.refusal(s3.op, &checked, resign) {
         return Err(refusal);
     }
     let source_key = groups

@@ -157,6 +157,19 @@ impl LiveStore {
     }
 }
 
+/// How resign mode performs a CopyObject or UploadPartCopy ([`Store::copy_plan`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CopyPlan {
+    /// The store copies, as asked.
+    Native,
+    /// The proxy reads the source's head with the copy-source key first; a wrong key is
+    /// refused as AWS refuses it, then the store copies.
+    VerifySource,
+    /// The proxy reads the source (with its key, the copy's range and conditionals) and
+    /// writes it as a PutObject or UploadPart, streaming.
+    Stream,
+}
+
 /// What to do with a part for an upload this replica has no record of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -200,8 +213,13 @@ impl Store {
         self,
         op: S3Op,
         headers: &HeaderMap,
+        checked: &Checked,
         resign: bool,
     ) -> Option<S3Error> {
+        if resign && self.copy_plan(op, checked) == CopyPlan::Stream {
+            // The proxy's own read of the source applies them.
+            return None;
+        }
         let message = match (self, op) {
             (Self::Rgw, S3Op::CopyObject) if !resign => {
                 "Ceph RGW 16.2 ignores the x-amz-copy-source-if-* conditionals of a CopyObject and would copy unconditionally; in passthrough mode the proxy cannot send them under the names RGW reads, so it refuses this request."
@@ -219,9 +237,38 @@ impl Store {
             })
     }
 
+    /// How resign mode performs a copy with SSE-C on this store: as the store does it,
+    /// after checking the source key, or as requests of the proxy's own.
+    pub fn copy_plan(self, op: S3Op, checked: &Checked) -> CopyPlan {
+        let sse_c = checked.destination.is_some() || checked.source.is_some();
+        match (self, op) {
+            // RGW 16.2: plaintext at rest into SSE-C destinations, 501 for SSE-C sources.
+            (Self::Rgw, S3Op::CopyObject) if sse_c => CopyPlan::Stream,
+            // RGW 16.2: the source decrypted with the upload's key.
+            (Self::Rgw, S3Op::UploadPartCopy)
+                if checked
+                    .source
+                    .is_some_and(|s| checked.destination.is_none_or(|d| !d.matches(&s))) =>
+            {
+                CopyPlan::Stream
+            }
+            // SeaweedFS 4.48: plaintext into SSE-C uploads, 501 for SSE-C sources.
+            (Self::Seaweedfs, S3Op::UploadPartCopy) if sse_c => CopyPlan::Stream,
+            // SeaweedFS 4.48 copies with any source key: garbage, or a 500.
+            (Self::Seaweedfs, S3Op::CopyObject) if checked.source.is_some() => {
+                CopyPlan::VerifySource
+            }
+            _ => CopyPlan::Native,
+        }
+    }
+
     /// A request this store is known to mishandle in a way that leaves plaintext or
-    /// undecryptable data: refused before it reaches the store.
-    pub fn refusal(self, op: S3Op, checked: &Checked) -> Option<S3Error> {
+    /// undecryptable data: refused before it reaches the store. `resign`: the proxy can
+    /// make requests of its own, and performs the copies of [`Store::copy_plan`] itself.
+    pub fn refusal(self, op: S3Op, checked: &Checked, resign: bool) -> Option<S3Error> {
+        if resign && self.copy_plan(op, checked) != CopyPlan::Native {
+            return None;
+        }
         let reason = match (self, op) {
             // Stores plain→SSE-C copies in plaintext; answers 501 for SSE-C sources.
             (Self::Rgw, S3Op::CopyObject)

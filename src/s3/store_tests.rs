@@ -55,12 +55,90 @@ fn refuses_what_each_store_gets_wrong() {
         (Store::Garage, RenameObject, checked(None, None), true),
     ];
     for (store, op, c, refused) in rows {
-        let got = store.refusal(op, &c);
+        let got = store.refusal(op, &c, false);
         assert_eq!(got.is_some(), refused, "{store:?} {op:?} {c:?}");
         if let Some(e) = got {
             assert_eq!(e.status().as_u16(), 501);
             assert_eq!(e.code, S3ErrorCode::NotImplemented);
         }
+        // Resign mode performs every refused copy itself; nothing else changes.
+        let copy = matches!(op, CopyObject | UploadPartCopy);
+        let resigned = store.refusal(op, &c, true);
+        assert_eq!(
+            resigned.is_some(),
+            refused && !copy,
+            "{store:?} {op:?} {c:?}"
+        );
+        if refused && copy {
+            assert_ne!(
+                store.copy_plan(op, &c),
+                CopyPlan::Native,
+                "{store:?} {op:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn copy_plans() {
+    use S3Op::*;
+    for (store, op, c, plan) in [
+        (
+            Store::Rgw,
+            CopyObject,
+            checked(Some(1), None),
+            CopyPlan::Stream,
+        ),
+        (
+            Store::Rgw,
+            CopyObject,
+            checked(None, None),
+            CopyPlan::Native,
+        ),
+        (
+            Store::Rgw,
+            UploadPartCopy,
+            checked(Some(1), Some(1)),
+            CopyPlan::Native,
+        ),
+        (
+            Store::Rgw,
+            UploadPartCopy,
+            checked(Some(1), Some(2)),
+            CopyPlan::Stream,
+        ),
+        (
+            Store::Seaweedfs,
+            CopyObject,
+            checked(Some(2), Some(1)),
+            CopyPlan::VerifySource,
+        ),
+        (
+            Store::Seaweedfs,
+            CopyObject,
+            checked(Some(2), None),
+            CopyPlan::Native,
+        ),
+        (
+            Store::Seaweedfs,
+            UploadPartCopy,
+            checked(Some(1), None),
+            CopyPlan::Stream,
+        ),
+        (
+            Store::Garage,
+            UploadPartCopy,
+            checked(Some(1), Some(2)),
+            CopyPlan::Native,
+        ),
+        (
+            Store::Generic,
+            CopyObject,
+            checked(Some(1), Some(2)),
+            CopyPlan::Native,
+        ),
+    ] {
+        assert_eq!(store.copy_plan(op, &c), plan, "{store:?} {op:?} {c:?}");
     }
 }
 
@@ -371,18 +449,51 @@ fn refuses_copy_conditions_the_store_would_ignore() {
         http::HeaderValue::from_static("\"x\""),
     );
     let plain = HeaderMap::new();
-    for (store, op, headers, resign, refused) in [
-        (Store::Rgw, CopyObject, &conditional, false, true),
-        (Store::Rgw, CopyObject, &conditional, true, false),
-        (Store::Rgw, CopyObject, &plain, false, false),
-        (Store::Rgw, UploadPartCopy, &conditional, true, true),
-        (Store::Rgw, UploadPartCopy, &conditional, false, true),
-        (Store::Rgw, UploadPartCopy, &plain, false, false),
-        (Store::Rgw, GetObject, &conditional, false, false),
-        (Store::Seaweedfs, CopyObject, &conditional, false, false),
-        (Store::Garage, UploadPartCopy, &conditional, false, false),
+    let none = checked(None, None);
+    // An UploadPartCopy the proxy streams reads the source itself, conditionals included.
+    let streamed = checked(Some(1), Some(2));
+    for (store, op, headers, c, resign, refused) in [
+        (Store::Rgw, CopyObject, &conditional, &none, false, true),
+        (Store::Rgw, CopyObject, &conditional, &none, true, false),
+        (Store::Rgw, CopyObject, &plain, &none, false, false),
+        (Store::Rgw, UploadPartCopy, &conditional, &none, true, true),
+        (Store::Rgw, UploadPartCopy, &conditional, &none, false, true),
+        (
+            Store::Rgw,
+            UploadPartCopy,
+            &conditional,
+            &streamed,
+            true,
+            false,
+        ),
+        (
+            Store::Rgw,
+            UploadPartCopy,
+            &conditional,
+            &streamed,
+            false,
+            true,
+        ),
+        (Store::Rgw, UploadPartCopy, &plain, &none, false, false),
+        (Store::Rgw, GetObject, &conditional, &none, false, false),
+        (
+            Store::Seaweedfs,
+            CopyObject,
+            &conditional,
+            &none,
+            false,
+            false,
+        ),
+        (
+            Store::Garage,
+            UploadPartCopy,
+            &conditional,
+            &none,
+            false,
+            false,
+        ),
     ] {
-        let got = store.ignored_copy_conditions(op, headers, resign);
+        let got = store.ignored_copy_conditions(op, headers, c, resign);
         assert_eq!(got.is_some(), refused, "{store:?} {op:?} resign={resign}");
         if let Some(e) = got {
             assert_eq!(e.code, S3ErrorCode::NotImplemented);
