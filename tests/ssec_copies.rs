@@ -371,7 +371,89 @@ async fn upload_part_copy_variants(store: Store) {
     }
 }
 
+/// `x-amz-tagging-directive`: REPLACE takes the request's tags; COPY keeps the
+/// source's where the store copies, and is refused (501) where the proxy copies on the
+/// store's behalf, which does not read tag sets. Nothing is written by a refusal.
+async fn tags_follow_the_directive(store: Store) {
+    let r = Resign::start(&store);
+    let client = r.client(APP, APP_SECRET);
+    let direct = r.direct();
+    let bucket = bucket_name("sseccopytags");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let (k1, k2) = (Key::new(81), Key::new(82));
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("src")
+        .with_key(&k1)
+        .tagging("origin=source")
+        .body(ByteStream::from_static(b"tagged"))
+        .send()
+        .await
+        .unwrap();
+    let base = |name: &str| {
+        client
+            .copy_object()
+            .bucket(&bucket)
+            .key(name)
+            .copy_source(format!("{bucket}/src"))
+            .copy_source_sse_customer_algorithm("AES256")
+            .copy_source_sse_customer_key(&k1.b64)
+            .copy_source_sse_customer_key_md5(&k1.md5)
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&k2.b64)
+            .sse_customer_key_md5(&k2.md5)
+    };
+    base("replaced")
+        .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace)
+        .tagging("origin=request")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("REPLACE: {:?}", failure(&e)));
+    let tags = |name: &'static str| {
+        let direct = direct.clone();
+        let bucket = bucket.clone();
+        async move {
+            let out = direct
+                .get_object_tagging()
+                .bucket(&bucket)
+                .key(name)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("tags of {name}: {:?}", failure(&e)));
+            out.tag_set()
+                .iter()
+                .map(|t| format!("{}={}", t.key(), t.value()))
+                .collect::<Vec<_>>()
+        }
+    };
+    if store.name == "GARAGE" {
+        // Garage 2.5 keeps no tags (GetObjectTagging is 501); the copy is made.
+        read_encrypted(&store, &bucket, "replaced", &k2, b"tagged").await;
+        return;
+    }
+    assert_eq!(tags("replaced").await, ["origin=request"]);
+    let copied = base("copied").send().await;
+    if store.name == "RGW" {
+        assert_eq!(
+            failure(&copied.unwrap_err()),
+            (501, "NotImplemented".to_owned())
+        );
+        let held = direct
+            .head_object()
+            .bucket(&bucket)
+            .key("copied")
+            .send()
+            .await;
+        assert!(held.is_err(), "a refused copy wrote the destination");
+    } else {
+        copied.unwrap_or_else(|e| panic!("COPY: {:?}", failure(&e)));
+        assert_eq!(tags("copied").await, ["origin=source"]);
+    }
+}
+
 per_store!(
+    tags_follow_the_directive,
     copy_object_variants,
     wrong_source_key_is_refused,
     metadata_and_conditionals,
