@@ -191,6 +191,8 @@ struct Source {
     path_and_query: String,
     /// The Host the store reads path-style.
     host: HeaderValue,
+    /// Whether a version is named.
+    versioned: bool,
 }
 
 impl Source {
@@ -223,6 +225,7 @@ impl Source {
             key,
             path_and_query,
             host,
+            versioned: version.is_some(),
         })
     }
 
@@ -380,6 +383,18 @@ where
         .copied()
         .unwrap_or_default();
     let part = op == S3Op::UploadPartCopy;
+    let replace = directive(&parts.headers, &METADATA_DIRECTIVE)?;
+    let replace_tags = directive(&parts.headers, &TAGGING_DIRECTIVE)?;
+    if !part && unchanged_in_place(&parts, &source, &checked, replace) {
+        return Err(ProxyError::Rejected(S3Error::new(
+            S3ErrorCode::InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        )));
+    }
+    let range = match parts.headers.get(COPY_SOURCE_RANGE).filter(|_| part) {
+        Some(value) => Some(copy_range(value)?),
+        None => None,
+    };
 
     // The read: the source key, the range, the conditionals as the read's own.
     let mut read = source
@@ -397,8 +412,10 @@ where
             read.headers_mut().append(to.clone(), v.clone());
         }
     }
-    if part && let Some(range) = parts.headers.get(COPY_SOURCE_RANGE) {
-        read.headers_mut().insert(RANGE, copy_range(range)?);
+    if let Some((first, last)) = range {
+        let value = HeaderValue::from_str(&format!("bytes={first}-{last}"))
+            .map_err(|_| ProxyError::Rejected(S3Error::internal()))?;
+        read.headers_mut().insert(RANGE, value);
     }
     if let Some(c) = read.extensions_mut().get_mut::<Checked>() {
         *c = Checked {
@@ -411,6 +428,9 @@ where
         return Err(ProxyError::Rejected(ssec::parameters_mismatch()));
     }
     let got = result?;
+    if let Some(asked) = range {
+        check_range(&got, asked)?;
+    }
     if got.status() == StatusCode::NOT_MODIFIED || got.status() == StatusCode::PRECONDITION_FAILED {
         return Err(ProxyError::Rejected(S3Error::new(
             S3ErrorCode::PreconditionFailed,
@@ -437,8 +457,6 @@ where
             "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120",
         )));
     }
-    let replace = directive(&parts.headers, &METADATA_DIRECTIVE)?;
-    let replace_tags = directive(&parts.headers, &TAGGING_DIRECTIVE)?;
     if !part && !replace_tags && tagged(got.headers()) {
         return Err(ProxyError::Rejected(
             S3Error::new(
@@ -483,6 +501,10 @@ where
             headers.insert(name, v.clone());
         }
     }
+    // The destination's own conditionals (If-Match, If-None-Match) hold for the write.
+    copy_headers(&parts.headers, headers, |name| {
+        name == IF_MATCH || name == IF_NONE_MATCH
+    });
     if !part {
         let metadata = if replace {
             &parts.headers
@@ -507,9 +529,9 @@ where
     Ok(result_response(&written, &got_parts.headers, part))
 }
 
-/// `x-amz-copy-source-range` as the read's `Range`: `bytes=first-last`, as AWS requires.
-fn copy_range(value: &HeaderValue) -> Result<HeaderValue, ProxyError> {
-    let ok = value
+/// `x-amz-copy-source-range`: `bytes=first-last`, as AWS requires.
+fn copy_range(value: &HeaderValue) -> Result<(u64, u64), ProxyError> {
+    let parsed = value
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("bytes="))
@@ -518,9 +540,10 @@ fn copy_range(value: &HeaderValue) -> Result<HeaderValue, ProxyError> {
             let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
             (digits(first) && digits(last)).then_some((first.parse::<u64>(), last.parse::<u64>()))
         })
-        .is_some_and(|(first, last)| matches!((first, last), (Ok(f), Ok(l)) if f <= l));
-    if ok {
-        return Ok(value.clone());
+        .and_then(|(first, last)| Some((first.ok()?, last.ok()?)))
+        .filter(|(first, last)| first <= last);
+    if let Some(range) = parsed {
+        return Ok(range);
     }
     Err(ProxyError::Rejected(
         S3Error::new(
@@ -529,6 +552,63 @@ fn copy_range(value: &HeaderValue) -> Result<HeaderValue, ProxyError> {
         )
         .with_argument_name("x-amz-copy-source-range"),
     ))
+}
+
+/// The read of a range must be exactly that range of the source: a 206 whose
+/// `Content-Range` is `bytes first-last/total` with `last < total`. A range past the
+/// end would otherwise come back cut short (RGW, SeaweedFS) and be written as the part.
+fn check_range<RB>(got: &Response<RB>, (first, last): (u64, u64)) -> Result<(), ProxyError> {
+    let content_range = got
+        .headers()
+        .get(http::header::CONTENT_RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes "))
+        .and_then(|v| v.split_once('/'));
+    let total = content_range.and_then(|(_, total)| total.parse::<u64>().ok());
+    let exact = got.status() == StatusCode::PARTIAL_CONTENT
+        && content_range.is_some_and(|(span, _)| span == format!("{first}-{last}"))
+        && total.is_some_and(|total| last < total);
+    let refused =
+        got.status() == StatusCode::RANGE_NOT_SATISFIABLE || (got.status().is_success() && !exact);
+    if !refused {
+        return Ok(());
+    }
+    let message = match total {
+        Some(total) => format!("Range specified is not valid for source object of size: {total}"),
+        None => "Range specified is not valid for the source object".to_owned(),
+    };
+    Err(ProxyError::Rejected(
+        S3Error::new(S3ErrorCode::InvalidArgument, message)
+            .with_argument_name("x-amz-copy-source-range"),
+    ))
+}
+
+/// AWS refuses a CopyObject of an object onto itself that changes nothing: same
+/// object and version, same key (or none), metadata copied, no new storage class,
+/// redirect location or encryption.
+fn unchanged_in_place(
+    parts: &http::request::Parts,
+    source: &Source,
+    checked: &Checked,
+    replace: bool,
+) -> bool {
+    let same_object = parts.extensions.get::<S3Request>().is_some_and(|s3| {
+        s3.bucket.as_deref() == Some(source.bucket.as_str())
+            && s3.key.as_deref() == Some(source.key.as_str())
+    });
+    let same_key = match (checked.source, checked.destination) {
+        (Some(s), Some(d)) => s.matches(&d),
+        (None, None) => true,
+        _ => false,
+    };
+    let changes = [
+        "x-amz-storage-class",
+        "x-amz-website-redirect-location",
+        "x-amz-server-side-encryption",
+    ]
+    .iter()
+    .any(|name| parts.headers.contains_key(*name));
+    same_object && !source.versioned && same_key && !replace && !changes
 }
 
 /// Whether a directive says `REPLACE` (else `COPY`, the default); anything else is

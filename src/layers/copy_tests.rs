@@ -2,9 +2,13 @@ use super::*;
 
 #[test]
 fn copy_ranges_are_read_as_aws_requires() {
-    for good in ["bytes=0-0", "bytes=5-10", "bytes=0-5368709119"] {
+    for (good, range) in [
+        ("bytes=0-0", (0, 0)),
+        ("bytes=5-10", (5, 10)),
+        ("bytes=0-5368709119", (0, 5_368_709_119)),
+    ] {
         let v = HeaderValue::from_static(good);
-        assert_eq!(copy_range(&v).ok(), Some(v.clone()), "{good}");
+        assert_eq!(copy_range(&v).ok(), Some(range), "{good}");
     }
     for bad in [
         "bytes=10-5",
@@ -104,4 +108,38 @@ fn metadata_is_told_from_write_options() {
         let name = HeaderName::from_static(name);
         assert!(!is_metadata(&name) && !is_write_option(&name), "{name}");
     }
+}
+
+fn answer(status: u16, content_range: Option<&'static str>) -> Response<()> {
+    let mut r = Response::new(());
+    *r.status_mut() = StatusCode::from_u16(status).unwrap();
+    if let Some(v) = content_range {
+        r.headers_mut()
+            .insert(http::header::CONTENT_RANGE, HeaderValue::from_static(v));
+    }
+    r
+}
+
+#[test]
+fn a_range_read_must_be_the_range_asked() {
+    assert!(check_range(&answer(206, Some("bytes 5-9/100")), (5, 9)).is_ok());
+    assert!(check_range(&answer(206, Some("bytes 0-99/100")), (0, 99)).is_ok());
+    // Errors other than 416 are the store's to answer.
+    assert!(check_range(&answer(404, None), (0, 1)).is_ok());
+    for (got, asked) in [
+        // Cut short at the end of the object.
+        (answer(206, Some("bytes 500-999/1000")), (500, 99_999)),
+        // The whole object, range ignored.
+        (answer(200, None), (0, 9)),
+        (answer(206, Some("bytes 5-9/*")), (5, 9)),
+        (answer(206, None), (5, 9)),
+        (answer(416, Some("bytes */1000")), (2000, 3000)),
+    ] {
+        let e = check_range(&got, asked).unwrap_err().to_s3();
+        assert_eq!(e.code, S3ErrorCode::InvalidArgument, "{asked:?}");
+    }
+    let e = check_range(&answer(206, Some("bytes 500-999/1000")), (500, 99_999))
+        .unwrap_err()
+        .to_s3();
+    assert!(e.message.ends_with("size: 1000"), "{}", e.message);
 }

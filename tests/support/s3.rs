@@ -132,4 +132,6 @@ with_key_for!(
     upload_part::UploadPartFluentBuilder,
     list_parts::ListPartsFluentBuilder,
     complete_multipart_upload::CompleteMultipartUploadFluentBuilder,
+    upload_part_copy::UploadPartCopyFluentBuilder,
+    copy_object::CopyObjectFluentBuilder,
 );
