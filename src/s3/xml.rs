@@ -239,7 +239,8 @@ pub fn reveal_part_list(body: &[u8], etags: &OpaqueEtags) -> Result<Vec<u8>, &'s
     let mut pos = 0;
     while let Some(found) = lower[pos..].find("etag") {
         let open = (pos + found).checked_sub(1).ok_or("names ETag oddly")?;
-        if !text[open..].starts_with(OPEN_TAG) {
+        // Bytes: the byte before a match may be inside a multi-byte character.
+        if !text.as_bytes()[open..].starts_with(OPEN_TAG.as_bytes()) {
             return Err("names ETag other than as <ETag>…</ETag>");
         }
         let start = open + OPEN_TAG.len();

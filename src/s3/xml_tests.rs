@@ -174,3 +174,13 @@ fn replaces_the_first_element_text_and_nothing_else() {
         None
     );
 }
+
+#[test]
+fn part_lists_with_multibyte_text_before_etag_are_refused_not_a_panic() {
+    let etags = OpaqueEtags::new(&[9; 32]).expect("AES-256");
+    // The fuzzer's input: "ETag" right after a two-byte character.
+    let body = b"\t\x01&lt;UUU\x05<Code\n\"\"\no encodt xm\xdf\xacETag";
+    assert!(reveal_part_list(body, &etags).is_err());
+    let body = "<Part>é<ETag>x</ETag></Part>\u{7ec}etag".as_bytes();
+    assert!(reveal_part_list(body, &etags).is_err());
+}
