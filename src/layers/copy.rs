@@ -213,12 +213,7 @@ impl Source {
             path_and_query.push_str("?versionId=");
             path_and_query.push_str(version);
         }
-        let client_host = parts
-            .extensions
-            .get::<ClientHost>()
-            .map(|h| h.0.clone())
-            .or_else(|| parts.headers.get(HOST).cloned())
-            .ok_or_else(internal)?;
+        let client_host = client_host(parts)?;
         let host = path_style_host(&client_host, addressing).ok_or_else(internal)?;
         Ok(Self {
             bucket,
@@ -247,6 +242,16 @@ impl Source {
         };
         Ok(own_request(method, uri, parts, s3, self.host.clone()))
     }
+}
+
+/// The Host the client addressed, as the layers below send it to the store.
+fn client_host(parts: &http::request::Parts) -> Result<HeaderValue, ProxyError> {
+    parts
+        .extensions
+        .get::<ClientHost>()
+        .map(|h| h.0.clone())
+        .or_else(|| parts.headers.get(HOST).cloned())
+        .ok_or_else(|| ProxyError::Rejected(S3Error::internal()))
 }
 
 /// `versionId=…` of an `x-amz-copy-source`: the one parameter it may carry, with the
@@ -480,12 +485,7 @@ where
         .cloned()
         .map(|s3| S3Request { op: write_op, ..s3 })
         .ok_or_else(|| ProxyError::Rejected(S3Error::internal()))?;
-    let host = parts
-        .extensions
-        .get::<ClientHost>()
-        .map(|h| h.0.clone())
-        .or_else(|| parts.headers.get(HOST).cloned())
-        .ok_or_else(|| ProxyError::Rejected(S3Error::internal()))?;
+    let host = client_host(&parts)?;
     let mut write = own_request(Method::PUT, parts.uri.clone(), &parts, s3, host)
         .header(CONTENT_LENGTH, length)
         .body(http_body_util::Either::Right(
