@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, MetadataDirective};
 use support::at_rest::{marked, read_encrypted};
 use support::resign::{APP, APP_SECRET, Resign};
-use support::s3::{Key, WithKey, create_upload, failure};
+use support::s3::{Key, WithKey, WithSourceKey, create_upload, failure};
 use support::{Store, bucket_name};
 
 const MIB: usize = 1024 * 1024;
@@ -34,16 +34,10 @@ async fn copy(
         .key(name)
         .copy_source(format!("{bucket}/{source}"));
     if let Some(k) = from {
-        req = req
-            .copy_source_sse_customer_algorithm("AES256")
-            .copy_source_sse_customer_key(&k.b64)
-            .copy_source_sse_customer_key_md5(&k.md5);
+        req = req.with_source_key(k);
     }
     if let Some(k) = to {
-        req = req
-            .sse_customer_algorithm("AES256")
-            .sse_customer_key(&k.b64)
-            .sse_customer_key_md5(&k.md5);
+        req = req.with_key(k);
     }
     if from.is_some() && from.map(|k| &k.md5) == to.map(|k| &k.md5) && source == name {
         // In place: AWS takes it as a change of encryption attributes.
@@ -228,9 +222,7 @@ async fn what_aws_refuses(store: Store) {
             .part_number(1)
             .copy_source(format!("{bucket}/src"))
             .copy_source_range(range)
-            .copy_source_sse_customer_algorithm("AES256")
-            .copy_source_sse_customer_key(&k1.b64)
-            .copy_source_sse_customer_key_md5(&k1.md5)
+            .with_source_key(&k1)
             .with_key(&k2)
             .send()
             .await
@@ -258,12 +250,8 @@ async fn what_aws_refuses(store: Store) {
         .bucket(&bucket)
         .key("src")
         .copy_source(format!("{bucket}/src"))
-        .copy_source_sse_customer_algorithm("AES256")
-        .copy_source_sse_customer_key(&k1.b64)
-        .copy_source_sse_customer_key_md5(&k1.md5)
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&k1.b64)
-        .sse_customer_key_md5(&k1.md5)
+        .with_source_key(&k1)
+        .with_key(&k1)
         .send()
         .await;
     if store.name == "GARAGE" {
@@ -345,12 +333,8 @@ async fn metadata_and_conditionals(store: Store) {
             .copy_object()
             .bucket(&bucket)
             .copy_source(&source)
-            .copy_source_sse_customer_algorithm("AES256")
-            .copy_source_sse_customer_key(&k1.b64)
-            .copy_source_sse_customer_key_md5(&k1.md5)
-            .sse_customer_algorithm("AES256")
-            .sse_customer_key(&k2.b64)
-            .sse_customer_key_md5(&k2.md5)
+            .with_source_key(&k1)
+            .with_key(&k2)
     };
     base().key("copied").send().await.unwrap();
     base()
@@ -457,14 +441,9 @@ async fn upload_part_copy_variants(store: Store) {
                 .part_number(number)
                 .copy_source(format!("{bucket}/{source}"))
                 .copy_source_range(range)
-                .sse_customer_algorithm("AES256")
-                .sse_customer_key(&k2.b64)
-                .sse_customer_key_md5(&k2.md5);
+                .with_key(&k2);
             if let Some(k) = from {
-                req = req
-                    .copy_source_sse_customer_algorithm("AES256")
-                    .copy_source_sse_customer_key(&k.b64)
-                    .copy_source_sse_customer_key_md5(&k.md5);
+                req = req.with_source_key(k);
             }
             let out = req
                 .send()
@@ -530,12 +509,8 @@ async fn tags_follow_the_directive(store: Store) {
             .bucket(&bucket)
             .key(name)
             .copy_source(format!("{bucket}/src"))
-            .copy_source_sse_customer_algorithm("AES256")
-            .copy_source_sse_customer_key(&k1.b64)
-            .copy_source_sse_customer_key_md5(&k1.md5)
-            .sse_customer_algorithm("AES256")
-            .sse_customer_key(&k2.b64)
-            .sse_customer_key_md5(&k2.md5)
+            .with_source_key(&k1)
+            .with_key(&k2)
     };
     base("replaced")
         .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace)

@@ -135,3 +135,25 @@ with_key_for!(
     upload_part_copy::UploadPartCopyFluentBuilder,
     copy_object::CopyObjectFluentBuilder,
 );
+
+/// The three copy-source SSE-C headers of `key` on an SDK copy: `.with_source_key(&key)`.
+pub trait WithSourceKey {
+    fn with_source_key(self, key: &Key) -> Self;
+}
+
+macro_rules! with_source_key_for {
+    ($($op:ident :: $builder:ident),* $(,)?) => {
+        $(impl WithSourceKey for aws_sdk_s3::operation::$op::builders::$builder {
+            fn with_source_key(self, key: &Key) -> Self {
+                self.copy_source_sse_customer_algorithm("AES256")
+                    .copy_source_sse_customer_key(&key.b64)
+                    .copy_source_sse_customer_key_md5(&key.md5)
+            }
+        })*
+    };
+}
+
+with_source_key_for!(
+    upload_part_copy::UploadPartCopyFluentBuilder,
+    copy_object::CopyObjectFluentBuilder,
+);
