@@ -5,9 +5,10 @@
 //! streams to the store.
 //!
 //! `[etag] mode = "opaque"` (resign mode): every S3 ETag the client sees is hidden with
-//! the binding key's permutation (`s3::opaque`), and the ETags of `If-Match`,
-//! `If-None-Match` and the copy-source conditionals are revealed before the store sees
-//! them. The part list of a CompleteMultipartUpload body is revealed by
+//! the binding key's permutation for its object (`s3::opaque`): the object the request
+//! names (a form upload's `key`), or in a listing the object each entry's `<Key>`
+//! names; the ETags of `If-Match` and `If-None-Match` are revealed with the request's
+//! object, the copy-source conditionals with the source's, before the store sees them. The part list of a CompleteMultipartUpload body is revealed by
 //! [`EtagRevealLayer`], below the body checks: the client's signature covers the body
 //! as the client sent it.
 
@@ -29,14 +30,16 @@ use crate::config::EtagMode;
 use crate::credentials::LiveCredentials;
 use crate::error::{BoxError, ProxyError};
 use crate::layers::payload::BodyRefused;
+use crate::layers::post_object::FormKey;
 use crate::layers::stream::seen;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::etag::canonical_header;
 use crate::s3::headers::{
-    CONTENT_MD5, COPY_SOURCE_IF_MATCH, COPY_SOURCE_IF_NONE_MATCH, collapse_identical,
+    CONTENT_MD5, COPY_SOURCE, COPY_SOURCE_IF_MATCH, COPY_SOURCE_IF_NONE_MATCH, collapse_identical,
 };
 use crate::s3::op::{S3Op, S3Request};
-use crate::s3::opaque::{Direction, OpaqueEtags, UNMATCHED};
+use crate::s3::opaque::{Direction, ObjectEtags, OpaqueEtags, UNMATCHED};
+use crate::s3::strict::copy_source_object;
 use crate::s3::xml::{EtagRewriter, MAX_PART_LIST, PartEtagCollector, reveal_part_list};
 
 /// The conditional headers whose entity tags are revealed in opaque mode.
@@ -125,7 +128,7 @@ where
         let etags = match &self.opaque {
             None => None,
             Some(live) => match live.load().as_ref().and_then(|c| c.etags().cloned()) {
-                Some(etags) => Some(etags),
+                Some(etags) => Some(Opaque::of(etags, &req)),
                 // Configuration checks make this unreachable; fail closed all the same.
                 None => {
                     return ResponseFuture {
@@ -138,17 +141,19 @@ where
                 }
             },
         };
-        if let Some(etags) = &etags {
-            reveal_conditions(req.headers_mut(), etags);
+        if let Some(opaque) = &etags {
+            reveal_conditions(req.headers_mut(), opaque);
             if op == S3Op::CompleteMultipartUpload {
-                req.extensions_mut().insert(RevealParts(Arc::clone(etags)));
+                req.extensions_mut()
+                    .insert(RevealParts(opaque.object.clone()));
             }
         }
         let copy = self.copy_conditions && matches!(op, S3Op::CopyObject | S3Op::UploadPartCopy);
         if copy {
             copy_conditions_for_rgw(req.headers_mut());
         }
-        let tap = (op == S3Op::CompleteMultipartUpload).then(|| PartTap::new(etags.clone()));
+        let tap = (op == S3Op::CompleteMultipartUpload)
+            .then(|| PartTap::new(etags.as_ref().map(|o| o.object.clone())));
         let body_tap = tap.clone();
         ResponseFuture {
             inner: Either::Left(self.inner.call(req.map(|inner| TapBody {
@@ -182,9 +187,63 @@ fn no_permutation() -> ProxyError {
     ))
 }
 
-/// Reveals the entity tags of the conditional headers (every value of each).
-fn reveal_conditions(headers: &mut HeaderMap, etags: &OpaqueEtags) {
+/// The opaque ETags of one request: the permutation, the object the request names (the
+/// bucket's own for a request without a key), and for a listing the bucket and whether
+/// its keys are percent-encoded.
+#[derive(Debug)]
+struct Opaque {
+    etags: Arc<OpaqueEtags>,
+    object: ObjectEtags,
+    listing: Option<(String, bool)>,
+}
+
+impl Opaque {
+    fn of<B>(etags: Arc<OpaqueEtags>, req: &Request<B>) -> Self {
+        let s3 = req.extensions().get::<S3Request>();
+        let bucket = s3.and_then(|s| s.bucket.as_deref()).unwrap_or_default();
+        let key = s3
+            .and_then(|s| s.key.as_deref())
+            .or_else(|| req.extensions().get::<FormKey>().map(|k| k.0.as_str()))
+            .unwrap_or_default();
+        let listing = s3
+            .is_some_and(|s| {
+                matches!(
+                    s.op,
+                    S3Op::ListObjects | S3Op::ListObjectsV2 | S3Op::ListObjectVersions
+                )
+            })
+            .then(|| (bucket.to_owned(), url_encoded(req.uri().query())));
+        Self {
+            object: etags.object(bucket, key),
+            etags,
+            listing,
+        }
+    }
+}
+
+/// Whether a listing asks for `encoding-type=url`.
+fn url_encoded(query: Option<&str>) -> bool {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .any(|pair| pair == "encoding-type=url")
+}
+
+/// Reveals the entity tags of the conditional headers (every value of each): the
+/// object's own with its permutation, the copy-source ones with the source's. A
+/// copy-source conditional without a source the proxy can read matches nothing.
+fn reveal_conditions(headers: &mut HeaderMap, opaque: &Opaque) {
+    let source = headers
+        .get(COPY_SOURCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(copy_source_object)
+        .map(|(bucket, key)| opaque.etags.object(&bucket, &key));
     for name in &CONDITIONS {
+        let etags = if name == COPY_SOURCE_IF_MATCH || name == COPY_SOURCE_IF_NONE_MATCH {
+            source.as_ref()
+        } else {
+            Some(&opaque.object)
+        };
         let HeaderMapEntry::Occupied(mut entry) = headers.entry(name) else {
             continue;
         };
@@ -193,10 +252,10 @@ fn reveal_conditions(headers: &mut HeaderMap, etags: &OpaqueEtags) {
             .map(|v| {
                 // A value that is not text cannot be read as a tag by the proxy: it
                 // matches nothing.
-                let mapped = v.to_str().map_or_else(
-                    |_| UNMATCHED.to_owned(),
-                    |text| etags.reveal_condition(text),
-                );
+                let mapped = match (v.to_str(), etags) {
+                    (Ok(text), Some(etags)) => etags.reveal_condition(text),
+                    _ => UNMATCHED.to_owned(),
+                };
                 HeaderValue::from_str(&mapped)
                     .unwrap_or_else(|_| HeaderValue::from_static(UNMATCHED))
             })
@@ -218,7 +277,7 @@ pin_project! {
         inner: F,
         op: S3Op,
         tap: Option<PartTap>,
-        etags: Option<Arc<OpaqueEtags>>,
+        etags: Option<Opaque>,
         // A copy whose conditionals were also sent under RGW's names.
         copy: bool,
     }
@@ -269,20 +328,26 @@ fn canonicalize<RB>(
     response: Response<RB>,
     op: S3Op,
     tap: Option<&PartTap>,
-    etags: Option<Arc<OpaqueEtags>>,
+    etags: Option<Opaque>,
 ) -> Response<EtagBody<RB>> {
     let (mut parts, inner) = response.into_parts();
     canonicalize_header(&mut parts.headers);
     drop_store_copies(&mut parts.headers);
-    if let Some(etags) = &etags {
-        hide_header(&mut parts.headers, etags);
+    if let Some(opaque) = &etags {
+        hide_header(&mut parts.headers, &opaque.object);
     }
     let rewriter = match xml_etags(op) {
         Some(quoted) if parts.status.is_success() => {
             let mut rewriter = EtagRewriter::new(quoted);
             rewriter.replace_empty_with(tap.and_then(PartTap::result));
-            if let Some(etags) = etags {
-                rewriter.hide_with(etags);
+            match etags {
+                Some(Opaque {
+                    etags,
+                    listing: Some((bucket, url)),
+                    ..
+                }) => rewriter.hide_listing_with(etags, &bucket, url),
+                Some(opaque) => rewriter.hide_with(opaque.object),
+                None => {}
             }
             parts.headers.remove(CONTENT_LENGTH);
             Some(Box::new(rewriter))
@@ -327,7 +392,7 @@ fn drop_store_copies(headers: &mut HeaderMap) {
 }
 
 /// Hides the (canonical) ETag header's value.
-fn hide_header(headers: &mut HeaderMap, etags: &OpaqueEtags) {
+fn hide_header(headers: &mut HeaderMap, etags: &ObjectEtags) {
     let hidden = headers
         .get(ETAG)
         .and_then(|v| v.to_str().ok())
@@ -351,7 +416,7 @@ struct TapState {
 
 impl PartTap {
     /// A tap that reveals opaque part ETags with `etags` before adding them up.
-    fn new(etags: Option<Arc<OpaqueEtags>>) -> Self {
+    fn new(etags: Option<ObjectEtags>) -> Self {
         Self(Arc::new(Mutex::new(TapState {
             collector: PartEtagCollector::revealing(etags),
             complete: false,
@@ -478,7 +543,7 @@ impl<B: Body<Data = Bytes>> Body for EtagBody<B> {
 /// Set by [`Etag`] on a CompleteMultipartUpload in opaque mode: the part list is to be
 /// revealed by [`EtagReveal`].
 #[derive(Clone, Debug)]
-pub struct RevealParts(Arc<OpaqueEtags>);
+pub struct RevealParts(ObjectEtags);
 
 /// Adds [`EtagReveal`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -532,7 +597,7 @@ where
 /// The state of a part list being read.
 #[derive(Debug)]
 struct Revealing {
-    etags: Arc<OpaqueEtags>,
+    etags: ObjectEtags,
     /// The client's `Content-MD5`.
     md5: Option<HeaderValue>,
     /// The body so far.

@@ -227,8 +227,13 @@ fn completion(etags: &[String]) -> String {
     format!("<CompleteMultipartUpload>{parts}</CompleteMultipartUpload>")
 }
 
+/// The permutation of `b`/`k`'s ETags.
+fn object_etags() -> ObjectEtags {
+    Arc::new(OpaqueEtags::new(&[9; 32]).expect("AES-256")).object("b", "k")
+}
+
 async fn reveal(body: &str, md5: Option<String>) -> Seen {
-    let etags = Arc::new(OpaqueEtags::new(&[9; 32]).expect("AES-256"));
+    let etags = object_etags();
     let log = Log::default();
     let svc = ServiceBuilder::new()
         .layer(EtagRevealLayer)
@@ -253,7 +258,7 @@ async fn reveal(body: &str, md5: Option<String>) -> Seen {
 
 #[tokio::test]
 async fn reveals_a_part_list_in_place_and_checks_its_content_md5() {
-    let etags = OpaqueEtags::new(&[9; 32]).expect("AES-256");
+    let etags = object_etags();
     let store = [A.to_owned(), format!("{B}-3")];
     let shown: Vec<String> = store
         .iter()

@@ -9,6 +9,8 @@
 
 mod resign;
 
+pub use resign::FormKey;
+
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, ready};

@@ -68,6 +68,15 @@ impl Fields {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.fields.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
     }
+
+    /// The object the form writes: its `key` field with `${filename}` replaced as S3
+    /// does; `None` without a UTF-8 `key` field.
+    pub fn object_key(&self) -> Option<String> {
+        policy::expand(self, self.filename())
+            .into_iter()
+            .find(|(name, _)| name == "key")
+            .and_then(|(_, value)| String::from_utf8(value).ok())
+    }
 }
 
 /// Refuses a form with a field value carrying a control character but tab: RGW turns

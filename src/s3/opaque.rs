@@ -1,12 +1,22 @@
 //! Opaque ETags (DESIGN "ETags", `[etag] mode = "opaque"`): the 128 bits of every S3
-//! ETag a client sees are a keyed permutation of the store's (AES-256 of the one
-//! 16-byte block, under a key derived from `auth.binding_key_file`), and every ETag that
-//! comes back in is mapped back. The `-N` of a multipart ETag is kept. No state: every
-//! replica with the same binding key maps the same way.
+//! ETag a client sees are a keyed permutation of the store's, tweaked by the object it
+//! belongs to, and every ETag that comes back in is mapped back. The `-N` of a
+//! multipart ETag is kept. No state: every replica with the same binding key maps the
+//! same way.
+//!
+//! The permutation is AES-256 of the one 16-byte block between two XORs of a per-object
+//! mask (`E(x ⊕ Δ) ⊕ Δ`, the LRW/XEX form of a tweakable block cipher), where
+//! `Δ = HMAC-SHA-256(bucket, key)` truncated to 16 bytes, both keys derived from
+//! `auth.binding_key_file`. Without the tweak, two objects with the same content would
+//! show the same value everywhere, and anyone able to write one object could tell
+//! which other objects hold content they know; with it, equal content under another
+//! name (or bucket) shows an unrelated value.
 //!
 //! A permutation, not a MAC: the proxy must turn the client's value back into the
 //! store's to forward a conditional or a CompleteMultipartUpload part list. A value that
 //! is not an S3 ETag (32 hex digits, optionally `-N`) is left as it is both ways.
+
+use std::sync::Arc;
 
 use aws_lc_rs::cipher::{
     AES_256, DecryptingKey, DecryptionContext, EncryptingKey, UnboundCipherKey,
@@ -17,11 +27,14 @@ use super::etag::{bare, digest_of, hex_of, is_s3_tag};
 
 /// Derivation label of the permutation key (the binding key also tags upload IDs).
 const LABEL: &[u8] = b"ssec-proxy opaque etag v1";
+/// Derivation label of the key of the per-object masks.
+const TWEAK_LABEL: &[u8] = b"ssec-proxy opaque etag tweak v1";
 
 /// The permutation, keyed.
 pub struct OpaqueEtags {
     encrypt: EncryptingKey,
     decrypt: DecryptingKey,
+    tweak: hmac::Key,
 }
 
 impl std::fmt::Debug for OpaqueEtags {
@@ -43,22 +56,58 @@ impl OpaqueEtags {
     /// The permutation under `auth.binding_key_file`'s 32 bytes; `None` only if the
     /// crypto library refuses AES-256 (then opaque mode fails closed).
     pub fn new(binding_key: &[u8; 32]) -> Option<Self> {
-        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, binding_key), LABEL);
+        let root = hmac::Key::new(hmac::HMAC_SHA256, binding_key);
+        let derived = hmac::sign(&root, LABEL);
         let key = || UnboundCipherKey::new(&AES_256, derived.as_ref()).ok();
         Some(Self {
             encrypt: EncryptingKey::ecb(key()?).ok()?,
             decrypt: DecryptingKey::ecb(key()?).ok()?,
+            tweak: hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&root, TWEAK_LABEL).as_ref()),
         })
     }
 
-    /// The 16-byte block, permuted `direction`'s way.
-    fn block(&self, block: &mut [u8; 16], direction: Direction) -> bool {
-        match direction {
-            Direction::Hide => self.encrypt.encrypt(block).is_ok(),
-            Direction::Reveal => self.decrypt.decrypt(block, DecryptionContext::None).is_ok(),
+    /// The permutation of the ETags of `bucket`/`key` (the key as the store names it:
+    /// percent-decoded, unescaped).
+    pub fn object(self: &Arc<Self>, bucket: &str, key: &str) -> ObjectEtags {
+        let mut context = hmac::Context::with_key(&self.tweak);
+        context.update(&(bucket.len() as u64).to_be_bytes());
+        context.update(bucket.as_bytes());
+        context.update(key.as_bytes());
+        let mut mask = [0; 16];
+        mask.copy_from_slice(&context.sign().as_ref()[..16]);
+        ObjectEtags {
+            etags: Arc::clone(self),
+            mask,
         }
     }
 
+    /// The 16-byte block, permuted `direction`'s way.
+    fn block(&self, block: &mut [u8; 16], mask: &[u8; 16], direction: Direction) -> bool {
+        let xor = |block: &mut [u8; 16]| block.iter_mut().zip(mask).for_each(|(b, m)| *b ^= m);
+        xor(block);
+        let done = match direction {
+            Direction::Hide => self.encrypt.encrypt(block).is_ok(),
+            Direction::Reveal => self.decrypt.decrypt(block, DecryptionContext::None).is_ok(),
+        };
+        xor(block);
+        done
+    }
+}
+
+/// The permutation of one object's ETags.
+#[derive(Clone)]
+pub struct ObjectEtags {
+    etags: Arc<OpaqueEtags>,
+    mask: [u8; 16],
+}
+
+impl std::fmt::Debug for ObjectEtags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ObjectEtags(..)")
+    }
+}
+
+impl ObjectEtags {
     /// The bare ETag (`<32 hex>` or `<32 hex>-N`, no quotes) mapped `direction`'s way,
     /// in lower case; `None` when it is not an S3 ETag.
     pub fn map_bare(&self, bare: &str, direction: Direction) -> Option<String> {
@@ -67,7 +116,7 @@ impl OpaqueEtags {
         }
         let (hex, parts) = bare.split_at(32);
         let mut block = digest_of(hex)?;
-        if !self.block(&mut block, direction) {
+        if !self.etags.block(&mut block, &self.mask, direction) {
             return None;
         }
         let mut mapped = hex_of(&block);
@@ -138,8 +187,12 @@ pub const UNMATCHED: &str = "\"unmatched\"";
 mod tests {
     use super::*;
 
-    fn etags() -> OpaqueEtags {
-        OpaqueEtags::new(&[7; 32]).unwrap()
+    fn etags() -> ObjectEtags {
+        object(7, "bucket", "key")
+    }
+
+    fn object(seed: u8, bucket: &str, key: &str) -> ObjectEtags {
+        Arc::new(OpaqueEtags::new(&[seed; 32]).unwrap()).object(bucket, key)
     }
 
     const STORE: &str = "0123456789abcdef0123456789abcdef";
@@ -171,10 +224,37 @@ mod tests {
 
     #[test]
     fn another_key_maps_differently() {
-        let other = OpaqueEtags::new(&[8; 32]).unwrap();
+        let other = object(8, "bucket", "key");
         assert_ne!(
             etags().map_bare(STORE, Direction::Hide),
             other.map_bare(STORE, Direction::Hide)
+        );
+    }
+
+    #[test]
+    fn another_object_maps_differently() {
+        let shown = etags().map_bare(STORE, Direction::Hide);
+        for (bucket, key) in [
+            ("bucket", "key2"),
+            ("bucket", "Key"),
+            ("bucket2", "key"),
+            ("bucke", "tkey"),
+            ("bucket", ""),
+        ] {
+            let other = object(7, bucket, key);
+            assert_ne!(
+                other.map_bare(STORE, Direction::Hide),
+                shown,
+                "{bucket}/{key}"
+            );
+            // And the client's value for one object reveals nothing of another's.
+            let revealed = other.map_bare(shown.as_deref().unwrap(), Direction::Reveal);
+            assert_ne!(revealed.as_deref(), Some(STORE), "{bucket}/{key}");
+        }
+        // The same object, from another (replica's) instance of the same key.
+        assert_eq!(
+            object(7, "bucket", "key").map_bare(STORE, Direction::Hide),
+            shown
         );
     }
 

@@ -13,28 +13,68 @@ use quick_xml::events::Event;
 use std::sync::Arc;
 
 use super::etag::{MultipartEtag, canonical_xml};
-use super::opaque::{Direction, OpaqueEtags};
+use super::opaque::{Direction, ObjectEtags, OpaqueEtags};
 
-const OPEN: &[u8] = b"<ETag>";
-const CLOSE: &[u8] = b"</ETag>";
 /// Longest `<ETag>` content the scanner holds; longer elements pass through unchanged.
 pub const MAX_ELEMENT: usize = 1024;
+/// Longest `<Key>` content the scanner holds: a 1,024-byte key, XML-escaped.
+pub const MAX_KEY_ELEMENT: usize = 8 << 10;
 
-/// Finds `<ETag>…</ETag>` elements in a byte stream fed in arbitrary pieces.
+/// An element the scanner finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Element {
+    Etag,
+    Key,
+}
+
+impl Element {
+    const ALL: [Self; 2] = [Self::Etag, Self::Key];
+
+    fn open(self) -> &'static [u8] {
+        match self {
+            Self::Etag => b"<ETag>",
+            Self::Key => b"<Key>",
+        }
+    }
+
+    fn close(self) -> &'static [u8] {
+        match self {
+            Self::Etag => b"</ETag>",
+            Self::Key => b"</Key>",
+        }
+    }
+
+    fn max(self) -> usize {
+        match self {
+            Self::Etag => MAX_ELEMENT,
+            Self::Key => MAX_KEY_ELEMENT,
+        }
+    }
+}
+
+/// What the scanner hands over of an element: its content, or `None` when it was too
+/// long to hold (it passes through unchanged).
+type OnElement<'a> = dyn FnMut(Element, Option<&[u8]>) -> Option<Vec<u8>> + 'a;
+
+/// Finds `<ETag>…</ETag>` elements (and, when asked, `<Key>…</Key>`) in a byte stream
+/// fed in arbitrary pieces.
 #[derive(Debug, Default)]
 struct Scanner {
     carry: Vec<u8>,
-    inside: bool,
+    inside: Option<Element>,
+    /// Whether `<Key>` elements are reported too.
+    keys: bool,
 }
 
 impl Scanner {
     /// Feeds a piece. `on_element` gets each element's content and may return a
-    /// replacement; when `out` is given, the (rewritten) stream is appended to it.
+    /// replacement (for an `<ETag>`); when `out` is given, the (rewritten) stream is
+    /// appended to it.
     fn feed(
         &mut self,
         input: &[u8],
         mut out: Option<&mut Vec<u8>>,
-        on_element: &mut dyn FnMut(&[u8]) -> Option<Vec<u8>>,
+        on_element: &mut OnElement<'_>,
     ) {
         let owned;
         let data: &[u8] = if self.carry.is_empty() {
@@ -52,28 +92,31 @@ impl Scanner {
         let mut pos = 0;
         loop {
             let rest = &data[pos..];
-            if self.inside {
-                match find(rest, CLOSE) {
-                    Some(end) if end > MAX_ELEMENT => {
-                        // Not an ETag we understand, whatever the chunking: pass it on.
-                        emit(&rest[..end + CLOSE.len()]);
-                        pos += end + CLOSE.len();
-                        self.inside = false;
+            if let Some(element) = self.inside {
+                let close = element.close();
+                match find(rest, close) {
+                    Some(end) if end > element.max() => {
+                        // Not an element we understand, whatever the chunking: pass it on.
+                        on_element(element, None);
+                        emit(&rest[..end + close.len()]);
+                        pos += end + close.len();
+                        self.inside = None;
                     }
                     Some(end) => {
                         let content = &rest[..end];
-                        match on_element(content) {
+                        match on_element(element, Some(content)) {
                             Some(replacement) => emit(&replacement),
                             None => emit(content),
                         }
-                        emit(CLOSE);
-                        pos += end + CLOSE.len();
-                        self.inside = false;
+                        emit(close);
+                        pos += end + close.len();
+                        self.inside = None;
                     }
-                    None if rest.len() > MAX_ELEMENT + CLOSE.len() => {
-                        // Not an ETag we understand: give up on this element.
+                    None if rest.len() > element.max() + close.len() => {
+                        // Not an element we understand: give up on it.
+                        on_element(element, None);
                         emit(rest);
-                        self.inside = false;
+                        self.inside = None;
                         return;
                     }
                     None => {
@@ -82,17 +125,21 @@ impl Scanner {
                     }
                 }
             } else {
-                match find(rest, OPEN) {
-                    Some(start) => {
-                        emit(&rest[..start + OPEN.len()]);
-                        pos += start + OPEN.len();
-                        self.inside = true;
+                match self.next_open(rest) {
+                    Some((start, element)) => {
+                        let open = element.open().len();
+                        emit(&rest[..start + open]);
+                        pos += start + open;
+                        self.inside = Some(element);
                     }
                     None => {
-                        // Keep a tail that could be the start of "<ETag>".
-                        let keep = (1..OPEN.len())
+                        // Keep a tail that could be the start of an opening tag.
+                        let keep = (1..Element::Etag.open().len())
                             .rev()
-                            .find(|&n| rest.len() >= n && rest.ends_with(&OPEN[..n]))
+                            .find(|&n| {
+                                rest.len() >= n
+                                    && self.elements().any(|e| rest.ends_with(&e.open()[..n]))
+                            })
                             .unwrap_or(0);
                         emit(&rest[..rest.len() - keep]);
                         self.carry = rest[rest.len() - keep..].to_vec();
@@ -103,15 +150,103 @@ impl Scanner {
         }
     }
 
+    /// The elements looked for.
+    fn elements(&self) -> impl Iterator<Item = Element> {
+        let keys = self.keys;
+        Element::ALL
+            .into_iter()
+            .filter(move |e| keys || *e == Element::Etag)
+    }
+
+    /// Where the first opening tag looked for starts in `rest`, and which it is.
+    fn next_open(&self, rest: &[u8]) -> Option<(usize, Element)> {
+        let mut from = 0;
+        while let Some(at) = rest[from..].iter().position(|&b| b == b'<') {
+            let start = from + at;
+            if let Some(e) = self
+                .elements()
+                .find(|e| rest[start..].starts_with(e.open()))
+            {
+                return Some((start, e));
+            }
+            from = start + 1;
+        }
+        None
+    }
+
     /// Whatever is still held (an unterminated element or a partial tag).
     fn finish(&mut self) -> Vec<u8> {
-        self.inside = false;
+        self.inside = None;
         std::mem::take(&mut self.carry)
     }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// How an [`EtagRewriter`] hides values (opaque mode).
+#[derive(Debug)]
+enum Hiding {
+    /// Every ETag of the body is the one object's.
+    Object(ObjectEtags),
+    /// A listing: each ETag is the object named by the `<Key>` before it.
+    Listing {
+        etags: Arc<OpaqueEtags>,
+        bucket: String,
+        /// `encoding-type=url` was asked: keys are percent-encoded.
+        url_encoded: bool,
+        /// The object of the entry being read; `None` before a readable `<Key>`.
+        current: Option<ObjectEtags>,
+    },
+}
+
+impl Hiding {
+    /// The permutation of the ETag at hand. An ETag not preceded by a readable key
+    /// (never seen from a store) takes the bucket's own: unrelated to any object's.
+    fn current(&mut self) -> ObjectEtags {
+        match self {
+            Self::Object(o) => o.clone(),
+            Self::Listing {
+                etags,
+                bucket,
+                current,
+                ..
+            } => current
+                .get_or_insert_with(|| etags.object(bucket, ""))
+                .clone(),
+        }
+    }
+
+    /// A `<Key>` was read (`None`: one too long to hold).
+    fn key(&mut self, content: Option<&[u8]>) {
+        if let Self::Listing {
+            etags,
+            bucket,
+            url_encoded,
+            current,
+        } = self
+        {
+            *current = content
+                .and_then(|c| listed_key(c, *url_encoded))
+                .map(|key| etags.object(bucket, &key));
+        }
+    }
+}
+
+/// The key a listing's `<Key>` names: XML-unescaped, then percent-decoded (with `+` as a
+/// space, as SDKs read it) when the listing was asked with `encoding-type=url`.
+fn listed_key(content: &[u8], url_encoded: bool) -> Option<String> {
+    let text = std::str::from_utf8(content).ok()?;
+    let unescaped = quick_xml::escape::unescape(text).ok()?;
+    if !url_encoded {
+        return Some(unescaped.into_owned());
+    }
+    let plus = unescaped.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus)
+        .decode_utf8()
+        .ok()
+        .map(std::borrow::Cow::into_owned)
 }
 
 /// Rewrites every `<ETag>` in a response body to its canonical form (and, in opaque
@@ -123,7 +258,7 @@ pub struct EtagRewriter {
     /// Used for an empty `<ETag></ETag>` (RGW's CompleteMultipartUploadResult).
     empty: Option<String>,
     /// `[etag] mode = "opaque"`'s permutation.
-    opaque: Option<Arc<OpaqueEtags>>,
+    opaque: Option<Hiding>,
 }
 
 impl EtagRewriter {
@@ -138,9 +273,22 @@ impl EtagRewriter {
         }
     }
 
-    /// Hides every S3 ETag with `etags` after making it canonical.
-    pub fn hide_with(&mut self, etags: Arc<OpaqueEtags>) {
-        self.opaque = Some(etags);
+    /// Hides every S3 ETag with `etags` (the one object's the body is about) after
+    /// making it canonical.
+    pub fn hide_with(&mut self, etags: ObjectEtags) {
+        self.opaque = Some(Hiding::Object(etags));
+    }
+
+    /// Hides every S3 ETag of a listing of `bucket` with the permutation of the object
+    /// the entry's `<Key>` names (percent-encoded when `url_encoded`).
+    pub fn hide_listing_with(&mut self, etags: Arc<OpaqueEtags>, bucket: &str, url_encoded: bool) {
+        self.scanner.keys = true;
+        self.opaque = Some(Hiding::Listing {
+            etags,
+            bucket: bucket.to_owned(),
+            url_encoded,
+            current: None,
+        });
     }
 
     /// Sets the value that replaces an empty `<ETag></ETag>`.
@@ -153,23 +301,32 @@ impl EtagRewriter {
         let mut out = Vec::with_capacity(input.len() + 16);
         let quoted = self.quoted;
         let empty = self.empty.clone();
-        let opaque = self.opaque.as_deref();
-        self.scanner.feed(input, Some(&mut out), &mut |content| {
-            let text = std::str::from_utf8(content).ok()?;
-            let canonical = if text.trim().is_empty() {
-                let e = empty.as_deref()?;
-                Some(if quoted {
-                    format!("&quot;{e}&quot;")
+        let opaque = &mut self.opaque;
+        self.scanner
+            .feed(input, Some(&mut out), &mut |element, content| {
+                if element == Element::Key {
+                    if let Some(hiding) = opaque.as_mut() {
+                        hiding.key(content);
+                    }
+                    return None;
+                }
+                let text = std::str::from_utf8(content?).ok()?;
+                let canonical = if text.trim().is_empty() {
+                    let e = empty.as_deref()?;
+                    Some(if quoted {
+                        format!("&quot;{e}&quot;")
+                    } else {
+                        e.to_owned()
+                    })
                 } else {
-                    e.to_owned()
-                })
-            } else {
-                canonical_xml(text, quoted)
-            };
-            let hidden = opaque
-                .and_then(|o| o.map_wrapped(canonical.as_deref().unwrap_or(text), Direction::Hide));
-            hidden.or(canonical).map(String::into_bytes)
-        });
+                    canonical_xml(text, quoted)
+                };
+                let hidden = opaque.as_mut().and_then(|h| {
+                    h.current()
+                        .map_wrapped(canonical.as_deref().unwrap_or(text), Direction::Hide)
+                });
+                hidden.or(canonical).map(String::into_bytes)
+            });
         out
     }
 
@@ -185,12 +342,12 @@ pub struct PartEtagCollector {
     scanner: Scanner,
     etag: MultipartEtag,
     /// In opaque mode, the client's part ETags are the store's mapped.
-    opaque: Option<Arc<OpaqueEtags>>,
+    opaque: Option<ObjectEtags>,
 }
 
 impl PartEtagCollector {
     /// A collector that reveals the client's (opaque) part ETags with `etags` first.
-    pub fn revealing(etags: Option<Arc<OpaqueEtags>>) -> Self {
+    pub fn revealing(etags: Option<ObjectEtags>) -> Self {
         Self {
             opaque: etags,
             ..Self::default()
@@ -200,9 +357,9 @@ impl PartEtagCollector {
     /// Looks at one piece of the request body.
     pub fn feed(&mut self, input: &[u8]) {
         let etag = &mut self.etag;
-        let opaque = self.opaque.as_deref();
-        self.scanner.feed(input, None, &mut |content| {
-            let text = String::from_utf8_lossy(content);
+        let opaque = self.opaque.as_ref();
+        self.scanner.feed(input, None, &mut |_, content| {
+            let text = String::from_utf8_lossy(content?);
             match opaque.and_then(|o| o.map_wrapped(&text, Direction::Reveal)) {
                 Some(store) => etag.push(&store),
                 None => etag.push(&text),
@@ -227,7 +384,7 @@ pub const MAX_PART_LIST: usize = 4 << 20;
 /// reading is refused: comments, CDATA, DOCTYPE and entity declarations (`<!`),
 /// character references (`&#`), any other spelling of the element name (`<ETag >`,
 /// `<s3:ETag>`, another case), and an element whose content is not one S3 ETag.
-pub fn reveal_part_list(body: &[u8], etags: &OpaqueEtags) -> Result<Vec<u8>, &'static str> {
+pub fn reveal_part_list(body: &[u8], etags: &ObjectEtags) -> Result<Vec<u8>, &'static str> {
     const OPEN_TAG: &str = "<ETag>";
     const CLOSE_TAG: &str = "</ETag>";
     let text = std::str::from_utf8(body).map_err(|_| "is not UTF-8")?;

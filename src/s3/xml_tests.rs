@@ -120,7 +120,7 @@ proptest::proptest! {
             out.extend(r.feed(c));
         }
         out.extend(r.finish());
-        if find(&data, OPEN).is_none() {
+        if find(&data, b"<ETag>").is_none() {
             proptest::prop_assert_eq!(out, data.clone());
         }
         let mut c = PartEtagCollector::default();
@@ -177,10 +177,73 @@ fn replaces_the_first_element_text_and_nothing_else() {
 
 #[test]
 fn part_lists_with_multibyte_text_before_etag_are_refused_not_a_panic() {
-    let etags = OpaqueEtags::new(&[9; 32]).expect("AES-256");
+    let etags = Arc::new(OpaqueEtags::new(&[9; 32]).expect("AES-256")).object("b", "k");
     // The fuzzer's input: "ETag" right after a two-byte character.
     let body = b"\t\x01&lt;UUU\x05<Code\n\"\"\no encodt xm\xdf\xacETag";
     assert!(reveal_part_list(body, &etags).is_err());
     let body = "<Part>é<ETag>x</ETag></Part>\u{7ec}etag".as_bytes();
     assert!(reveal_part_list(body, &etags).is_err());
+}
+
+/// A listing's body rewritten in opaque mode, fed in pieces of `piece` bytes.
+fn hide_listing(body: &str, url_encoded: bool, piece: usize) -> String {
+    let etags = Arc::new(OpaqueEtags::new(&[9; 32]).expect("AES-256"));
+    let mut r = EtagRewriter::new(true);
+    r.hide_listing_with(etags, "b", url_encoded);
+    let mut out = Vec::new();
+    for c in body.as_bytes().chunks(piece) {
+        out.extend(r.feed(c));
+    }
+    out.extend(r.finish());
+    String::from_utf8(out).expect("UTF-8")
+}
+
+fn shown(key: &str, store: &str) -> String {
+    let etags = Arc::new(OpaqueEtags::new(&[9; 32]).expect("AES-256"));
+    let hidden = etags
+        .object("b", key)
+        .map_bare(store, Direction::Hide)
+        .expect("an S3 ETag");
+    format!("&quot;{hidden}&quot;")
+}
+
+#[test]
+fn listings_hide_each_etag_as_the_object_its_entry_names() {
+    const SAME: &str = "0123456789abcdef0123456789abcdef";
+    let entry = |key: &str| {
+        format!(
+            "<Contents><Key>{key}</Key><LastModified>t</LastModified><ETag>&quot;{SAME}&quot;</ETag><Size>1</Size></Contents>"
+        )
+    };
+    let listing = |keys: &[&str]| {
+        format!(
+            "<ListBucketResult><Name>b</Name><KeyMarker>m</KeyMarker>{}</ListBucketResult>",
+            keys.iter().map(|k| entry(k)).collect::<String>()
+        )
+    };
+    // The same content under three names: three unrelated values, each the one HEAD of
+    // that object shows.
+    let sent = listing(&["a", "a &amp; b", "dir/é"]);
+    let want = listing(&["a", "a &amp; b", "dir/é"])
+        .replacen(&format!("&quot;{SAME}&quot;"), &shown("a", SAME), 1)
+        .replacen(&format!("&quot;{SAME}&quot;"), &shown("a & b", SAME), 1)
+        .replacen(&format!("&quot;{SAME}&quot;"), &shown("dir/é", SAME), 1);
+    for piece in 1..sent.len() {
+        assert_eq!(hide_listing(&sent, false, piece), want, "pieces of {piece}");
+    }
+    // `encoding-type=url`: keys are percent-encoded, `+` a space.
+    let sent = listing(&["a+%26+b%2Bc%25"]);
+    let got = hide_listing(&sent, true, 7);
+    assert!(got.contains(&shown("a & b+c%", SAME)), "{got}");
+    // An ETag before any key, or after a key too long to hold, is the bucket's own:
+    // never the store's value, never another object's.
+    let long = "k".repeat(MAX_KEY_ELEMENT + 1);
+    for sent in [
+        format!("<R><ETag>&quot;{SAME}&quot;</ETag></R>"),
+        format!("{}{}", listing(&["a"]), entry(&long)).replace(&entry("a"), ""),
+    ] {
+        let got = hide_listing(&sent, false, 5);
+        assert!(got.contains(&shown("", SAME)), "{got}");
+        assert!(!got.contains(SAME));
+    }
 }

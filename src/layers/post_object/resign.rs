@@ -49,6 +49,11 @@ impl std::fmt::Debug for Authorized {
     }
 }
 
+/// The key of the object a form upload writes (`${filename}` replaced), for the layers
+/// below that name the object (opaque ETags).
+#[derive(Clone, Debug)]
+pub struct FormKey(pub String);
+
 /// The form read so far: its fields, the bytes they came in, the boundary.
 pub(super) struct Form<'a> {
     pub fields: &'a Fields,
@@ -91,6 +96,9 @@ pub(super) fn for_store(
         parts.headers.remove(name);
     }
     parts.extensions.insert(authorized.signed);
+    if let Some(key) = form.fields.object_key() {
+        parts.extensions.insert(FormKey(key));
+    }
     Ok((
         Bytes::from(authorized.prefix),
         authorized.range,
