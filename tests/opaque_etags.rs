@@ -13,21 +13,27 @@ mod support;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ObjectAttributes};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, EncodingType, ObjectAttributes};
 use bytes::Bytes;
 use md5::{Digest as _, Md5};
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use ssec_proxy::s3::opaque::{Direction, OpaqueEtags};
+use std::sync::Arc;
 use support::at_rest::held_etag;
 use support::resign::{APP, APP_SECRET, Resign};
-use support::s3::{Key, WithKey, create_upload, data, failure};
+use support::s3::{Key, WithKey, WithSourceKey, create_upload, data, failure};
 use support::{BINDING_KEY, Store, bucket_name, store_upload_id};
 
 const OPAQUE: &str = "[etag]\nmode = \"opaque\"\n";
 
-/// The quoted ETag the store holds, hidden as the proxy must show it.
-fn hidden(store_etag: &str) -> String {
-    let etags = OpaqueEtags::new(&BINDING_KEY).unwrap();
-    etags.map_wrapped(store_etag, Direction::Hide).unwrap()
+/// The quoted ETag the store holds for `bucket`/`name`, hidden as the proxy must show
+/// it.
+fn hidden(bucket: &str, name: &str, store_etag: &str) -> String {
+    let etags = Arc::new(OpaqueEtags::new(&BINDING_KEY).unwrap());
+    etags
+        .object(bucket, name)
+        .map_wrapped(store_etag, Direction::Hide)
+        .unwrap()
 }
 
 fn md5_hex(body: &[u8]) -> String {
@@ -100,7 +106,7 @@ async fn single_part_sse_c_objects(store: Store) {
     let shown = put.e_tag().unwrap().to_owned();
     let held = held_etag(&store, &bucket, "enc", Some(&key)).await;
     assert_ne!(shown, held, "the store's ETag reached the client");
-    assert_eq!(shown, hidden(&held));
+    assert_eq!(shown, hidden(&bucket, "enc", &held));
     assert!(!shown.contains(&md5_hex(&body)), "content hash leaked");
     if store.name != "GARAGE" {
         // These stores publish the plaintext's MD5: exactly what opaque mode hides.
@@ -127,7 +133,7 @@ async fn single_part_sse_c_objects(store: Store) {
                 .await
                 .unwrap();
             let held_version = at_store.versions()[0].e_tag().unwrap();
-            assert_eq!(listed, hidden(held_version));
+            assert_eq!(listed, hidden(&bucket, "enc", held_version));
             if store.name == "SEAWEEDFS" {
                 // SeaweedFS 4.48 lists another value here than HeadObject's (not the
                 // plaintext's MD5); the proxy maps what the store says.
@@ -183,6 +189,64 @@ async fn single_part_sse_c_objects(store: Store) {
             assert!(etag.is_none_or(|e| e == shown), "304's ETag");
         }
     }
+    same_content_elsewhere(&app, &bucket, &key, &body, &shown).await;
+}
+
+/// The content of `enc` (shown as `shown`) written again under names that need
+/// escaping: each object shows its own value, the same in HeadObject and in every
+/// listing (`encoding-type=url` or not), and one object's value is not another's.
+async fn same_content_elsewhere(app: &Client, bucket: &str, key: &Key, body: &[u8], shown: &str) {
+    let names = ["twin", "a b+c&d%/é<>"];
+    for name in names {
+        app.put_object()
+            .bucket(bucket)
+            .key(name)
+            .with_key(key)
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut seen = vec![shown.to_owned()];
+    for name in names {
+        let etag = head_etag(app, bucket, name, Some(key)).await;
+        assert!(
+            !seen.contains(&etag),
+            "{name}: {etag} shown for another object"
+        );
+        seen.push(etag.clone());
+        for url in [false, true] {
+            let listed = app
+                .list_objects_v2()
+                .bucket(bucket)
+                .set_encoding_type(url.then_some(EncodingType::Url))
+                .send()
+                .await
+                .unwrap();
+            let wanted = if url {
+                utf8_percent_encode(name, NON_ALPHANUMERIC).to_string()
+            } else {
+                name.to_owned()
+            };
+            let entry = listed
+                .contents()
+                .iter()
+                .find(|o| {
+                    let k = o.key().unwrap();
+                    // Stores differ in which characters they leave unencoded.
+                    let decoded = percent_decode_str(&k.replace('+', " "))
+                        .decode_utf8()
+                        .unwrap()
+                        .into_owned();
+                    k == wanted || (url && decoded == name)
+                })
+                .unwrap_or_else(|| panic!("{name} listed (url {url})"));
+            assert_eq!(entry.e_tag(), Some(etag.as_str()), "{name} (url {url})");
+        }
+        // The twin's value does not pass as `enc`'s.
+        let (status, _) = conditional_get(app, bucket, "enc", key, Some(&etag), None).await;
+        assert_eq!(status, 412, "{name}'s ETag as enc's If-Match");
+    }
 }
 
 async fn multipart_uploads(store: Store) {
@@ -225,7 +289,7 @@ async fn multipart_uploads(store: Store) {
     assert_eq!(held.len(), 2);
     for (shown, held) in shown.iter().zip(&held) {
         assert_ne!(shown, held);
-        assert_eq!(shown, &hidden(held));
+        assert_eq!(shown, &hidden(&bucket, "mp", held));
     }
     let listed: Vec<String> = app
         .list_parts()
@@ -265,7 +329,7 @@ async fn multipart_uploads(store: Store) {
     let result = done.e_tag().unwrap().to_owned();
     let object = held_etag(&store, &bucket, "mp", Some(&key)).await;
     assert!(object.ends_with("-2\""), "{object}");
-    assert_eq!(result, hidden(&object));
+    assert_eq!(result, hidden(&bucket, "mp", &object));
     assert_eq!(head_etag(&app, &bucket, "mp", Some(&key)).await, result);
     let read = app
         .get_object()
@@ -298,7 +362,7 @@ async fn copies_and_their_conditionals(store: Store) {
         .unwrap();
     let shown = put.e_tag().unwrap().to_owned();
     let held = held_etag(&store, &bucket, "src", None).await;
-    assert_eq!(shown, hidden(&held));
+    assert_eq!(shown, hidden(&bucket, "src", &held));
     let source = format!("{bucket}/src");
     let other_tag = "\"0123456789abcdef0123456789abcdef\"";
 
@@ -331,10 +395,18 @@ async fn copies_and_their_conditionals(store: Store) {
         .unwrap()
         .to_owned();
     let dst_held = held_etag(&store, &bucket, "dst", None).await;
-    assert_eq!(result, hidden(&dst_held));
+    assert_eq!(result, hidden(&bucket, "dst", &dst_held));
     assert_eq!(head_etag(&app, &bucket, "dst", None).await, result);
+    // The copy holds the same content (the store shows one value for both), but the
+    // client's values are each object's own: the copy's does not pass as the source's.
+    assert_eq!(dst_held, held);
+    assert_ne!(result, shown);
+    let e = copy("never", Some(&result), None).await.unwrap_err();
+    assert_eq!(failure(&e), (412, "PreconditionFailed".to_owned()));
     let names = support::s3::object_names(&direct, &bucket).await;
     assert_eq!(names, ["dst", "src"], "a refused copy wrote nothing");
+
+    encrypted_copy(&app, &bucket, &store).await;
 
     // UploadPartCopy: CopyPartResult and ListParts show the same value, and completion
     // takes it.
@@ -369,7 +441,10 @@ async fn copies_and_their_conditionals(store: Store) {
         .send()
         .await
         .unwrap();
-    assert_eq!(part_etag, hidden(store_part.parts()[0].e_tag().unwrap()));
+    assert_eq!(
+        part_etag,
+        hidden(&bucket, "assembled", store_part.parts()[0].e_tag().unwrap())
+    );
     app.complete_multipart_upload()
         .bucket(&bucket)
         .key("assembled")
@@ -395,6 +470,51 @@ async fn copies_and_their_conditionals(store: Store) {
         .await
         .unwrap();
     assert_eq!(read.body.collect().await.unwrap().into_bytes(), body);
+}
+
+/// An SSE-C copy under another key, which the proxy makes itself on RGW (a read and a
+/// write) and checks first on SeaweedFS: its conditionals take the source's value, not
+/// the value of another object of the same content, and its result is the copy's own.
+async fn encrypted_copy(app: &Client, bucket: &str, store: &Store) {
+    let (k1, k2) = (Key::new(74), Key::new(75));
+    let body = data(1000, 74);
+    let mut shown = Vec::new();
+    for name in ["enc-src", "enc-twin"] {
+        let put = app
+            .put_object()
+            .bucket(bucket)
+            .key(name)
+            .with_key(&k1)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        shown.push(put.e_tag().unwrap().to_owned());
+    }
+    assert_ne!(shown[0], shown[1]);
+    let copy = |if_match: &str| {
+        app.copy_object()
+            .bucket(bucket)
+            .key("enc-dst")
+            .copy_source(format!("{bucket}/enc-src"))
+            .copy_source_if_match(if_match)
+            .with_source_key(&k1)
+            .with_key(&k2)
+            .send()
+    };
+    let e = copy(&shown[1]).await.unwrap_err();
+    assert_eq!(failure(&e), (412, "PreconditionFailed".to_owned()));
+    let copied = copy(&shown[0]).await.unwrap();
+    let result = copied
+        .copy_object_result()
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_owned();
+    assert_eq!(head_etag(app, bucket, "enc-dst", Some(&k2)).await, result);
+    let held = held_etag(store, bucket, "enc-dst", Some(&k2)).await;
+    assert_eq!(result, hidden(bucket, "enc-dst", &held));
+    assert!(!shown.contains(&result));
 }
 
 per_store!(

@@ -10,6 +10,7 @@ mod support;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
+use ssec_proxy::s3::opaque::{Direction, OpaqueEtags};
 use support::at_rest;
 use support::form::{Form, Post, Signer, signed_fields};
 use support::resign::{APP, APP_SECRET, Resign, SCOPED, SCOPED_SECRET, exists};
@@ -129,6 +130,66 @@ async fn a_form_signed_with_proxy_credentials_lands_encrypted(store: support::St
     assert_eq!(answer.status, 204, "{}", answer.text());
     let held = r.held(&bucket, "up/ré port.bin", &k).await;
     assert_eq!((held.status.as_u16(), &held.body[..]), (200, &b"named"[..]));
+}
+
+/// `[etag] mode = "opaque"`: the ETag of a form upload (its header, and the
+/// `PostResponse` of `success_action_status=201`) is the one HeadObject shows for the
+/// object the form named, `${filename}` replaced: the binding key's permutation for
+/// that object of what the store holds, never the store's own (the file's MD5).
+async fn opaque_etags_of_a_form_upload_are_the_objects(store: support::Store) {
+    let r = Resign::start_with(&store, "[etag]\nmode = \"opaque\"\n");
+    let bucket = r.bucket("rpost-opaque").await;
+    let k = Key::new(23);
+    let mut conditions = conditions(&bucket, "", &k, 1 << 20);
+    conditions[1] = json!(["starts-with", "$key", "up/"]);
+    conditions.push(json!({ "success_action_status": "201" }));
+    let signed = signed_fields(&client(APP, APP_SECRET), conditions);
+    let post = Form::new()
+        .field("key", "up/${filename}")
+        .field("success_action_status", "201")
+        .fields(&ssec(&k))
+        .field("x-amz-meta-note", "a note")
+        .fields(&signed)
+        .named_file("ré port.bin", b"opaque form")
+        .close();
+    let answer = r.post(&bucket, &post).await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    let name = "up/ré port.bin";
+    let held = at_rest::held_etag(&store, &bucket, name, Some(&k)).await;
+    let shown = r
+        .client(APP, APP_SECRET)
+        .head_object()
+        .bucket(&bucket)
+        .key(name)
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&k.b64)
+        .sse_customer_key_md5(&k.md5)
+        .send()
+        .await
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_owned();
+    let etags = std::sync::Arc::new(OpaqueEtags::new(&support::BINDING_KEY).unwrap());
+    let want = etags
+        .object(&bucket, name)
+        .map_wrapped(&held, Direction::Hide)
+        .unwrap();
+    assert_eq!(shown, want);
+    assert!(
+        !answer.text().contains(held.trim_matches('"')),
+        "{}",
+        answer.text()
+    );
+    if let Some(header) = answer.headers.get("etag") {
+        assert_eq!(header.to_str().unwrap(), shown);
+    }
+    let text = answer.text();
+    let listed = text
+        .split_once("<ETag>")
+        .and_then(|(_, rest)| rest.split_once("</ETag>"))
+        .map(|(etag, _)| etag.replace("&quot;", "\""));
+    assert_eq!(listed.as_deref(), Some(shown.as_str()), "{text}");
 }
 
 /// A refused form: what is wrong, its signed fields, the file's size, the answer.
@@ -476,4 +537,5 @@ per_store!(
     keys_a_store_would_rename_are_refused,
     a_form_without_a_file_is_refused,
     control_characters_in_field_values_are_refused,
+    opaque_etags_of_a_form_upload_are_the_objects,
 );
