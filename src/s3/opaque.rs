@@ -81,6 +81,19 @@ impl OpaqueEtags {
         }
     }
 
+    /// A permutation under a fresh random mask: for a value that must not be linked to
+    /// any object's (a listing entry whose object the proxy cannot name with
+    /// certainty). Its values reveal to nothing a client can use. `None` only when
+    /// the system has no randomness to give.
+    pub fn unlinkable(self: &Arc<Self>) -> Option<ObjectEtags> {
+        let mut mask = [0; 16];
+        aws_lc_rs::rand::fill(&mut mask).ok()?;
+        Some(ObjectEtags {
+            etags: Arc::clone(self),
+            mask,
+        })
+    }
+
     /// The 16-byte block, permuted `direction`'s way.
     fn block(&self, block: &mut [u8; 16], mask: &[u8; 16], direction: Direction) -> bool {
         let xor = |block: &mut [u8; 16]| block.iter_mut().zip(mask).for_each(|(b, m)| *b ^= m);

@@ -185,6 +185,23 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Largest listing body held whole to learn, from the store's own
+/// `<EncodingType>url</EncodingType>`, whether its keys are percent-encoded (1,000
+/// entries of 1,024-byte keys, encoded, stay well under it). Past it, entries get
+/// unlinkable values.
+pub const MAX_HELD_LISTING: usize = 16 << 20;
+
+/// How a listing's `<Key>` elements are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Keys {
+    /// XML-escaped.
+    Raw,
+    /// Percent-encoded, then XML-escaped (the store said `<EncodingType>url`).
+    Url,
+    /// Not known: every entry gets an unlinkable value.
+    Unknown,
+}
+
 /// How an [`EtagRewriter`] hides values (opaque mode).
 #[derive(Debug)]
 enum Hiding {
@@ -194,27 +211,32 @@ enum Hiding {
     Listing {
         etags: Arc<OpaqueEtags>,
         bucket: String,
-        /// `encoding-type=url` was asked: keys are percent-encoded.
-        url_encoded: bool,
+        keys: Keys,
         /// The object of the entry being read; `None` before a readable `<Key>`.
         current: Option<ObjectEtags>,
     },
 }
 
 impl Hiding {
-    /// The permutation of the ETag at hand. An ETag not preceded by a readable key
-    /// (never seen from a store) takes the bucket's own: unrelated to any object's.
-    fn current(&mut self) -> ObjectEtags {
+    /// The ETag `value` (canonical) hidden as the object at hand's. In a listing, an
+    /// ETag whose object the proxy cannot name with certainty (no readable `<Key>`
+    /// before it, or keys written in a way not known) gets an unlinkable value, empty
+    /// if the system has no randomness.
+    fn hide(&mut self, value: &str) -> Option<String> {
         match self {
-            Self::Object(o) => o.clone(),
+            Self::Object(o) => o.map_wrapped(value, Direction::Hide),
             Self::Listing {
                 etags,
-                bucket,
+                keys,
                 current,
                 ..
-            } => current
-                .get_or_insert_with(|| etags.object(bucket, ""))
-                .clone(),
+            } => match current.as_ref().filter(|_| *keys != Keys::Unknown) {
+                Some(o) => o.map_wrapped(value, Direction::Hide),
+                None => match etags.unlinkable() {
+                    Some(o) => o.map_wrapped(value, Direction::Hide),
+                    None => Some(String::new()),
+                },
+            },
         }
     }
 
@@ -223,30 +245,33 @@ impl Hiding {
         if let Self::Listing {
             etags,
             bucket,
-            url_encoded,
+            keys,
             current,
         } = self
         {
             *current = content
-                .and_then(|c| listed_key(c, *url_encoded))
+                .and_then(|c| listed_key(c, *keys))
                 .map(|key| etags.object(bucket, &key));
         }
     }
 }
 
 /// The key a listing's `<Key>` names: XML-unescaped, then percent-decoded (with `+` as a
-/// space, as SDKs read it) when the listing was asked with `encoding-type=url`.
-fn listed_key(content: &[u8], url_encoded: bool) -> Option<String> {
+/// space, as SDKs read it) when keys are percent-encoded. `None` when that cannot be
+/// known: text that does not decode, or a U+FFFD, which stores write in place of
+/// characters XML cannot carry (SeaweedFS), so that two keys would read alike.
+fn listed_key(content: &[u8], keys: Keys) -> Option<String> {
     let text = std::str::from_utf8(content).ok()?;
     let unescaped = quick_xml::escape::unescape(text).ok()?;
-    if !url_encoded {
-        return Some(unescaped.into_owned());
-    }
-    let plus = unescaped.replace('+', " ");
-    percent_encoding::percent_decode_str(&plus)
-        .decode_utf8()
-        .ok()
-        .map(std::borrow::Cow::into_owned)
+    let key = match keys {
+        Keys::Raw => unescaped.into_owned(),
+        Keys::Url => percent_encoding::percent_decode_str(&unescaped.replace('+', " "))
+            .decode_utf8()
+            .ok()?
+            .into_owned(),
+        Keys::Unknown => return None,
+    };
+    (!key.contains('\u{fffd}')).then_some(key)
 }
 
 /// Rewrites every `<ETag>` in a response body to its canonical form (and, in opaque
@@ -259,6 +284,8 @@ pub struct EtagRewriter {
     empty: Option<String>,
     /// `[etag] mode = "opaque"`'s permutation.
     opaque: Option<Hiding>,
+    /// A listing held whole until the store's `<EncodingType>` can be read.
+    held: Option<Vec<u8>>,
 }
 
 impl EtagRewriter {
@@ -270,6 +297,7 @@ impl EtagRewriter {
             quoted,
             empty: None,
             opaque: None,
+            held: None,
         }
     }
 
@@ -280,13 +308,24 @@ impl EtagRewriter {
     }
 
     /// Hides every S3 ETag of a listing of `bucket` with the permutation of the object
-    /// the entry's `<Key>` names (percent-encoded when `url_encoded`).
-    pub fn hide_listing_with(&mut self, etags: Arc<OpaqueEtags>, bucket: &str, url_encoded: bool) {
+    /// the entry's `<Key>` names. With `encoding_asked` (the request had an
+    /// `encoding-type`), the body is held whole (up to [`MAX_HELD_LISTING`]) and its
+    /// keys read as percent-encoded only if the store says so
+    /// (`<EncodingType>url</EncodingType>`): stores differ in which spellings they
+    /// honour and in which listings (SeaweedFS 4.48 ignores it in ListObjectVersions),
+    /// and a key read the wrong way would be another object's.
+    pub fn hide_listing_with(
+        &mut self,
+        etags: Arc<OpaqueEtags>,
+        bucket: &str,
+        encoding_asked: bool,
+    ) {
         self.scanner.keys = true;
+        self.held = encoding_asked.then(Vec::new);
         self.opaque = Some(Hiding::Listing {
             etags,
             bucket: bucket.to_owned(),
-            url_encoded,
+            keys: Keys::Raw,
             current: None,
         });
     }
@@ -296,11 +335,51 @@ impl EtagRewriter {
         self.empty = etag;
     }
 
-    /// Rewrites one piece; the output may hold back a few bytes until the next piece.
+    /// Rewrites one piece; the output may hold back bytes until the next piece (a
+    /// listing whose key encoding is not yet known: all of it).
     pub fn feed(&mut self, input: &[u8]) -> Vec<u8> {
+        if let Some(held) = self.held.as_mut() {
+            if held.len() + input.len() <= MAX_HELD_LISTING {
+                held.extend_from_slice(input);
+                return Vec::new();
+            }
+            let mut body = self.release(Keys::Unknown);
+            body.extend_from_slice(input);
+            return self.rewrite(&body);
+        }
+        self.rewrite(input)
+    }
+
+    /// The bytes still held at the end of the body.
+    pub fn finish(&mut self) -> Vec<u8> {
+        let mut out = match self.held.as_ref() {
+            Some(held) => {
+                let keys = if find(held, b"<EncodingType>url</EncodingType>").is_some() {
+                    Keys::Url
+                } else {
+                    Keys::Raw
+                };
+                let body = self.release(keys);
+                self.rewrite(&body)
+            }
+            None => Vec::new(),
+        };
+        out.extend(self.scanner.finish());
+        out
+    }
+
+    /// The held listing, its keys now read as `keys`.
+    fn release(&mut self, keys: Keys) -> Vec<u8> {
+        if let Some(Hiding::Listing { keys: k, .. }) = self.opaque.as_mut() {
+            *k = keys;
+        }
+        self.held.take().unwrap_or_default()
+    }
+
+    fn rewrite(&mut self, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(input.len() + 16);
         let quoted = self.quoted;
-        let empty = self.empty.clone();
+        let empty = self.empty.as_deref();
         let opaque = &mut self.opaque;
         self.scanner
             .feed(input, Some(&mut out), &mut |element, content| {
@@ -312,7 +391,7 @@ impl EtagRewriter {
                 }
                 let text = std::str::from_utf8(content?).ok()?;
                 let canonical = if text.trim().is_empty() {
-                    let e = empty.as_deref()?;
+                    let e = empty?;
                     Some(if quoted {
                         format!("&quot;{e}&quot;")
                     } else {
@@ -321,18 +400,12 @@ impl EtagRewriter {
                 } else {
                     canonical_xml(text, quoted)
                 };
-                let hidden = opaque.as_mut().and_then(|h| {
-                    h.current()
-                        .map_wrapped(canonical.as_deref().unwrap_or(text), Direction::Hide)
-                });
+                let hidden = opaque
+                    .as_mut()
+                    .and_then(|h| h.hide(canonical.as_deref().unwrap_or(text)));
                 hidden.or(canonical).map(String::into_bytes)
             });
         out
-    }
-
-    /// The bytes still held at the end of the body.
-    pub fn finish(&mut self) -> Vec<u8> {
-        self.scanner.finish()
     }
 }
 

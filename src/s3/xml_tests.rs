@@ -185,11 +185,12 @@ fn part_lists_with_multibyte_text_before_etag_are_refused_not_a_panic() {
     assert!(reveal_part_list(body, &etags).is_err());
 }
 
-/// A listing's body rewritten in opaque mode, fed in pieces of `piece` bytes.
-fn hide_listing(body: &str, url_encoded: bool, piece: usize) -> String {
+/// A listing's body rewritten in opaque mode (`encoding_asked`: the request named an
+/// `encoding-type`), fed in pieces of `piece` bytes.
+fn hide_listing(body: &str, encoding_asked: bool, piece: usize) -> String {
     let etags = Arc::new(OpaqueEtags::new(&[9; 32]).expect("AES-256"));
     let mut r = EtagRewriter::new(true);
-    r.hide_listing_with(etags, "b", url_encoded);
+    r.hide_listing_with(etags, "b", encoding_asked);
     let mut out = Vec::new();
     for c in body.as_bytes().chunks(piece) {
         out.extend(r.feed(c));
@@ -207,43 +208,80 @@ fn shown(key: &str, store: &str) -> String {
     format!("&quot;{hidden}&quot;")
 }
 
+const SAME: &str = "0123456789abcdef0123456789abcdef";
+
+fn entry(key: &str) -> String {
+    format!(
+        "<Contents><Key>{key}</Key><LastModified>t</LastModified><ETag>&quot;{SAME}&quot;</ETag><Size>1</Size></Contents>"
+    )
+}
+
+/// A listing of `keys`, with `<EncodingType>` before the entries (`Some(true)`), after
+/// them (`Some(false)`, as SeaweedFS writes it) or none.
+fn listing(keys: &[&str], encoding: Option<bool>) -> String {
+    let encoding_type = "<EncodingType>url</EncodingType>";
+    let (before, after) = match encoding {
+        Some(true) => (encoding_type, ""),
+        Some(false) => ("", encoding_type),
+        None => ("", ""),
+    };
+    format!(
+        "<ListBucketResult><Name>b</Name><KeyMarker>m</KeyMarker>{before}{}{after}</ListBucketResult>",
+        keys.iter().map(|k| entry(k)).collect::<String>()
+    )
+}
+
 #[test]
 fn listings_hide_each_etag_as_the_object_its_entry_names() {
-    const SAME: &str = "0123456789abcdef0123456789abcdef";
-    let entry = |key: &str| {
-        format!(
-            "<Contents><Key>{key}</Key><LastModified>t</LastModified><ETag>&quot;{SAME}&quot;</ETag><Size>1</Size></Contents>"
-        )
-    };
-    let listing = |keys: &[&str]| {
-        format!(
-            "<ListBucketResult><Name>b</Name><KeyMarker>m</KeyMarker>{}</ListBucketResult>",
-            keys.iter().map(|k| entry(k)).collect::<String>()
-        )
-    };
     // The same content under three names: three unrelated values, each the one HEAD of
     // that object shows.
-    let sent = listing(&["a", "a &amp; b", "dir/é"]);
-    let want = listing(&["a", "a &amp; b", "dir/é"])
+    let sent = listing(&["a", "a &amp; b", "dir/é"], None);
+    let want = sent
         .replacen(&format!("&quot;{SAME}&quot;"), &shown("a", SAME), 1)
         .replacen(&format!("&quot;{SAME}&quot;"), &shown("a & b", SAME), 1)
         .replacen(&format!("&quot;{SAME}&quot;"), &shown("dir/é", SAME), 1);
     for piece in 1..sent.len() {
         assert_eq!(hide_listing(&sent, false, piece), want, "pieces of {piece}");
+        assert_eq!(hide_listing(&sent, true, piece), want, "pieces of {piece}");
     }
-    // `encoding-type=url`: keys are percent-encoded, `+` a space.
-    let sent = listing(&["a+%26+b%2Bc%25"]);
+}
+
+#[test]
+fn listing_keys_are_read_percent_encoded_only_when_the_store_says_so() {
+    // The store says so, before or after the entries: `+` is a space.
+    for at in [true, false] {
+        let sent = listing(&["a+%26+b%2Bc%25"], Some(at));
+        let got = hide_listing(&sent, true, 7);
+        assert!(got.contains(&shown("a & b+c%", SAME)), "{got}");
+    }
+    // Asked, but the store did not encode (SeaweedFS's ListObjectVersions): the key is
+    // the text as written, not the object `a b` a decoding would name.
+    let sent = listing(&["a%20b"], None);
     let got = hide_listing(&sent, true, 7);
-    assert!(got.contains(&shown("a & b+c%", SAME)), "{got}");
-    // An ETag before any key, or after a key too long to hold, is the bucket's own:
-    // never the store's value, never another object's.
+    assert!(got.contains(&shown("a%20b", SAME)), "{got}");
+    assert!(!got.contains(&shown("a b", SAME)), "{got}");
+    // Not asked: never decoded.
+    let sent = listing(&["a%20b"], Some(true));
+    assert!(hide_listing(&sent, false, 7).contains(&shown("a%20b", SAME)));
+}
+
+#[test]
+fn entries_the_proxy_cannot_name_get_unlinkable_values() {
     let long = "k".repeat(MAX_KEY_ELEMENT + 1);
     for sent in [
+        // An ETag before any key.
         format!("<R><ETag>&quot;{SAME}&quot;</ETag></R>"),
-        format!("{}{}", listing(&["a"]), entry(&long)).replace(&entry("a"), ""),
+        // After a key too long to hold.
+        listing(&[&long], None),
+        // A key a store wrote with U+FFFD in place of a character XML cannot carry.
+        listing(&["a\u{fffd}b"], None),
+        listing(&["a%EF%BF%BDb"], Some(true)),
     ] {
-        let got = hide_listing(&sent, false, 5);
-        assert!(got.contains(&shown("", SAME)), "{got}");
-        assert!(!got.contains(SAME));
+        let first = hide_listing(&sent, true, 5);
+        let second = hide_listing(&sent, true, 5);
+        assert!(!first.contains(SAME));
+        assert!(!first.contains(&shown("a\u{fffd}b", SAME)));
+        assert!(!first.contains(&shown("", SAME)));
+        assert_ne!(first, second, "the value links the entry to something");
     }
 }
