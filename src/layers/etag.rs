@@ -19,10 +19,13 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use futures_util::future::{Either, Ready, ready};
-use http::header::{CONTENT_LENGTH, ETAG, Entry as HeaderMapEntry, IF_MATCH, IF_NONE_MATCH};
+use http::header::{
+    CONTENT_LENGTH, ETAG, Entry as HeaderMapEntry, IF_MATCH, IF_NONE_MATCH, LOCATION,
+};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use md5::{Digest as _, Md5};
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
@@ -200,33 +203,35 @@ struct Opaque {
 impl Opaque {
     fn of<B>(etags: Arc<OpaqueEtags>, req: &Request<B>) -> Self {
         let s3 = req.extensions().get::<S3Request>();
+        let op = s3.map_or(S3Op::Unknown, |s| s.op);
         let bucket = s3.and_then(|s| s.bucket.as_deref()).unwrap_or_default();
-        let key = s3
-            .and_then(|s| s.key.as_deref())
-            .or_else(|| req.extensions().get::<FormKey>().map(|k| k.0.as_str()))
-            .unwrap_or_default();
-        let listing = s3
-            .is_some_and(|s| {
-                matches!(
-                    s.op,
-                    S3Op::ListObjects | S3Op::ListObjectsV2 | S3Op::ListObjectVersions
-                )
-            })
-            .then(|| (bucket.to_owned(), url_encoded(req.uri().query())));
+        let key = if op == S3Op::PostObject {
+            // The object a form writes is its `key` field's, whatever the path says.
+            req.extensions().get::<FormKey>().map(|k| k.0.as_str())
+        } else {
+            s3.and_then(|s| s.key.as_deref())
+        };
+        let listing = matches!(
+            op,
+            S3Op::ListObjects | S3Op::ListObjectsV2 | S3Op::ListObjectVersions
+        )
+        .then(|| (bucket.to_owned(), encoding_asked(req.uri().query())));
         Self {
-            object: etags.object(bucket, key),
+            object: etags.object(bucket, key.unwrap_or_default()),
             etags,
             listing,
         }
     }
 }
 
-/// Whether a listing asks for `encoding-type=url`.
-fn url_encoded(query: Option<&str>) -> bool {
-    query
-        .unwrap_or_default()
-        .split('&')
-        .any(|pair| pair == "encoding-type=url")
+/// Whether a listing names an `encoding-type` (whatever its value: which spellings a
+/// store honours is read from its answer).
+fn encoding_asked(query: Option<&str>) -> bool {
+    query.unwrap_or_default().split('&').any(|pair| {
+        pair.split('=')
+            .next()
+            .is_some_and(|name| name.eq_ignore_ascii_case("encoding-type"))
+    })
 }
 
 /// Reveals the entity tags of the conditional headers (every value of each): the
@@ -333,8 +338,28 @@ fn canonicalize<RB>(
     let (mut parts, inner) = response.into_parts();
     canonicalize_header(&mut parts.headers);
     drop_store_copies(&mut parts.headers);
+    // A form upload's redirect: its body (Garage writes the `Location`, store's ETag
+    // and all) is not sent.
+    let mut discard = false;
     if let Some(opaque) = &etags {
         hide_header(&mut parts.headers, &opaque.object);
+        if op == S3Op::PostObject {
+            hide_location(&mut parts.headers, &opaque.object);
+            discard = parts.status.is_redirection();
+        }
+    }
+    if discard {
+        parts
+            .headers
+            .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        return Response::from_parts(
+            parts,
+            EtagBody {
+                inner,
+                rewriter: Some(Box::new(EtagRewriter::new(true))),
+                finished: true,
+            },
+        );
     }
     let rewriter = match xml_etags(op) {
         Some(quoted) if parts.status.is_success() => {
@@ -401,6 +426,44 @@ fn hide_header(headers: &mut HeaderMap, etags: &ObjectEtags) {
     if let Some(value) = hidden {
         headers.insert(ETAG, value);
     }
+}
+
+/// Hides the `etag` parameter of a form upload's redirect (`success_action_redirect`:
+/// stores add `bucket`, `key` and `etag` to the `Location`); a value the proxy cannot
+/// map is emptied, never passed on.
+pub fn hide_location(headers: &mut HeaderMap, etags: &ObjectEtags) {
+    let Some((base, query)) = headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once('?'))
+    else {
+        return;
+    };
+    let mut changed = false;
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if !name.eq_ignore_ascii_case("etag") {
+                return pair.to_owned();
+            }
+            changed = true;
+            let value = percent_decode_str(value).decode_utf8_lossy();
+            let hidden = etags
+                .map_wrapped(&value, Direction::Hide)
+                .map(|h| utf8_percent_encode(&h, NON_ALPHANUMERIC).to_string())
+                .unwrap_or_default();
+            format!("{name}={hidden}")
+        })
+        .collect();
+    if !changed {
+        return;
+    }
+    let location = format!("{base}?{}", pairs.join("&"));
+    match HeaderValue::from_str(&location) {
+        Ok(value) => headers.insert(LOCATION, value),
+        Err(_) => headers.remove(LOCATION),
+    };
 }
 
 /// Collects the part ETags of a CompleteMultipartUpload body as it streams to the

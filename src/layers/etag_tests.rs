@@ -336,3 +336,29 @@ async fn resign_mode_sends_copy_conditions_under_rgws_names_too() {
         other => panic!("{:?}", other.map(|r| r.status())),
     }
 }
+
+#[test]
+fn hides_the_etag_of_a_form_redirect() {
+    let etags = object_etags();
+    let hidden = etags.map_bare(A, Direction::Hide).expect("an S3 ETag");
+    let location = |etag: &str| {
+        let mut headers = HeaderMap::new();
+        let value = format!("https://app.example/done?bucket=b&key=k&etag={etag}");
+        headers.insert(LOCATION, HeaderValue::from_str(&value).expect("a value"));
+        hide_location(&mut headers, &etags);
+        headers[LOCATION].to_str().expect("text").to_owned()
+    };
+    assert_eq!(
+        location(&format!("%22{A}%22")),
+        format!("https://app.example/done?bucket=b&key=k&etag=%22{hidden}%22")
+    );
+    assert_eq!(
+        location(A),
+        format!("https://app.example/done?bucket=b&key=k&etag={hidden}")
+    );
+    // A value the proxy cannot map is not passed on.
+    assert_eq!(
+        location("%22abc%22"),
+        "https://app.example/done?bucket=b&key=k&etag="
+    );
+}
