@@ -140,10 +140,10 @@ async fn opaque_etags_of_a_form_upload_are_the_objects(store: support::Store) {
     let r = Resign::start_with(&store, "[etag]\nmode = \"opaque\"\n");
     let bucket = r.bucket("rpost-opaque").await;
     let k = Key::new(23);
-    let mut conditions = conditions(&bucket, "", &k, 1 << 20);
-    conditions[1] = json!(["starts-with", "$key", "up/"]);
-    conditions.push(json!({ "success_action_status": "201" }));
-    let signed = signed_fields(&client(APP, APP_SECRET), conditions);
+    let mut first = conditions(&bucket, "", &k, 1 << 20);
+    first[1] = json!(["starts-with", "$key", "up/"]);
+    first.push(json!({ "success_action_status": "201" }));
+    let signed = signed_fields(&client(APP, APP_SECRET), first);
     let post = Form::new()
         .field("key", "up/${filename}")
         .field("success_action_status", "201")
@@ -190,6 +190,51 @@ async fn opaque_etags_of_a_form_upload_are_the_objects(store: support::Store) {
         .and_then(|(_, rest)| rest.split_once("</ETag>"))
         .map(|(etag, _)| etag.replace("&quot;", "\""));
     assert_eq!(listed.as_deref(), Some(shown.as_str()), "{text}");
+
+    // Posted at another object's path, with a redirect: the values are still the
+    // form's object's, and the store's own ETag in the redirect's `etag` is hidden too.
+    let name = "up/redirected.bin";
+    let redirect = "https://app.example/done";
+    let mut second = conditions(&bucket, name, &k, 1 << 20);
+    second.push(json!({ "success_action_redirect": redirect }));
+    let signed = signed_fields(&client(APP, APP_SECRET), second);
+    let post = Form::new()
+        .field("key", name)
+        .field("success_action_redirect", redirect)
+        .fields(&ssec(&k))
+        .field("x-amz-meta-note", "a note")
+        .fields(&signed)
+        .named_file("x.bin", b"opaque form")
+        .close();
+    let mut answer = r.post(&format!("{bucket}/decoy"), &post).await;
+    if store.name == "GARAGE" {
+        // Garage takes form uploads at the bucket's path only.
+        assert_eq!(answer.status, 400, "{}", answer.text());
+        answer = r.post(&bucket, &post).await;
+    }
+    let held = at_rest::held_etag(&store, &bucket, name, Some(&k)).await;
+    let want = etags
+        .object(&bucket, name)
+        .map_wrapped(&held, Direction::Hide)
+        .unwrap();
+    let hex = |etag: &str| etag.trim_matches('"').to_owned();
+    let location = answer
+        .headers
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(!location.contains(&hex(&held)), "{location}");
+    assert!(!answer.text().contains(&hex(&held)), "{}", answer.text());
+    if let Some(header) = answer.headers.get("etag") {
+        assert_eq!(header.to_str().unwrap(), want);
+    }
+    // Every store redirects with the object's ETag: the client's value.
+    assert_eq!(answer.status, 303, "{location}");
+    assert!(
+        location.contains(&format!("etag=%22{}%22", hex(&want))),
+        "{location}"
+    );
+    assert!(answer.body.is_empty());
 }
 
 /// A refused form: what is wrong, its signed fields, the file's size, the answer.
