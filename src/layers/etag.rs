@@ -358,6 +358,7 @@ fn canonicalize<RB>(
                 inner,
                 rewriter: Some(Box::new(EtagRewriter::new(true))),
                 finished: true,
+                trailers: None,
             },
         );
     }
@@ -385,6 +386,7 @@ fn canonicalize<RB>(
             inner,
             rewriter,
             finished: false,
+            trailers: None,
         },
     )
 }
@@ -418,48 +420,80 @@ fn drop_store_copies(headers: &mut HeaderMap) {
 
 /// Hides the (canonical) ETag header's value.
 fn hide_header(headers: &mut HeaderMap, etags: &ObjectEtags) {
-    let hidden = headers
-        .get(ETAG)
-        .and_then(|v| v.to_str().ok())
+    let Some(first) = headers.get(ETAG) else {
+        return;
+    };
+    let hidden = first
+        .to_str()
+        .ok()
         .and_then(|v| etags.map_wrapped(v, Direction::Hide))
         .and_then(|v| HeaderValue::from_str(&v).ok());
-    if let Some(value) = hidden {
-        headers.insert(ETAG, value);
+    match hidden {
+        // One value, the client's (another, different ETag header goes with it).
+        Some(value) => {
+            headers.insert(ETAG, value);
+        }
+        // A value that is not an S3 ETag passes, unless it could hold one.
+        None if holds_hex_digest(first.as_bytes()) => {
+            headers.remove(ETAG);
+        }
+        None => {
+            let first = first.clone();
+            headers.insert(ETAG, first);
+        }
     }
 }
 
+/// Whether `bytes` hold 32 hex digits in a row: something a store's ETag could be.
+fn holds_hex_digest(bytes: &[u8]) -> bool {
+    bytes
+        .split(|b| !b.is_ascii_hexdigit())
+        .any(|run| run.len() >= 32)
+}
+
 /// Hides the `etag` parameter of a form upload's redirect (`success_action_redirect`:
-/// stores add `bucket`, `key` and `etag` to the `Location`); a value the proxy cannot
-/// map is emptied, never passed on.
+/// stores add `bucket`, `key` and `etag` after the client's own query, so the last
+/// `etag` is the store's). Only that one is mapped; any other `etag` the client put in
+/// its URL is emptied (hiding values a client chooses would tell it the hidden value
+/// of any content), and so is a value the proxy cannot map. A `Location` the proxy
+/// cannot read as text is removed.
 pub fn hide_location(headers: &mut HeaderMap, etags: &ObjectEtags) {
-    let Some((base, query)) = headers
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once('?'))
-    else {
+    let Some(value) = headers.get(LOCATION) else {
         return;
     };
-    let mut changed = false;
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if !name.eq_ignore_ascii_case("etag") {
-                return pair.to_owned();
+    let Ok(text) = value.to_str() else {
+        headers.remove(LOCATION);
+        return;
+    };
+    let Some((base, query)) = text.split_once('?') else {
+        return;
+    };
+    let is_etag = |pair: &&str| {
+        pair.split('=')
+            .next()
+            .is_some_and(|name| name.eq_ignore_ascii_case("etag"))
+    };
+    let pairs: Vec<&str> = query.split('&').collect();
+    let Some(last) = pairs.iter().rposition(&is_etag) else {
+        return;
+    };
+    let rewritten: Vec<String> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, pair)| {
+            if !is_etag(pair) {
+                return (*pair).to_owned();
             }
-            changed = true;
-            let value = percent_decode_str(value).decode_utf8_lossy();
-            let hidden = etags
-                .map_wrapped(&value, Direction::Hide)
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let hidden = (i == last)
+                .then(|| percent_decode_str(value).decode_utf8_lossy())
+                .and_then(|value| etags.map_wrapped(&value, Direction::Hide))
                 .map(|h| utf8_percent_encode(&h, NON_ALPHANUMERIC).to_string())
                 .unwrap_or_default();
             format!("{name}={hidden}")
         })
         .collect();
-    if !changed {
-        return;
-    }
-    let location = format!("{base}?{}", pairs.join("&"));
+    let location = format!("{base}?{}", rewritten.join("&"));
     match HeaderValue::from_str(&location) {
         Ok(value) => headers.insert(LOCATION, value),
         Err(_) => headers.remove(LOCATION),
@@ -546,6 +580,8 @@ pin_project! {
         inner: B,
         rewriter: Option<Box<EtagRewriter>>,
         finished: bool,
+        // Trailers, sent after what the rewriter still held.
+        trailers: Option<HeaderMap>,
     }
 }
 
@@ -562,6 +598,9 @@ impl<B: Body<Data = Bytes>> Body for EtagBody<B> {
             return this.inner.poll_frame(cx);
         };
         loop {
+            if let Some(trailers) = this.trailers.take() {
+                return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+            }
             if *this.finished {
                 return Poll::Ready(None);
             }
@@ -573,7 +612,17 @@ impl<B: Body<Data = Bytes>> Body for EtagBody<B> {
                             return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
                         }
                     }
-                    Err(trailers) => return Poll::Ready(Some(Ok(trailers))),
+                    Err(frame) => {
+                        // Trailers end the body: what the rewriter holds goes first.
+                        if let Ok(trailers) = frame.into_trailers() {
+                            *this.trailers = Some(trailers);
+                        }
+                        *this.finished = true;
+                        let rest = rewriter.finish();
+                        if !rest.is_empty() {
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(rest)))));
+                        }
+                    }
                 },
                 Some(Err(e)) => return Poll::Ready(Some(Err(e))),
                 None => {
@@ -589,7 +638,7 @@ impl<B: Body<Data = Bytes>> Body for EtagBody<B> {
 
     fn is_end_stream(&self) -> bool {
         match self.rewriter {
-            Some(_) => self.finished,
+            Some(_) => self.finished && self.trailers.is_none(),
             None => self.inner.is_end_stream(),
         }
     }

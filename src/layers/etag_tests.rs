@@ -362,3 +362,84 @@ fn hides_the_etag_of_a_form_redirect() {
         "https://app.example/done?bucket=b&key=k&etag="
     );
 }
+
+#[test]
+fn a_form_redirect_maps_only_the_stores_etag() {
+    let etags = object_etags();
+    let hidden = etags.map_bare(A, Direction::Hide).expect("an S3 ETag");
+    let mut headers = HeaderMap::new();
+    // The client's URL had its own `etag`s; the store's comes last.
+    let value = format!("https://app.example/?etag=%22{B}%22&x=1&ETag={B}&bucket=b&etag=%22{A}%22");
+    headers.insert(LOCATION, HeaderValue::from_str(&value).expect("a value"));
+    hide_location(&mut headers, &etags);
+    assert_eq!(
+        headers[LOCATION],
+        format!("https://app.example/?etag=&x=1&ETag=&bucket=b&etag=%22{hidden}%22")
+    );
+    // A Location that is not text is not passed on.
+    let mut headers = HeaderMap::new();
+    let raw = format!("https://app.example/\u{e9}?etag=%22{A}%22");
+    headers.insert(
+        LOCATION,
+        HeaderValue::from_bytes(raw.as_bytes()).expect("bytes"),
+    );
+    hide_location(&mut headers, &etags);
+    assert!(headers.get(LOCATION).is_none());
+}
+
+#[test]
+fn an_etag_header_that_cannot_be_hidden_passes_only_without_a_digest() {
+    let etags = object_etags();
+    let hidden = etags.map_bare(A, Direction::Hide).expect("an S3 ETag");
+    let with = |values: &[&[u8]]| {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(ETAG, HeaderValue::from_bytes(v).expect("bytes"));
+        }
+        hide_header(&mut headers, &etags);
+        headers
+            .get_all(ETAG)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+    };
+    let quoted = format!("\"{A}\"");
+    assert_eq!(
+        with(&[quoted.as_bytes(), b"\"other\""]),
+        [format!("\"{hidden}\"")]
+    );
+    assert_eq!(with(&[b"\"other\"", quoted.as_bytes()]), ["\"other\""]);
+    let odd = format!("\"{A}\u{e9}\"");
+    assert!(with(&[odd.as_bytes()]).is_empty());
+    let spaced = format!("\"{A} \"");
+    assert!(with(&[spaced.as_bytes()]).is_empty());
+}
+
+#[tokio::test]
+async fn trailers_follow_what_the_rewriter_held() {
+    use http_body_util::{BodyExt as _, StreamBody};
+    let etags = Arc::new(OpaqueEtags::new(&[9; 32]).expect("AES-256"));
+    let mut rewriter = EtagRewriter::new(true);
+    // Held whole until the end: the trailers must not overtake it.
+    rewriter.hide_listing_with(etags, "b", true);
+    let mut trailers = HeaderMap::new();
+    trailers.insert("x-trailer", HeaderValue::from_static("1"));
+    let frames: Vec<Result<Frame<Bytes>, std::convert::Infallible>> = vec![
+        Ok(Frame::data(Bytes::from_static(b"<R><Key>k</Key>"))),
+        Ok(Frame::trailers(trailers)),
+    ];
+    let body = EtagBody {
+        inner: StreamBody::new(futures_util::stream::iter(frames)),
+        rewriter: Some(Box::new(rewriter)),
+        finished: false,
+        trailers: None,
+    };
+    let mut body = std::pin::pin!(body);
+    let mut seen = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.expect("a frame");
+        seen.push(if frame.is_data() { "data" } else { "trailers" });
+    }
+    assert_eq!(seen, ["data", "trailers"]);
+    assert!(body.is_end_stream());
+}

@@ -11,6 +11,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::etag::{MultipartEtag, canonical_xml};
 use super::opaque::{Direction, ObjectEtags, OpaqueEtags};
@@ -187,9 +188,30 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Largest listing body held whole to learn, from the store's own
 /// `<EncodingType>url</EncodingType>`, whether its keys are percent-encoded (1,000
-/// entries of 1,024-byte keys, encoded, stay well under it). Past it, entries get
+/// entries of 1,024-byte keys, encoded, stay under 4 MiB). Past it, entries get
 /// unlinkable values.
-pub const MAX_HELD_LISTING: usize = 16 << 20;
+pub const MAX_HELD_LISTING: usize = 8 << 20;
+
+/// Bytes of listings held at once across every request; a listing that would go past
+/// it is not held any further (its entries get unlinkable values).
+pub const MAX_HELD_LISTINGS: usize = 64 << 20;
+
+/// Bytes of listings held now.
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+/// Takes `n` bytes of the shared budget, if they are there.
+fn reserve(n: usize) -> bool {
+    let mut now = HELD.load(Ordering::Relaxed);
+    loop {
+        let Some(next) = now.checked_add(n).filter(|&t| t <= MAX_HELD_LISTINGS) else {
+            return false;
+        };
+        match HELD.compare_exchange_weak(now, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(seen) => now = seen,
+        }
+    }
+}
 
 /// How a listing's `<Key>` elements are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -286,6 +308,14 @@ pub struct EtagRewriter {
     opaque: Option<Hiding>,
     /// A listing held whole until the store's `<EncodingType>` can be read.
     held: Option<Vec<u8>>,
+    /// What `held` takes of the shared budget.
+    reserved: usize,
+}
+
+impl Drop for EtagRewriter {
+    fn drop(&mut self) {
+        HELD.fetch_sub(std::mem::take(&mut self.reserved), Ordering::Relaxed);
+    }
 }
 
 impl EtagRewriter {
@@ -298,6 +328,7 @@ impl EtagRewriter {
             empty: None,
             opaque: None,
             held: None,
+            reserved: 0,
         }
     }
 
@@ -339,7 +370,8 @@ impl EtagRewriter {
     /// listing whose key encoding is not yet known: all of it).
     pub fn feed(&mut self, input: &[u8]) -> Vec<u8> {
         if let Some(held) = self.held.as_mut() {
-            if held.len() + input.len() <= MAX_HELD_LISTING {
+            if held.len() + input.len() <= MAX_HELD_LISTING && reserve(input.len()) {
+                self.reserved += input.len();
                 held.extend_from_slice(input);
                 return Vec::new();
             }
@@ -373,6 +405,7 @@ impl EtagRewriter {
         if let Some(Hiding::Listing { keys: k, .. }) = self.opaque.as_mut() {
             *k = keys;
         }
+        HELD.fetch_sub(std::mem::take(&mut self.reserved), Ordering::Relaxed);
         self.held.take().unwrap_or_default()
     }
 
