@@ -8,7 +8,8 @@
 //! the binding key's permutation for its object (`s3::opaque`): the object the request
 //! names (a form upload's `key`), or in a listing the object each entry's `<Key>`
 //! names; the ETags of `If-Match` and `If-None-Match` are revealed with the request's
-//! object, the copy-source conditionals with the source's, before the store sees them. The part list of a CompleteMultipartUpload body is revealed by
+//! object, the copy-source conditionals with the source's, before the store sees
+//! them. The part list of a CompleteMultipartUpload body is revealed by
 //! [`EtagRevealLayer`], below the body checks: the client's signature covers the body
 //! as the client sent it.
 
@@ -238,11 +239,17 @@ fn encoding_asked(query: Option<&str>) -> bool {
 /// object's own with its permutation, the copy-source ones with the source's. A
 /// copy-source conditional without a source the proxy can read matches nothing.
 fn reveal_conditions(headers: &mut HeaderMap, opaque: &Opaque) {
-    let source = headers
-        .get(COPY_SOURCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(copy_source_object)
-        .map(|(bucket, key)| opaque.etags.object(&bucket, &key));
+    // The source's permutation only when a copy-source conditional needs it.
+    let source = (headers.contains_key(COPY_SOURCE_IF_MATCH)
+        || headers.contains_key(COPY_SOURCE_IF_NONE_MATCH))
+    .then(|| {
+        headers
+            .get(COPY_SOURCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(copy_source_object)
+            .map(|(bucket, key)| opaque.etags.object(&bucket, &key))
+    })
+    .flatten();
     for name in &CONDITIONS {
         let etags = if name == COPY_SOURCE_IF_MATCH || name == COPY_SOURCE_IF_NONE_MATCH {
             source.as_ref()
