@@ -189,13 +189,14 @@ async fn single_part_sse_c_objects(store: Store) {
             assert!(etag.is_none_or(|e| e == shown), "304's ETag");
         }
     }
-    same_content_elsewhere(&app, &direct, &bucket, &key, &body, &shown).await;
+    same_content_elsewhere(&store, &app, &direct, &bucket, &key, &body, &shown).await;
 }
 
 /// The content of `enc` (shown as `shown`) written again under names that need
 /// escaping: each object shows its own value, the same in HeadObject and in every
 /// listing (`encoding-type=url` or not), and one object's value is not another's.
 async fn same_content_elsewhere(
+    store: &Store,
     app: &Client,
     direct: &Client,
     bucket: &str,
@@ -223,6 +224,9 @@ async fn same_content_elsewhere(
             !seen.contains(&etag),
             "{name}: {etag} shown for another object"
         );
+        // What the store holds for this object, hidden as its own.
+        let held = held_etag(store, bucket, name, Some(key)).await;
+        assert_eq!(etag, hidden(bucket, name, &held), "{name}");
         seen.push(etag.clone());
         // The twin's value does not pass as `enc`'s.
         let (status, _) = conditional_get(app, bucket, "enc", key, Some(&etag), None).await;
