@@ -7,6 +7,7 @@ pub mod aws_chunked;
 pub mod buffered;
 pub mod classify;
 pub mod copy;
+pub mod delete_keys;
 pub mod error_response;
 pub mod etag;
 pub mod finish;

@@ -13,6 +13,7 @@ use crate::layers::auth::{Auth, AuthLayer};
 use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::copy::{SsecCopy, SsecCopyLayer};
+use crate::layers::delete_keys::{DeleteKeys, DeleteKeysLayer};
 use crate::layers::error_response::{ErrorResponse, ErrorResponseLayer};
 use crate::layers::etag::{Etag, EtagLayer, EtagReveal, EtagRevealLayer};
 use crate::layers::inject::{Inject, InjectLayer};
@@ -46,7 +47,11 @@ pub type ProxyService = SetSensitiveRequestHeaders<
                                             StoreErrors<
                                                 Etag<
                                                     AwsChunked<
-                                                        Payload<EtagReveal<Resign<Upstream>>>,
+                                                        Payload<
+                                                            EtagReveal<
+                                                                DeleteKeys<Resign<Upstream>>,
+                                                            >,
+                                                        >,
                                                     >,
                                                 >,
                                             >,
@@ -147,7 +152,7 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
             },
         ))
         // Store errors in AWS's words.
-        .layer(StoreErrorsLayer::new(store))
+        .layer(StoreErrorsLayer::new(Arc::clone(&store)))
         // Canonical ETags in headers and XML bodies; opaque mode hides them, and reveals
         // the conditionals' (it sits below the store-error and multipart layers, which
         // read the store's answers as they are).
@@ -164,6 +169,9 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
         // Opaque ETags: a CompleteMultipartUpload's part list revealed, after the body
         // checks read it as the client signed it.
         .layer(EtagRevealLayer)
+        // SeaweedFS: the keys of a DeleteObjects list through the store's key refusals,
+        // read as the store will get them.
+        .layer(DeleteKeysLayer::new(store))
         // Resign mode: signed for the store as the head leaves, nothing after it changes.
         .layer(ResignLayer::new(credentials))
         // The store: pooled, streaming both ways.

@@ -3,14 +3,17 @@
 //! part of that upload: a client could add a plaintext part, or one under another key,
 //! to an SSE-C upload without UploadPart and without the proxy's check. Against the real
 //! store, in both modes: every key in that folder is refused, and the store's ListParts
-//! shows nothing arrived.
+//! shows nothing arrived. A listing with a prefix inside the folder (which shows the
+//! parts of any upload whose ID the client knows) and a DeleteObjects naming a part
+//! are refused too, and the part stays.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
 use aws_sdk_s3::primitives::ByteStream;
-use support::s3::{Key, create_upload, failure};
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use support::s3::{Key, WithKey, create_upload, failure};
 use support::wire::{direct_client, route};
 use support::{Mode, Store, bucket_name, store_client, store_proxy_mode, store_upload_id};
 
@@ -78,7 +81,149 @@ async fn parts_cannot_be_written_into_the_stores_uploads_folder(store: Store, mo
     assert!(at_store.parts().is_empty(), "{:?}", at_store.parts());
 }
 
+/// The parts of an upload can be listed by a prefix inside the folder and deleted by a
+/// DeleteObjects naming them, directly at the store: through the proxy, in either mode,
+/// both are refused, a key list without such keys still deletes, and the part stays.
+async fn parts_cannot_be_listed_or_deleted_through_the_folder(store: Store, mode: Mode) {
+    let proxy = store_proxy_mode(&store, route(&store), "default = \"allow\"", mode);
+    let client = store_client(&proxy, &proxy.client);
+    let direct = direct_client(&store);
+    let bucket = bucket_name("bindlist");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let k1 = Key::new(63);
+    let id = create_upload(&client, &bucket, "obj", Some(&k1)).await;
+    let store_id = store_upload_id(&id).to_owned();
+    client
+        .upload_part()
+        .bucket(&bucket)
+        .key("obj")
+        .upload_id(&id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"part one"))
+        .with_key(&k1)
+        .send()
+        .await
+        .unwrap();
+    let folder = format!(".uploads/{store_id}/");
+    let at_store = |prefix: String| {
+        let direct = direct.clone();
+        let bucket = bucket.clone();
+        async move {
+            let listed = direct
+                .list_objects_v2()
+                .bucket(&bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .unwrap();
+            listed
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    // What the store shows to a prefix inside the folder, directly.
+    let parts = at_store(folder.clone()).await;
+    assert_eq!(parts.len(), 1, "{parts:?}");
+    let part = parts[0].clone();
+    for prefix in [folder.clone(), format!("//{folder}"), ".uploads".to_owned()] {
+        let v2 = client
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(&prefix)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(failure(&v2), (501, "NotImplemented".to_owned()), "{prefix}");
+        let v1 = client
+            .list_objects()
+            .bucket(&bucket)
+            .prefix(&prefix)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(failure(&v1), (501, "NotImplemented".to_owned()), "{prefix}");
+        let versions = client
+            .list_object_versions()
+            .bucket(&bucket)
+            .prefix(&prefix)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            failure(&versions),
+            (501, "NotImplemented".to_owned()),
+            "{prefix}"
+        );
+    }
+    // Prefixes that only look alike list as usual.
+    for prefix in [".uploadsX/", "obj", "x/.uploads/"] {
+        client
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("plain")
+        .body(ByteStream::from_static(b"plain"))
+        .send()
+        .await
+        .unwrap();
+    let ids = |keys: &[&str]| {
+        let objects = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(*k).build().unwrap())
+            .collect();
+        Delete::builder()
+            .set_objects(Some(objects))
+            .build()
+            .unwrap()
+    };
+    for keys in [vec![part.as_str()], vec!["plain", &format!("/{part}")]] {
+        let refused = client
+            .delete_objects()
+            .bucket(&bucket)
+            .delete(ids(&keys))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            failure(&refused),
+            (501, "NotImplemented".to_owned()),
+            "{keys:?}"
+        );
+    }
+    // Nothing of a refused list was deleted; a list without such keys deletes.
+    assert_eq!(at_store(folder.clone()).await, vec![part.clone()]);
+    assert_eq!(at_store("plain".to_owned()).await, vec!["plain".to_owned()]);
+    let deleted = client
+        .delete_objects()
+        .bucket(&bucket)
+        .delete(ids(&["plain"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.deleted().len(), 1, "{deleted:?}");
+    assert!(at_store("plain".to_owned()).await.is_empty());
+    let listed = direct
+        .list_parts()
+        .bucket(&bucket)
+        .key("obj")
+        .upload_id(&store_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.parts().len(), 1, "{:?}", listed.parts());
+}
+
 per_store_and_mode!(
     @stores [seaweedfs];
     parts_cannot_be_written_into_the_stores_uploads_folder,
+    parts_cannot_be_listed_or_deleted_through_the_folder,
 );

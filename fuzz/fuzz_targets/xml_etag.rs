@@ -1,5 +1,6 @@
 //! The streaming `<ETag>` rewriter and part-ETag collector (`s3::xml`), single-element
-//! extraction (`s3::xml::first_element`), and ETag canonicalisation (`s3::etag`) on
+//! extraction (`s3::xml::first_element`), every element's text (`element_texts`, the
+//! DeleteObjects key reader), and ETag canonicalisation (`s3::etag`) on
 //! arbitrary bytes fed in arbitrary pieces.
 //!
 //! Input: byte 0 = flags (bit 0: quoted output; bit 1: `replace_empty_with` set;
@@ -13,6 +14,8 @@
 //!   is rewritten and collected the same whatever the chunking (in listing modes, to
 //!   the same length: unnamed entries get random values);
 //! - rewriting in canonical mode is idempotent;
+//! - `element_texts` finds no more texts than the body has elements of that name, and
+//!   (it never panics);
 //! - `canonical_header`/`canonical_xml` are idempotent and give well-formed tags;
 //! - opaque ETags (`s3::opaque`): a part list the revealer takes keeps its length and
 //!   holds no `ETag` but in `<ETag>` elements whose values it mapped; mapping a value
@@ -25,7 +28,7 @@ use libfuzzer_sys::fuzz_target;
 use ssec_proxy::s3::etag::{canonical_header, canonical_xml};
 use ssec_proxy::s3::opaque::{Direction, ObjectEtags, OpaqueEtags, UNMATCHED};
 use ssec_proxy::s3::xml::{
-    EtagRewriter, MAX_ELEMENT, PartEtagCollector, first_element, reveal_part_list,
+    EtagRewriter, MAX_ELEMENT, PartEtagCollector, element_texts, first_element, reveal_part_list,
 };
 use std::sync::{Arc, LazyLock};
 
@@ -193,7 +196,10 @@ fuzz_target!(|data: &[u8]| {
                 out_random, out_whole,
                 "chunking {random:?} changed the output"
             );
-            assert_eq!(out_ones, out_whole, "byte-by-byte feeding changed the output");
+            assert_eq!(
+                out_ones, out_whole,
+                "byte-by-byte feeding changed the output"
+            );
         }
         assert_eq!(
             collected,
@@ -222,6 +228,7 @@ fuzz_target!(|data: &[u8]| {
 
     let _ = first_element(body, name);
     let _ = first_element(&out_whole, "ETag");
+    check_element_texts(body, name);
 
     check_part_list(body);
 
@@ -235,3 +242,15 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// `element_texts` never panics and finds at most as many texts as start tags.
+fn check_element_texts(body: &[u8], name: &str) {
+    let Ok(texts) = element_texts(body, name) else {
+        return;
+    };
+    if name.is_empty() {
+        return;
+    }
+    let tags = String::from_utf8_lossy(body).matches('<').count();
+    assert!(texts.len() <= tags, "more texts than tags");
+}

@@ -25,7 +25,7 @@ use crate::s3::policy::copy_source_bucket;
 use crate::s3::sigv4::Verified;
 use crate::s3::ssec::{self, Checked, Groups, KeyDigest, RawTriple, Usage};
 use crate::s3::store::{LiveStore, Store};
-use crate::s3::strict::copy_source_object;
+use crate::s3::strict::{copy_source_object, query_value};
 
 /// What the SSE-C layer needs.
 #[derive(Debug)]
@@ -114,6 +114,7 @@ where
             check(
                 &self.settings,
                 &s3,
+                req.uri().query(),
                 req.headers(),
                 tls,
                 injected.unwrap_or_default(),
@@ -163,6 +164,7 @@ pub struct After {
 fn check(
     settings: &SsecSettings,
     s3: &S3Request,
+    query: Option<&str>,
     headers: &HeaderMap,
     tls: bool,
     injected: Injected,
@@ -203,6 +205,17 @@ fn check(
         if let Some(refusal) = store.key_refusal(key) {
             return Err(refusal);
         }
+    }
+    let listing = matches!(
+        s3.op,
+        S3Op::ListObjects | S3Op::ListObjectsV2 | S3Op::ListObjectVersions
+    );
+    if listing
+        && let Some(refusal) = query_value(query, "prefix")?
+            .as_deref()
+            .and_then(|prefix| store.prefix_refusal(prefix))
+    {
+        return Err(refusal);
     }
     Ok(checked)
 }

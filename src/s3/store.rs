@@ -332,6 +332,33 @@ impl Store {
         Some(S3Error::new(S3ErrorCode::NotImplemented, message).with_reason(Reason::StoreRefusal))
     }
 
+    /// A listing prefix that enters the store's own folder: SeaweedFS 4.48 lists the
+    /// parts of an upload (`.uploads/<upload id>/…`, their names, sizes and ETags) to a
+    /// prefix inside it, ignoring empty segments (`//.uploads/…` too), while a
+    /// listing that does not name the folder never shows it.
+    pub fn prefix_refusal(self, prefix: &str) -> Option<S3Error> {
+        if self != Self::Seaweedfs {
+            return None;
+        }
+        prefix
+            .split('/')
+            .find(|segment| !segment.is_empty())
+            .filter(|first| *first == UPLOADS_FOLDER)?;
+        Some(
+            S3Error::new(
+                S3ErrorCode::NotImplemented,
+                "SeaweedFS 4.48 lists the parts of multipart uploads under \".uploads/\" to a prefix inside it, so the proxy refuses this listing.",
+            )
+            .with_reason(Reason::StoreRefusal),
+        )
+    }
+
+    /// Whether the keys of a DeleteObjects body must go through [`Self::key_refusal`]
+    /// before the store sees them (SeaweedFS deletes parts of other uploads by name).
+    pub fn checks_deleted_keys(self) -> bool {
+        self == Self::Seaweedfs
+    }
+
     /// Whether a successful SSE-C write of `op` must carry the store's echo of the
     /// algorithm and key MD5. Exempt only where the store never echoes yet was shown
     /// to encrypt (each exemption has a test checking the data at rest).

@@ -501,3 +501,35 @@ fn refuses_copy_conditions_the_store_would_ignore() {
         }
     }
 }
+
+#[test]
+fn seaweedfs_listings_inside_its_uploads_folder_are_refused() {
+    for prefix in [
+        ".uploads",
+        ".uploads/",
+        ".uploads/0a_1/",
+        "//.uploads/x",
+        "/.uploads",
+    ] {
+        let e = Store::Seaweedfs.prefix_refusal(prefix).expect("refused");
+        assert_eq!(e.code, S3ErrorCode::NotImplemented, "{prefix}");
+    }
+    for prefix in [
+        "",
+        "/",
+        ".upload",
+        ".uploadsX/",
+        "a/.uploads/",
+        ". uploads/",
+    ] {
+        assert!(
+            Store::Seaweedfs.prefix_refusal(prefix).is_none(),
+            "{prefix}"
+        );
+    }
+    for store in [Store::Rgw, Store::Garage, Store::Generic, Store::Minio] {
+        assert!(store.prefix_refusal(".uploads/x").is_none(), "{store:?}");
+        assert!(!store.checks_deleted_keys(), "{store:?}");
+    }
+    assert!(Store::Seaweedfs.checks_deleted_keys());
+}

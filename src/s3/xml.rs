@@ -654,3 +654,64 @@ pub fn records(xml: &[u8], record: &str, fields: &[&str]) -> Option<Vec<Vec<Opti
 #[cfg(test)]
 #[path = "xml_tests.rs"]
 mod tests;
+
+/// Largest DeleteObjects body read whole for its keys (1,000 keys of up to 1,024 bytes
+/// with their version IDs stay well under it).
+pub const MAX_DELETE_LIST: usize = 4 << 20;
+
+/// The text of every `<Key>` element (any namespace, any depth) of a complete document,
+/// as a Go `encoding/xml` reader takes it: character data and CDATA sections joined,
+/// comments skipped, references resolved, line ends normalized. Refuses what such a
+/// reader could take otherwise or not at all: a document type declaration, an entity
+/// other than XML's five, a malformed or unterminated document, bytes that are not
+/// UTF-8.
+pub fn element_texts(xml: &[u8], name: &str) -> Result<Vec<String>, &'static str> {
+    let text = std::str::from_utf8(xml).map_err(|_| "is not UTF-8")?;
+    let mut reader = Reader::from_str(text);
+    let mut texts = Vec::new();
+    // The text of the open element called `name`, and how deep inside it the reader is.
+    let mut open: Option<(String, usize)> = None;
+    let mut depth = 0usize;
+    loop {
+        let event = reader.read_event().map_err(|_| "is not well-formed XML")?;
+        match (event, open.as_mut()) {
+            (Event::DocType(_), _) => return Err("has a document type declaration"),
+            (Event::Start(e), None) if e.local_name().as_ref() == name => {
+                depth += 1;
+                open = Some((String::new(), depth));
+            }
+            (Event::Start(_), _) => depth += 1,
+            (Event::End(_), _) => {
+                if let Some((text, _)) = open.take_if(|(_, at)| *at == depth) {
+                    texts.push(text);
+                }
+                depth = depth.checked_sub(1).ok_or("is not well-formed XML")?;
+            }
+            (Event::Empty(e), None) if e.local_name().as_ref() == name => {
+                texts.push(String::new());
+            }
+            (Event::Text(t), Some((text, _))) => text.push_str(&t.xml10_content()),
+            (Event::CData(c), Some((text, _))) => text.push_str(&c.xml10_content()),
+            (Event::GeneralRef(r), open) => {
+                let resolved = reference(&r)?;
+                if let Some((text, _)) = open {
+                    text.push_str(&resolved);
+                }
+            }
+            (Event::Eof, _) if depth == 0 => return Ok(texts),
+            (Event::Eof, _) => return Err("ends inside an element"),
+            _ => {}
+        }
+    }
+}
+
+/// A character or entity reference resolved; only XML's five entities exist here.
+fn reference(r: &quick_xml::events::BytesRef<'_>) -> Result<String, &'static str> {
+    match r.resolve_char_ref() {
+        Ok(Some(c)) => Ok(c.to_string()),
+        Ok(None) => quick_xml::escape::resolve_predefined_entity(r)
+            .map(str::to_owned)
+            .ok_or("has an entity XML does not define"),
+        Err(_) => Err("has a character reference to no character"),
+    }
+}

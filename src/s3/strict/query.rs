@@ -44,6 +44,17 @@ const FLAGS: [&str; 33] = [
 /// Parameters with values the proxy reads.
 const VALUED: [&str; 3] = ["uploadId", "partNumber", "list-type"];
 
+/// The decoded value of the parameter called exactly `name` in a query string that
+/// [`Query::parse`] accepted (so named at most once, its escapes valid).
+pub fn value(raw: Option<&str>, name: &str) -> Result<Option<String>, S3Error> {
+    raw.unwrap_or_default()
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| decode(v))
+        .transpose()
+}
+
 /// A query string read strictly: every name a plain token, none repeated, at most one
 /// selector.
 #[derive(Debug, Default)]

@@ -1,0 +1,114 @@
+use http::{HeaderValue, Method, Request, StatusCode};
+use tower::{ServiceBuilder, ServiceExt as _};
+
+use super::*;
+use crate::layers::test_support::{Log, Seen, answer, named, pieces, recorder, target};
+
+/// A DeleteObjects body naming these keys, as clients write it.
+fn key_list(keys: &[&str]) -> String {
+    let objects: String = keys
+        .iter()
+        .map(|k| format!("<Object><Key>{k}</Key></Object>"))
+        .collect();
+    format!("<Delete><Quiet>true</Quiet>{objects}</Delete>")
+}
+
+async fn delete(store: Store, op: S3Op, body: &str, streaming: bool) -> Seen {
+    let log = Log::default();
+    let svc = ServiceBuilder::new()
+        .layer(DeleteKeysLayer::new(named(store)))
+        .service(recorder(&log, |_| Ok(answer(StatusCode::OK, &[], ""))));
+    let split = body.len() / 2;
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/b?delete")
+        .body(pieces(&[
+            &body.as_bytes()[..split],
+            &body.as_bytes()[split..],
+        ]))
+        .expect("a test request");
+    req.extensions_mut()
+        .insert(target(op, Some("b"), None, None));
+    if streaming {
+        req.headers_mut().insert(
+            "x-amz-content-sha256",
+            HeaderValue::from_static("STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+        );
+    }
+    let _ = svc.oneshot(req).await;
+    log.only()
+}
+
+#[tokio::test]
+async fn a_key_list_passes_whole_when_every_key_does() {
+    let body = key_list(&["a", "b/c", "&amp;x", ".uploadsX/y", "x/.uploads/y"]);
+    let seen = delete(Store::Seaweedfs, S3Op::DeleteObjects, &body, false).await;
+    assert!(seen.body_error.is_none(), "{:?}", seen.body_error);
+    assert_eq!(seen.body, body.as_bytes());
+}
+
+#[tokio::test]
+async fn a_key_in_the_uploads_folder_or_with_an_empty_segment_fails_the_body() {
+    for key in [
+        ".uploads/0a_1/0001_x.part",
+        "/.uploads/0a_1/0001_x.part",
+        "&#46;uploads/0a_1/0001_x.part",
+        ".upl<![CDATA[oads]]>/0a_1/p",
+        ".up<!-- -->loads/0a_1/p",
+        "a//b",
+    ] {
+        let body = key_list(&["fine", key]);
+        let seen = delete(Store::Seaweedfs, S3Op::DeleteObjects, &body, false).await;
+        assert!(seen.body.is_empty(), "{key}: sent");
+        let error = seen.body_error.expect("refused");
+        assert!(error.contains("SeaweedFS"), "{key}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn a_key_list_read_otherwise_fails_the_body() {
+    for body in [
+        "<Delete><Object><Key>a</Object></Delete>".to_owned(),
+        "<Delete><Object><Key>a</Key></Object>".to_owned(),
+        "<!DOCTYPE d [<!ENTITY e \".uploads\">]><Delete><Object><Key>&e;/x</Key></Object></Delete>"
+            .to_owned(),
+        "<Delete><Object><Key>&e;</Key></Object></Delete>".to_owned(),
+        "<Delete><Object><Key>&#0;</Key></Object></Delete>".to_owned(),
+    ] {
+        let seen = delete(Store::Seaweedfs, S3Op::DeleteObjects, &body, false).await;
+        assert!(seen.body.is_empty(), "{body}: sent");
+        let error = seen.body_error.expect("refused");
+        assert!(error.contains("MalformedXML"), "{body}: {error}");
+    }
+    let large = key_list(&[&*"k".repeat(1024); 4200]);
+    let seen = delete(Store::Seaweedfs, S3Op::DeleteObjects, &large, false).await;
+    assert!(seen.body.is_empty());
+    assert!(seen.body_error.expect("refused").contains("larger than"));
+}
+
+#[tokio::test]
+async fn an_undecoded_aws_chunked_key_list_is_refused() {
+    let body = key_list(&["a"]);
+    let seen = delete(Store::Seaweedfs, S3Op::DeleteObjects, &body, true).await;
+    assert!(seen.body.is_empty());
+    assert!(
+        seen.body_error
+            .expect("refused")
+            .contains("without aws-chunked")
+    );
+}
+
+#[tokio::test]
+async fn other_stores_and_other_requests_pass_untouched() {
+    let body = key_list(&[".uploads/0a_1/0001_x.part", "a//b"]);
+    for (store, op) in [
+        (Store::Rgw, S3Op::DeleteObjects),
+        (Store::Garage, S3Op::DeleteObjects),
+        (Store::Generic, S3Op::DeleteObjects),
+        (Store::Seaweedfs, S3Op::PutObject),
+    ] {
+        let seen = delete(store, op, &body, true).await;
+        assert!(seen.body_error.is_none(), "{store:?} {op:?}");
+        assert_eq!(seen.body, body.as_bytes());
+    }
+}
