@@ -4,8 +4,9 @@
 //! to an SSE-C upload without UploadPart and without the proxy's check. Against the real
 //! store, in both modes: every key in that folder is refused, and the store's ListParts
 //! shows nothing arrived. A listing with a prefix inside the folder (which shows the
-//! parts of any upload whose ID the client knows) and a DeleteObjects naming a part
-//! are refused too, and the part stays.
+//! parts of any upload whose ID the client knows), one that starts after a key in it
+//! (every upload's parts), and a DeleteObjects naming a part are refused too, and the
+//! part stays.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,9 +14,15 @@ mod support;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use md5::{Digest as _, Md5};
 use support::s3::{Key, WithKey, create_upload, failure};
 use support::wire::{direct_client, route};
-use support::{Mode, Store, bucket_name, store_client, store_proxy_mode, store_upload_id};
+use support::{
+    Mode, RawClient, Store, bucket_name, signed, store_client, store_proxy_mode, store_upload_id,
+};
 
 /// SeaweedFS keeps the parts of an upload as objects `.uploads/<store id>/NNNN_….part`
 /// of the bucket and takes any object written there as a part: in either mode, keys in
@@ -157,6 +164,65 @@ async fn parts_cannot_be_listed_or_deleted_through_the_folder(store: Store, mode
             "{prefix}"
         );
     }
+    // A listing that starts inside the folder shows every upload's parts at the store.
+    let after = direct
+        .list_objects_v2()
+        .bucket(&bucket)
+        .start_after(".uploads/")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        after
+            .contents()
+            .iter()
+            .any(|o| o.key() == Some(part.as_str())),
+        "{:?}",
+        after.contents()
+    );
+    for start in [".uploads/".to_owned(), format!("/{folder}")] {
+        let refused = [
+            client
+                .list_objects_v2()
+                .bucket(&bucket)
+                .start_after(&start)
+                .send()
+                .await
+                .map(|_| ())
+                .unwrap_err(),
+            client
+                .list_objects_v2()
+                .bucket(&bucket)
+                .continuation_token(&start)
+                .send()
+                .await
+                .map(|_| ())
+                .unwrap_err(),
+        ];
+        for e in refused {
+            assert_eq!(failure(&e), (501, "NotImplemented".to_owned()), "{start}");
+        }
+        let v1 = client
+            .list_objects()
+            .bucket(&bucket)
+            .marker(&start)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(failure(&v1), (501, "NotImplemented".to_owned()), "{start}");
+        let versions = client
+            .list_object_versions()
+            .bucket(&bucket)
+            .key_marker(&start)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            failure(&versions),
+            (501, "NotImplemented".to_owned()),
+            "{start}"
+        );
+    }
     // Prefixes that only look alike list as usual.
     for prefix in [".uploadsX/", "obj", "x/.uploads/"] {
         client
@@ -197,6 +263,32 @@ async fn parts_cannot_be_listed_or_deleted_through_the_folder(store: Store, mode
             failure(&refused),
             (501, "NotImplemented".to_owned()),
             "{keys:?}"
+        );
+    }
+    // Key lists SeaweedFS reads as naming the part: the key around a child element
+    // (Go keeps the element's own text), and `?delete` at an object path.
+    let raw = RawClient::new(&proxy.pki.ca_pem, false);
+    let nested = part.replacen(".uploads", ".<x>ZZ</x>uploads", 1);
+    for (path, key) in [
+        (format!("/{bucket}"), nested),
+        (format!("/{bucket}/obj"), part.clone()),
+    ] {
+        let body = format!("<Delete><Object><Key>{key}</Key></Object></Delete>");
+        let md5 = BASE64.encode(Md5::digest(body.as_bytes()));
+        let url = format!("{}{path}?delete", proxy.url());
+        let req = signed(
+            &proxy.client,
+            "POST",
+            &url,
+            &[("content-md5", &md5)],
+            Bytes::from(body),
+        );
+        let response = raw.send(req).await;
+        assert!(
+            matches!(response.status.as_u16(), 400 | 501),
+            "{path} {key}: {} {:?}",
+            response.status,
+            response.body
         );
     }
     // Nothing of a refused list was deleted; a list without such keys deletes.

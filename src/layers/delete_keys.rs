@@ -28,7 +28,7 @@ use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::sigv4::Verified;
 use crate::s3::store::{LiveStore, Store};
-use crate::s3::xml::{MAX_DELETE_LIST, element_texts};
+use crate::s3::xml::{Budget, MAX_DELETE_LIST, element_texts};
 
 /// Adds [`DeleteKeys`].
 #[derive(Clone, Debug)]
@@ -97,6 +97,12 @@ where
     }
 }
 
+/// Bytes of key lists held at once across every request; a list that would go past
+/// it is refused with `503 ServiceUnavailable` (the client may retry).
+pub const MAX_HELD_DELETE_LISTS: usize = 32 << 20;
+
+static HELD: Budget = Budget::new(MAX_HELD_DELETE_LISTS);
+
 /// The state of a key list being read.
 #[derive(Debug)]
 struct Holding {
@@ -114,10 +120,17 @@ enum State {
     Done,
 }
 
+impl Drop for Holding {
+    fn drop(&mut self) {
+        HELD.give(self.body.len());
+    }
+}
+
 impl Holding {
     /// The whole body, if every key passes.
     fn finish(&mut self) -> Result<Bytes, S3Error> {
         let body = std::mem::take(&mut self.body);
+        HELD.give(body.len());
         let keys = element_texts(&body, "Key").map_err(|why| {
             S3Error::new(
                 S3ErrorCode::MalformedXML,
@@ -175,6 +188,13 @@ where
                                 format!(
                                     "The DeleteObjects key list is larger than {MAX_DELETE_LIST} bytes."
                                 ),
+                            ));
+                            continue;
+                        }
+                        if !HELD.take(data.len()) {
+                            hold.state = State::Refused(S3Error::new(
+                                S3ErrorCode::ServiceUnavailable,
+                                "Please reduce your request rate.",
                             ));
                             continue;
                         }

@@ -159,6 +159,15 @@ pub struct After {
     sent: Option<KeyDigest>,
 }
 
+/// The listing parameters that say where a listing starts.
+const LISTING_START: [&str; 5] = [
+    "prefix",
+    "start-after",
+    "continuation-token",
+    "marker",
+    "key-marker",
+];
+
 /// Every request-side check, in order: AWS's header validation, the bucket policy,
 /// the store's known failures.
 fn check(
@@ -210,12 +219,15 @@ fn check(
         s3.op,
         S3Op::ListObjects | S3Op::ListObjectsV2 | S3Op::ListObjectVersions
     );
-    if listing
-        && let Some(refusal) = query_value(query, "prefix")?
-            .as_deref()
-            .and_then(|prefix| store.prefix_refusal(prefix))
-    {
-        return Err(refusal);
+    if listing {
+        for name in LISTING_START {
+            if let Some(refusal) = query_value(query, name)?
+                .as_deref()
+                .and_then(|value| store.listing_refusal(value))
+            {
+                return Err(refusal);
+            }
+        }
     }
     Ok(checked)
 }

@@ -320,6 +320,14 @@ fn object_op(target: &Target<'_>, params: &Query<'_>) -> Result<S3Op, S3Error> {
         )
         .with_reason(super::error::Reason::StoreRefusal));
     }
+    if params.has("delete") {
+        // SeaweedFS runs DeleteObjects at an object path too, deleting the keys of the
+        // body: read as an object request here, its keys would pass unchecked.
+        return Err(strict::ambiguous(
+            strict::REASON_QUERY,
+            "DeleteObjects (?delete) addresses a bucket, not an object.",
+        ));
+    }
     let multipart = params.is_multipart();
     if *target.method == Method::PUT && multipart != params.has_part_number() {
         return Err(strict::ambiguous(

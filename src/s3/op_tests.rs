@@ -735,6 +735,10 @@ fn refuses_what_a_store_could_read_as_another_target_or_operation() {
         ("POST", "localhost", "/b?delete", true),
         ("POST", "localhost", "/b/k?select&select-type=2", true),
         ("GET", "localhost", "/b/k?acl&torrent", false),
+        // SeaweedFS deletes the body's keys at an object path too.
+        ("POST", "localhost", "/b/k?delete", false),
+        ("POST", "b.s3.example.com", "/k?delete", false),
+        ("DELETE", "localhost", "/b/k?delete", false),
     ];
     for (method, host, target, form) in cases {
         let method = Method::from_bytes(method.as_bytes()).unwrap();

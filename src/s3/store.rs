@@ -332,22 +332,24 @@ impl Store {
         Some(S3Error::new(S3ErrorCode::NotImplemented, message).with_reason(Reason::StoreRefusal))
     }
 
-    /// A listing prefix that enters the store's own folder: SeaweedFS 4.48 lists the
-    /// parts of an upload (`.uploads/<upload id>/…`, their names, sizes and ETags) to a
-    /// prefix inside it, ignoring empty segments (`//.uploads/…` too), while a
-    /// listing that does not name the folder never shows it.
-    pub fn prefix_refusal(self, prefix: &str) -> Option<S3Error> {
+    /// A listing parameter (`prefix`, `start-after`, `continuation-token`, `marker`,
+    /// `key-marker`) that enters the store's own folder: SeaweedFS 4.48 hides
+    /// `.uploads/` from listings, except to one that starts inside it (ignoring empty
+    /// segments: `//.uploads/` too), which shows the parts of uploads (names, sizes,
+    /// ETags) — a `start-after` or raw continuation token of `.uploads/` shows every
+    /// upload's.
+    pub fn listing_refusal(self, value: &str) -> Option<S3Error> {
         if self != Self::Seaweedfs {
             return None;
         }
-        prefix
+        value
             .split('/')
             .find(|segment| !segment.is_empty())
             .filter(|first| *first == UPLOADS_FOLDER)?;
         Some(
             S3Error::new(
                 S3ErrorCode::NotImplemented,
-                "SeaweedFS 4.48 lists the parts of multipart uploads under \".uploads/\" to a prefix inside it, so the proxy refuses this listing.",
+                "SeaweedFS 4.48 lists the parts of multipart uploads to a listing that starts inside \".uploads/\", so the proxy refuses this listing.",
             )
             .with_reason(Reason::StoreRefusal),
         )

@@ -503,7 +503,7 @@ fn refuses_copy_conditions_the_store_would_ignore() {
 }
 
 #[test]
-fn seaweedfs_listings_inside_its_uploads_folder_are_refused() {
+fn seaweedfs_listings_starting_inside_its_uploads_folder_are_refused() {
     for prefix in [
         ".uploads",
         ".uploads/",
@@ -511,7 +511,7 @@ fn seaweedfs_listings_inside_its_uploads_folder_are_refused() {
         "//.uploads/x",
         "/.uploads",
     ] {
-        let e = Store::Seaweedfs.prefix_refusal(prefix).expect("refused");
+        let e = Store::Seaweedfs.listing_refusal(prefix).expect("refused");
         assert_eq!(e.code, S3ErrorCode::NotImplemented, "{prefix}");
     }
     for prefix in [
@@ -523,12 +523,12 @@ fn seaweedfs_listings_inside_its_uploads_folder_are_refused() {
         ". uploads/",
     ] {
         assert!(
-            Store::Seaweedfs.prefix_refusal(prefix).is_none(),
+            Store::Seaweedfs.listing_refusal(prefix).is_none(),
             "{prefix}"
         );
     }
     for store in [Store::Rgw, Store::Garage, Store::Generic, Store::Minio] {
-        assert!(store.prefix_refusal(".uploads/x").is_none(), "{store:?}");
+        assert!(store.listing_refusal(".uploads/x").is_none(), "{store:?}");
         assert!(!store.checks_deleted_keys(), "{store:?}");
     }
     assert!(Store::Seaweedfs.checks_deleted_keys());

@@ -197,19 +197,44 @@ pub const MAX_HELD_LISTING: usize = 8 << 20;
 pub const MAX_HELD_LISTINGS: usize = 64 << 20;
 
 /// Bytes of listings held now.
-static HELD: AtomicUsize = AtomicUsize::new(0);
+static HELD: Budget = Budget::new(MAX_HELD_LISTINGS);
 
-/// Takes `n` bytes of the shared budget, if they are there.
-fn reserve(n: usize) -> bool {
-    let mut now = HELD.load(Ordering::Relaxed);
-    loop {
-        let Some(next) = now.checked_add(n).filter(|&t| t <= MAX_HELD_LISTINGS) else {
-            return false;
-        };
-        match HELD.compare_exchange_weak(now, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return true,
-            Err(seen) => now = seen,
+/// A number of bytes shared by every request holding bodies of one kind.
+#[derive(Debug)]
+pub struct Budget {
+    held: AtomicUsize,
+    max: usize,
+}
+
+impl Budget {
+    /// A budget of `max` bytes.
+    pub const fn new(max: usize) -> Self {
+        Self {
+            held: AtomicUsize::new(0),
+            max,
         }
+    }
+
+    /// Takes `n` bytes, if they are there.
+    pub fn take(&self, n: usize) -> bool {
+        let mut now = self.held.load(Ordering::Relaxed);
+        loop {
+            let Some(next) = now.checked_add(n).filter(|&t| t <= self.max) else {
+                return false;
+            };
+            match self
+                .held
+                .compare_exchange_weak(now, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(seen) => now = seen,
+            }
+        }
+    }
+
+    /// Gives back `n` bytes taken.
+    pub fn give(&self, n: usize) {
+        self.held.fetch_sub(n, Ordering::Relaxed);
     }
 }
 
@@ -314,7 +339,7 @@ pub struct EtagRewriter {
 
 impl Drop for EtagRewriter {
     fn drop(&mut self) {
-        HELD.fetch_sub(std::mem::take(&mut self.reserved), Ordering::Relaxed);
+        HELD.give(std::mem::take(&mut self.reserved));
     }
 }
 
@@ -370,7 +395,7 @@ impl EtagRewriter {
     /// listing whose key encoding is not yet known: all of it).
     pub fn feed(&mut self, input: &[u8]) -> Vec<u8> {
         if let Some(held) = self.held.as_mut() {
-            if held.len() + input.len() <= MAX_HELD_LISTING && reserve(input.len()) {
+            if held.len() + input.len() <= MAX_HELD_LISTING && HELD.take(input.len()) {
                 self.reserved += input.len();
                 held.extend_from_slice(input);
                 return Vec::new();
@@ -405,7 +430,7 @@ impl EtagRewriter {
         if let Some(Hiding::Listing { keys: k, .. }) = self.opaque.as_mut() {
             *k = keys;
         }
-        HELD.fetch_sub(std::mem::take(&mut self.reserved), Ordering::Relaxed);
+        HELD.give(std::mem::take(&mut self.reserved));
         self.held.take().unwrap_or_default()
     }
 
@@ -659,42 +684,46 @@ mod tests;
 /// with their version IDs stay well under it).
 pub const MAX_DELETE_LIST: usize = 4 << 20;
 
-/// The text of every `<Key>` element (any namespace, any depth) of a complete document,
-/// as a Go `encoding/xml` reader takes it: character data and CDATA sections joined,
-/// comments skipped, references resolved, line ends normalized. Refuses what such a
-/// reader could take otherwise or not at all: a document type declaration, an entity
-/// other than XML's five, a malformed or unterminated document, bytes that are not
-/// UTF-8.
+/// The text of every element called `name` (any namespace, any depth) of a complete
+/// document, as a Go `encoding/xml` reader takes it: character data and CDATA sections
+/// joined, comments skipped, references resolved, line ends normalized. Refuses what
+/// such a reader could take otherwise or not at all: an element inside one called
+/// `name`, a document type declaration, an entity other than XML's five, a malformed
+/// or unterminated document, bytes that are not UTF-8.
 pub fn element_texts(xml: &[u8], name: &str) -> Result<Vec<String>, &'static str> {
     let text = std::str::from_utf8(xml).map_err(|_| "is not UTF-8")?;
     let mut reader = Reader::from_str(text);
     let mut texts = Vec::new();
-    // The text of the open element called `name`, and how deep inside it the reader is.
-    let mut open: Option<(String, usize)> = None;
+    // The text of the open element called `name` (nothing opens inside it).
+    let mut open: Option<String> = None;
     let mut depth = 0usize;
     loop {
         let event = reader.read_event().map_err(|_| "is not well-formed XML")?;
         match (event, open.as_mut()) {
             (Event::DocType(_), _) => return Err("has a document type declaration"),
-            (Event::Start(e), None) if e.local_name().as_ref() == name => {
-                depth += 1;
-                open = Some((String::new(), depth));
+            // Go's reader keeps only an element's own text, skipping its children: a
+            // text spelled around one would read differently here.
+            (Event::Start(_) | Event::Empty(_), Some(_)) => {
+                return Err("has an element inside an element it reads");
             }
-            (Event::Start(_), _) => depth += 1,
-            (Event::End(_), _) => {
-                if let Some((text, _)) = open.take_if(|(_, at)| *at == depth) {
-                    texts.push(text);
+            (Event::Start(e), None) => {
+                depth += 1;
+                if e.local_name().as_ref() == name {
+                    open = Some(String::new());
                 }
-                depth = depth.checked_sub(1).ok_or("is not well-formed XML")?;
             }
             (Event::Empty(e), None) if e.local_name().as_ref() == name => {
                 texts.push(String::new());
             }
-            (Event::Text(t), Some((text, _))) => text.push_str(&t.xml10_content()),
-            (Event::CData(c), Some((text, _))) => text.push_str(&c.xml10_content()),
+            (Event::End(_), _) => {
+                texts.extend(open.take());
+                depth = depth.checked_sub(1).ok_or("is not well-formed XML")?;
+            }
+            (Event::Text(t), Some(text)) => text.push_str(&t.xml10_content()),
+            (Event::CData(c), Some(text)) => text.push_str(&c.xml10_content()),
             (Event::GeneralRef(r), open) => {
                 let resolved = reference(&r)?;
-                if let Some((text, _)) = open {
+                if let Some(text) = open {
                     text.push_str(&resolved);
                 }
             }

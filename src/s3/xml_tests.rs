@@ -285,3 +285,14 @@ fn entries_the_proxy_cannot_name_get_unlinkable_values() {
         assert_ne!(first, second, "the value links the entry to something");
     }
 }
+
+#[test]
+fn a_budget_lends_up_to_its_size_and_takes_back_what_it_lent() {
+    let budget = Budget::new(10);
+    assert!(budget.take(6));
+    assert!(!budget.take(5), "past the size");
+    assert!(budget.take(4));
+    assert!(!budget.take(1));
+    budget.give(6);
+    assert!(budget.take(6));
+}
