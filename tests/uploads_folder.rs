@@ -291,6 +291,12 @@ async fn parts_cannot_be_listed_or_deleted_through_the_folder(store: Store, mode
             response.body
         );
     }
+    // SeaweedFS lists the bucket's uploads (their keys and store IDs) for a GET of an
+    // object with `?uploads`; a bucket's sub-resource at an object path is refused.
+    let url = format!("{}/{bucket}/obj?uploads", proxy.url());
+    let req = signed(&proxy.client, "GET", &url, &[], Bytes::new());
+    let response = raw.send(req).await;
+    assert_eq!(response.status.as_u16(), 400, "{:?}", response.body);
     // Nothing of a refused list was deleted; a list without such keys deletes.
     assert_eq!(at_store(folder.clone()).await, vec![part.clone()]);
     assert_eq!(at_store("plain".to_owned()).await, vec!["plain".to_owned()]);

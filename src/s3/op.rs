@@ -310,6 +310,33 @@ fn bucket_op(target: &Target<'_>, params: &Query<'_>) -> S3Op {
     }
 }
 
+/// Sub-resources of a bucket only (`uploads` also creates an upload at an object path).
+const BUCKET_ONLY: [&str; 23] = [
+    "accelerate",
+    "analytics",
+    "cors",
+    "delete",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "lifecycle",
+    "location",
+    "logging",
+    "metadataTable",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "versioning",
+    "versions",
+    "website",
+];
+
 fn object_op(target: &Target<'_>, params: &Query<'_>) -> Result<S3Op, S3Error> {
     if params.has("append") {
         // Ceph RGW appends to an object for `PUT ?append&position=N`, ignoring SSE-C
@@ -320,12 +347,16 @@ fn object_op(target: &Target<'_>, params: &Query<'_>) -> Result<S3Op, S3Error> {
         )
         .with_reason(super::error::Reason::StoreRefusal));
     }
-    if params.has("delete") {
-        // SeaweedFS runs DeleteObjects at an object path too, deleting the keys of the
-        // body: read as an object request here, its keys would pass unchecked.
+    // Stores read a bucket's sub-resource at an object path their own way: SeaweedFS
+    // runs `POST ?delete` as DeleteObjects (deleting the body's keys, which an object
+    // request here would not check) and `GET ?uploads` as ListMultipartUploads, and
+    // writes nothing for `PUT ?policy`; a form upload carries its own parameters.
+    let bucket_only = BUCKET_ONLY.iter().find(|flag| params.has(flag));
+    let listing_uploads = params.has("uploads") && *target.method != Method::POST;
+    if !target.is_form && (bucket_only.is_some() || listing_uploads) {
         return Err(strict::ambiguous(
             strict::REASON_QUERY,
-            "DeleteObjects (?delete) addresses a bucket, not an object.",
+            "A bucket sub-resource parameter addresses a bucket, not an object.",
         ));
     }
     let multipart = params.is_multipart();

@@ -739,6 +739,13 @@ fn refuses_what_a_store_could_read_as_another_target_or_operation() {
         ("POST", "localhost", "/b/k?delete", false),
         ("POST", "b.s3.example.com", "/k?delete", false),
         ("DELETE", "localhost", "/b/k?delete", false),
+        // A bucket's sub-resources at an object path: SeaweedFS lists uploads for
+        // `GET ?uploads` and writes no object for `PUT ?policy`.
+        ("GET", "localhost", "/b/k?uploads", false),
+        ("DELETE", "localhost", "/b/k?uploads", false),
+        ("PUT", "localhost", "/b/k?policy", false),
+        ("GET", "localhost", "/b/k?versions", false),
+        ("PUT", "localhost", "/b/k?versioning", false),
     ];
     for (method, host, target, form) in cases {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
