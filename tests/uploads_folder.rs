@@ -291,6 +291,16 @@ async fn parts_cannot_be_listed_or_deleted_through_the_folder(store: Store, mode
             response.body
         );
     }
+    // SeaweedFS takes its routes in its own order: with `list-type=2` a bucket's
+    // configuration GET is a ListObjectsV2 to its current source (4.48 answers 400);
+    // the proxy checks where any request at a bucket path would start a listing.
+    let url = format!(
+        "{}/{bucket}?ownershipControls&list-type=2&prefix=.uploads%2F{store_id}%2F",
+        proxy.url()
+    );
+    let req = signed(&proxy.client, "GET", &url, &[], Bytes::new());
+    let response = raw.send(req).await;
+    assert_eq!(response.status.as_u16(), 501, "{:?}", response.body);
     // SeaweedFS lists the bucket's uploads (their keys and store IDs) for a GET of an
     // object with `?uploads`; a bucket's sub-resource at an object path is refused.
     let url = format!("{}/{bucket}/obj?uploads", proxy.url());

@@ -215,11 +215,10 @@ fn check(
             return Err(refusal);
         }
     }
-    let listing = matches!(
-        s3.op,
-        S3Op::ListObjects | S3Op::ListObjectsV2 | S3Op::ListObjectVersions
-    );
-    if listing {
+    // Every request at a bucket path, not only those classified as listings: a store
+    // picks its route by its own order of parameters (SeaweedFS's current source runs
+    // `?ownershipControls&list-type=2` as ListObjectsV2; 4.48 answers it 400).
+    if s3.bucket.is_some() && s3.key.is_none() {
         for name in LISTING_START {
             if let Some(refusal) = query_value(query, name)?
                 .as_deref()

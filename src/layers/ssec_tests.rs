@@ -628,3 +628,49 @@ async fn drops_an_echo_of_a_key_the_request_did_not_carry() {
     let (result, _) = send(settings(Store::Seaweedfs, allow()), plain, ok_with(echo(2))).await;
     assert!(result.unwrap().headers().get(SSE_C_KEY_MD5).is_none());
 }
+
+/// A GET at the bucket path with `query`, as the classify layer found it.
+fn at_bucket(op: S3Op, query: &str) -> Request<Full<Bytes>> {
+    let mut req = request(Method::GET, target(op, Some("b"), None, None));
+    *req.uri_mut() = format!("/b?{query}").parse().expect("a test URI");
+    req
+}
+
+#[tokio::test]
+async fn seaweedfs_listings_starting_in_its_uploads_folder_are_refused_whatever_the_op() {
+    use crate::s3::op::BucketSub;
+    for (op, query) in [
+        (S3Op::ListObjectsV2, "list-type=2&prefix=.uploads%2Fx%2F"),
+        (S3Op::ListObjectsV2, "list-type=2&start-after=.uploads%2F"),
+        (
+            S3Op::ListObjectsV2,
+            "list-type=2&continuation-token=%2F.uploads%2F",
+        ),
+        (S3Op::ListObjects, "marker=.uploads%2F"),
+        (S3Op::ListObjectVersions, "versions&key-marker=.uploads%2F"),
+        // Newer SeaweedFS routes this to ListObjectsV2 (4.48 answers 400).
+        (
+            S3Op::GetBucketConfig(BucketSub::OwnershipControls),
+            "ownershipControls&list-type=2&prefix=.uploads%2F",
+        ),
+    ] {
+        let e = refuse(settings(Store::Seaweedfs, allow()), at_bucket(op, query)).await;
+        assert_eq!(e.code, S3ErrorCode::NotImplemented, "{query}");
+    }
+    for (store, query) in [
+        (
+            Store::Seaweedfs,
+            "list-type=2&prefix=.uploadsX%2F&start-after=a",
+        ),
+        (Store::Rgw, "list-type=2&start-after=.uploads%2F"),
+    ] {
+        let (result, log) = send(
+            settings(store, allow()),
+            at_bucket(S3Op::ListObjectsV2, query),
+            |_| Ok(answer(StatusCode::OK, &[], "")),
+        )
+        .await;
+        assert!(result.is_ok(), "{query}");
+        assert_eq!(log.calls(), 1, "{query}");
+    }
+}
