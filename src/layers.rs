@@ -11,6 +11,7 @@ pub mod delete_keys;
 pub mod error_response;
 pub mod etag;
 pub mod finish;
+pub mod held;
 pub mod inject;
 pub mod list_buckets;
 pub mod multipart;

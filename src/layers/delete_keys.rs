@@ -7,22 +7,18 @@
 //! It sits below the body checks of resign mode, so it reads the body as the store will
 //! get it (aws-chunked decoded, signature and checksum verified). The body (a key list)
 //! is read whole, up to [`MAX_DELETE_LIST`], and sent unchanged only if every key
-//! passes; otherwise the body fails with the refusal before a byte of it left (as
-//! `layers::payload` does), so the store deletes nothing. In passthrough mode an
+//! passes; otherwise the body fails with the refusal before a byte of it left
+//! (`layers::held`), so the store deletes nothing. In passthrough mode an
 //! aws-chunked key list is refused: its framing reaches the store undecoded.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::Request;
-use http_body::{Body, Frame, SizeHint};
-use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use crate::error::BoxError;
-use crate::layers::payload::BodyRefused;
+use crate::layers::held::{Held, HeldBody, Hold};
 use crate::s3::chunked::Framing;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::op::{S3Op, S3Request};
@@ -62,7 +58,7 @@ pub struct DeleteKeys<S> {
 
 impl<S, B> Service<Request<B>> for DeleteKeys<S>
 where
-    S: Service<Request<KeysBody<B>>>,
+    S: Service<Request<HeldBody<B, KeyList>>>,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -78,22 +74,22 @@ where
             .extensions()
             .get::<S3Request>()
             .is_some_and(|s3| s3.op == S3Op::DeleteObjects);
-        let hold = (deletes && store.checks_deleted_keys()).then(|| {
+        let held = (deletes && store.checks_deleted_keys()).then(|| {
+            let list = KeyList { store };
             let undecoded = req.extensions().get::<Verified>().is_none()
                 && !matches!(Framing::from_headers(req.headers()), Ok(None));
-            Box::new(Holding {
-                store,
-                body: Vec::new(),
-                state: match undecoded {
-                    true => State::Refused(S3Error::new(
+            match undecoded {
+                true => Held::refused(
+                    list,
+                    S3Error::new(
                         S3ErrorCode::NotImplemented,
                         "The proxy reads the keys of a DeleteObjects request for this store; send the key list without aws-chunked encoding.",
-                    )),
-                    false => State::Reading,
-                },
-            })
+                    ),
+                ),
+                false => Held::new(list),
+            }
         });
-        self.inner.call(req.map(|inner| KeysBody { inner, hold }))
+        self.inner.call(req.map(|inner| HeldBody::new(inner, held)))
     }
 }
 
@@ -103,34 +99,30 @@ pub const MAX_HELD_DELETE_LISTS: usize = 32 << 20;
 
 static HELD: Budget = Budget::new(MAX_HELD_DELETE_LISTS);
 
-/// The state of a key list being read.
+/// A key list checked against the store's key refusals.
 #[derive(Debug)]
-struct Holding {
+pub struct KeyList {
     store: Store,
-    /// The body so far.
-    body: Vec<u8>,
-    state: State,
 }
 
-#[derive(Debug)]
-enum State {
-    Reading,
-    /// Refused before the body was read.
-    Refused(S3Error),
-    Done,
-}
-
-impl Drop for Holding {
-    fn drop(&mut self) {
-        HELD.give(self.body.len());
+impl Hold for KeyList {
+    fn limit(&self) -> usize {
+        MAX_DELETE_LIST
     }
-}
 
-impl Holding {
+    fn too_large(&self) -> S3Error {
+        S3Error::new(
+            S3ErrorCode::MalformedXML,
+            format!("The DeleteObjects key list is larger than {MAX_DELETE_LIST} bytes."),
+        )
+    }
+
+    fn budget(&self) -> Option<&'static Budget> {
+        Some(&HELD)
+    }
+
     /// The whole body, if every key passes.
-    fn finish(&mut self) -> Result<Bytes, S3Error> {
-        let body = std::mem::take(&mut self.body);
-        HELD.give(body.len());
+    fn finish(&mut self, body: Vec<u8>) -> Result<Bytes, S3Error> {
         let keys = element_texts(&body, "Key").map_err(|why| {
             S3Error::new(
                 S3ErrorCode::MalformedXML,
@@ -141,91 +133,6 @@ impl Holding {
             Some(refusal) => Err(refusal),
             None => Ok(Bytes::from(body)),
         }
-    }
-}
-
-pin_project! {
-    /// The request body, held whole and its keys checked when [`DeleteKeys`] asked.
-    pub struct KeysBody<B> {
-        #[pin]
-        inner: B,
-        hold: Option<Box<Holding>>,
-    }
-}
-
-impl<B> Body for KeysBody<B>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let mut this = self.project();
-        let Some(hold) = this.hold.as_mut() else {
-            return this
-                .inner
-                .poll_frame(cx)
-                .map(|f| f.map(|r| r.map_err(Into::into)));
-        };
-        loop {
-            match std::mem::replace(&mut hold.state, State::Done) {
-                State::Done => return Poll::Ready(None),
-                State::Refused(e) => return Poll::Ready(Some(Err(Box::new(BodyRefused(e))))),
-                State::Reading => hold.state = State::Reading,
-            }
-            match ready!(this.inner.as_mut().poll_frame(cx)) {
-                Some(Ok(frame)) => {
-                    // Trailers of a plain body were consumed by the body checks.
-                    if let Some(data) = frame.data_ref() {
-                        if hold.body.len() + data.len() > MAX_DELETE_LIST {
-                            hold.state = State::Refused(S3Error::new(
-                                S3ErrorCode::MalformedXML,
-                                format!(
-                                    "The DeleteObjects key list is larger than {MAX_DELETE_LIST} bytes."
-                                ),
-                            ));
-                            continue;
-                        }
-                        if !HELD.take(data.len()) {
-                            hold.state = State::Refused(S3Error::new(
-                                S3ErrorCode::ServiceUnavailable,
-                                "Please reduce your request rate.",
-                            ));
-                            continue;
-                        }
-                        hold.body.extend_from_slice(data);
-                    }
-                }
-                Some(Err(e)) => {
-                    hold.state = State::Done;
-                    return Poll::Ready(Some(Err(e.into())));
-                }
-                None => {
-                    hold.state = State::Done;
-                    return Poll::Ready(Some(match hold.finish() {
-                        Ok(body) => Ok(Frame::data(body)),
-                        Err(e) => Err(Box::new(BodyRefused(e))),
-                    }));
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.hold {
-            Some(hold) => matches!(hold.state, State::Done),
-            None => self.inner.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        // The body is sent unchanged or not at all.
-        self.inner.size_hint()
     }
 }
 

@@ -32,8 +32,8 @@ use tower::{Layer, Service};
 
 use crate::config::EtagMode;
 use crate::credentials::LiveCredentials;
-use crate::error::{BoxError, ProxyError};
-use crate::layers::payload::BodyRefused;
+use crate::error::ProxyError;
+use crate::layers::held::{Held, HeldBody, Hold};
 use crate::layers::post_object::FormKey;
 use crate::layers::stream::seen;
 use crate::s3::error::{S3Error, S3ErrorCode};
@@ -688,7 +688,7 @@ pub struct EtagReveal<S> {
 
 impl<S, B> Service<Request<B>> for EtagReveal<S>
 where
-    S: Service<Request<RevealBody<B>>>,
+    S: Service<Request<HeldBody<B, Revealing>>>,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -699,35 +699,38 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> S::Future {
-        let reveal = req.extensions_mut().remove::<RevealParts>().map(|parts| {
+        let held = req.extensions_mut().remove::<RevealParts>().map(|parts| {
             let md5 = req.headers_mut().remove(CONTENT_MD5);
-            Box::new(Revealing {
+            Held::new(Revealing {
                 etags: parts.0,
                 md5,
-                body: Vec::new(),
-                done: false,
             })
         });
-        self.inner
-            .call(req.map(|inner| RevealBody { inner, reveal }))
+        self.inner.call(req.map(|inner| HeldBody::new(inner, held)))
     }
 }
 
-/// The state of a part list being read.
+/// A part list to reveal.
 #[derive(Debug)]
-struct Revealing {
+pub struct Revealing {
     etags: ObjectEtags,
     /// The client's `Content-MD5`.
     md5: Option<HeaderValue>,
-    /// The body so far.
-    body: Vec<u8>,
-    done: bool,
 }
 
-impl Revealing {
+impl Hold for Revealing {
+    fn limit(&self) -> usize {
+        MAX_PART_LIST
+    }
+
+    fn too_large(&self) -> S3Error {
+        malformed(format!(
+            "The part list is larger than {MAX_PART_LIST} bytes."
+        ))
+    }
+
     /// The whole body as the client sent it, checked and mapped.
-    fn finish(&mut self) -> Result<Bytes, S3Error> {
-        let body = std::mem::take(&mut self.body);
+    fn finish(&mut self, body: Vec<u8>) -> Result<Bytes, S3Error> {
         if let Some(expected) = self.md5.take() {
             let digest = base64::Engine::encode(
                 &base64::engine::general_purpose::STANDARD,
@@ -748,76 +751,6 @@ impl Revealing {
 
 fn malformed(message: String) -> S3Error {
     S3Error::new(S3ErrorCode::MalformedXML, message)
-}
-
-pin_project! {
-    /// The request body, its part ETags revealed when [`RevealParts`] asked for it.
-    pub struct RevealBody<B> {
-        #[pin]
-        inner: B,
-        reveal: Option<Box<Revealing>>,
-    }
-}
-
-impl<B> Body for RevealBody<B>
-where
-    B: Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let mut this = self.project();
-        let Some(reveal) = this.reveal.as_mut() else {
-            return this
-                .inner
-                .poll_frame(cx)
-                .map(|f| f.map(|r| r.map_err(Into::into)));
-        };
-        loop {
-            if reveal.done {
-                return Poll::Ready(None);
-            }
-            match ready!(this.inner.as_mut().poll_frame(cx)) {
-                Some(Ok(frame)) => {
-                    // Trailers of a plain body were consumed by the body checks.
-                    if let Some(data) = frame.data_ref() {
-                        if reveal.body.len() + data.len() > MAX_PART_LIST {
-                            reveal.done = true;
-                            return Poll::Ready(Some(Err(Box::new(BodyRefused(malformed(
-                                format!("The part list is larger than {MAX_PART_LIST} bytes."),
-                            ))))));
-                        }
-                        reveal.body.extend_from_slice(data);
-                    }
-                }
-                Some(Err(e)) => return Poll::Ready(Some(Err(e.into()))),
-                None => {
-                    reveal.done = true;
-                    return Poll::Ready(Some(match reveal.finish() {
-                        Ok(body) => Ok(Frame::data(body)),
-                        Err(e) => Err(Box::new(BodyRefused(e))),
-                    }));
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.reveal {
-            Some(reveal) => reveal.done,
-            None => self.inner.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        // Revealing keeps the length.
-        self.inner.size_hint()
-    }
 }
 
 #[cfg(test)]
