@@ -310,32 +310,14 @@ fn bucket_op(target: &Target<'_>, params: &Query<'_>) -> S3Op {
     }
 }
 
-/// Sub-resources of a bucket only (`uploads` also creates an upload at an object path).
-const BUCKET_ONLY: [&str; 23] = [
-    "accelerate",
-    "analytics",
-    "cors",
-    "delete",
-    "encryption",
-    "intelligent-tiering",
-    "inventory",
-    "lifecycle",
-    "location",
-    "logging",
-    "metadataTable",
-    "metrics",
-    "notification",
-    "object-lock",
-    "ownershipControls",
-    "policy",
-    "policyStatus",
-    "publicAccessBlock",
-    "replication",
-    "requestPayment",
-    "versioning",
-    "versions",
-    "website",
-];
+/// A sub-resource of a bucket only: its configurations but ACL and tagging (which
+/// objects have too), DeleteObjects and ListObjectVersions. (`uploads` also creates an
+/// upload at an object path.)
+fn bucket_only(name: &str) -> bool {
+    matches!(name, "delete" | "versions")
+        || BucketSub::from_query_name(name)
+            .is_some_and(|sub| !matches!(sub, BucketSub::Acl | BucketSub::Tagging))
+}
 
 fn object_op(target: &Target<'_>, params: &Query<'_>) -> Result<S3Op, S3Error> {
     if params.has("append") {
@@ -351,9 +333,9 @@ fn object_op(target: &Target<'_>, params: &Query<'_>) -> Result<S3Op, S3Error> {
     // runs `POST ?delete` as DeleteObjects (deleting the body's keys, which an object
     // request here would not check) and `GET ?uploads` as ListMultipartUploads, and
     // writes nothing for `PUT ?policy`; a form upload carries its own parameters.
-    let bucket_only = BUCKET_ONLY.iter().find(|flag| params.has(flag));
+    let bucket_only = params.names().iter().any(|name| bucket_only(name));
     let listing_uploads = params.has("uploads") && *target.method != Method::POST;
-    if !target.is_form && (bucket_only.is_some() || listing_uploads) {
+    if !target.is_form && (bucket_only || listing_uploads) {
         return Err(strict::ambiguous(
             strict::REASON_QUERY,
             "A bucket sub-resource parameter addresses a bucket, not an object.",

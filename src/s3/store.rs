@@ -183,6 +183,12 @@ pub enum UnknownUploads {
 /// SeaweedFS's folder of multipart upload parts, in every bucket.
 const UPLOADS_FOLDER: &str = ".uploads";
 
+/// Whether a key or listing start is in SeaweedFS's uploads folder: its first
+/// non-empty segment (SeaweedFS ignores empty ones) is the folder.
+fn in_uploads_folder(path: &str) -> bool {
+    path.split('/').find(|segment| !segment.is_empty()) == Some(UPLOADS_FOLDER)
+}
+
 impl Store {
     /// The name used in configuration and messages.
     pub fn as_str(self) -> &'static str {
@@ -324,7 +330,7 @@ impl Store {
         }
         let message = if key.contains("//") {
             "SeaweedFS 4.48 stores an object key with \"//\" under the key with \"/\", so the proxy refuses this request."
-        } else if key.trim_start_matches('/').split('/').next() == Some(UPLOADS_FOLDER) {
+        } else if in_uploads_folder(key) {
             "SeaweedFS 4.48 keeps the parts of multipart uploads as objects under \".uploads/\" in the bucket, where an object written joins an upload unchecked, so the proxy refuses object keys there."
         } else {
             return None;
@@ -342,10 +348,9 @@ impl Store {
         if self != Self::Seaweedfs {
             return None;
         }
-        value
-            .split('/')
-            .find(|segment| !segment.is_empty())
-            .filter(|first| *first == UPLOADS_FOLDER)?;
+        if !in_uploads_folder(value) {
+            return None;
+        }
         Some(
             S3Error::new(
                 S3ErrorCode::NotImplemented,
