@@ -490,6 +490,47 @@ async fn forms_to_an_object_path_are_checked(store: Store, mode: Mode) {
     assert_eq!(direct, (204, Held::Plaintext), "direct control");
 }
 
+/// A form under another multipart type whose Content-Type names multipart/form-data in
+/// a parameter: SeaweedFS takes a POST as a form upload when its Content-Type matches
+/// `multipart/form-data*` anywhere, and Go's reader takes any multipart body; RGW wants
+/// the media type itself. At the bucket and at an object path.
+async fn a_form_under_another_multipart_type_is_refused(store: Store, mode: Mode) {
+    let e = &env(store, mode).await;
+    for at_object in [false, true] {
+        let bucket = e.bucket("-req").await;
+        let path = if at_object {
+            format!("{bucket}/anything")
+        } else {
+            bucket.clone()
+        };
+        let path = path.as_str();
+        let variant =
+            format!("multipart/mixed naming multipart/form-data at /{path}, require bucket");
+        let direct = e
+            .differential(
+                &variant,
+                (&bucket, path),
+                (400, "MalformedPOSTRequest"),
+                |s, key, data| {
+                    let mut post = upload(s, &bucket, key).file(data).close();
+                    let (name, value) = &mut post.headers[0];
+                    assert_eq!(name, "content-type");
+                    *value = format!(
+                        "{}; x=\"multipart/form-data\"",
+                        value.replacen("multipart/form-data", "multipart/mixed", 1)
+                    );
+                    post
+                },
+            )
+            .await;
+        let expected = match e.store.name {
+            "RGW" => (400, Held::Nothing),
+            _ => (204, Held::Plaintext),
+        };
+        assert_eq!(direct, expected, "direct control: {variant}");
+    }
+}
+
 /// Two Content-Type headers with different boundaries over a body that is a form under
 /// each: the first boundary's form carries SSE-C, the last one's does not. SeaweedFS
 /// reads the first header, RGW the last.
@@ -602,5 +643,6 @@ per_store_and_mode!(
     quoted_printable_fields_are_refused,
     forms_to_an_object_path_are_checked,
     two_content_types_are_refused,
+    a_form_under_another_multipart_type_is_refused,
     the_plain_listener_refuses_sse_c_in_forms,
 );

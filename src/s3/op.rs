@@ -210,22 +210,27 @@ pub struct Target<'a> {
     pub host: &'a str,
     /// Whether `x-amz-copy-source` is present (CopyObject / UploadPartCopy).
     pub has_copy_source: bool,
-    /// Whether the body is `multipart/form-data` (POST Object).
+    /// Whether the Content-Type names `multipart/form-data`, anywhere (POST Object).
     pub is_form: bool,
 }
+
+/// What stores look for in a Content-Type to take a POST as a form upload.
+const FORM_MARK: &[u8] = b"multipart/form-dat";
 
 impl<'a> Target<'a> {
     /// What classification looks at in a request head; `host` is the Host the client
     /// addressed (the URI authority, else the `Host` field).
     pub fn from_head(method: &'a Method, uri: &'a Uri, headers: &HeaderMap, host: &'a str) -> Self {
-        let is_form = headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.trim_start()
-                    .get(..19)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("multipart/form-data"))
-            });
+        // SeaweedFS and MinIO route a POST as a form upload when the Content-Type
+        // matches the unanchored regular expression `multipart/form-data*`, anywhere in
+        // the value (`multipart/mixed; x="multipart/form-data"` is one), and Go's
+        // multipart reader then takes any multipart body. Such a value is a form here
+        // too, and the form check refuses what is not exactly `multipart/form-data`.
+        let is_form = headers.get(CONTENT_TYPE).is_some_and(|v| {
+            v.as_bytes()
+                .windows(FORM_MARK.len())
+                .any(|w| w.eq_ignore_ascii_case(FORM_MARK))
+        });
         Self {
             method,
             path: uri.path(),
@@ -259,7 +264,7 @@ pub fn classify(target: &Target<'_>, addressing: &Addressing) -> Result<S3Reques
     let (bucket, key) = address(target.host, target.path, addressing)?;
     let mut params = Query::parse(target.query)?;
     let op = match (&bucket, &key) {
-        (None, _) => service_op(target.method),
+        (None, _) => service_op(target.method, &params),
         (Some(_), None) => bucket_op(target, &params),
         (Some(_), Some(_)) => object_op(target, &params)?,
     };
@@ -279,9 +284,26 @@ pub fn classify(target: &Target<'_>, addressing: &Addressing) -> Result<S3Reques
     })
 }
 
-fn service_op(method: &Method) -> S3Op {
+/// ListBuckets' own query parameters. Any other is not ListBuckets: RGW answers
+/// `GET /?usage` with the account's usage of every bucket, which no client scope could
+/// cut down.
+const LIST_BUCKETS_PARAMS: [&str; 5] = [
+    "max-buckets",
+    "continuation-token",
+    "prefix",
+    "bucket-region",
+    "x-id",
+];
+
+fn service_op(method: &Method, params: &Query<'_>) -> S3Op {
+    let listing = || {
+        params
+            .names()
+            .iter()
+            .all(|n| LIST_BUCKETS_PARAMS.contains(n))
+    };
     match *method {
-        Method::GET => S3Op::ListBuckets,
+        Method::GET if listing() => S3Op::ListBuckets,
         Method::OPTIONS => S3Op::CorsPreflight,
         _ => S3Op::Unknown,
     }
@@ -301,6 +323,8 @@ fn bucket_op(target: &Target<'_>, params: &Query<'_>) -> S3Op {
             None => S3Op::ListObjects,
         },
         Method::HEAD => S3Op::HeadBucket,
+        // CreateBucket takes no parameter; RGW reads `PUT ?mdsearch` as a configuration.
+        Method::PUT if sub.is_none() && !params.names().is_empty() => S3Op::Unknown,
         Method::PUT => sub.map_or(S3Op::CreateBucket, S3Op::PutBucketConfig),
         Method::DELETE => sub.map_or(S3Op::DeleteBucket, S3Op::DeleteBucketConfig),
         Method::POST if params.has("delete") => S3Op::DeleteObjects,

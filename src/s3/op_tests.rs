@@ -814,6 +814,87 @@ fn form_uploads_to_an_object_path_are_post_object() {
     assert_eq!(got.bucket.as_deref(), Some("b"));
 }
 
+/// A request head with `content_type`, as the classify layer reads it.
+fn classify_with_type(
+    method: Method,
+    target: &str,
+    content_type: &str,
+) -> Result<S3Request, S3Error> {
+    let uri: http::Uri = target.parse().unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_str(content_type).unwrap(),
+    );
+    classify(
+        &Target::from_head(&method, &uri, &headers, "localhost"),
+        &Addressing::default(),
+    )
+}
+
+#[test]
+fn a_content_type_naming_form_data_anywhere_is_a_form() {
+    // SeaweedFS routes a POST by the unanchored pattern `multipart/form-data*` and Go's
+    // reader takes any multipart body: each of these is a form upload there.
+    for content_type in [
+        "multipart/form-data; boundary=x",
+        "multipart/mixed; boundary=XYZ; x=\"multipart/form-data\"",
+        "text/plain; note=multipart/form-dat",
+        "MULTIPART/FORM-DATA; boundary=x",
+        " multipart/form-data;boundary=x",
+    ] {
+        for target in ["/b", "/b/k"] {
+            let got = classify_with_type(Method::POST, target, content_type).unwrap();
+            assert_eq!(got.op, S3Op::PostObject, "{target}: {content_type}");
+        }
+        // With a sub-resource the store could read it either way.
+        let e = classify_with_type(Method::POST, "/b/k?uploads", content_type).unwrap_err();
+        assert_eq!(
+            e.reason,
+            Some(crate::s3::error::Reason::AmbiguousForm),
+            "{content_type}"
+        );
+    }
+    for content_type in [
+        "multipart/mixed; boundary=x",
+        "application/xml",
+        "form-data",
+    ] {
+        let got = classify_with_type(Method::POST, "/b/k?uploads", content_type).unwrap();
+        assert_eq!(got.op, S3Op::CreateMultipartUpload, "{content_type}");
+        let got = classify_with_type(Method::POST, "/b", content_type).unwrap();
+        assert_eq!(got.op, S3Op::Unknown, "{content_type}");
+    }
+}
+
+#[test]
+fn only_list_buckets_parameters_make_a_service_get_list_buckets() {
+    for target in [
+        "/",
+        "/?max-buckets=10&prefix=a",
+        "/?continuation-token=x&bucket-region=r",
+        "/?x-id=ListBuckets",
+    ] {
+        let got = classify_with_type(Method::GET, target, "text/plain").unwrap();
+        assert_eq!(got.op, S3Op::ListBuckets, "{target}");
+    }
+    // RGW answers `?usage` with every bucket's usage; SeaweedFS's IAM takes `Action=`.
+    for target in ["/?usage", "/?Action=ListUsers", "/?max-buckets=1&usage"] {
+        let got = classify_with_type(Method::GET, target, "text/plain").unwrap();
+        assert_eq!(got.op, S3Op::Unknown, "{target}");
+    }
+}
+
+#[test]
+fn a_bucket_put_with_an_unknown_parameter_is_not_create_bucket() {
+    let got = classify_with_type(Method::PUT, "/b", "text/plain").unwrap();
+    assert_eq!(got.op, S3Op::CreateBucket);
+    for target in ["/b?mdsearch", "/b?seaweedfs-quota=1"] {
+        let got = classify_with_type(Method::PUT, target, "text/plain").unwrap();
+        assert_eq!(got.op, S3Op::Unknown, "{target}");
+    }
+}
+
 #[test]
 fn extracts_upload_id_percent_decoded() {
     let got = classify(
