@@ -45,9 +45,28 @@ async fn parts_cannot_be_written_into_the_stores_uploads_folder(store: Store, mo
         .send()
         .await
         .unwrap();
+    // SeaweedFS stores `\` in a key as `/`, so `\.uploads\…` is in the folder too: the
+    // store itself shows it.
+    direct
+        .put_object()
+        .bucket(&bucket)
+        .key("bs\\x")
+        .body(ByteStream::from_static(b"control"))
+        .send()
+        .await
+        .unwrap();
+    direct
+        .head_object()
+        .bucket(&bucket)
+        .key("bs/x")
+        .send()
+        .await
+        .unwrap();
     for key in [
         format!(".uploads/{store_id}/0002_x.part"),
         format!("/.uploads/{store_id}/0003_y.part"),
+        format!("\\.uploads\\{store_id}\\0004_z.part"),
+        "bs\\x".to_owned(),
     ] {
         let put = client
             .put_object()
@@ -73,6 +92,15 @@ async fn parts_cannot_be_written_into_the_stores_uploads_folder(store: Store, mo
         .bucket(&bucket)
         .key("stolen")
         .copy_source(format!("{bucket}/.uploads/{store_id}/0001_a.part"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&read), (501, "NotImplemented".to_owned()));
+    let read = client
+        .copy_object()
+        .bucket(&bucket)
+        .key("stolen")
+        .copy_source(format!("{bucket}/%5C.uploads%5C{store_id}%5C0001_a.part"))
         .send()
         .await
         .unwrap_err();

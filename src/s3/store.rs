@@ -184,9 +184,10 @@ pub enum UnknownUploads {
 const UPLOADS_FOLDER: &str = ".uploads";
 
 /// Whether a key or listing start is in SeaweedFS's uploads folder: its first
-/// non-empty segment (SeaweedFS ignores empty ones) is the folder.
+/// non-empty segment (SeaweedFS ignores empty ones, and reads `\` as `/`) is the
+/// folder.
 fn in_uploads_folder(path: &str) -> bool {
-    path.split('/').find(|segment| !segment.is_empty()) == Some(UPLOADS_FOLDER)
+    path.split(['/', '\\']).find(|segment| !segment.is_empty()) == Some(UPLOADS_FOLDER)
 }
 
 impl Store {
@@ -318,7 +319,8 @@ impl Store {
     }
 
     /// An object key this store would read as something else: SeaweedFS 4.48 cleans the
-    /// path, so `a//b` is written and read as `a/b` (and overwrites it), and keeps the
+    /// path, so `a//b` is written and read as `a/b` (and overwrites it), as is `a\b`
+    /// (which also reaches `.uploads/` as `\.uploads\…`), and keeps the
     /// parts of multipart uploads as objects `.uploads/<upload id>/NNNN_….part` of the
     /// bucket, so an object written there becomes a part of that upload without the
     /// upload's key (read: another client's part). Refused for every operation, as
@@ -330,6 +332,8 @@ impl Store {
         }
         let message = if key.contains("//") {
             "SeaweedFS 4.48 stores an object key with \"//\" under the key with \"/\", so the proxy refuses this request."
+        } else if key.contains('\\') {
+            "SeaweedFS 4.48 stores an object key with \"\\\" under the key with \"/\", so the proxy refuses this request."
         } else if in_uploads_folder(key) {
             "SeaweedFS 4.48 keeps the parts of multipart uploads as objects under \".uploads/\" in the bucket, where an object written joins an upload unchecked, so the proxy refuses object keys there."
         } else {

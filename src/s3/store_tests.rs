@@ -419,6 +419,12 @@ fn refuses_keys_with_double_slashes_or_in_the_uploads_folder_on_seaweedfs_only()
         assert_eq!(e.reason, Some(Reason::StoreRefusal));
     }
     assert!(Store::Seaweedfs.key_refusal("a/b/c").is_none());
+    // SeaweedFS stores `\` as `/`: `a\b` is `a/b`, `\.uploads\x` is in the folder.
+    for key in ["a\\b", "\\.uploads\\abc\\0002_x.part", "trail\\"] {
+        let e = Store::Seaweedfs.key_refusal(key).expect("refused");
+        assert_eq!(e.code, S3ErrorCode::NotImplemented, "{key}");
+        assert_eq!(e.reason, Some(Reason::StoreRefusal));
+    }
     for key in [
         ".uploads/abc/0002_x.part",
         "/.uploads/abc",
@@ -437,6 +443,7 @@ fn refuses_keys_with_double_slashes_or_in_the_uploads_folder_on_seaweedfs_only()
     }
     for store in [Store::Rgw, Store::Generic, Store::Minio, Store::Garage] {
         assert!(store.key_refusal("a//b").is_none(), "{store:?}");
+        assert!(store.key_refusal("a\\b").is_none(), "{store:?}");
     }
 }
 
@@ -510,6 +517,8 @@ fn seaweedfs_listings_starting_inside_its_uploads_folder_are_refused() {
         ".uploads/0a_1/",
         "//.uploads/x",
         "/.uploads",
+        "\\.uploads\\",
+        ".uploads\\0a_1",
     ] {
         let e = Store::Seaweedfs.listing_refusal(prefix).expect("refused");
         assert_eq!(e.code, S3ErrorCode::NotImplemented, "{prefix}");
