@@ -85,6 +85,8 @@ pub struct ClientCredential {
     pub secret: Secret,
     /// `auth.clients[].buckets`.
     pub buckets: BucketScope,
+    /// `auth.clients[].manage_access`.
+    pub manage_access: bool,
 }
 
 /// What the proxy signs for the store with.
@@ -113,6 +115,7 @@ impl Credentials {
             let credential = ClientCredential {
                 secret: secret(&client.secret, &key, MIN_CLIENT_SECRET)?,
                 buckets: client.buckets.clone(),
+                manage_access: client.manage_access,
             };
             // Access keys are unique: the configuration refuses a repeated one.
             clients.insert(client.access_key.clone(), credential);

@@ -177,6 +177,7 @@ fn inline_secrets_need_no_file() {
                 crate::secret::secret_access_key(APP_SECRET.as_bytes(), 16).unwrap(),
             ),
             buckets: BucketScope::All,
+            manage_access: false,
         }],
         store: crate::config::StoreCredentialSettings {
             access_key: "minioadmin".to_owned(),

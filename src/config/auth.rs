@@ -79,6 +79,9 @@ pub struct ClientSettings {
     pub secret: SecretSource,
     /// `buckets`: the buckets the client may use.
     pub buckets: BucketScope,
+    /// `manage_access`: whether the client may change who can reach data at the store
+    /// (ACLs, bucket policies, public-access blocks, ownership controls).
+    pub manage_access: bool,
 }
 
 /// `[upstream.credentials]`: what the proxy signs for the store with.
@@ -144,6 +147,8 @@ struct ClientTable {
     secret_key_file: Option<FilePath>,
     secret_key: Option<InlineSecret>,
     buckets: Option<Vec<BucketGlob>>,
+    #[serde(default)]
+    manage_access: bool,
 }
 
 /// `[upstream.credentials]` as written.
@@ -286,6 +291,7 @@ impl ClientTable {
             access_key: self.access_key.0,
             secret,
             buckets,
+            manage_access: self.manage_access,
         })
     }
 }

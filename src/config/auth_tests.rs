@@ -62,6 +62,7 @@ fn reads_a_resign_configuration_with_its_defaults() {
                 access_key: "APPACCESSKEY00000001".to_owned(),
                 secret: SecretSource::File(PathBuf::from("/etc/ssec/secrets/app.secret")),
                 buckets: BucketScope::All,
+                manage_access: false,
             }],
             store: StoreCredentialSettings {
                 access_key: "STOREACCESSKEY000001".to_owned(),

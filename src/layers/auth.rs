@@ -17,12 +17,12 @@ use http::header::HOST;
 use http::{HeaderMap, Request};
 use tower::{Layer, Service};
 
-use crate::credentials::{Credentials, LiveCredentials};
+use crate::credentials::{ClientCredential, Credentials, LiveCredentials};
 use crate::error::ProxyError;
 use crate::forwarding::ClientHost;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::{COPY_SOURCE, DECODED_CONTENT_LENGTH};
-use crate::s3::op::{S3Op, S3Request};
+use crate::s3::op::{BucketSub, S3Op, S3Request};
 use crate::s3::policy::copy_source_bucket;
 use crate::s3::sigv4::{self, Verified};
 
@@ -200,11 +200,57 @@ pub fn check_scope(
             client.buckets.allows_every_bucket() || s3.is_some_and(|s3| s3.op == S3Op::ListBuckets)
         }
     } && source.is_none_or(|bucket| client.buckets.allows(&bucket));
-    if allowed {
-        Ok(())
-    } else {
-        Err(S3Error::new(S3ErrorCode::AccessDenied, "Access Denied")
-            .with_reason(Reason::ClientScope))
+    if !allowed {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied, "Access Denied")
+            .with_reason(Reason::ClientScope));
+    }
+    let grants = headers
+        .iter()
+        .any(|(name, value)| grants_access(name.as_str(), value.as_bytes()));
+    check_access_control(client, s3, grants)
+}
+
+/// Refuses, to a client without `manage_access`, a request that would change who can
+/// reach data at the store itself: signed with the store's credentials, a public
+/// ACL or a bucket policy naming `"*"` lets anyone who can reach the store write
+/// plaintext there, or read listings and ETags, past every check of the proxy (RGW
+/// takes anonymous PUTs into a `public-read-write` bucket). `grants`: the request
+/// carries an ACL other than the owner's own ([`grants_access`]).
+pub fn check_access_control(
+    client: &ClientCredential,
+    s3: Option<&S3Request>,
+    grants: bool,
+) -> Result<(), S3Error> {
+    if client.manage_access || !(grants || s3.is_some_and(|s3| changes_access(s3.op))) {
+        return Ok(());
+    }
+    Err(S3Error::new(S3ErrorCode::AccessDenied, "Access Denied")
+        .with_reason(Reason::ClientAccessControl))
+}
+
+/// Operations that set who may reach a bucket or an object at the store.
+fn changes_access(op: S3Op) -> bool {
+    use BucketSub::{Acl, OwnershipControls, Policy, PublicAccessBlock};
+    matches!(
+        op,
+        S3Op::PutObjectAcl
+            | S3Op::PutBucketConfig(Acl | Policy | PublicAccessBlock | OwnershipControls)
+            | S3Op::DeleteBucketConfig(Policy | PublicAccessBlock | OwnershipControls)
+    )
+}
+
+/// Whether a request header grants access beyond the owner: a canned ACL other than
+/// `private` and the bucket owner's own, or any `x-amz-grant-*`. A POST Object form's
+/// fields are read alike, `acl` as `x-amz-acl`.
+pub fn grants_access(name: &str, value: &[u8]) -> bool {
+    const OWNER_ONLY: [&[u8]; 3] = [
+        b"private",
+        b"bucket-owner-read",
+        b"bucket-owner-full-control",
+    ];
+    match name {
+        "x-amz-acl" | "acl" => !OWNER_ONLY.contains(&value),
+        _ => name.starts_with("x-amz-grant-"),
     }
 }
 

@@ -36,11 +36,13 @@ fn credentials() -> LiveCredentials {
                 access_key: APP.into(),
                 secret: secret(APP_SECRET),
                 buckets: BucketScope::Only(vec![glob::Pattern::new("app-*").unwrap()]),
+                manage_access: false,
             },
             ClientSettings {
                 access_key: OPS.into(),
                 secret: secret(OPS_SECRET),
                 buckets: BucketScope::All,
+                manage_access: true,
             },
         ],
         store: StoreCredentialSettings {
@@ -252,6 +254,103 @@ async fn a_copy_source_outside_the_clients_buckets_is_refused() {
         assert_eq!(result.is_ok(), allowed, "{source}");
         assert_eq!(log.calls(), usize::from(allowed));
     }
+}
+
+/// `req` as the classify layer would leave an `op` on bucket `app-1`.
+fn as_op(mut req: Request<Empty<bytes::Bytes>>, op: S3Op) -> Request<Empty<bytes::Bytes>> {
+    let s3 = req.extensions_mut().get_mut::<S3Request>().unwrap();
+    s3.op = op;
+    req
+}
+
+#[tokio::test]
+async fn only_a_client_that_manages_access_may_change_acls_and_bucket_policies() {
+    use crate::s3::op::BucketSub;
+    let changes = [
+        S3Op::PutBucketConfig(BucketSub::Acl),
+        S3Op::PutBucketConfig(BucketSub::Policy),
+        S3Op::DeleteBucketConfig(BucketSub::Policy),
+        S3Op::PutBucketConfig(BucketSub::PublicAccessBlock),
+        S3Op::DeleteBucketConfig(BucketSub::PublicAccessBlock),
+        S3Op::PutBucketConfig(BucketSub::OwnershipControls),
+        S3Op::PutObjectAcl,
+    ];
+    let others = [
+        S3Op::GetBucketConfig(BucketSub::Acl),
+        S3Op::GetBucketConfig(BucketSub::Policy),
+        S3Op::GetObjectAcl,
+        S3Op::PutBucketConfig(BucketSub::Cors),
+        S3Op::PutBucketConfig(BucketSub::Tagging),
+        S3Op::PutObject,
+    ];
+    for (op, changes_access) in changes
+        .iter()
+        .map(|op| (op, true))
+        .chain(others.iter().map(|op| (op, false)))
+    {
+        for (access, secret, manages) in [(APP, APP_SECRET, false), (OPS, OPS_SECRET, true)] {
+            let req = signed(Method::PUT, "/app-1/k", Some("app-1"), access, secret);
+            let (log, result) = call(credentials(), as_op(req, *op)).await;
+            if changes_access && !manages {
+                let e = result.expect_err("an access change");
+                assert_eq!(e.code, S3ErrorCode::AccessDenied, "{op:?}");
+                assert_eq!(e.reason, Some(Reason::ClientAccessControl), "{op:?}");
+                assert_eq!(log.calls(), 0, "{op:?}");
+            } else {
+                result.unwrap_or_else(|e| panic!("{op:?} by {access}: {e:?}"));
+                assert_eq!(log.calls(), 1);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn acl_headers_granting_more_than_the_owner_need_manage_access() {
+    for (name, value, grants) in [
+        ("x-amz-acl", "public-read-write", true),
+        ("x-amz-acl", "public-read", true),
+        ("x-amz-acl", "authenticated-read", true),
+        ("x-amz-acl", "Private", true),
+        (
+            "x-amz-grant-write",
+            "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"",
+            true,
+        ),
+        ("x-amz-grant-full-control", "id=\"someone\"", true),
+        ("x-amz-acl", "private", false),
+        ("x-amz-acl", "bucket-owner-full-control", false),
+        ("x-amz-meta-acl", "public-read-write", false),
+    ] {
+        for (access, secret, manages) in [(APP, APP_SECRET, false), (OPS, OPS_SECRET, true)] {
+            let req = signed_at(
+                Method::PUT,
+                "/app-1/k",
+                Some("app-1"),
+                access,
+                secret,
+                SystemTime::now(),
+                &[(name, value)],
+            );
+            let (log, result) = call(credentials(), as_op(req, S3Op::PutObject)).await;
+            let refused = grants && !manages;
+            assert_eq!(result.is_err(), refused, "{name}: {value} by {access}");
+            if let Err(e) = result {
+                assert_eq!(e.reason, Some(Reason::ClientAccessControl));
+            }
+            assert_eq!(log.calls(), usize::from(!refused));
+        }
+    }
+}
+
+#[test]
+fn form_fields_grant_access_as_their_headers_do() {
+    assert!(grants_access("acl", b"public-read-write"));
+    assert!(grants_access("x-amz-acl", b"public-read"));
+    assert!(grants_access("x-amz-grant-read", b"uri=x"));
+    assert!(!grants_access("acl", b"private"));
+    assert!(!grants_access("acl", b"bucket-owner-read"));
+    assert!(!grants_access("key", b"public-read"));
+    assert!(!grants_access("x-amz-meta-grant-read", b"x"));
 }
 
 #[tokio::test]

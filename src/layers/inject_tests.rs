@@ -69,6 +69,7 @@ fn fixture() -> Fixture {
             access_key: "APPACCESSKEY00000001".into(),
             secret: secret("app-secret-0123456789"),
             buckets: BucketScope::All,
+            manage_access: false,
         }],
         store: StoreCredentialSettings {
             access_key: "store".into(),

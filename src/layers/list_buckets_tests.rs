@@ -33,6 +33,7 @@ fn credentials() -> LiveCredentials {
         access_key: access_key.into(),
         secret: secret("client-secret-0123456789"),
         buckets,
+        manage_access: false,
     };
     let settings = ResignSettings {
         region: "us-east-1".into(),

@@ -41,6 +41,7 @@ fn table() -> Arc<Credentials> {
             access_key: APP.into(),
             secret: secret(APP_SECRET),
             buckets: BucketScope::Only(vec![glob::Pattern::new("app-*").unwrap()]),
+            manage_access: false,
         }],
         store: StoreCredentialSettings {
             access_key: STORE.into(),

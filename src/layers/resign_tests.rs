@@ -148,6 +148,7 @@ fn resign_mode() -> crate::credentials::LiveCredentials {
             access_key: "CLIENT".into(),
             secret: secret("client-secret-0123456789abcdefghij"),
             buckets: BucketScope::All,
+            manage_access: false,
         }],
         store: StoreCredentialSettings {
             access_key: "STOREKEY".into(),

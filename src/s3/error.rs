@@ -236,6 +236,8 @@ pub enum Reason {
     SigV4Missing,
     /// A bucket (target or copy source) outside the signing client's `buckets`.
     ClientScope,
+    /// An ACL or bucket-policy change by a client without `manage_access`.
+    ClientAccessControl,
     /// A request resign mode cannot verify yet.
     ResignUnsupported,
     /// A SigV4 `Authorization` header or query parameters that cannot be read, or that name
@@ -317,6 +319,7 @@ impl Reason {
             Self::MalformedPost => "malformed_post",
             Self::SigV4Missing => "sigv4_missing",
             Self::ClientScope => "client_scope",
+            Self::ClientAccessControl => "client_access_control",
             Self::ResignUnsupported => "resign_unsupported",
             Self::SigV4Malformed => "sigv4_malformed",
             Self::SigV4Time => "sigv4_time",

@@ -902,6 +902,15 @@ pub fn resign_tables(
     store: &Store,
     clients: &[(&str, &str, Option<&str>)],
 ) -> (String, tempfile::TempDir) {
+    resign_tables_with(store, clients, &[])
+}
+
+/// [`resign_tables`], the clients named in `managers` with `manage_access = true`.
+pub fn resign_tables_with(
+    store: &Store,
+    clients: &[(&str, &str, Option<&str>)],
+    managers: &[&str],
+) -> (String, tempfile::TempDir) {
     use std::fmt::Write as _;
     let dir = tempfile::tempdir().unwrap();
     let file = |name: &str, content: &str| {
@@ -926,6 +935,9 @@ pub fn resign_tables(
         .unwrap();
         if let Some(b) = buckets {
             writeln!(tables, "buckets = [{b:?}]").unwrap();
+        }
+        if managers.contains(access) {
+            tables.push_str("manage_access = true\n");
         }
     }
     let path = file("store.secret", &store.secret_key);

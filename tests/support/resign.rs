@@ -1,5 +1,6 @@
 //! The proxy in resign mode in front of a real store, with two clients (`APP` for every
-//! bucket, `SCOPED` for `scoped-*` only), and what the store really holds.
+//! bucket, with `manage_access`; `SCOPED` for `scoped-*` only, without), and what the
+//! store really holds.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
@@ -8,7 +9,7 @@ use http_body_util::Full;
 
 use super::s3::object_names;
 use super::{
-    Proxy, ProxyOptions, RawClient, Store, bucket_name, resign_tables, s3_client, signed,
+    Proxy, ProxyOptions, RawClient, Store, bucket_name, resign_tables_with, s3_client, signed,
     store_kind,
 };
 
@@ -18,8 +19,8 @@ pub const SCOPED: &str = "SCOPEDKEY00000000001";
 pub const SCOPED_SECRET: &str = "scoped-secret-0123456789abcdefghijkl";
 
 /// The proxy in resign mode in front of `store` over plain HTTP (the store's TLS is not
-/// what is tested here), with two clients: `APP` for every bucket, `SCOPED` for
-/// `scoped-*` only. Secrets come from files, as Kubernetes mounts them.
+/// what is tested here), with two clients: `APP` for every bucket and allowed to manage
+/// access (ACLs, bucket policies), `SCOPED` for `scoped-*` only and not allowed to. Secrets come from files, as Kubernetes mounts them.
 pub struct Resign {
     pub proxy: Proxy,
     pub store: Store,
@@ -33,12 +34,13 @@ impl Resign {
 
     /// [`Resign::start`] with `extra` tables appended to the configuration.
     pub fn start_with(store: &Store, extra: &str) -> Self {
-        let (mut tables, secrets) = resign_tables(
+        let (mut tables, secrets) = resign_tables_with(
             store,
             &[
                 (APP, APP_SECRET, None),
                 (SCOPED, SCOPED_SECRET, Some("scoped-*")),
             ],
+            &[APP],
         );
         // RGW takes SSE-C over plain HTTP only from a proxy it trusts to have had TLS.
         let mut upstream = store_kind(store);

@@ -11,7 +11,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN};
 use http::{HeaderMap, HeaderName};
 
 use crate::credentials::Credentials;
-use crate::layers::auth::check_scope;
+use crate::layers::auth::{check_access_control, check_scope, grants_access};
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::form::policy::{self, LengthRange, PostPolicy};
 use crate::s3::form::rewrite::{self, StoreSigner};
@@ -122,6 +122,12 @@ fn authorize(
         S3Error::new(S3ErrorCode::AccessDenied, "Access Denied").with_reason(Reason::ClientScope)
     })?;
     check_scope(credentials, &signed.access_key_id, s3, headers)?;
+    if let Some(client) = credentials.client(&signed.access_key_id) {
+        let grants = fields
+            .iter()
+            .any(|(name, value)| grants_access(name, value));
+        check_access_control(client, s3, grants)?;
+    }
     if fields.get("key").is_none() {
         return Err(S3Error::new(
             S3ErrorCode::InvalidArgument,

@@ -1,0 +1,172 @@
+//! Resign mode signs for the store with the store's own credentials, so a client that
+//! could set a bucket's ACL or policy could open the bucket to anyone who reaches the
+//! store directly: RGW takes anonymous PUTs into a `public-read-write` bucket, past every
+//! check of the proxy. Against the real stores: a client without `manage_access` is
+//! refused every ACL and policy change (operations, ACL headers on writes), and the
+//! store's ACL, policy and an anonymous PUT show nothing changed; a client with it (the
+//! control) changes them, and on RGW an anonymous PUT then lands in plaintext.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketCannedAcl, ObjectCannedAcl};
+use bytes::Bytes;
+use http_body_util::Full;
+use support::resign::{APP, APP_SECRET, Resign, SCOPED, SCOPED_SECRET};
+use support::s3::failure;
+use support::{RawClient, Store, bucket_name};
+
+/// A policy letting anyone write and read the bucket's objects.
+fn open_policy(bucket: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":["s3:PutObject","s3:GetObject"],"Resource":["arn:aws:s3:::{bucket}/*"]}}]}}"#
+    )
+}
+
+/// An unsigned PUT of `key` straight to the store: its status.
+async fn anonymous_put(r: &Resign, bucket: &str, key: &str) -> u16 {
+    let req = http::Request::put(format!("{}/{bucket}/{key}", r.store.http))
+        .body(Full::new(Bytes::from_static(b"anonymous plaintext")))
+        .unwrap();
+    let resp = RawClient::new(&r.proxy.pki.ca_pem, false).send(req).await;
+    resp.status.as_u16()
+}
+
+/// Whether the store's ACL of `bucket` grants anything to a group (AllUsers,
+/// AuthenticatedUsers), read directly.
+async fn grants_to_groups(r: &Resign, bucket: &str) -> bool {
+    let acl = r.direct().get_bucket_acl().bucket(bucket).send().await;
+    acl.unwrap()
+        .grants()
+        .iter()
+        .any(|g| g.grantee().and_then(|g| g.uri()).is_some())
+}
+
+async fn only_clients_that_manage_access_change_acls_and_policies(store: Store) {
+    let r = Resign::start(&store);
+    let scoped = r.client(SCOPED, SCOPED_SECRET);
+    let bucket = format!("scoped-{}", bucket_name("acl"));
+    r.direct()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let denied = (403, "AccessDenied".to_owned());
+
+    let e = scoped
+        .put_bucket_acl()
+        .bucket(&bucket)
+        .acl(BucketCannedAcl::PublicReadWrite)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&e), denied, "PutBucketAcl");
+    let e = scoped
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(open_policy(&bucket))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&e), denied, "PutBucketPolicy");
+    let e = scoped
+        .delete_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&e), denied, "DeleteBucketPolicy");
+    let e = scoped
+        .put_object()
+        .bucket(&bucket)
+        .key("k")
+        .acl(ObjectCannedAcl::PublicReadWrite)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&e), denied, "PutObject with x-amz-acl");
+    let e = scoped
+        .put_object()
+        .bucket(&bucket)
+        .key("k")
+        .grant_read("uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&e), denied, "PutObject with x-amz-grant-read");
+    let e = scoped
+        .create_bucket()
+        .bucket(format!("scoped-{}", bucket_name("acl")))
+        .acl(BucketCannedAcl::PublicReadWrite)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&e), denied, "CreateBucket with x-amz-acl");
+    // A private ACL changes nothing anyone else can do.
+    scoped
+        .put_object()
+        .bucket(&bucket)
+        .key("k")
+        .acl(ObjectCannedAcl::Private)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let e = scoped
+        .put_object_acl()
+        .bucket(&bucket)
+        .key("k")
+        .acl(ObjectCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&e), denied, "PutObjectAcl");
+
+    // The store: no group grant, no policy, no anonymous write.
+    assert!(!grants_to_groups(&r, &bucket).await);
+    let policy = r.direct().get_bucket_policy().bucket(&bucket).send().await;
+    assert!(policy.is_err(), "a policy was set: {policy:?}");
+    assert_eq!(anonymous_put(&r, &bucket, "anon").await, 403);
+    assert!(
+        r.proxy
+            .logs()
+            .iter()
+            .any(|l| l.contains("client_access_control")),
+        "the refusals are logged with their reason"
+    );
+
+    // The control: a client with manage_access opens the bucket.
+    let app = r.client(APP, APP_SECRET);
+    app.put_bucket_acl()
+        .bucket(&bucket)
+        .acl(BucketCannedAcl::PublicReadWrite)
+        .send()
+        .await
+        .unwrap();
+    assert!(grants_to_groups(&r, &bucket).await);
+    if store.name == "RGW" {
+        // RGW then takes an unsigned PUT, in plaintext: what the refusals above prevent.
+        assert_eq!(anonymous_put(&r, &bucket, "anon").await, 200);
+        let got = r.direct().get_object().bucket(&bucket).key("anon").send();
+        let body = got
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        assert_eq!(&body[..], b"anonymous plaintext");
+    }
+}
+
+// Garage has neither ACLs nor bucket policies (501).
+per_store!(
+    @stores [seaweedfs, rgw];
+    only_clients_that_manage_access_change_acls_and_policies,
+);
