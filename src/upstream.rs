@@ -35,7 +35,7 @@ use crate::tls::{TlsError, upstream_client_config};
 /// client's body, watched for progress.
 type StoreBody = UnsyncBoxBody<Bytes, BoxError>;
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, StoreBody>;
+type HttpClient = Client<HttpsConnector<HttpConnector>, Primed>;
 
 /// Forwards requests to the configured store. Cheap to clone.
 #[derive(Clone)]
@@ -130,12 +130,10 @@ impl Upstream {
             progress: Arc::clone(&progress),
             facts: facts.clone(),
         };
-        let mut request = Request::from_parts(parts, body.boxed_unsync());
-        let capture = has_body.then(|| capture_connection(&mut request));
         Ok(Prepared {
-            request,
+            request: Request::from_parts(parts, body.boxed_unsync()),
+            has_body,
             progress,
-            capture,
             facts,
         })
     }
@@ -144,11 +142,84 @@ impl Upstream {
 /// A request ready for the store, with what is needed to watch it.
 struct Prepared {
     request: Request<StoreBody>,
+    /// Whether the request has a body to wait for and, once sent, to retire the
+    /// store connection for.
+    has_body: bool,
     progress: Arc<Progress>,
-    /// The store connection carrying a request body, so it can be retired.
-    capture: Option<CaptureConnection>,
     /// Where the wait for the store is recorded.
     facts: Option<Arc<Facts>>,
+}
+
+/// The request body with its first frame read before the store is asked.
+///
+/// SeaweedFS 4.48 stores an empty object, over the one it had, when a request head
+/// with a Content-Length is followed by the end of the connection before any body
+/// byte: what hyper does when the body fails before its first frame (a client that
+/// hangs up, a layer that refuses a body it holds back whole). The store is not
+/// sent the head until the client has sent the first bytes and the layers have let
+/// them through; a body that fails before that never reaches the store. (After the
+/// first byte, a store that sees the connection end short commits nothing.)
+struct Primed {
+    first: Option<Frame<Bytes>>,
+    rest: StoreBody,
+}
+
+impl Primed {
+    /// Reads `body` up to its first frame that is not empty data (or its end), giving
+    /// up after `idle` without a frame.
+    async fn read(mut rest: StoreBody, idle: Duration) -> Result<Self, ProxyError> {
+        while !rest.is_end_stream() {
+            match tokio::time::timeout(idle, rest.frame()).await {
+                Err(_) => return Err(ProxyError::ClientTimeout),
+                Ok(None) => break,
+                Ok(Some(Err(e))) => return Err(ProxyError::ClientBody(e)),
+                Ok(Some(Ok(frame))) => {
+                    if frame.data_ref().is_some_and(Bytes::is_empty) {
+                        continue;
+                    }
+                    return Ok(Self {
+                        first: Some(frame),
+                        rest,
+                    });
+                }
+            }
+        }
+        Ok(Self { first: None, rest })
+    }
+}
+
+impl Body for Primed {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(frame) = self.first.take() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        Pin::new(&mut self.rest).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let first = self
+            .first
+            .as_ref()
+            .and_then(Frame::data_ref)
+            .map_or(0, |d| d.len() as u64);
+        let rest = self.rest.size_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower().saturating_add(first));
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper.saturating_add(first));
+        }
+        hint
+    }
 }
 
 /// Keeps a store connection out of the pool after an answer that may have left the
@@ -185,10 +256,21 @@ where
         Box::pin(async move {
             let Prepared {
                 request,
+                has_body,
                 progress,
-                capture,
                 facts,
             } = prepared?;
+            let (parts, body) = request.into_parts();
+            let body = if has_body {
+                Primed::read(body, inner.idle_timeout).await?
+            } else {
+                Primed {
+                    first: None,
+                    rest: body,
+                }
+            };
+            let mut request = Request::from_parts(parts, body);
+            let capture = has_body.then(|| capture_connection(&mut request));
             let sent = std::time::Instant::now();
             let response =
                 wait_for_response(inner.client.request(request), &progress, inner.idle_timeout)
@@ -434,6 +516,88 @@ mod tests {
         Upstream::new(&config.restart.upstream).unwrap()
     }
 
+    /// A request body fed by the test, frame by frame.
+    struct Fed(tokio::sync::mpsc::UnboundedReceiver<Result<Bytes, BoxError>>);
+
+    impl Body for Fed {
+        type Data = Bytes;
+        type Error = BoxError;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+            self.0.poll_recv(cx).map(|f| f.map(|r| r.map(Frame::data)))
+        }
+    }
+
+    /// A PUT with a 12-byte body fed through the returned sender, to a store at
+    /// `store`.
+    fn fed_put(
+        store: std::net::SocketAddr,
+    ) -> (
+        Upstream,
+        Request<Fed>,
+        tokio::sync::mpsc::UnboundedSender<Result<Bytes, BoxError>>,
+    ) {
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
+             [upstream]\nendpoint = \"http://{store}\"\n"
+        );
+        let config = Config::parse(&text, Path::new("/etc/ssec/proxy.toml")).unwrap();
+        let upstream = Upstream::new(&config.restart.upstream).unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let req = Request::put("/b/k")
+            .header("host", "h")
+            .header("content-length", "12")
+            .body(Fed(rx))
+            .unwrap();
+        (upstream, req, tx)
+    }
+
+    /// SeaweedFS stores an empty object when a request head is followed by the end of
+    /// the connection: a body that fails before its first bytes never reaches the store,
+    /// not even its head.
+    #[tokio::test]
+    async fn a_body_failing_before_its_first_bytes_never_reaches_the_store() {
+        let store = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (mut upstream, req, tx) = fed_put(store.local_addr().unwrap());
+        tx.send(Ok(Bytes::new())).unwrap();
+        tx.send(Err("the client hung up".into())).unwrap();
+        let result = tower::Service::call(&mut upstream, req).await;
+        assert!(matches!(result, Err(ProxyError::ClientBody(_))));
+        let accepted = tokio::time::timeout(Duration::from_millis(300), store.accept()).await;
+        assert!(accepted.is_err(), "the store was connected to");
+    }
+
+    /// The head leaves with the first bytes, not before.
+    #[tokio::test]
+    async fn the_store_is_asked_once_the_first_bytes_arrive() {
+        use tokio::io::AsyncReadExt as _;
+        let store = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (mut upstream, req, tx) = fed_put(store.local_addr().unwrap());
+        let call = tokio::spawn(async move { tower::Service::call(&mut upstream, req).await });
+        let early = tokio::time::timeout(Duration::from_millis(300), store.accept()).await;
+        assert!(
+            early.is_err(),
+            "the store was connected to before any body byte"
+        );
+        tx.send(Ok(Bytes::from_static(b"hello "))).unwrap();
+        let (mut conn, _) = store.accept().await.unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !seen.ends_with(b"hello ") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        assert!(seen.starts_with(b"PUT /b/k HTTP/1.1\r\n"));
+        tx.send(Ok(Bytes::from_static(b"world!"))).unwrap();
+        drop(tx);
+        drop(conn);
+        let _ = call.await.unwrap();
+    }
+
     /// What the store client gets: the key and credential fields still marked
     /// sensitive (kept out of `Debug` and HPACK tables), hop-by-hop and forwarding
     /// fields gone, the client's Host and the store's address.
@@ -464,10 +628,7 @@ mod tests {
             assert!(sent.headers()[name].is_sensitive(), "{name}");
         }
         assert!(!sent.headers()[SSE_C_KEY_MD5].is_sensitive());
-        assert!(
-            prepared.capture.is_some(),
-            "a body's connection can be retired"
-        );
+        assert!(prepared.has_body, "a body's connection can be retired");
         let debug = format!("{:?}", sent.headers());
         assert!(!debug.contains("secret"), "{debug}");
     }
