@@ -322,15 +322,15 @@ async fn presigned_urls_work_and_expire(store: Store) {
     assert_eq!(xml_code(&resp.text()).as_deref(), Some("AccessDenied"));
 }
 
-/// Keys with spaces, unicode, `+`, `%`, `~` and `//` are stored under exactly their
-/// names: the path the store sees is the one the client signed. SeaweedFS stores `a//b`
-/// as `a/b`, so there a key with `//` is refused (501) and nothing is written.
+/// Keys with spaces, unicode, `+`, `%`, `~`, `//` and a leading `/` are stored under
+/// exactly their names: the path the store sees is the one the client signed.
+/// SeaweedFS stores `a//b` as `a/b` and `/lead` as `lead`, Garage `/lead` as `lead`,
+/// so there such keys are refused (501) and nothing is written.
 async fn odd_keys_round_trip_exactly(store: Store) {
     let r = Resign::start(&store);
     let c = r.client(APP, APP_SECRET);
     let bucket = bucket_name("resign-keys");
     c.create_bucket().bucket(&bucket).send().await.unwrap();
-    let collapses = store.name == "SEAWEEDFS";
     let mut keys = vec![
         "with space",
         "ünïcødé/ключ",
@@ -339,18 +339,24 @@ async fn odd_keys_round_trip_exactly(store: Store) {
         "~tilde",
         "q?x=1&y",
         "a//b",
+        "/lead",
     ];
-    if collapses {
+    let renamed: &[&str] = match store.name {
+        "SEAWEEDFS" => &["a//b", "/lead"],
+        "GARAGE" => &["/lead"],
+        _ => &[],
+    };
+    for key in renamed {
         let err = c
             .put_object()
             .bucket(&bucket)
-            .key("a//b")
-            .body(ByteStream::from_static(b"collapsed"))
+            .key(*key)
+            .body(ByteStream::from_static(b"renamed"))
             .send()
             .await
             .unwrap_err();
-        assert_eq!(failure(&err), (501, "NotImplemented".to_owned()));
-        keys.pop();
+        assert_eq!(failure(&err), (501, "NotImplemented".to_owned()), "{key}");
+        keys.retain(|k| k != key);
     }
     for (i, k) in keys.iter().enumerate() {
         let body = format!("body {i}");

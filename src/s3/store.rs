@@ -318,26 +318,32 @@ impl Store {
         )
     }
 
-    /// An object key this store would read as something else: SeaweedFS 4.48 cleans the
-    /// path, so `a//b` is written and read as `a/b` (and overwrites it), as is `a\b`
-    /// (which also reaches `.uploads/` as `\.uploads\…`), and keeps the
-    /// parts of multipart uploads as objects `.uploads/<upload id>/NNNN_….part` of the
-    /// bucket, so an object written there becomes a part of that upload without the
-    /// upload's key (read: another client's part). Refused for every operation, as
-    /// target, copy source or form key, with or without SSE-C: one interpretation, or
-    /// refusal.
+    /// An object key this store would read as something else. SeaweedFS 4.48 cleans the
+    /// path: `a//b` and `a\b` are written and read as `a/b` (overwriting it), `/k` as
+    /// `k`, and `/` as an object named after the bucket. It also keeps the parts of
+    /// multipart uploads as objects `.uploads/<upload id>/NNNN_….part` of the bucket,
+    /// so an object written there becomes a part of that upload without the upload's
+    /// key (read: another client's part). Garage 2.5 stores `/k` as `k` and reads `/`
+    /// as the bucket. Refused for every operation, as target, copy source or form key,
+    /// with or without SSE-C: one interpretation, or refusal.
     pub fn key_refusal(self, key: &str) -> Option<S3Error> {
-        if self != Self::Seaweedfs {
-            return None;
-        }
-        let message = if key.contains("//") {
-            "SeaweedFS 4.48 stores an object key with \"//\" under the key with \"/\", so the proxy refuses this request."
-        } else if key.contains('\\') {
-            "SeaweedFS 4.48 stores an object key with \"\\\" under the key with \"/\", so the proxy refuses this request."
-        } else if in_uploads_folder(key) {
-            "SeaweedFS 4.48 keeps the parts of multipart uploads as objects under \".uploads/\" in the bucket, where an object written joins an upload unchecked, so the proxy refuses object keys there."
-        } else {
-            return None;
+        let message = match self {
+            Self::Seaweedfs if key.contains("//") => {
+                "SeaweedFS 4.48 stores an object key with \"//\" under the key with \"/\", so the proxy refuses this request."
+            }
+            Self::Seaweedfs if key.contains('\\') => {
+                "SeaweedFS 4.48 stores an object key with \"\\\" under the key with \"/\", so the proxy refuses this request."
+            }
+            Self::Seaweedfs if in_uploads_folder(key) => {
+                "SeaweedFS 4.48 keeps the parts of multipart uploads as objects under \".uploads/\" in the bucket, where an object written joins an upload unchecked, so the proxy refuses object keys there."
+            }
+            Self::Seaweedfs if key.starts_with('/') => {
+                "SeaweedFS 4.48 stores an object key that starts with \"/\" without it (the key \"/\" as an object named after the bucket), so the proxy refuses this request."
+            }
+            Self::Garage if key.starts_with('/') => {
+                "Garage 2.5 stores an object key that starts with \"/\" without it, and reads the key \"/\" as the bucket itself, so the proxy refuses this request."
+            }
+            _ => return None,
         };
         Some(S3Error::new(S3ErrorCode::NotImplemented, message).with_reason(Reason::StoreRefusal))
     }

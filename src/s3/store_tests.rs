@@ -435,6 +435,20 @@ fn refuses_keys_with_double_slashes_or_in_the_uploads_folder_on_seaweedfs_only()
         assert!(e.message.contains("\".uploads/\""), "{key}: {}", e.message);
         assert_eq!(e.reason, Some(Reason::StoreRefusal));
     }
+    // A leading `/` is dropped (SeaweedFS, Garage); `/` alone is the bucket.
+    for store in [Store::Seaweedfs, Store::Garage] {
+        for key in ["/", "/k", "/a/b"] {
+            let e = store.key_refusal(key).expect("refused");
+            assert!(
+                e.message.contains("starts with \"/\""),
+                "{store:?} {key}: {}",
+                e.message
+            );
+            assert_eq!(e.reason, Some(Reason::StoreRefusal));
+        }
+        assert!(store.key_refusal("k/").is_none(), "{store:?}");
+    }
+    assert!(Store::Rgw.key_refusal("/k").is_none());
     for key in ["a/.uploads/x", ".uploadsx/y", "uploads/x", "x.uploads"] {
         assert!(Store::Seaweedfs.key_refusal(key).is_none(), "{key}");
     }
