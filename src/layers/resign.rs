@@ -26,18 +26,6 @@ use crate::s3::error::S3Error;
 use crate::s3::headers::{AMZ_DATE, CONTENT_MD5, CONTENT_SHA256, SECURITY_TOKEN};
 use crate::s3::sigv4::{self, FormSigned, Signer, UNSIGNED_PAYLOAD, Verified};
 
-/// The query parameters of presigned query authentication (S3 API reference,
-/// "Authenticating Requests: Using Query Parameters").
-const PRESIGN_PARAMS: [&str; 7] = [
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Date",
-    "X-Amz-Expires",
-    "X-Amz-SignedHeaders",
-    "X-Amz-Signature",
-    "X-Amz-Security-Token",
-];
-
 /// Adds [`Resign`].
 #[derive(Clone, Debug)]
 pub struct ResignLayer {
@@ -177,7 +165,7 @@ fn is_signed_for_store(name: &HeaderName) -> bool {
 
 fn is_presign_param(pair: &str) -> bool {
     let name = pair.split_once('=').map_or(pair, |(name, _)| name);
-    PRESIGN_PARAMS.contains(&name)
+    sigv4::PRESIGN_PARAMS.contains(&name)
 }
 
 fn has_presign_params(query: &str) -> bool {

@@ -295,12 +295,19 @@ const LIST_BUCKETS_PARAMS: [&str; 5] = [
     "x-id",
 ];
 
+/// Whether a query parameter authenticates the request rather than selecting what it
+/// does: SigV4's presigned parameters, and SigV2's (passthrough mode).
+fn is_auth_param(name: &str) -> bool {
+    crate::s3::sigv4::PRESIGN_PARAMS.contains(&name)
+        || matches!(name, "AWSAccessKeyId" | "Signature" | "Expires")
+}
+
 fn service_op(method: &Method, params: &Query<'_>) -> S3Op {
     let listing = || {
         params
             .names()
             .iter()
-            .all(|n| LIST_BUCKETS_PARAMS.contains(n))
+            .all(|n| LIST_BUCKETS_PARAMS.contains(n) || is_auth_param(n))
     };
     match *method {
         Method::GET if listing() => S3Op::ListBuckets,
@@ -324,7 +331,9 @@ fn bucket_op(target: &Target<'_>, params: &Query<'_>) -> S3Op {
         },
         Method::HEAD => S3Op::HeadBucket,
         // CreateBucket takes no parameter; RGW reads `PUT ?mdsearch` as a configuration.
-        Method::PUT if sub.is_none() && !params.names().is_empty() => S3Op::Unknown,
+        Method::PUT if sub.is_none() && !params.names().iter().all(|n| is_auth_param(n)) => {
+            S3Op::Unknown
+        }
         Method::PUT => sub.map_or(S3Op::CreateBucket, S3Op::PutBucketConfig),
         Method::DELETE => sub.map_or(S3Op::DeleteBucket, S3Op::DeleteBucketConfig),
         Method::POST if params.has("delete") => S3Op::DeleteObjects,
@@ -359,7 +368,8 @@ fn object_op(target: &Target<'_>, params: &Query<'_>) -> Result<S3Op, S3Error> {
     // writes nothing for `PUT ?policy`; a form upload carries its own parameters.
     let bucket_only = params.names().iter().any(|name| bucket_only(name));
     let listing_uploads = params.has("uploads") && *target.method != Method::POST;
-    if !target.is_form && (bucket_only || listing_uploads) {
+    let form = target.is_form && *target.method == Method::POST;
+    if !form && (bucket_only || listing_uploads) {
         return Err(strict::ambiguous(
             strict::REASON_QUERY,
             "A bucket sub-resource parameter addresses a bucket, not an object.",

@@ -878,10 +878,39 @@ fn only_list_buckets_parameters_make_a_service_get_list_buckets() {
         let got = classify_with_type(Method::GET, target, "text/plain").unwrap();
         assert_eq!(got.op, S3Op::ListBuckets, "{target}");
     }
+    // Presigned, with SigV4's or SigV2's parameters.
+    for target in [
+        "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a&X-Amz-Date=d&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=s",
+        "/?AWSAccessKeyId=a&Expires=1&Signature=s",
+    ] {
+        let got = classify_with_type(Method::GET, target, "text/plain").unwrap();
+        assert_eq!(got.op, S3Op::ListBuckets, "{target}");
+        let bucket = target.replacen('/', "/b", 1);
+        let got = classify_with_type(Method::PUT, &bucket, "text/plain").unwrap();
+        assert_eq!(got.op, S3Op::CreateBucket, "{bucket}");
+    }
     // RGW answers `?usage` with every bucket's usage; SeaweedFS's IAM takes `Action=`.
     for target in ["/?usage", "/?Action=ListUsers", "/?max-buckets=1&usage"] {
         let got = classify_with_type(Method::GET, target, "text/plain").unwrap();
         assert_eq!(got.op, S3Op::Unknown, "{target}");
+    }
+}
+
+#[test]
+fn a_form_content_type_on_another_method_does_not_unlock_bucket_sub_resources() {
+    let form = "text/plain; x=multipart/form-data";
+    for (method, target) in [
+        (Method::GET, "/b/k?uploads"),
+        (Method::PUT, "/b/k?policy"),
+        (Method::PUT, "/b/k?publicAccessBlock"),
+        (Method::DELETE, "/b/k?delete"),
+    ] {
+        let e = classify_with_type(method.clone(), target, form).unwrap_err();
+        assert_eq!(
+            e.reason,
+            Some(crate::s3::error::Reason::AmbiguousQuery),
+            "{method} {target}"
+        );
     }
 }
 

@@ -41,6 +41,18 @@ pub const SERVICE: &str = "s3";
 /// "within 15 minutes"; `RequestTimeTooSkewed` beyond).
 pub const MAX_SKEW_SECS: u64 = 15 * 60;
 
+/// The query parameters of presigned query authentication (S3 API reference,
+/// "Authenticating Requests: Using Query Parameters").
+pub const PRESIGN_PARAMS: [&str; 7] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+];
+
 /// Where secret keys come from: the proxy's credential table.
 pub trait CredentialStore {
     /// The secret key of `access_key_id`, if it is known.
