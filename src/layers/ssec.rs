@@ -263,11 +263,29 @@ fn check_form(
         (injected, false),
         &checked,
     )?;
-    let key = fields.get("key").and_then(|k| std::str::from_utf8(k).ok());
-    if let Some(refusal) = key.and_then(|key| settings.store.get().key_refusal(key)) {
+    let store = settings.store.get();
+    if let Some(refusal) = form_keys(fields).find_map(|key| store.key_refusal(&key)) {
         return Err(refusal);
     }
     Ok(checked)
+}
+
+/// The keys a store could write a form to: its `key` field, with `${filename}` replaced
+/// by the file's name as sent and by its last `/` segment (Go's `Part.FileName` keeps
+/// only that), so a file named `.uploads` or `a\b` cannot bring a key the store reads
+/// otherwise past [`Store::key_refusal`](crate::s3::store::Store::key_refusal).
+fn form_keys(fields: &Fields) -> impl Iterator<Item = String> {
+    const FILENAME: &str = "${filename}";
+    let key = fields.get("key").map(String::from_utf8_lossy);
+    let name = String::from_utf8_lossy(fields.filename().unwrap_or_default());
+    let last = name.rsplit('/').next().unwrap_or_default().to_owned();
+    let expanded = key
+        .as_ref()
+        .filter(|key| key.contains(FILENAME))
+        .map(|key| [key.replace(FILENAME, &name), key.replace(FILENAME, &last)]);
+    key.map(std::borrow::Cow::into_owned)
+        .into_iter()
+        .chain(expanded.into_iter().flatten())
 }
 
 /// The echo made single-valued; an SSE-C write the store did not confirm refused.

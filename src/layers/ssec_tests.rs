@@ -674,3 +674,29 @@ async fn seaweedfs_listings_starting_in_its_uploads_folder_are_refused_whatever_
         assert_eq!(log.calls(), 1, "{query}");
     }
 }
+
+#[test]
+fn a_form_key_is_checked_with_its_file_name_in_place() {
+    use crate::s3::form::{Parsed, parse};
+    use crate::s3::store::Store;
+    let form = |key: &str, filename: &str| {
+        let body = format!(
+            "--b\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n{key}\r\n\
+             --b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\r\ndata\r\n--b--\r\n"
+        );
+        match parse(body.as_bytes(), "b") {
+            Parsed::Fields(fields) => fields,
+            _ => panic!("not a form: {key} {filename}"),
+        }
+    };
+    let refused = |key: &str, filename: &str| {
+        form_keys(&form(key, filename)).any(|k| Store::Seaweedfs.key_refusal(&k).is_some())
+    };
+    // As sent, and as Go's Part.FileName reads it (its last `/` segment).
+    assert!(refused("${filename}/id/0001_x.part", ".uploads"));
+    assert!(refused("${filename}/id/0001_x.part", "dir/.uploads"));
+    // (A file name with a backslash is refused by the form reader itself: Go unescapes it.)
+    assert!(refused("${filename}", "/lead"));
+    assert!(!refused("uploads/${filename}", "photo.jpg"));
+    assert!(!refused("plain", ".uploads"));
+}
