@@ -126,7 +126,13 @@ pub fn authenticate<B>(
         headers,
     };
     let verified = credentials.verifier().verify(&request, credentials, now)?;
-    check_scope(credentials, &verified.access_key_id, s3, req.headers())?;
+    check_scope(
+        credentials,
+        &verified.access_key_id,
+        s3,
+        req.headers(),
+        req.uri().query(),
+    )?;
     if verified.payload.is_streaming() && !req.headers().contains_key(DECODED_CONTENT_LENGTH) {
         return Err(S3Error::new(
             S3ErrorCode::MissingContentLength,
@@ -177,6 +183,7 @@ pub fn check_scope(
     access_key_id: &str,
     s3: Option<&S3Request>,
     headers: &HeaderMap,
+    query: Option<&str>,
 ) -> Result<(), S3Error> {
     let Some(client) = credentials.client(access_key_id) else {
         // Not reached: the signature verified against this same table.
@@ -206,8 +213,20 @@ pub fn check_scope(
     }
     let grants = headers
         .iter()
-        .any(|(name, value)| grants_access(name.as_str(), value.as_bytes()));
+        .any(|(name, value)| grants_access(name.as_str(), value.as_bytes()))
+        || query.is_some_and(query_grants_access);
     check_access_control(client, s3, grants)
+}
+
+/// Whether a query string carries an ACL as [`grants_access`] reads one: presigned URLs
+/// may carry `x-amz-*` headers as query parameters, and AWS applies them.
+fn query_grants_access(query: &str) -> bool {
+    query.split('&').any(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+        let name = String::from_utf8_lossy(&decode(name)).to_ascii_lowercase();
+        name.starts_with("x-amz-") && grants_access(&name, &decode(value))
+    })
 }
 
 /// Refuses, to a client without `manage_access`, a request that would change who can
@@ -228,13 +247,14 @@ pub fn check_access_control(
         .with_reason(Reason::ClientAccessControl))
 }
 
-/// Operations that set who may reach a bucket or an object at the store.
+/// Operations that set who may reach a bucket or an object at the store (on Garage, a
+/// website configuration makes a bucket readable by anyone).
 fn changes_access(op: S3Op) -> bool {
-    use BucketSub::{Acl, OwnershipControls, Policy, PublicAccessBlock};
+    use BucketSub::{Acl, OwnershipControls, Policy, PublicAccessBlock, Website};
     matches!(
         op,
         S3Op::PutObjectAcl
-            | S3Op::PutBucketConfig(Acl | Policy | PublicAccessBlock | OwnershipControls)
+            | S3Op::PutBucketConfig(Acl | Policy | PublicAccessBlock | OwnershipControls | Website)
             | S3Op::DeleteBucketConfig(Policy | PublicAccessBlock | OwnershipControls)
     )
 }

@@ -273,6 +273,8 @@ async fn only_a_client_that_manages_access_may_change_acls_and_bucket_policies()
         S3Op::PutBucketConfig(BucketSub::PublicAccessBlock),
         S3Op::DeleteBucketConfig(BucketSub::PublicAccessBlock),
         S3Op::PutBucketConfig(BucketSub::OwnershipControls),
+        S3Op::DeleteBucketConfig(BucketSub::OwnershipControls),
+        S3Op::PutBucketConfig(BucketSub::Website),
         S3Op::PutObjectAcl,
     ];
     let others = [
@@ -337,6 +339,26 @@ async fn acl_headers_granting_more_than_the_owner_need_manage_access() {
             if let Err(e) = result {
                 assert_eq!(e.reason, Some(Reason::ClientAccessControl));
             }
+            assert_eq!(log.calls(), usize::from(!refused));
+        }
+    }
+}
+
+#[tokio::test]
+async fn acls_in_the_query_of_a_presigned_url_need_manage_access() {
+    for (query, grants) in [
+        ("x-amz-acl=public-read-write", true),
+        ("X-Amz-Acl=public-read", true),
+        ("x-amz-grant-read=uri%3Dx", true),
+        ("x-amz-acl=private", false),
+        ("acl", false),
+    ] {
+        for (access, secret, manages) in [(APP, APP_SECRET, false), (OPS, OPS_SECRET, true)] {
+            let path = format!("/app-1/k?{query}");
+            let req = signed(Method::PUT, &path, Some("app-1"), access, secret);
+            let (log, result) = call(credentials(), as_op(req, S3Op::PutObject)).await;
+            let refused = grants && !manages;
+            assert_eq!(result.is_err(), refused, "{query} by {access}");
             assert_eq!(log.calls(), usize::from(!refused));
         }
     }
@@ -450,6 +472,7 @@ async fn a_copy_source_that_is_not_text_is_outside_every_scope() {
         &fake.access_key_id,
         req.extensions().get::<S3Request>(),
         req.headers(),
+        req.uri().query(),
     )
     .unwrap_err();
     assert_eq!(e.reason, Some(Reason::ClientScope));

@@ -86,7 +86,13 @@ pub(super) fn for_store(
         .with_reason(Reason::SigV4UnsignedHeader));
     }
     let s3 = parts.extensions.get::<S3Request>();
-    let authorized = authorize(credentials, form, s3, &parts.headers, now)?;
+    let authorized = authorize(
+        credentials,
+        form,
+        s3,
+        (&parts.headers, parts.uri.query()),
+        now,
+    )?;
     adjust_length(&mut parts.headers, form.read.len(), authorized.prefix.len())?;
     let unsigned: Vec<HeaderName> = (parts.headers.keys())
         .filter(|n| !KEPT_HEADERS.contains(n))
@@ -113,7 +119,7 @@ fn authorize(
     credentials: &Credentials,
     form: &Form<'_>,
     s3: Option<&S3Request>,
-    headers: &HeaderMap,
+    (headers, query): (&HeaderMap, Option<&str>),
     now: SystemTime,
 ) -> Result<Authorized, S3Error> {
     let fields = form.fields;
@@ -121,7 +127,7 @@ fn authorize(
     let bucket = s3.and_then(|s3| s3.bucket.as_deref()).ok_or_else(|| {
         S3Error::new(S3ErrorCode::AccessDenied, "Access Denied").with_reason(Reason::ClientScope)
     })?;
-    check_scope(credentials, &signed.access_key_id, s3, headers)?;
+    check_scope(credentials, &signed.access_key_id, s3, headers, query)?;
     if let Some(client) = credentials.client(&signed.access_key_id) {
         let grants = fields
             .iter()
