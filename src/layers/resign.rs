@@ -119,7 +119,11 @@ pub fn resign<B>(
     signer: &Signer<'_>,
     now: SystemTime,
 ) -> Result<(), S3Error> {
-    strip_client_auth(req)?;
+    // `Authorization`, `x-amz-date` and `x-amz-content-sha256` are not signed (the
+    // signature makes its own) and are replaced below.
+    strip_presign_params(req)?;
+    set_client_host(req);
+    req.headers_mut().remove(SECURITY_TOKEN);
     let parts = sigv4::Parts {
         method: req.method().as_str(),
         path: req.uri().path(),
@@ -137,21 +141,31 @@ pub fn resign<B>(
 /// Removes the client's authentication (headers and presigned parameters) and sets the
 /// Host the request was verified with.
 fn strip_client_auth<B>(req: &mut Request<B>) -> Result<(), S3Error> {
+    strip_presign_params(req)?;
+    set_client_host(req);
+    let headers = req.headers_mut();
+    for name in [AUTHORIZATION, AMZ_DATE, CONTENT_SHA256, SECURITY_TOKEN] {
+        headers.remove(name);
+    }
+    Ok(())
+}
+
+/// Removes the presigned-authentication parameters from the query.
+fn strip_presign_params<B>(req: &mut Request<B>) -> Result<(), S3Error> {
     if let Some(query) = req.uri().query()
         && has_presign_params(query)
     {
         let path_and_query = without_presign_params(req.uri().path(), query);
         *req.uri_mut() = Uri::from(path_and_query.map_err(|_| S3Error::internal())?);
     }
-    let host = req.extensions().get::<ClientHost>().map(|h| h.0.clone());
-    let headers = req.headers_mut();
-    for name in [AUTHORIZATION, AMZ_DATE, CONTENT_SHA256, SECURITY_TOKEN] {
-        headers.remove(name);
-    }
-    if let Some(host) = host {
-        headers.insert(HOST, host);
-    }
     Ok(())
+}
+
+/// Sets the Host the request was classified and verified with.
+fn set_client_host<B>(req: &mut Request<B>) {
+    if let Some(host) = req.extensions().get::<ClientHost>().map(|h| h.0.clone()) {
+        req.headers_mut().insert(HOST, host);
+    }
 }
 
 /// What the store's signature covers: `host`, `content-md5`, `content-type` and every

@@ -31,23 +31,37 @@ pub struct Parts<'a> {
 /// The canonical request: method, URI, query, headers, signed header list, payload hash,
 /// one per line. `signed` are lower-case names, sorted without repeats (the caller checks
 /// that); `skip_signature` drops `X-Amz-Signature` from the query (presigned).
+#[cfg(test)]
 pub fn canonical_request(
     parts: &Parts<'_>,
     signed: &[&str],
     payload_hash: &str,
     skip_signature: bool,
 ) -> Result<String, S3Error> {
-    // One pass over the headers rather than a look-up per signed name: each value tagged
-    // with its name's place in `signed`, then a stable sort keeps repeats in the order
-    // received.
+    let values = signed_values(parts.headers, signed, |_| false)?;
+    write_canonical(parts, signed, &values, payload_hash, skip_signature)
+}
+
+/// The values of the `signed` headers, each tagged with its name's place in `signed` and
+/// sorted by it (a stable sort: repeats keep the order received), as [`write_canonical`]
+/// takes them. One pass over the headers rather than a look-up per signed name; the same
+/// pass refuses a header that `must_sign` picks and that is not signed (S3's
+/// `AccessDenied`, "There were headers present in the request which were not signed").
+pub fn signed_values<'h>(
+    headers: &'h HeaderMap,
+    signed: &[&str],
+    must_sign: impl Fn(&str) -> bool,
+) -> Result<Vec<(usize, &'h HeaderValue)>, S3Error> {
     let mut values: Vec<(usize, &HeaderValue)> = Vec::with_capacity(signed.len() + 2);
-    for (name, value) in parts.headers {
-        if let Ok(at) = signed.binary_search(&name.as_str()) {
-            values.push((at, value));
+    for (name, value) in headers {
+        match signed.binary_search(&name.as_str()) {
+            Ok(at) => values.push((at, value)),
+            Err(_) if must_sign(name.as_str()) => return Err(refuse::unsigned_headers()),
+            Err(_) => {}
         }
     }
     values.sort_by_key(|&(at, _)| at);
-    write_canonical(parts, signed, &values, payload_hash, skip_signature)
+    Ok(values)
 }
 
 /// The canonical request of `values`, each tagged with its name's place in `signed` and
@@ -230,7 +244,9 @@ pub fn uri_encode(bytes: &[u8]) -> String {
 fn canonical_header_value(value: &HeaderValue, out: &mut String) -> Result<(), S3Error> {
     let text = std::str::from_utf8(value.as_bytes()).map_err(|_| refuse::signature_mismatch())?;
     let text = text.trim_matches(' ');
-    if !text.as_bytes().windows(2).any(|pair| pair == b"  ") {
+    // Most values have no space at all: a `memchr` settles those.
+    let bytes = text.as_bytes();
+    if !bytes.contains(&b' ') || !bytes.windows(2).any(|pair| pair == b"  ") {
         out.push_str(text);
         return Ok(());
     }

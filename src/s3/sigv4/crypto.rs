@@ -191,7 +191,8 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// Appends the lower-case hex SHA-256 of `data` to `out`.
 pub fn push_sha256_hex(data: &[u8], out: &mut String) {
-    out.extend(hex(&sha256(data)).iter().map(|&b| char::from(b)));
+    // The digits are ASCII: appended in one copy, not char by char.
+    out.push_str(std::str::from_utf8(&hex(&sha256(data))).unwrap_or_default());
 }
 
 /// Parses 64 hex digits of either case (S3 takes both in `x-amz-content-sha256`).

@@ -8,9 +8,9 @@
 use std::time::SystemTime;
 
 use http::header::{AUTHORIZATION, DATE};
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::canonical::{Parts, canonical_request, string_to_sign};
+use super::canonical::{self, Parts, string_to_sign, write_canonical};
 use super::crypto::EMPTY_SHA256;
 use super::parse::{self, Credential, QueryAuth};
 use super::payload::{PayloadMode, UNSIGNED_PAYLOAD};
@@ -191,7 +191,7 @@ fn finish(
     credentials: &dyn CredentialStore,
     claim: Claim<'_>,
 ) -> Result<Verified, S3Error> {
-    check_signed(request.headers, &claim.signed)?;
+    let values = signed_values(request.headers, &claim.signed)?;
     if claim.token && verifier.profile == Profile::S3 {
         return Err(refuse::invalid_token());
     }
@@ -211,7 +211,13 @@ fn finish(
         headers: request.headers,
     };
     let skip_signature = claim.location == Location::Query;
-    let canonical = canonical_request(&parts, &claim.signed, claim.payload_line, skip_signature)?;
+    let canonical = write_canonical(
+        &parts,
+        &claim.signed,
+        &values,
+        claim.payload_line,
+        skip_signature,
+    )?;
     let scope = claim.credential.scope();
     let signature = key.sign(string_to_sign(&claim.date, &scope, &canonical).as_bytes());
     if !signature.matches(claim.signature.as_bytes()) {
@@ -229,24 +235,23 @@ fn finish(
     })
 }
 
-/// S3 refuses a request carrying, unsigned, a header it requires signed: `host` (which
-/// must always be signed), `content-md5`, and every `x-amz-*` header but
-/// `x-amz-content-sha256`, whose value is the canonical request's last line anyway.
-fn check_signed(headers: &HeaderMap, signed: &[&str]) -> Result<(), S3Error> {
-    let is_signed = |name: &str| signed.binary_search(&name).is_ok();
+/// The signed headers' values, for the canonical request. S3 refuses a request carrying,
+/// unsigned, a header it requires signed: `host` (which must always be signed),
+/// `content-md5`, and every `x-amz-*` header but `x-amz-content-sha256`, whose value is
+/// the canonical request's last line anyway.
+fn signed_values<'h>(
+    headers: &'h HeaderMap,
+    signed: &[&str],
+) -> Result<Vec<(usize, &'h HeaderValue)>, S3Error> {
     let must_sign = |name: &str| {
         name == "host"
             || name == "content-md5"
             || (name.starts_with("x-amz-") && name != CONTENT_SHA256.as_str())
     };
-    if !is_signed("host")
-        || headers
-            .keys()
-            .any(|n| must_sign(n.as_str()) && !is_signed(n.as_str()))
-    {
+    if signed.binary_search(&"host").is_err() {
         return Err(refuse::unsigned_headers());
     }
-    Ok(())
+    canonical::signed_values(headers, signed, must_sign)
 }
 
 /// The one value of a header as text; `Err` when it is repeated or not visible ASCII.
