@@ -121,9 +121,7 @@ pub fn resign<B>(
 ) -> Result<(), S3Error> {
     // `Authorization`, `x-amz-date` and `x-amz-content-sha256` are not signed (the
     // signature makes its own) and are replaced below.
-    strip_presign_params(req)?;
-    set_client_host(req);
-    req.headers_mut().remove(SECURITY_TOKEN);
+    strip_all_but_replaced(req)?;
     let parts = sigv4::Parts {
         method: req.method().as_str(),
         path: req.uri().path(),
@@ -141,31 +139,31 @@ pub fn resign<B>(
 /// Removes the client's authentication (headers and presigned parameters) and sets the
 /// Host the request was verified with.
 fn strip_client_auth<B>(req: &mut Request<B>) -> Result<(), S3Error> {
-    strip_presign_params(req)?;
-    set_client_host(req);
+    strip_all_but_replaced(req)?;
     let headers = req.headers_mut();
-    for name in [AUTHORIZATION, AMZ_DATE, CONTENT_SHA256, SECURITY_TOKEN] {
+    for name in [AUTHORIZATION, AMZ_DATE, CONTENT_SHA256] {
         headers.remove(name);
     }
     Ok(())
 }
 
-/// Removes the presigned-authentication parameters from the query.
-fn strip_presign_params<B>(req: &mut Request<B>) -> Result<(), S3Error> {
+/// [`strip_client_auth`] but for the three headers a signature for the store replaces
+/// (`Authorization`, `x-amz-date`, `x-amz-content-sha256`): the presigned parameters and
+/// the session token removed, the verified Host set.
+fn strip_all_but_replaced<B>(req: &mut Request<B>) -> Result<(), S3Error> {
     if let Some(query) = req.uri().query()
         && has_presign_params(query)
     {
         let path_and_query = without_presign_params(req.uri().path(), query);
         *req.uri_mut() = Uri::from(path_and_query.map_err(|_| S3Error::internal())?);
     }
-    Ok(())
-}
-
-/// Sets the Host the request was classified and verified with.
-fn set_client_host<B>(req: &mut Request<B>) {
-    if let Some(host) = req.extensions().get::<ClientHost>().map(|h| h.0.clone()) {
-        req.headers_mut().insert(HOST, host);
+    let host = req.extensions().get::<ClientHost>().map(|h| h.0.clone());
+    let headers = req.headers_mut();
+    headers.remove(SECURITY_TOKEN);
+    if let Some(host) = host {
+        headers.insert(HOST, host);
     }
+    Ok(())
 }
 
 /// What the store's signature covers: `host`, `content-md5`, `content-type` and every
