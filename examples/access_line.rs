@@ -8,6 +8,7 @@
 //!
 //! Prints one line: `access line: <µs> µs CPU per line (<lines> lines at <rate>/s, …)`.
 
+use std::fmt::Write as _;
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -83,7 +84,7 @@ fn paced(lines: u64, per_second: u64, mut f: impl FnMut(u64, &str)) -> Duration 
     while i < lines {
         for _ in 0..BURST.min(lines - i) {
             id.clear();
-            id.push_str(&format!("{:016X}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+            let _ = write!(id, "{:016X}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             f(i, &id);
             i += 1;
         }
