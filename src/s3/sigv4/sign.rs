@@ -9,6 +9,7 @@ use http::{HeaderName, HeaderValue};
 
 use super::canonical::{ALGORITHM, Parts, push_joined, string_to_sign, write_canonical};
 use super::crypto::{SecretKey, Signature, SigningKey};
+use super::payload::UNSIGNED_PAYLOAD;
 use super::time::AmzDate;
 use crate::s3::error::S3Error;
 use crate::s3::headers::{AMZ_DATE, CONTENT_SHA256};
@@ -88,7 +89,11 @@ pub fn sign_with(
 ) -> Result<Signed, S3Error> {
     let date = AmzDate::from_system_time(now);
     let x_amz_date = value(date.as_str())?;
-    let x_amz_content_sha256 = value(payload_hash)?;
+    let x_amz_content_sha256 = if payload_hash == UNSIGNED_PAYLOAD {
+        HeaderValue::from_static(UNSIGNED_PAYLOAD)
+    } else {
+        value(payload_hash)?
+    };
     let replaced =
         |name: &HeaderName| name == AUTHORIZATION || name == AMZ_DATE || name == CONTENT_SHA256;
     let mut entries: Vec<(&str, &HeaderValue)> = parts
