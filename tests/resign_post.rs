@@ -573,6 +573,70 @@ async fn control_characters_in_field_values_are_refused(store: support::Store) {
     }
 }
 
+/// A form's `acl` field is its PUT's `x-amz-acl`: a public one (or an `x-amz-grant-*`
+/// field) is refused before the store to a client without `manage_access`, which would
+/// otherwise make the store serve the object to anyone; `private` lands, and a client
+/// with `manage_access` may post a public one.
+async fn a_public_acl_field_needs_manage_access(store: support::Store) {
+    let r = Resign::start(&store);
+    let bucket = r.bucket("scoped-rpacl").await;
+    let direct = r.direct();
+    let k = Key::new(27);
+    let post = |signer: &Signer<'_>, key: &str, field: &str, value: &str| {
+        let mut signed = conditions(&bucket, key, &k, 100);
+        signed.push(json!({ field: value }));
+        Form::new()
+            .field("key", key)
+            .field(field, value)
+            .fields(&ssec(&k))
+            .field("x-amz-meta-note", "a note")
+            .fields(&signed_fields(signer, signed))
+            .named_file("f.bin", b"x")
+            .close()
+    };
+    let scoped = client(SCOPED, SCOPED_SECRET);
+    let refused = [
+        ("acl", "public-read-write"),
+        ("acl", "public-read"),
+        (
+            "x-amz-grant-read",
+            "uri=\"http://acs.amazonaws.com/groups/global/AllUsers\"",
+        ),
+    ];
+    for (i, (field, value)) in refused.into_iter().enumerate() {
+        let key = format!("refused-{i}");
+        let answer = r.post(&bucket, &post(&scoped, &key, field, value)).await;
+        assert_eq!(
+            (answer.status.as_u16(), xml_code(&answer.text()).as_deref()),
+            (403, Some("AccessDenied")),
+            "{field}={value}: {}",
+            answer.text()
+        );
+        assert!(
+            !exists(&direct, &bucket, &key).await,
+            "{field}={value}: stored"
+        );
+    }
+    assert!(
+        r.proxy
+            .logs()
+            .iter()
+            .any(|l| l.contains("client_access_control")),
+        "refused by the proxy's access-control check"
+    );
+    let answer = r
+        .post(&bucket, &post(&scoped, "private", "acl", "private"))
+        .await;
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    assert!(exists(&direct, &bucket, "private").await);
+    let manager = client(APP, APP_SECRET);
+    let answer = r
+        .post(&bucket, &post(&manager, "public", "acl", "public-read"))
+        .await;
+    assert_eq!(answer.status, 204, "{}", answer.text());
+    assert!(exists(&direct, &bucket, "public").await);
+}
+
 per_store!(
     a_form_signed_with_proxy_credentials_lands_encrypted,
     refused_forms_leave_nothing_in_the_store,
@@ -583,4 +647,5 @@ per_store!(
     a_form_without_a_file_is_refused,
     control_characters_in_field_values_are_refused,
     opaque_etags_of_a_form_upload_are_the_objects,
+    a_public_acl_field_needs_manage_access,
 );

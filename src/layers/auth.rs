@@ -259,9 +259,8 @@ fn changes_access(op: S3Op) -> bool {
     )
 }
 
-/// Whether a request header grants access beyond the owner: a canned ACL other than
-/// `private` and the bucket owner's own, or any `x-amz-grant-*`. A POST Object form's
-/// fields are read alike, `acl` as `x-amz-acl`.
+/// Whether a request header (lower-case name) grants access beyond the owner: a canned
+/// ACL other than `private` and the bucket owner's own, or any `x-amz-grant-*`.
 pub fn grants_access(name: &str, value: &[u8]) -> bool {
     const OWNER_ONLY: [&[u8]; 3] = [
         b"private",
@@ -269,7 +268,7 @@ pub fn grants_access(name: &str, value: &[u8]) -> bool {
         b"bucket-owner-full-control",
     ];
     match name {
-        "x-amz-acl" | "acl" => !OWNER_ONLY.contains(&value),
+        "x-amz-acl" => !OWNER_ONLY.contains(&value),
         _ => name.starts_with("x-amz-grant-"),
     }
 }

@@ -365,13 +365,15 @@ async fn acls_in_the_query_of_a_presigned_url_need_manage_access() {
 }
 
 #[test]
-fn form_fields_grant_access_as_their_headers_do() {
-    assert!(grants_access("acl", b"public-read-write"));
+fn headers_grant_access_with_a_public_acl_or_any_grant() {
+    assert!(grants_access("x-amz-acl", b"public-read-write"));
     assert!(grants_access("x-amz-acl", b"public-read"));
+    assert!(grants_access("x-amz-acl", b"authenticated-read"));
     assert!(grants_access("x-amz-grant-read", b"uri=x"));
-    assert!(!grants_access("acl", b"private"));
-    assert!(!grants_access("acl", b"bucket-owner-read"));
-    assert!(!grants_access("key", b"public-read"));
+    assert!(!grants_access("x-amz-acl", b"private"));
+    assert!(!grants_access("x-amz-acl", b"bucket-owner-read"));
+    assert!(!grants_access("x-amz-acl", b"bucket-owner-full-control"));
+    assert!(!grants_access("acl", b"public-read"));
     assert!(!grants_access("x-amz-meta-grant-read", b"x"));
 }
 

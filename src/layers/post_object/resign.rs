@@ -129,9 +129,12 @@ fn authorize(
     })?;
     check_scope(credentials, &signed.access_key_id, s3, headers, query)?;
     if let Some(client) = credentials.client(&signed.access_key_id) {
-        let grants = fields
-            .iter()
-            .any(|(name, value)| grants_access(name, value));
+        // A form's `acl` field is the `x-amz-acl` header of a PUT; the others, as
+        // `x-amz-grant-*`, carry their header's name (fields are read lower-cased).
+        let grants = fields.iter().any(|(name, value)| {
+            let name = if name == "acl" { "x-amz-acl" } else { name };
+            grants_access(name, value)
+        });
         check_access_control(client, s3, grants)?;
     }
     if fields.get("key").is_none() {
