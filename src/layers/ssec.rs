@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use arc_swap::ArcSwap;
+use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderName, Request, Response};
 use tower::{Layer, Service};
 
@@ -215,6 +216,12 @@ fn check(
             return Err(refusal);
         }
     }
+    if let Some(key) = s3.key.as_deref() {
+        let folder_object = checked.destination.is_none() && empty_body(headers);
+        if let Some(refusal) = store.folder_refusal(s3.op, key, folder_object) {
+            return Err(refusal);
+        }
+    }
     // Every request at a bucket path, not only those classified as listings: a store
     // picks its route by its own order of parameters (SeaweedFS's current source runs
     // `?ownershipControls&list-type=2` as ListObjectsV2; 4.48 answers it 400).
@@ -264,10 +271,21 @@ fn check_form(
         &checked,
     )?;
     let store = settings.store.get();
-    if let Some(refusal) = form_keys(fields).find_map(|key| store.key_refusal(&key)) {
+    let refusal = form_keys(fields).find_map(|key| {
+        store
+            .key_refusal(&key)
+            .or_else(|| store.folder_refusal(s3.op, &key, false))
+    });
+    if let Some(refusal) = refusal {
         return Err(refusal);
     }
     Ok(checked)
+}
+
+/// Whether a request's body is empty: `Content-Length: 0` (hyper frames the body by
+/// it). An aws-chunked body is never read as empty here, whatever it announces.
+fn empty_body(headers: &HeaderMap) -> bool {
+    headers.get(CONTENT_LENGTH).is_some_and(|v| v == "0")
 }
 
 /// The keys a store could write a form to: its `key` field, with `${filename}` replaced

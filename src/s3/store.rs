@@ -348,6 +348,29 @@ impl Store {
         Some(S3Error::new(S3ErrorCode::NotImplemented, message).with_reason(Reason::StoreRefusal))
     }
 
+    /// A write to an object key that ends with `/`, which SeaweedFS 4.48 keeps as a
+    /// folder: a PutObject's data is dropped (an empty folder object stays, with no SSE-C
+    /// echo), a CopyObject stores nothing, and a multipart upload completes under the
+    /// key with its last segment repeated (`a/` as `a/a`). Only what the store does make
+    /// passes: the folder object, an empty PutObject without SSE-C (`folder_object`).
+    pub fn folder_refusal(self, op: S3Op, key: &str, folder_object: bool) -> Option<S3Error> {
+        let write = match op {
+            S3Op::PutObject => !folder_object,
+            S3Op::CopyObject | S3Op::CreateMultipartUpload | S3Op::PostObject => true,
+            _ => false,
+        };
+        if self != Self::Seaweedfs || !write || !key.ends_with('/') {
+            return None;
+        }
+        Some(
+            S3Error::new(
+                S3ErrorCode::NotImplemented,
+                "SeaweedFS 4.48 keeps an object key that ends with \"/\" as a folder and does not store the data written to it (only an empty PutObject without SSE-C makes the folder), so the proxy refuses this request.",
+            )
+            .with_reason(Reason::StoreRefusal),
+        )
+    }
+
     /// A listing parameter (`prefix`, `start-after`, `continuation-token`, `marker`,
     /// `key-marker`) that enters the store's own folder: SeaweedFS 4.48 hides
     /// `.uploads/` from listings, except to one that starts inside it (ignoring empty

@@ -556,3 +556,36 @@ fn seaweedfs_listings_starting_inside_its_uploads_folder_are_refused() {
     }
     assert!(Store::Seaweedfs.checks_deleted_keys());
 }
+
+#[test]
+fn seaweedfs_refuses_writes_to_a_folder_key_but_the_empty_folder_object() {
+    use S3Op::{CopyObject, CreateMultipartUpload, GetObject, HeadObject, PostObject, PutObject};
+    for op in [PutObject, CopyObject, CreateMultipartUpload, PostObject] {
+        let e = Store::Seaweedfs
+            .folder_refusal(op, "dir/", false)
+            .expect("refused");
+        assert_eq!(e.code, S3ErrorCode::NotImplemented, "{op:?}");
+        assert_eq!(e.reason, Some(Reason::StoreRefusal));
+        assert!(
+            Store::Seaweedfs
+                .folder_refusal(op, "dir/x", false)
+                .is_none()
+        );
+    }
+    assert!(
+        Store::Seaweedfs
+            .folder_refusal(PutObject, "dir/", true)
+            .is_none()
+    );
+    assert!(
+        Store::Seaweedfs
+            .folder_refusal(CopyObject, "dir/", true)
+            .is_some()
+    );
+    for op in [GetObject, HeadObject] {
+        assert!(Store::Seaweedfs.folder_refusal(op, "dir/", false).is_none());
+    }
+    for store in [Store::Rgw, Store::Garage, Store::Minio, Store::Generic] {
+        assert!(store.folder_refusal(PutObject, "dir/", false).is_none());
+    }
+}

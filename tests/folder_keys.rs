@@ -1,0 +1,160 @@
+//! Object keys that end with `/`. SeaweedFS 4.48 keeps such a key as a folder and does not
+//! store what is written to it: a PutObject's data is dropped (an empty folder object
+//! stays, and no SSE-C is echoed), a CopyObject stores nothing, and a multipart upload
+//! completes as `<key><last segment>` (`mp/` as `mp/mp`), and so does a POST Object
+//! form. Against the real stores, in
+//! both modes: on SeaweedFS those writes are refused before the store, which then holds
+//! nothing under the key; the folder itself (an empty PutObject without SSE-C) passes. On
+//! RGW and Garage the same writes land under their key, the SSE-C one encrypted. (Resign
+//! mode refuses such a form key on every store, as one that stores read differently.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::json;
+use support::form::{Form, Signer, signed_fields};
+use support::resign::exists;
+use support::s3::{Key, WithKey, failure};
+use support::wire::{direct_client, route};
+use support::{Mode, RawClient, Store, bucket_name, store_client, store_proxy_mode, xml_code};
+
+async fn writes_to_a_key_ending_in_a_slash(store: Store, mode: Mode) {
+    let proxy = store_proxy_mode(&store, route(&store), "default = \"allow\"", mode);
+    let client = store_client(&proxy, &proxy.client);
+    let direct = direct_client(&store);
+    let bucket = bucket_name("folderkey");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let k = Key::new(64);
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("src")
+        .body(ByteStream::from_static(b"source"))
+        .send()
+        .await
+        .unwrap();
+    let put = client
+        .put_object()
+        .bucket(&bucket)
+        .key("data/")
+        .body(ByteStream::from_static(b"FOLDER-DATA"))
+        .with_key(&k)
+        .send()
+        .await;
+    let copy = client
+        .copy_object()
+        .bucket(&bucket)
+        .key("copy/")
+        .copy_source(format!("{bucket}/src"))
+        .send()
+        .await;
+    let upload = client
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("mp/")
+        .with_key(&k)
+        .send()
+        .await;
+    let signer = Signer {
+        access_key: &proxy.client.access_key,
+        secret_key: &proxy.client.secret_key,
+        region: "us-east-1",
+        expires_in: 600,
+    };
+    let conditions = vec![json!({ "bucket": bucket }), json!(["eq", "$key", "post/"])];
+    let form = Form::new()
+        .field("key", "post/")
+        .fields(&signed_fields(&signer, conditions))
+        .file(b"FORM-DATA")
+        .close();
+    let url = format!("{}/{bucket}", proxy.url());
+    let post = RawClient::new(&proxy.pki.ca_pem, false)
+        .send(form.request(&url))
+        .await;
+    // Resign mode refuses such a form key on every store, before this check.
+    let expected = match (mode, store.name) {
+        (Mode::Resign, _) => (400, "InvalidRequest"),
+        (Mode::Passthrough, "SEAWEEDFS") => (501, "NotImplemented"),
+        (Mode::Passthrough, _) => (204, ""),
+    };
+    assert_eq!(
+        (
+            post.status.as_u16(),
+            xml_code(&post.text()).unwrap_or_default()
+        ),
+        (expected.0, expected.1.to_owned()),
+        "POST Object: {}",
+        post.text()
+    );
+    if store.name == "SEAWEEDFS" {
+        let refused = (501, "NotImplemented".to_owned());
+        assert!(
+            !exists(&direct, &bucket, "post/post").await,
+            "post/post on the store"
+        );
+        assert_eq!(failure(&put.unwrap_err()), refused, "PutObject");
+        assert_eq!(failure(&copy.unwrap_err()), refused, "CopyObject");
+        assert_eq!(
+            failure(&upload.unwrap_err()),
+            refused,
+            "CreateMultipartUpload"
+        );
+        for key in ["data/", "copy/", "mp/", "mp/mp", "post/"] {
+            assert!(!exists(&direct, &bucket, key).await, "{key} on the store");
+        }
+    } else {
+        put.unwrap();
+        copy.unwrap();
+        let id = upload.unwrap().upload_id.unwrap();
+        client
+            .abort_multipart_upload()
+            .bucket(&bucket)
+            .key("mp/")
+            .upload_id(id)
+            .send()
+            .await
+            .unwrap();
+        let held = direct
+            .get_object()
+            .bucket(&bucket)
+            .key("data/")
+            .with_key(&k)
+            .send()
+            .await
+            .unwrap();
+        let body = held.body.collect().await.unwrap().into_bytes();
+        assert_eq!(&body[..], b"FOLDER-DATA");
+        let plain = direct
+            .get_object()
+            .bucket(&bucket)
+            .key("data/")
+            .send()
+            .await;
+        assert_eq!(
+            failure(&plain.unwrap_err()).0,
+            400,
+            "readable without its key"
+        );
+    }
+    // The folder itself, which every store makes as asked.
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("folder/")
+        .body(ByteStream::from_static(b""))
+        .send()
+        .await
+        .unwrap();
+    let folder = direct
+        .head_object()
+        .bucket(&bucket)
+        .key("folder/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(folder.content_length(), Some(0));
+}
+
+per_store_and_mode!(writes_to_a_key_ending_in_a_slash);
