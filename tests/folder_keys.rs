@@ -50,6 +50,22 @@ async fn writes_to_a_key_ending_in_a_slash(store: Store, mode: Mode) {
         .copy_source(format!("{bucket}/src"))
         .send()
         .await;
+    // Without SSE-C and with data; with SSE-C and empty: neither is the folder object.
+    let plain = client
+        .put_object()
+        .bucket(&bucket)
+        .key("plain/")
+        .body(ByteStream::from_static(b"PLAIN-DATA"))
+        .send()
+        .await;
+    let empty_ssec = client
+        .put_object()
+        .bucket(&bucket)
+        .key("zero/")
+        .body(ByteStream::from_static(b""))
+        .with_key(&k)
+        .send()
+        .await;
     let upload = client
         .create_multipart_upload()
         .bucket(&bucket)
@@ -95,17 +111,25 @@ async fn writes_to_a_key_ending_in_a_slash(store: Store, mode: Mode) {
             "post/post on the store"
         );
         assert_eq!(failure(&put.unwrap_err()), refused, "PutObject");
+        assert_eq!(failure(&plain.unwrap_err()), refused, "plain PutObject");
+        assert_eq!(
+            failure(&empty_ssec.unwrap_err()),
+            refused,
+            "empty SSE-C PutObject"
+        );
         assert_eq!(failure(&copy.unwrap_err()), refused, "CopyObject");
         assert_eq!(
             failure(&upload.unwrap_err()),
             refused,
             "CreateMultipartUpload"
         );
-        for key in ["data/", "copy/", "mp/", "mp/mp", "post/"] {
+        for key in ["data/", "plain/", "zero/", "copy/", "mp/", "mp/mp", "post/"] {
             assert!(!exists(&direct, &bucket, key).await, "{key} on the store");
         }
     } else {
         put.unwrap();
+        plain.unwrap();
+        empty_ssec.unwrap();
         copy.unwrap();
         let id = upload.unwrap().upload_id.unwrap();
         client

@@ -617,12 +617,15 @@ async fn a_public_acl_field_needs_manage_access(store: support::Store) {
             "{field}={value}: stored"
         );
     }
-    assert!(
-        r.proxy
-            .logs()
-            .iter()
-            .any(|l| l.contains("client_access_control")),
-        "refused by the proxy's access-control check"
+    let refusals = r
+        .proxy
+        .logs()
+        .iter()
+        .filter(|l| l.contains("client_access_control"))
+        .count();
+    assert_eq!(
+        refusals, 3,
+        "each refused by the proxy's access-control check"
     );
     let answer = r
         .post(&bucket, &post(&scoped, "private", "acl", "private"))

@@ -282,8 +282,9 @@ fn check_form(
     Ok(checked)
 }
 
-/// Whether a request's body is empty: `Content-Length: 0` (hyper frames the body by
-/// it). An aws-chunked body is never read as empty here, whatever it announces.
+/// Whether a request's body is empty: `Content-Length: 0`, by which hyper frames it (it
+/// drops the header when `Transfer-Encoding` is present). An aws-chunked body's
+/// `x-amz-decoded-content-length` is not read: any framed chunk makes the length > 0.
 fn empty_body(headers: &HeaderMap) -> bool {
     headers.get(CONTENT_LENGTH).is_some_and(|v| v == "0")
 }

@@ -353,10 +353,18 @@ impl Store {
     /// echo), a CopyObject stores nothing, and a multipart upload completes under the
     /// key with its last segment repeated (`a/` as `a/a`). Only what the store does make
     /// passes: the folder object, an empty PutObject without SSE-C (`folder_object`).
+    /// Reads, deletes and aborts are not refused.
     pub fn folder_refusal(self, op: S3Op, key: &str, folder_object: bool) -> Option<S3Error> {
         let write = match op {
             S3Op::PutObject => !folder_object,
-            S3Op::CopyObject | S3Op::CreateMultipartUpload | S3Op::PostObject => true,
+            // The parts and completion of an upload at such a key (one made at the store
+            // itself: the proxy refuses to create it) write there too.
+            S3Op::CopyObject
+            | S3Op::CreateMultipartUpload
+            | S3Op::UploadPart
+            | S3Op::UploadPartCopy
+            | S3Op::CompleteMultipartUpload
+            | S3Op::PostObject => true,
             _ => false,
         };
         if self != Self::Seaweedfs || !write || !key.ends_with('/') {

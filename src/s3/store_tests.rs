@@ -559,8 +559,20 @@ fn seaweedfs_listings_starting_inside_its_uploads_folder_are_refused() {
 
 #[test]
 fn seaweedfs_refuses_writes_to_a_folder_key_but_the_empty_folder_object() {
-    use S3Op::{CopyObject, CreateMultipartUpload, GetObject, HeadObject, PostObject, PutObject};
-    for op in [PutObject, CopyObject, CreateMultipartUpload, PostObject] {
+    use S3Op::{
+        AbortMultipartUpload, CompleteMultipartUpload, CopyObject, CreateMultipartUpload,
+        DeleteObject, GetObject, HeadObject, PostObject, PutObject, UploadPart, UploadPartCopy,
+    };
+    let writes = [
+        PutObject,
+        CopyObject,
+        CreateMultipartUpload,
+        UploadPart,
+        UploadPartCopy,
+        CompleteMultipartUpload,
+        PostObject,
+    ];
+    for op in writes {
         let e = Store::Seaweedfs
             .folder_refusal(op, "dir/", false)
             .expect("refused");
@@ -582,7 +594,7 @@ fn seaweedfs_refuses_writes_to_a_folder_key_but_the_empty_folder_object() {
             .folder_refusal(CopyObject, "dir/", true)
             .is_some()
     );
-    for op in [GetObject, HeadObject] {
+    for op in [GetObject, HeadObject, DeleteObject, AbortMultipartUpload] {
         assert!(Store::Seaweedfs.folder_refusal(op, "dir/", false).is_none());
     }
     for store in [Store::Rgw, Store::Garage, Store::Minio, Store::Generic] {
