@@ -35,14 +35,16 @@ async fn writes_to_a_key_ending_in_a_slash(store: Store, mode: Mode) {
         .send()
         .await
         .unwrap();
-    let put = client
-        .put_object()
-        .bucket(&bucket)
-        .key("data/")
-        .body(ByteStream::from_static(b"FOLDER-DATA"))
-        .with_key(&k)
-        .send()
-        .await;
+    // A PutObject of `body` at `key`, with the SSE-C key `k` when `ssec`.
+    let put_at = |key: &'static str, body: &'static [u8], ssec: bool| {
+        let put = client
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(ByteStream::from_static(body));
+        if ssec { put.with_key(&k) } else { put }.send()
+    };
+    let put = put_at("data/", b"FOLDER-DATA", true).await;
     let copy = client
         .copy_object()
         .bucket(&bucket)
@@ -51,21 +53,8 @@ async fn writes_to_a_key_ending_in_a_slash(store: Store, mode: Mode) {
         .send()
         .await;
     // Without SSE-C and with data; with SSE-C and empty: neither is the folder object.
-    let plain = client
-        .put_object()
-        .bucket(&bucket)
-        .key("plain/")
-        .body(ByteStream::from_static(b"PLAIN-DATA"))
-        .send()
-        .await;
-    let empty_ssec = client
-        .put_object()
-        .bucket(&bucket)
-        .key("zero/")
-        .body(ByteStream::from_static(b""))
-        .with_key(&k)
-        .send()
-        .await;
+    let plain = put_at("plain/", b"PLAIN-DATA", false).await;
+    let empty_ssec = put_at("zero/", b"", true).await;
     let upload = client
         .create_multipart_upload()
         .bucket(&bucket)
