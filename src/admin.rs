@@ -75,7 +75,8 @@ fn answer(req: &Request<Incoming>, state: &AdminState) -> Response<Full<Bytes>> 
         }
         (&Method::GET | &Method::HEAD, "/readyz") => {
             let store = state.store.describe();
-            match state.health.not_ready() {
+            let unsettled = state.store.pending().then_some("store not recognised yet");
+            match state.health.not_ready().or(unsettled) {
                 None => (
                     StatusCode::OK,
                     format!("ready\nupstream.store: {store}\n"),

@@ -110,23 +110,27 @@ impl Identify {
                     Some(Err(_)) | None => break,
                 }
             }
-            Some((parts.headers, prefix))
+            Some((parts.status, parts.headers, prefix))
         })
         .await;
-        let Ok(Some((headers, body))) = answer else {
+        let Ok(Some((status, headers, body))) = answer else {
             return false;
         };
-        if let Some(decided) = self.store.settle(&headers, &body) {
+        if let Some(decided) = self.store.settle(status, &headers, &body) {
             tracing::info!(upstream.store = %decided, "store identified");
         }
         true
     }
 }
 
+/// The shortest time between two rounds of the probe woken by requests.
+const NUDGE_GAP: Duration = Duration::from_millis(100);
+
 /// Connects to the store every `interval` (each attempt bounded by `timeout`) and
 /// records whether it accepted, until `stopped`. A TCP connection is all it opens
 /// (cheap for the store, and what a proxy needs to be useful), except that while
-/// `upstream.store = "auto"` is unsettled a reachable store is asked `GET /`.
+/// `upstream.store = "auto"` is unsettled a reachable store is asked `GET /`, and a
+/// request refused for it wakes the probe early.
 #[allow(clippy::too_many_arguments)]
 pub async fn probe_store(
     scheme: Scheme,
@@ -168,8 +172,20 @@ pub async fn probe_store(
         }
         health.set_store_up(up);
         metrics.store_up.set(i64::from(up));
+        let nudged = async {
+            match identify.as_ref().filter(|i| i.store.pending()) {
+                // A request met the unsettled store: ask again soon, but not more often
+                // than every `NUDGE_GAP` however many requests arrive.
+                Some(identify) => {
+                    identify.store.nudged().await;
+                    tokio::time::sleep(NUDGE_GAP).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
+            () = nudged => {}
             _ = stopped.wait_for(|s| *s) => return,
         }
     }

@@ -336,7 +336,9 @@ fn identify_store(config: &Config) -> String {
         .map(|rt| rt.block_on(identify.once(upstream.connect_timeout)));
     match asked {
         Ok(true) => store.describe(),
-        Ok(false) => "auto: the store did not answer; generic until it does".to_owned(),
+        Ok(false) => {
+            "auto: the store did not answer; requests are refused until it does".to_owned()
+        }
         Err(e) => format!("auto: cannot ask the store ({e})"),
     }
 }

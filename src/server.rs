@@ -442,10 +442,11 @@ async fn identify_store(shared: &Shared) -> Option<Identify> {
     let identify = Identify::pending(upstream, shared.client_tls.clone(), &shared.store);
     if let Some(identify) = &identify {
         let limit = upstream.connect_timeout.min(IDENTIFY_AT_START);
-        if !identify.once(limit).await {
+        identify.once(limit).await;
+        if shared.store.pending() {
             tracing::warn!(
                 upstream.store = %shared.store.describe(),
-                "store not reached; acting as generic until it answers"
+                "store not recognised yet; requests are refused until it answers"
             );
         }
     } else {

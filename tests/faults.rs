@@ -61,11 +61,7 @@ async fn closed_within<S: AsyncReadExt + Unpin>(
 #[tokio::test]
 async fn store_down_at_start_and_mid_run_answers_503_then_recovers() {
     // Reserve a port for the store, then start the proxy while nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let proxy = Proxy::start(ProxyOptions {
         upstream: "probe_interval = \"200ms\"\nconnect_timeout = \"500ms\"".into(),
         ..ProxyOptions::endpoint(format!("http://127.0.0.1:{port}"))

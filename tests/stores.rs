@@ -477,6 +477,123 @@ async fn garage_is_recognised_and_works_with_the_defaults() {
     recognised_by_default(&store, Route::Http, "garage", "its error message").await;
 }
 
+/// A store that comes up after the proxy, under the defaults (`auto`). Nothing reaches
+/// it before the proxy has recognised it: a request gets 503 (and wakes the probe, set
+/// to a minute here, so only that wake-up explains the recognition within seconds). A
+/// load balancer's 502 in front of the starting store names no store and settles
+/// nothing. Had the proxy guessed `generic`, `a//b` would reach SeaweedFS, which
+/// stores it as `a/b`; recognised, the proxy refuses it before the store.
+#[tokio::test]
+async fn seaweedfs_starting_after_the_proxy_sees_no_request_before_it_is_recognised() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::AsyncWriteExt as _;
+    let store = require_store!(seaweedfs);
+    let direct = support::wire::direct_client(&store);
+    let bucket = bucket_name("late");
+    direct.create_bucket().bucket(&bucket).send().await.unwrap();
+    let port = support::free_port();
+    let proxy = Proxy::start(ProxyOptions {
+        upstream: "probe_interval = \"60s\"".into(),
+        default_store: true,
+        ..ProxyOptions::endpoint(format!("http://127.0.0.1:{port}"))
+    });
+    let raw = RawClient::new(&proxy.pki.ca_pem, false);
+    let put = || {
+        let url = format!("{}/{bucket}/late/a//b", proxy.url());
+        support::signed(&store, "PUT", &url, &[], Bytes::from_static(b"LATE"))
+    };
+    let readyz = || proxy.admin("/readyz");
+
+    // Nothing listens: unreachable, not recognised.
+    let (status, body) = readyz().await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("upstream.store: auto: not recognised yet"),
+        "{body}"
+    );
+    let answer = raw.send(put()).await;
+    assert_eq!(answer.status, 503, "{}", answer.text());
+
+    // The store's address answers, first as a load balancer whose backend is starting
+    // (502), then as the store itself.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let started = Arc::new(AtomicBool::new(false));
+    let target = store.http.trim_start_matches("http://").to_owned();
+    let relay = {
+        let started = Arc::clone(&started);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let started = started.load(Ordering::SeqCst);
+                let target = target.clone();
+                tokio::spawn(async move {
+                    if !started {
+                        let _ = inbound
+                            .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        })
+    };
+    let answer = raw.send(put()).await;
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    assert_eq!(
+        support::xml_code(&answer.text()).as_deref(),
+        Some("ServiceUnavailable")
+    );
+    // The nudged probe asks; a 502 does not settle it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (status, body) = readyz().await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.starts_with("not ready: store not recognised yet\n"),
+        "{body}"
+    );
+
+    started.store(true, Ordering::SeqCst);
+    let answer = raw.send(put()).await;
+    assert!(
+        matches!(answer.status.as_u16(), 501 | 503),
+        "nothing reaches the store before it is recognised: {} {}",
+        answer.status,
+        answer.text()
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (status, body) = readyz().await;
+        if status == 200 {
+            break body;
+        }
+        assert!(std::time::Instant::now() < deadline, "{body}");
+        let _ = raw.send(put()).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        body.contains("upstream.store: auto: seaweedfs (recognised by Server: SeaweedFS"),
+        "{body}"
+    );
+    let answer = raw.send(put()).await;
+    assert_eq!(answer.status, 501, "{}", answer.text());
+    for held in ["late/a/b", "late/a//b"] {
+        assert!(
+            !support::resign::exists(&direct, &bucket, held).await,
+            "the store holds {held}"
+        );
+    }
+    assert!(proxy.wait_log("\"store_unrecognised\"").is_some());
+    relay.abort();
+}
+
 #[tokio::test]
 async fn seaweedfs_wrong_secret_is_signature_does_not_match() {
     let store = require_store!(seaweedfs);

@@ -90,6 +90,12 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        // Under `auto`, nothing reaches the store before it is recognised: its known
+        // misreadings are refused only once the proxy knows which store it is.
+        if self.settings.store.pending() {
+            self.settings.store.nudge();
+            return Finish::refuse(LiveStore::unsettled_refusal());
+        }
         let tls = req.extensions().get::<ConnInfo>().is_some_and(|c| c.tls);
         // Classification runs first; without it nothing here can be decided.
         let Some(s3) = req.extensions().get::<S3Request>().cloned() else {

@@ -310,6 +310,56 @@ async fn refuses_what_the_store_mishandles_and_only_for_that_store() {
     assert_eq!(log.calls(), 1);
 }
 
+/// Under `auto`, nothing reaches the store until it is recognised: a request gets 503
+/// and wakes the probe; once the store is recognised its behaviours apply.
+#[tokio::test]
+async fn refuses_every_request_while_auto_is_unsettled() {
+    use crate::s3::store::StoreSetting;
+    let store = Arc::new(LiveStore::new(StoreSetting::Auto));
+    let unsettled = || SsecSettings {
+        live: allow(),
+        store: Arc::clone(&store),
+    };
+    let err = refuse(unsettled(), put(None)).await;
+    assert_eq!(err.code, S3ErrorCode::ServiceUnavailable);
+    assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(err.reason, Some(Reason::StoreUnrecognised));
+    // The refusal left a wake-up for the probe.
+    tokio::time::timeout(std::time::Duration::from_secs(1), store.nudged())
+        .await
+        .expect("the probe was nudged");
+
+    let seaweedfs = {
+        let mut h = http::HeaderMap::new();
+        h.insert("server", HeaderValue::from_static("SeaweedFS 8000GB 4.48"));
+        h
+    };
+    assert!(
+        store
+            .settle(StatusCode::FORBIDDEN, &seaweedfs, b"")
+            .is_some()
+    );
+    let (result, log) = send(unsettled(), put(None), |_| {
+        Ok(answer(StatusCode::OK, &[], ""))
+    })
+    .await;
+    assert!(result.is_ok());
+    assert_eq!(log.calls(), 1);
+    let mut folder = request(
+        Method::PUT,
+        target(S3Op::PutObject, Some("b"), Some("dir/"), None),
+    );
+    folder
+        .headers_mut()
+        .insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("4"));
+    let err = refuse(unsettled(), folder).await;
+    assert_eq!(
+        err.reason,
+        Some(Reason::StoreRefusal),
+        "SeaweedFS's rules apply"
+    );
+}
+
 #[tokio::test]
 async fn refuses_a_form_upload_whose_fields_were_not_read_as_internal() {
     let req = request(

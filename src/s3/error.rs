@@ -198,6 +198,8 @@ pub enum Reason {
     PolicyBlockWrites,
     /// An operation the configured store is known to mishandle.
     StoreRefusal,
+    /// `upstream.store = "auto"` and the store not recognised yet.
+    StoreUnrecognised,
     /// A read with an injected key of an object the store holds without SSE-C, in a
     /// `require` bucket.
     InjectedPlaintext,
@@ -301,6 +303,7 @@ impl Reason {
             Self::PolicyAllowlist => "policy_allowlist",
             Self::PolicyBlockWrites => "policy_block_writes",
             Self::StoreRefusal => "store_refusal",
+            Self::StoreUnrecognised => "store_unrecognised",
             Self::InjectedPlaintext => "injected_plaintext",
             Self::UnknownUpload => "unknown_upload",
             Self::UnboundUpload => "unbound_upload",

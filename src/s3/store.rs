@@ -69,14 +69,19 @@ impl StoreSetting {
     }
 }
 
-/// The store the proxy acts for: as configured, or as recognised under `auto`
-/// (`generic` until then). Read by every request; set at most once.
+/// The store the proxy acts for: as configured, or as recognised under `auto`. Read
+/// by every request; set at most once. Until `auto` is settled no store's behaviours
+/// are known, and requests are refused ([`LiveStore::pending`]).
 #[derive(Debug)]
 pub struct LiveStore {
     setting: StoreSetting,
     current: std::sync::atomic::AtomicU8,
+    /// `auto` and nothing decided yet; read on every request, so not behind the mutex.
+    unsettled: std::sync::atomic::AtomicBool,
     /// How the store was recognised, or why it was not; `None` while unknown.
     found: std::sync::Mutex<Option<String>>,
+    /// Wakes whoever asks the store (the readiness probe) before its next round.
+    nudge: tokio::sync::Notify,
 }
 
 const STORES: [Store; 5] = [
@@ -97,13 +102,15 @@ impl LiveStore {
         Self {
             setting,
             current: std::sync::atomic::AtomicU8::new(store as u8),
+            unsettled: std::sync::atomic::AtomicBool::new(setting == StoreSetting::Auto),
             found: std::sync::Mutex::new(None),
+            nudge: tokio::sync::Notify::new(),
         }
     }
 
     /// The store whose behaviours apply now.
     pub fn get(&self) -> Store {
-        let i = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        let i = self.current.load(std::sync::atomic::Ordering::Acquire);
         STORES
             .get(usize::from(i))
             .copied()
@@ -112,7 +119,17 @@ impl LiveStore {
 
     /// Whether the store is still to be recognised.
     pub fn pending(&self) -> bool {
-        self.setting == StoreSetting::Auto && self.found().is_none()
+        self.unsettled.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// A request met an unsettled store: ask it now rather than at the next probe.
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
+    }
+
+    /// Resolves after the next [`Self::nudge`] (at once if one came since the last).
+    pub async fn nudged(&self) {
+        self.nudge.notified().await;
     }
 
     fn found(&self) -> std::sync::MutexGuard<'_, Option<String>> {
@@ -121,10 +138,17 @@ impl LiveStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Settles `auto` from the headers of a store answer: the recognised store, or
-    /// `generic` for good. Returns what was decided, once; `None` afterwards or when
-    /// the store is named in the configuration.
-    pub fn settle(&self, headers: &http::HeaderMap, body: &[u8]) -> Option<String> {
+    /// Settles `auto` from a store answer (its status, headers and the start of its
+    /// body): the recognised store, or `generic` for good. A 5xx answer that names no
+    /// known store settles nothing: a store starting, or a load balancer in front of
+    /// one, says nothing about which store it is. Returns what was decided, once;
+    /// `None` otherwise or when the store is named in the configuration.
+    pub fn settle(
+        &self,
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Option<String> {
         if self.setting != StoreSetting::Auto {
             return None;
         }
@@ -135,14 +159,28 @@ impl LiveStore {
         let decided = match identify(headers, body) {
             Some(id) => {
                 self.current
-                    .store(id.store as u8, std::sync::atomic::Ordering::Relaxed);
+                    .store(id.store as u8, std::sync::atomic::Ordering::Release);
                 format!("{} (recognised by {})", id.store.as_str(), id.evidence)
             }
+            None if status.is_server_error() => return None,
             None => "generic (not recognised: no known Server, request-id form or error message)"
                 .to_owned(),
         };
         *found = Some(decided.clone());
+        self.unsettled
+            .store(false, std::sync::atomic::Ordering::Release);
         Some(decided)
+    }
+
+    /// 503 for a request that arrives while `auto` is unsettled: which store's
+    /// behaviours apply is not known yet, and guessing `generic` would let through
+    /// what the store turns out to misread.
+    pub fn unsettled_refusal() -> S3Error {
+        S3Error::new(
+            S3ErrorCode::ServiceUnavailable,
+            "upstream.store = \"auto\" and the store has not answered yet, so which of its behaviours apply is unknown; retry shortly.",
+        )
+        .with_reason(Reason::StoreUnrecognised)
     }
 
     /// One line for logs, `/readyz` and `validate`: the setting and what applies.
@@ -151,7 +189,7 @@ impl LiveStore {
             (StoreSetting::Named(store), _) => format!("{} (configured)", store.as_str()),
             (StoreSetting::Auto, Some(found)) => format!("auto: {found}"),
             (StoreSetting::Auto, None) => {
-                "auto: generic until the store answers (not reached yet)".to_owned()
+                "auto: not recognised yet (requests are refused until the store answers)".to_owned()
             }
         }
     }

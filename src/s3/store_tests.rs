@@ -1,5 +1,6 @@
 use super::*;
 use crate::s3::ssec::KeyDigest;
+use http::StatusCode;
 
 fn checked(dest: Option<u8>, source: Option<u8>) -> Checked {
     Checked {
@@ -378,7 +379,10 @@ fn a_live_store_settles_auto_once_and_keeps_a_named_store() {
     assert_eq!(auto.get(), Store::Generic);
     assert!(auto.pending());
     let seaweedfs = answer(&[("server", "SeaweedFS 8000GB 4.48")]);
-    assert!(auto.settle(&seaweedfs, b"").is_some());
+    assert!(
+        auto.settle(StatusCode::FORBIDDEN, &seaweedfs, b"")
+            .is_some()
+    );
     assert_eq!(auto.get(), Store::Seaweedfs);
     assert!(!auto.pending());
     assert!(
@@ -389,13 +393,17 @@ fn a_live_store_settles_auto_once_and_keeps_a_named_store() {
         "x-amz-request-id",
         "tx00000b159a12a2163d73e-006b0d6251-100e-default",
     )]);
-    assert_eq!(auto.settle(&rgw, b""), None, "settled once");
+    assert_eq!(
+        auto.settle(StatusCode::FORBIDDEN, &rgw, b""),
+        None,
+        "settled once"
+    );
     assert_eq!(auto.get(), Store::Seaweedfs);
 
     let unsure = LiveStore::new(StoreSetting::Auto);
     assert!(
         unsure
-            .settle(&answer(&[("server", "MinIO")]), b"")
+            .settle(StatusCode::OK, &answer(&[("server", "MinIO")]), b"")
             .is_some()
     );
     assert_eq!(unsure.get(), Store::Generic);
@@ -404,9 +412,27 @@ fn a_live_store_settles_auto_once_and_keeps_a_named_store() {
         "an answer that names no known store settles generic"
     );
 
+    // A store starting, or a load balancer in front of one, answers 5xx: that names
+    // no store, and settles nothing; the store is recognised from a later answer.
+    let starting = LiveStore::new(StoreSetting::Auto);
+    let balancer = answer(&[("server", "nginx")]);
+    for status in [StatusCode::BAD_GATEWAY, StatusCode::SERVICE_UNAVAILABLE] {
+        assert_eq!(starting.settle(status, &balancer, b"<html>"), None);
+        assert!(starting.pending());
+        assert!(starting.describe().starts_with("auto: not recognised yet"));
+    }
+    assert!(
+        starting
+            .settle(StatusCode::SERVICE_UNAVAILABLE, &seaweedfs, b"")
+            .is_some(),
+        "a 5xx that names the store recognises it"
+    );
+    assert_eq!(starting.get(), Store::Seaweedfs);
+    assert!(!starting.pending());
+
     let named = LiveStore::new(StoreSetting::Named(Store::Rgw));
     assert!(!named.pending());
-    assert_eq!(named.settle(&seaweedfs, b""), None);
+    assert_eq!(named.settle(StatusCode::OK, &seaweedfs, b""), None);
     assert_eq!(named.get(), Store::Rgw);
     assert_eq!(named.describe(), "rgw (configured)");
 }
