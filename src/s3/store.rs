@@ -75,14 +75,16 @@ impl StoreSetting {
 #[derive(Debug)]
 pub struct LiveStore {
     setting: StoreSetting,
+    /// The store's index in `STORES`, or `UNSETTLED`; read on every request.
     current: std::sync::atomic::AtomicU8,
-    /// `auto` and nothing decided yet; read on every request, so not behind the mutex.
-    unsettled: std::sync::atomic::AtomicBool,
     /// How the store was recognised, or why it was not; `None` while unknown.
     found: std::sync::Mutex<Option<String>>,
     /// Wakes whoever asks the store (the readiness probe) before its next round.
     nudge: tokio::sync::Notify,
 }
+
+/// `current` while `auto` has decided nothing: no store's behaviours are known.
+const UNSETTLED: u8 = u8::MAX;
 
 const STORES: [Store; 5] = [
     Store::Generic,
@@ -95,22 +97,22 @@ const STORES: [Store; 5] = [
 impl LiveStore {
     /// The store as configured.
     pub fn new(setting: StoreSetting) -> Self {
-        let store = match setting {
-            StoreSetting::Auto => Store::Generic,
-            StoreSetting::Named(store) => store,
+        let current = match setting {
+            StoreSetting::Auto => UNSETTLED,
+            StoreSetting::Named(store) => store as u8,
         };
         Self {
             setting,
-            current: std::sync::atomic::AtomicU8::new(store as u8),
-            unsettled: std::sync::atomic::AtomicBool::new(setting == StoreSetting::Auto),
+            current: std::sync::atomic::AtomicU8::new(current),
             found: std::sync::Mutex::new(None),
             nudge: tokio::sync::Notify::new(),
         }
     }
 
-    /// The store whose behaviours apply now.
+    /// The store whose behaviours apply now (`generic` while unsettled, when requests
+    /// are refused anyway).
     pub fn get(&self) -> Store {
-        let i = self.current.load(std::sync::atomic::Ordering::Acquire);
+        let i = self.current.load(std::sync::atomic::Ordering::Relaxed);
         STORES
             .get(usize::from(i))
             .copied()
@@ -119,7 +121,7 @@ impl LiveStore {
 
     /// Whether the store is still to be recognised.
     pub fn pending(&self) -> bool {
-        self.unsettled.load(std::sync::atomic::Ordering::Acquire)
+        self.current.load(std::sync::atomic::Ordering::Relaxed) == UNSETTLED
     }
 
     /// A request met an unsettled store: ask it now rather than at the next probe.
@@ -156,19 +158,21 @@ impl LiveStore {
         if found.is_some() {
             return None;
         }
-        let decided = match identify(headers, body) {
-            Some(id) => {
-                self.current
-                    .store(id.store as u8, std::sync::atomic::Ordering::Release);
-                format!("{} (recognised by {})", id.store.as_str(), id.evidence)
-            }
+        let (store, decided) = match identify(headers, body) {
+            Some(id) => (
+                id.store,
+                format!("{} (recognised by {})", id.store.as_str(), id.evidence),
+            ),
             None if status.is_server_error() => return None,
-            None => "generic (not recognised: no known Server, request-id form or error message)"
-                .to_owned(),
+            None => (
+                Store::Generic,
+                "generic (not recognised: no known Server, request-id form or error message)"
+                    .to_owned(),
+            ),
         };
+        self.current
+            .store(store as u8, std::sync::atomic::Ordering::Relaxed);
         *found = Some(decided.clone());
-        self.unsettled
-            .store(false, std::sync::atomic::Ordering::Release);
         Some(decided)
     }
 
