@@ -490,6 +490,43 @@ async fn forms_to_an_object_path_are_checked(store: Store, mode: Mode) {
     assert_eq!(direct, (204, Held::Plaintext), "direct control");
 }
 
+/// A form without a file part, and one without a `key` field, in a `require` bucket
+/// with SSE-C fields: AWS refuses both (400 InvalidArgument). Both stores store an empty
+/// object from the first, whatever the policy's `content-length-range`; the proxy answers both
+/// as AWS, before the store.
+async fn forms_without_a_file_or_a_key_are_refused(store: Store, mode: Mode) {
+    let e = &env(store, mode).await;
+    let bucket = e.bucket("-req").await;
+    let k1 = Key::new(0);
+    let refusal = (400, "InvalidArgument");
+    let variant = "no key field, require bucket";
+    // First: its control, which names no key, must find nothing under `direct`.
+    let no_key = e
+        .differential(variant, (&bucket, &bucket), refusal, |s, key, data| {
+            let fields = policy_fields(s, &bucket, key, true);
+            let fields: Vec<_> = fields.into_iter().filter(|(n, _)| n != "key").collect();
+            Form::new()
+                .fields(&fields)
+                .fields(&ssec(&k1))
+                .file(data)
+                .close()
+        })
+        .await;
+    let variant = "no file part, require bucket";
+    let no_file = e
+        .differential(variant, (&bucket, &bucket), refusal, |s, key, _| {
+            upload(s, &bucket, key).fields(&ssec(&k1)).close()
+        })
+        .await;
+    // Both stores store an empty object from a form without a file.
+    assert_eq!(
+        no_file,
+        (204, Held::Encrypted("K1")),
+        "direct control without a file"
+    );
+    assert_eq!(no_key, (400, Held::Nothing), "direct control without a key");
+}
+
 /// A form under another multipart type whose Content-Type names multipart/form-data in
 /// a parameter: SeaweedFS takes a POST as a form upload when its Content-Type matches
 /// `multipart/form-data*` anywhere, and Go's reader takes any multipart body; RGW wants
@@ -642,6 +679,7 @@ per_store_and_mode!(
     duplicate_sse_c_fields_are_refused,
     quoted_printable_fields_are_refused,
     forms_to_an_object_path_are_checked,
+    forms_without_a_file_or_a_key_are_refused,
     two_content_types_are_refused,
     a_form_under_another_multipart_type_is_refused,
     the_plain_listener_refuses_sse_c_in_forms,

@@ -154,7 +154,10 @@ where
             };
             resign::for_store(&credentials, &form, &mut parts, SystemTime::now())?
         }
-        None => (read.clone(), LengthRange::ANY, None),
+        None => {
+            form::check_required(&fields)?;
+            (read.clone(), LengthRange::ANY, None)
+        }
     };
     let watch = watch_file(&boundary, &fields, &read, range, body.is_end_stream())?;
     // The SSE-C checks read the fields the store gets: the client's, or with an

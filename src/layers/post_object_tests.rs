@@ -313,14 +313,32 @@ async fn forwards_the_exact_bytes_and_leaves_the_fields_for_the_ssec_layer() {
 }
 
 #[tokio::test]
-async fn forwards_a_form_without_a_file_part() {
-    let whole = "--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--XyZ--\r\n";
-    let (result, log) = post(form(pieces(&[whole.as_bytes()]))).await;
-    assert!(result.is_ok());
-    let seen = log.only();
-    assert_eq!(seen.body, whole);
-    let fields = seen.extensions.get::<form::Fields>().expect("fields");
-    assert_eq!(fields.file_at(), None);
+async fn refuses_a_form_without_a_key_field_or_a_file_part_as_aws() {
+    // Every store refuses a form without `key` in words of its own; RGW stores an empty
+    // object from a form without a file.
+    let no_file = "--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--XyZ--\r\n";
+    let no_key = format!(
+        "{}data{CLOSE}",
+        PREFIX.replacen("name=\"key\"", "name=\"x-amz-meta-k\"", 1)
+    );
+    for (body, argument, message) in [
+        (
+            no_file.to_owned(),
+            "file",
+            "POST requires exactly one file upload per request.",
+        ),
+        (
+            no_key,
+            "key",
+            "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+        ),
+    ] {
+        let err = refuse(form(pieces(&[body.as_bytes()]))).await;
+        assert_eq!(err.code, S3ErrorCode::InvalidArgument);
+        assert_eq!(err.message, message);
+        assert_eq!(err.argument_name, Some(argument));
+        assert_eq!(err.reason, Some(Reason::MalformedPost));
+    }
 }
 
 #[tokio::test]

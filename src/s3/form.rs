@@ -88,6 +88,29 @@ pub fn check_values(fields: &Fields) -> Result<(), S3Error> {
         .try_for_each(|(name, value)| check_value(name, value))
 }
 
+/// Refuses a form AWS refuses for what it lacks: a `key` field, or a file part
+/// (SeaweedFS and RGW store an empty object from a form without a file, whatever its
+/// policy's `content-length-range` says).
+pub fn check_required(fields: &Fields) -> Result<(), S3Error> {
+    if fields.get("key").is_none() {
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+        )
+        .with_argument_name("key")
+        .with_reason(Reason::MalformedPost));
+    }
+    if fields.file_at().is_none() {
+        return Err(S3Error::new(
+            S3ErrorCode::InvalidArgument,
+            "POST requires exactly one file upload per request.",
+        )
+        .with_argument_name("file")
+        .with_reason(Reason::MalformedPost));
+    }
+    Ok(())
+}
+
 /// [`check_values`] for one field.
 pub fn check_value(name: &str, value: &[u8]) -> Result<(), S3Error> {
     if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {

@@ -15,7 +15,7 @@ use crate::layers::auth::{check_access_control, check_scope, grants_access};
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::form::policy::{self, LengthRange, PostPolicy};
 use crate::s3::form::rewrite::{self, StoreSigner};
-use crate::s3::form::{Fields, Refusal};
+use crate::s3::form::{self, Fields, Refusal};
 use crate::s3::op::S3Request;
 use crate::s3::sigv4::FormSigned;
 
@@ -137,24 +137,7 @@ fn authorize(
         });
         check_access_control(client, s3, grants)?;
     }
-    if fields.get("key").is_none() {
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
-        )
-        .with_argument_name("key")
-        .with_reason(Reason::MalformedPost));
-    }
-    if fields.file_at().is_none() {
-        // RGW stores an empty object from a form without a file, whatever its policy's
-        // content-length-range says.
-        return Err(S3Error::new(
-            S3ErrorCode::InvalidArgument,
-            "POST requires exactly one file upload per request.",
-        )
-        .with_argument_name("file")
-        .with_reason(Reason::MalformedPost));
-    }
+    form::check_required(fields)?;
     let encoded = policy::encoded(fields).unwrap_or_default();
     let policy = PostPolicy::decode(encoded).map_err(|e| e.to_s3())?;
     policy
