@@ -25,7 +25,7 @@ use support::form::{Form, Post, Signer, signed_fields};
 use support::s3::{Key, object_names};
 use support::wire::{ALGORITHM, KEY, KEY_MD5, proxy_with, ssec, ssec_empty};
 use support::{
-    Mode, ModeProxy, Store, bucket_name, client_tls, s3_client, signed, unique, xml_code,
+    Mode, ModeProxy, Store, bucket_name, client_tls, direct_client, signed, unique, xml_code,
 };
 
 /// `require` by default; `*-forbid`, `*-allow`, and `*-k1only` (require, K1's digest only).
@@ -59,13 +59,7 @@ async fn env(store: Store, mode: Mode) -> Env {
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     let plain = v["plain.addr"].as_str().unwrap().to_owned();
     let store_ca = std::fs::read_to_string(&store.ca).unwrap();
-    let direct = s3_client(
-        &store.https,
-        &store_ca,
-        &store.access_key,
-        &store.secret_key,
-        true,
-    );
+    let direct = direct_client(&store);
     let trust = format!("{store_ca}\n{}", proxy.pki.ca_pem);
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(client_tls(&trust, None))

@@ -19,8 +19,8 @@ use ssec_proxy::s3::chunked::{Signing, encode};
 use support::at_rest;
 use support::s3::{Key, data, failure, object_names};
 use support::{
-    Proxy, ProxyOptions, RawClient, Route, Store, bucket_name, resign_tables, s3_client,
-    store_client, store_kind, store_proxy, store_proxy_auto,
+    Proxy, ProxyOptions, RawClient, Route, Store, bucket_name, direct_client, resign_tables,
+    s3_client, store_client, store_kind, store_proxy, store_proxy_auto,
 };
 
 fn proxy_for(store: &Store, route: Route) -> Proxy {
@@ -764,4 +764,73 @@ async fn seaweedfs_aws_chunked_framing_is_enforced() {
     // Give the store time to commit, were it going to.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(object_names(&client, &bucket).await, ["whole"]);
+}
+
+/// Ceph RGW serves `/swift/v1/<bucket>/<key>` with its Swift API, which writes into
+/// `<bucket>` and ignores SSE-C; the proxy would have checked a bucket named `swift`.
+/// The positive control: with the bucket open to anonymous writes (an ACL a passthrough
+/// client can set), a Swift PUT sent to RGW directly stores plaintext in a bucket whose
+/// policy requires SSE-C. Through the proxy the same request, and RGW's admin and Swift
+/// authentication entry points, are refused before the store, and RGW holds nothing.
+#[tokio::test]
+async fn rgw_swift_and_admin_entry_points_are_refused_in_passthrough() {
+    let store = require_store!(rgw);
+    let ssec = "default = \"allow\"\n[[ssec.buckets]]\nbucket = \"swreq-*\"\npolicy = \"require\"";
+    let proxy = store_proxy(&store, Route::Https, ssec);
+    let store_ca = std::fs::read_to_string(&store.ca).unwrap();
+    let direct = direct_client(&store);
+    let bucket = format!("swreq-{}", bucket_name("sw"));
+    direct.create_bucket().bucket(&bucket).send().await.unwrap();
+    direct
+        .put_bucket_acl()
+        .bucket(&bucket)
+        .acl(aws_sdk_s3::types::BucketCannedAcl::PublicReadWrite)
+        .send()
+        .await
+        .unwrap();
+    let raw = RawClient::new(&format!("{store_ca}\n{}", proxy.pki.ca_pem), false);
+    let put = |base: &str, name: &str| {
+        http::Request::put(format!("{base}/swift/v1/{bucket}/{name}"))
+            .body(Full::new(Bytes::from(format!("SWIFT-PLAINTEXT-{name}"))))
+            .unwrap()
+    };
+    let control = raw.send(put(&store.https, "direct")).await;
+    assert_eq!(control.status, 201, "control: {}", control.text());
+    // The object is the anonymous writer's: read it as anonymous, with no key.
+    let get = http::Request::get(format!("{}/{bucket}/direct", store.https))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let held = raw.send(get).await;
+    assert_eq!(held.status, 200, "control: {}", held.text());
+    let plain = held.body;
+    assert_eq!(&plain[..], b"SWIFT-PLAINTEXT-direct", "control: plaintext");
+    eprintln!("EVIDENCE rgw: Swift PUT directly -> 201, plaintext held in {bucket}");
+
+    let refused = raw.send(put(&proxy.url(), "proxied")).await;
+    assert_eq!(refused.status, 501, "{}", refused.text());
+    let text = refused.text();
+    assert!(text.contains("<Code>NotImplemented</Code>"), "{text}");
+    assert!(text.contains("which the proxy does not forward"), "{text}");
+    for (method, path) in [
+        ("GET", format!("/swift/v1/{bucket}/direct")),
+        ("GET", "/SWIFT/v1".to_owned()),
+        ("GET", "/auth/v1.0".to_owned()),
+        ("GET", format!("/admin/bucket?bucket={bucket}")),
+    ] {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", proxy.url()))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let answer = raw.send(req).await;
+        assert_eq!(answer.status, 501, "{path}: {}", answer.text());
+    }
+    assert_eq!(object_names(&direct, &bucket).await, vec!["direct"]);
+    let metrics = proxy.admin("/metrics").await.1;
+    assert!(
+        metrics.contains(
+            "ssec_rejections_total{code=\"NotImplemented\",reason=\"store_entry_point\"} 5"
+        ),
+        "{metrics}"
+    );
 }

@@ -143,11 +143,6 @@ pub fn authenticate<B>(
     Ok(verified)
 }
 
-/// Bucket names that are not buckets on Ceph RGW: its admin API (`rgw admin entry`),
-/// Swift API and Swift authentication, which a request signed with the store's
-/// credentials must never reach. Compared in any case: a store may match them so.
-const STORE_ENTRY_POINTS: [&str; 3] = ["admin", "swift", "auth"];
-
 /// Only S3 operations the proxy recognises are signed for the store: anything else
 /// (SeaweedFS's IAM `Action=` forms, RGW's admin API) would run with the store's
 /// credentials rather than the client's.
@@ -165,7 +160,7 @@ fn check_forwardable(s3: Option<&S3Request>) -> Result<(), S3Error> {
             if s3
                 .bucket
                 .as_deref()
-                .is_some_and(|b| STORE_ENTRY_POINTS.iter().any(|e| e.eq_ignore_ascii_case(b))) =>
+                .is_some_and(crate::s3::op::is_store_entry_point) =>
         {
             refuse(
                 "This bucket name is an entry point of the store's own APIs, which the proxy does not sign for.",

@@ -13,7 +13,7 @@ use crate::error::ProxyError;
 use crate::forwarding::{ClientHost, check_header_section, request_host};
 use crate::layers::trace::Facts;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
-use crate::s3::op::{S3Request, Target, classify};
+use crate::s3::op::{S3Request, Target, classify, is_store_entry_point};
 use crate::s3::strict::{self, Addressing};
 
 /// Settings the classify layer needs.
@@ -112,6 +112,13 @@ fn inspect<B>(
     })?;
     let target = Target::from_head(req.method(), req.uri(), req.headers(), host_str);
     let s3 = classify(&target, &settings.addressing)?;
+    if s3.bucket.as_deref().is_some_and(is_store_entry_point) {
+        return Err(S3Error::new(
+            S3ErrorCode::NotImplemented,
+            "This bucket name is an entry point of the store's own APIs (Ceph RGW's admin and Swift APIs), which the proxy does not forward.",
+        )
+        .with_reason(Reason::StoreEntryPoint));
+    }
     Ok((s3, ClientHost(host)))
 }
 

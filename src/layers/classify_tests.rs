@@ -365,3 +365,28 @@ async fn tells_the_trace_layer_the_operation_and_counts_refusals_by_reason() {
     );
     assert!(!text.contains("secret-bucket"), "{text}");
 }
+
+#[tokio::test]
+async fn refuses_the_store_s_own_api_entry_points_in_any_case() {
+    for (method, uri, host) in [
+        (Method::PUT, "/swift/v1/app/k", "localhost"),
+        (Method::GET, "/SWIFT/v1/app/k", "localhost"),
+        (Method::GET, "/auth/v1.0", "localhost"),
+        (Method::GET, "/admin/bucket?bucket=app", "localhost"),
+        (Method::PUT, "/v1/app/k", "swift.s3.example.com"),
+    ] {
+        let req = request(method, uri, &[("host", host)]);
+        let (result, log) = classify_with(settings(&["s3.example.com"]), req).await;
+        let err = rejected(result);
+        assert_eq!(log.calls(), 0, "{uri}");
+        assert_eq!(err.code, S3ErrorCode::NotImplemented, "{uri}");
+        assert_eq!(err.reason, Some(Reason::StoreEntryPoint), "{uri}");
+    }
+    // A key or a bucket that only starts with one is S3's.
+    for uri in ["/app/swift/v1/k", "/swiftly/k", "/administration"] {
+        let req = request(Method::GET, uri, &[("host", "localhost")]);
+        let (result, log) = classify_with(settings(&[]), req).await;
+        assert!(result.is_ok(), "{uri}");
+        assert_eq!(log.calls(), 1, "{uri}");
+    }
+}

@@ -242,6 +242,9 @@ pub enum Reason {
     ClientAccessControl,
     /// A request resign mode cannot verify yet.
     ResignUnsupported,
+    /// A bucket name that is an entry point of the store's own APIs (RGW's admin and
+    /// Swift APIs).
+    StoreEntryPoint,
     /// A SigV4 `Authorization` header or query parameters that cannot be read, or that name
     /// another algorithm, region, service or date.
     SigV4Malformed,
@@ -324,6 +327,7 @@ impl Reason {
             Self::ClientScope => "client_scope",
             Self::ClientAccessControl => "client_access_control",
             Self::ResignUnsupported => "resign_unsupported",
+            Self::StoreEntryPoint => "store_entry_point",
             Self::SigV4Malformed => "sigv4_malformed",
             Self::SigV4Time => "sigv4_time",
             Self::SigV4UnsignedHeader => "sigv4_unsigned_header",

@@ -420,3 +420,15 @@ fn object_op(target: &Target<'_>, params: &Query<'_>) -> Result<S3Op, S3Error> {
 #[cfg(test)]
 #[path = "op_tests.rs"]
 mod tests;
+
+/// Bucket names that are not buckets on Ceph RGW: its admin API (`rgw admin entry`),
+/// Swift API and Swift authentication (`rgw swift url prefix`, `rgw swift auth entry`,
+/// at their defaults). RGW serves `/swift/v1/<bucket>/<key>` with the Swift API, which
+/// writes into `<bucket>` and ignores SSE-C: the proxy would check bucket `swift`.
+/// Compared in any case: a store may match them so.
+pub fn is_store_entry_point(bucket: &str) -> bool {
+    const STORE_ENTRY_POINTS: [&str; 3] = ["admin", "swift", "auth"];
+    STORE_ENTRY_POINTS
+        .iter()
+        .any(|e| e.eq_ignore_ascii_case(bucket))
+}

@@ -647,6 +647,18 @@ macro_rules! per_store {
 
 /// An aws-sdk-s3 client for `endpoint`, trusting `ca_pem`, path style, us-east-1.
 /// `when_required` sets checksum calculation as `AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED`.
+/// An SDK client for the store itself over its TLS endpoint: what it really holds.
+pub fn direct_client(store: &Store) -> aws_sdk_s3::Client {
+    let ca = std::fs::read_to_string(&store.ca).expect("the store's CA");
+    s3_client(
+        &store.https,
+        &ca,
+        &store.access_key,
+        &store.secret_key,
+        true,
+    )
+}
+
 pub fn s3_client(
     endpoint: &str,
     ca_pem: &str,
