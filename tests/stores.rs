@@ -771,7 +771,8 @@ async fn seaweedfs_aws_chunked_framing_is_enforced() {
 /// The positive control: with the bucket open to anonymous writes (an ACL a passthrough
 /// client can set), a Swift PUT sent to RGW directly stores plaintext in a bucket whose
 /// policy requires SSE-C. Through the proxy the same request, and RGW's admin and Swift
-/// authentication entry points, are refused before the store, and RGW holds nothing.
+/// authentication entry points, are refused before the store, and RGW holds nothing;
+/// so is RGW's usage log (`GET /?usage`), which RGW answers directly.
 #[tokio::test]
 async fn rgw_swift_and_admin_entry_points_are_refused_in_passthrough() {
     let store = require_store!(rgw);
@@ -826,10 +827,96 @@ async fn rgw_swift_and_admin_entry_points_are_refused_in_passthrough() {
         assert_eq!(answer.status, 501, "{path}: {}", answer.text());
     }
     assert_eq!(object_names(&direct, &bucket).await, vec!["direct"]);
+    // RGW's usage log is not an S3 operation either: RGW answers it, the proxy does not
+    // forward it.
+    let usage =
+        |base: &str| support::signed(&store, "GET", &format!("{base}/?usage"), &[], Bytes::new());
+    let control = raw.send(usage(&store.https)).await;
+    assert_eq!(control.status, 200, "control: {}", control.text());
+    assert!(
+        control.text().contains("<Usage"),
+        "control: {}",
+        control.text()
+    );
+    let refused = raw.send(usage(&proxy.url())).await;
+    assert_eq!(refused.status, 501, "{}", refused.text());
+    let metrics = proxy.admin("/metrics").await.1;
+    for line in [
+        "ssec_rejections_total{code=\"NotImplemented\",reason=\"store_entry_point\"} 5",
+        "ssec_rejections_total{code=\"NotImplemented\",reason=\"unknown_operation\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{metrics}");
+    }
+}
+
+/// The names of the buckets `store` holds, read from the store directly.
+async fn held_buckets(store: &Store) -> Vec<String> {
+    let listing = direct_client(store).list_buckets().send().await.unwrap();
+    listing
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name().map(str::to_owned))
+        .collect()
+}
+
+/// SeaweedFS serves other APIs on its S3 port: S3 Tables (`POST /` with an
+/// `X-Amz-Target`, signed for `s3tables`) creates buckets, and IAM (`POST /` with
+/// `Action=`) manages identities. The positive control: sent to SeaweedFS directly, a
+/// CreateTableBucket creates a bucket the S3 API then lists. Through the proxy, which
+/// does not recognise these requests as S3 operations, they are refused before the
+/// store, and no bucket appears.
+#[tokio::test]
+async fn requests_that_are_not_s3_operations_are_refused_in_passthrough() {
+    let store = require_store!(seaweedfs);
+    let proxy = store_proxy(&store, Route::Https, "default = \"require\"");
+    let store_ca = std::fs::read_to_string(&store.ca).unwrap();
+    let raw = RawClient::new(&format!("{store_ca}\n{}", proxy.pki.ca_pem), false);
+    let create = |base: &str, name: &str| {
+        support::signed_for(
+            "s3tables",
+            &store,
+            "POST",
+            &format!("{base}/"),
+            &[
+                ("x-amz-target", "S3Tables.CreateTableBucket"),
+                ("content-type", "application/x-amz-json-1.1"),
+            ],
+            Bytes::from(format!("{{\"name\":\"{name}\"}}")),
+            "UNSIGNED-PAYLOAD",
+        )
+    };
+    let direct_name = bucket_name("tbd");
+    let control = raw.send(create(&store.https, &direct_name)).await;
+    assert_eq!(control.status, 200, "control: {}", control.text());
+    assert!(
+        held_buckets(&store).await.contains(&direct_name),
+        "control: CreateTableBucket sent directly creates a bucket"
+    );
+    eprintln!("EVIDENCE seaweedfs: S3 Tables CreateTableBucket directly -> 200, bucket created");
+
+    let proxied_name = bucket_name("tbp");
+    let refused = raw.send(create(&proxy.url(), &proxied_name)).await;
+    assert_eq!(refused.status, 501, "{}", refused.text());
+    let text = refused.text();
+    assert!(text.contains("<Code>NotImplemented</Code>"), "{text}");
+    assert!(
+        text.contains("not an S3 operation the proxy recognises"),
+        "{text}"
+    );
+    let iam = support::signed(
+        &store,
+        "POST",
+        &format!("{}/", proxy.url()),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Bytes::from_static(b"Action=CreateUser&UserName=proxied&Version=2010-05-08"),
+    );
+    let refused = raw.send(iam).await;
+    assert_eq!(refused.status, 501, "{}", refused.text());
+    assert!(!held_buckets(&store).await.contains(&proxied_name));
     let metrics = proxy.admin("/metrics").await.1;
     assert!(
         metrics.contains(
-            "ssec_rejections_total{code=\"NotImplemented\",reason=\"store_entry_point\"} 5"
+            "ssec_rejections_total{code=\"NotImplemented\",reason=\"unknown_operation\"} 2"
         ),
         "{metrics}"
     );

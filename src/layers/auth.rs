@@ -145,7 +145,8 @@ pub fn authenticate<B>(
 
 /// Only S3 operations the proxy recognises are signed for the store: anything else
 /// (SeaweedFS's IAM `Action=` forms, RGW's admin API) would run with the store's
-/// credentials rather than the client's.
+/// credentials rather than the client's. The classify layer refuses both first, in both
+/// modes; this check keeps the auth layer from signing them on its own.
 fn check_forwardable(s3: Option<&S3Request>) -> Result<(), S3Error> {
     let refuse = |message: &'static str| {
         Err(S3Error::new(S3ErrorCode::NotImplemented, message)

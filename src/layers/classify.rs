@@ -13,7 +13,7 @@ use crate::error::ProxyError;
 use crate::forwarding::{ClientHost, check_header_section, request_host};
 use crate::layers::trace::Facts;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
-use crate::s3::op::{S3Request, Target, classify, is_store_entry_point};
+use crate::s3::op::{S3Op, S3Request, Target, classify, is_store_entry_point};
 use crate::s3::strict::{self, Addressing};
 
 /// Settings the classify layer needs.
@@ -112,6 +112,16 @@ fn inspect<B>(
     })?;
     let target = Target::from_head(req.method(), req.uri(), req.headers(), host_str);
     let s3 = classify(&target, &settings.addressing)?;
+    if s3.op == S3Op::Unknown {
+        // The proxy would not know what the store does with it: SeaweedFS serves IAM
+        // (`POST /` with `Action=`) and S3 Tables (`POST /` with `X-Amz-Target`) on its
+        // S3 port, RGW its usage log (`GET /?usage`) and STS.
+        return Err(S3Error::new(
+            S3ErrorCode::NotImplemented,
+            "This request is not an S3 operation the proxy recognises, so it does not forward it.",
+        )
+        .with_reason(Reason::UnknownOperation));
+    }
     if s3.bucket.as_deref().is_some_and(is_store_entry_point) {
         return Err(S3Error::new(
             S3ErrorCode::NotImplemented,

@@ -390,3 +390,38 @@ async fn refuses_the_store_s_own_api_entry_points_in_any_case() {
         assert_eq!(log.calls(), 1, "{uri}");
     }
 }
+
+#[tokio::test]
+async fn refuses_what_is_not_an_s3_operation_it_recognises() {
+    for (method, uri) in [
+        // SeaweedFS's IAM and S3 Tables APIs, on its S3 port.
+        (Method::POST, "/"),
+        // RGW's usage log.
+        (Method::GET, "/?usage"),
+        (Method::HEAD, "/"),
+        (Method::PUT, "/"),
+        // RGW's metadata search configuration.
+        (Method::PUT, "/app?mdsearch"),
+        (Method::POST, "/app"),
+        (Method::POST, "/app/k"),
+        (Method::PATCH, "/app/k"),
+    ] {
+        let req = request(method, uri, &[("host", "localhost")]);
+        let (result, log) = classify_with(settings(&[]), req).await;
+        let err = rejected(result);
+        assert_eq!(log.calls(), 0, "{uri}");
+        assert_eq!(err.code, S3ErrorCode::NotImplemented, "{uri}");
+        assert_eq!(err.reason, Some(Reason::UnknownOperation), "{uri}");
+    }
+    for (method, uri) in [
+        (Method::GET, "/"),
+        (Method::OPTIONS, "/"),
+        (Method::POST, "/app?delete"),
+        (Method::POST, "/app/k?uploads"),
+    ] {
+        let req = request(method, uri, &[("host", "localhost")]);
+        let (result, log) = classify_with(settings(&[]), req).await;
+        assert!(result.is_ok(), "{uri}");
+        assert_eq!(log.calls(), 1, "{uri}");
+    }
+}

@@ -245,6 +245,8 @@ pub enum Reason {
     /// A bucket name that is an entry point of the store's own APIs (RGW's admin and
     /// Swift APIs).
     StoreEntryPoint,
+    /// A request that is not an S3 operation the proxy recognises.
+    UnknownOperation,
     /// A SigV4 `Authorization` header or query parameters that cannot be read, or that name
     /// another algorithm, region, service or date.
     SigV4Malformed,
@@ -328,6 +330,7 @@ impl Reason {
             Self::ClientAccessControl => "client_access_control",
             Self::ResignUnsupported => "resign_unsupported",
             Self::StoreEntryPoint => "store_entry_point",
+            Self::UnknownOperation => "unknown_operation",
             Self::SigV4Malformed => "sigv4_malformed",
             Self::SigV4Time => "sigv4_time",
             Self::SigV4UnsignedHeader => "sigv4_unsigned_header",

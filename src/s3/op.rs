@@ -62,7 +62,7 @@ pub enum S3Op {
     ListParts,
     /// CORS preflight (`OPTIONS`), on a bucket or an object.
     CorsPreflight,
-    /// Anything else: forwarded, never given SSE-C semantics.
+    /// Anything else: refused by the classify layer, in both modes.
     Unknown,
 }
 

@@ -836,6 +836,20 @@ pub fn signed_as(
     body: Bytes,
     payload: &str,
 ) -> http::Request<Full<Bytes>> {
+    signed_for("s3", store, method, url, headers, body, payload)
+}
+
+/// Like [`signed_as`], signed for the API `service` (`s3tables` for the S3 Tables API
+/// some stores serve on their S3 port).
+pub fn signed_for(
+    service: &str,
+    store: &Store,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+    payload: &str,
+) -> http::Request<Full<Bytes>> {
     use aws_sigv4::http_request::{
         PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
         UriPathNormalizationMode, sign,
@@ -862,7 +876,7 @@ pub fn signed_as(
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
-        .name("s3")
+        .name(service)
         .time(std::time::SystemTime::now())
         .settings(settings)
         .build()
