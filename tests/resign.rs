@@ -19,7 +19,7 @@ use support::resign::{APP, APP_SECRET, Resign, SCOPED, SCOPED_SECRET, exists};
 use support::s3::{Key, data, failure, object_names};
 use support::{
     Proxy, ProxyOptions, RawClient, Store, bucket_name, resign_tables, s3_client, signed,
-    signed_as, xml_code,
+    signed_for, xml_code,
 };
 
 /// The SDK's defaults through the proxy with the proxy's credentials: SSE-C objects
@@ -217,7 +217,8 @@ async fn a_body_that_does_not_match_its_signed_hash_is_not_stored(store: Store) 
     c.create_bucket().bucket(&bucket).send().await.unwrap();
     let url = format!("{}/{bucket}/tampered", r.proxy.url());
     let claimed = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"; // "hello"
-    let req = signed_as(
+    let req = signed_for(
+        "s3",
         &r.as_client(APP, APP_SECRET),
         "PUT",
         &url,
@@ -233,7 +234,8 @@ async fn a_body_that_does_not_match_its_signed_hash_is_not_stored(store: Store) 
     );
     assert!(!exists(&r.direct(), &bucket, "tampered").await);
     // The same request with the right body is stored.
-    let req = signed_as(
+    let req = signed_for(
+        "s3",
         &r.as_client(APP, APP_SECRET),
         "PUT",
         &url,

@@ -698,7 +698,8 @@ async fn seaweedfs_aws_chunked_framing_is_enforced() {
     let raw = RawClient::new(&proxy.pki.ca_pem, false);
     let put = async |name: &str, decoded: usize, body: Bytes| {
         let decoded = decoded.to_string();
-        let req = support::signed_as(
+        let req = support::signed_for(
+            "s3",
             &store,
             "PUT",
             &format!("{}/{bucket}/{name}", proxy.url()),

@@ -823,24 +823,13 @@ pub fn signed(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> http::Request<Full<Bytes>> {
-    signed_as(store, method, url, headers, body, "UNSIGNED-PAYLOAD")
+    signed_for("s3", store, method, url, headers, body, "UNSIGNED-PAYLOAD")
 }
 
-/// Like [`signed`], with `payload` as the signed `x-amz-content-sha256`
-/// (`STREAMING-UNSIGNED-PAYLOAD-TRAILER` for a hand-made aws-chunked body).
-pub fn signed_as(
-    store: &Store,
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Bytes,
-    payload: &str,
-) -> http::Request<Full<Bytes>> {
-    signed_for("s3", store, method, url, headers, body, payload)
-}
-
-/// Like [`signed_as`], signed for the API `service` (`s3tables` for the S3 Tables API
-/// some stores serve on their S3 port).
+/// Like [`signed`], signed for the API `service` (`s3`; `s3tables` for the S3 Tables API
+/// some stores serve on their S3 port), with `payload` as the signed
+/// `x-amz-content-sha256` (`STREAMING-UNSIGNED-PAYLOAD-TRAILER` for a hand-made
+/// aws-chunked body).
 pub fn signed_for(
     service: &str,
     store: &Store,
