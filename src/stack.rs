@@ -112,7 +112,8 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
             max_header_bytes: config.server.max_header_bytes,
         }))
         // Resign mode: the client's signature verified and its bucket scope enforced
-        // before anything else looks at the request (passthrough: nothing to do).
+        // before anything else looks at the request (passthrough: its credential scope
+        // must name S3).
         .layer(AuthLayer::new(Arc::clone(&credentials)))
         // Resign mode: a client limited to some buckets sees only those in ListBuckets
         // (it needs the verified client, so it sits below the auth layer).

@@ -554,7 +554,7 @@ async fn one_access_line_per_request_without_keys_queries_or_credentials() {
         ))
         .header(
             "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIDSECRET/x, Signature=abcdef0123",
+            "AWS4-HMAC-SHA256 Credential=AKIDSECRET/20261203/us-east-1/s3/aws4_request, Signature=abcdef0123",
         )
         .header("x-amz-server-side-encryption-customer-algorithm", "AES256")
         .header("x-amz-server-side-encryption-customer-key", &k.b64)

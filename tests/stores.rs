@@ -861,11 +861,12 @@ async fn held_buckets(store: &Store) -> Vec<String> {
 }
 
 /// SeaweedFS serves other APIs on its S3 port: S3 Tables (`POST /` with an
-/// `X-Amz-Target`, signed for `s3tables`) creates buckets, and IAM (`POST /` with
-/// `Action=`) manages identities. The positive control: sent to SeaweedFS directly, a
-/// CreateTableBucket creates a bucket the S3 API then lists. Through the proxy, which
-/// does not recognise these requests as S3 operations, they are refused before the
-/// store, and no bucket appears.
+/// `X-Amz-Target`, signed for `s3tables`; and at `/buckets`, `/namespaces/…`,
+/// `/tables/…` for any request signed for `s3tables`) creates buckets, and IAM (`POST /`
+/// with `Action=`) manages identities. The positive control: sent to SeaweedFS directly,
+/// a CreateTableBucket, in either form, creates a bucket the S3 API then lists. Through
+/// the proxy, which does not read these requests as S3 operations, they are refused
+/// before the store, and no bucket appears.
 #[tokio::test]
 async fn requests_that_are_not_s3_operations_are_refused_in_passthrough() {
     let store = require_store!(seaweedfs);
@@ -914,11 +915,52 @@ async fn requests_that_are_not_s3_operations_are_refused_in_passthrough() {
     let refused = raw.send(iam).await;
     assert_eq!(refused.status, 501, "{}", refused.text());
     assert!(!held_buckets(&store).await.contains(&proxied_name));
-    let metrics = proxy.admin("/metrics").await.1;
-    assert!(
-        metrics.contains(
-            "ssec_rejections_total{code=\"NotImplemented\",reason=\"unknown_operation\"} 2"
-        ),
-        "{metrics}"
+
+    // The same API at S3 paths: SeaweedFS routes `PUT /buckets` signed for `s3tables`
+    // to CreateTableBucket; the proxy would read it as CreateBucket `buckets`.
+    let create_rest = |base: &str, name: &str| {
+        support::signed_for(
+            "s3tables",
+            &store,
+            "PUT",
+            &format!("{base}/buckets"),
+            &[("content-type", "application/json")],
+            Bytes::from(format!("{{\"name\":\"{name}\"}}")),
+            "UNSIGNED-PAYLOAD",
+        )
+    };
+    let direct_name = bucket_name("tbr");
+    let control = raw.send(create_rest(&store.https, &direct_name)).await;
+    assert_eq!(control.status, 200, "control: {}", control.text());
+    assert!(held_buckets(&store).await.contains(&direct_name), "control");
+    eprintln!(
+        "EVIDENCE seaweedfs: PUT /buckets signed for s3tables directly -> 200, bucket created"
     );
+    let proxied_name = bucket_name("tbq");
+    let refused = raw.send(create_rest(&proxy.url(), &proxied_name)).await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        refused.text().contains(
+            "incorrect service &quot;s3tables&quot;. This endpoint belongs to &quot;s3&quot;."
+        ),
+        "{}",
+        refused.text()
+    );
+    // Anonymous, with the JSON protocol's content type (newer SeaweedFS routes it so).
+    let anonymous = http::Request::put(format!("{}/buckets", proxy.url()))
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Full::new(Bytes::from(format!(
+            "{{\"name\":\"{proxied_name}\"}}"
+        ))))
+        .unwrap();
+    let refused = raw.send(anonymous).await;
+    assert_eq!(refused.status, 501, "{}", refused.text());
+    assert!(!held_buckets(&store).await.contains(&proxied_name));
+    let metrics = proxy.admin("/metrics").await.1;
+    for line in [
+        "ssec_rejections_total{code=\"NotImplemented\",reason=\"unknown_operation\"} 3",
+        "ssec_rejections_total{code=\"AuthorizationHeaderMalformed\",reason=\"sigv4_malformed\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{metrics}");
+    }
 }

@@ -24,7 +24,7 @@ use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::{COPY_SOURCE, DECODED_CONTENT_LENGTH};
 use crate::s3::op::{BucketSub, S3Op, S3Request};
 use crate::s3::policy::copy_source_bucket;
-use crate::s3::sigv4::{self, Verified};
+use crate::s3::sigv4::{self, Verified, check_forwarded_scope};
 
 /// Adds [`Auth`].
 #[derive(Clone, Debug)]
@@ -70,7 +70,12 @@ where
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let Some(credentials) = self.credentials.load_full() else {
-            return Either::Right(self.inner.call(req));
+            // Passthrough: the store verifies the client's signature, and must read it
+            // as one for S3.
+            return match check_forwarded_scope(req.headers(), req.uri().query()) {
+                Ok(()) => Either::Right(self.inner.call(req)),
+                Err(e) => Either::Left(ready(Err(e.into()))),
+            };
         };
         let s3 = req.extensions().get::<S3Request>();
         if s3.is_some_and(|s3| s3.op == S3Op::PostObject) {

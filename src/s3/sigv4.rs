@@ -23,6 +23,7 @@ mod verify;
 pub use canonical::{Parts, uri_encode};
 pub use chunk::ChunkChain;
 pub use crypto::{EMPTY_SHA256, SecretKey, Sha256, Signature, SigningKey};
+pub use parse::check_forwarded_scope;
 pub use payload::{
     PayloadHasher, PayloadMode, STREAMING_SIGNED, STREAMING_SIGNED_TRAILER,
     STREAMING_UNSIGNED_TRAILER, UNSIGNED_PAYLOAD,

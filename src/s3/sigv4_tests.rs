@@ -395,3 +395,97 @@ fn refuses_an_unknown_key_a_session_token_and_a_wrong_signature() {
     );
     assert_eq!(wrong.unwrap_err().code, S3ErrorCode::SignatureDoesNotMatch);
 }
+
+fn forwarded(headers: &[(&str, &str)], query: Option<&str>) -> Result<(), S3Error> {
+    let mut map = HeaderMap::new();
+    for (n, v) in headers {
+        map.append(
+            http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    check_forwarded_scope(&map, query)
+}
+
+#[test]
+fn passthrough_forwards_only_credentials_scoped_to_s3() {
+    let s3 = "AWS4-HMAC-SHA256 Credential=AK/20261203/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+    for (headers, query) in [
+        (vec![("authorization", s3)], None),
+        (vec![("authorization", "AWS AK:c2lnbmF0dXJl")], None),
+        (
+            vec![(
+                "authorization",
+                "AWS4-ECDSA-P256-SHA256 Credential=AK/20261203/s3/aws4_request, SignedHeaders=host, Signature=00",
+            )],
+            None,
+        ),
+        (
+            vec![],
+            Some("X-Amz-Credential=AK%2F20261203%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=x"),
+        ),
+        // An S3 request may store an object of any content type.
+        (
+            vec![
+                ("authorization", s3),
+                ("content-type", "application/x-amz-json-1.1"),
+            ],
+            None,
+        ),
+        (vec![("content-type", "application/json")], None),
+        (vec![], None),
+    ] {
+        assert!(forwarded(&headers, query).is_ok(), "{headers:?} {query:?}");
+    }
+    let tables = "AWS4-HMAC-SHA256 Credential=AK/20261203/us-east-1/s3tables/aws4_request, SignedHeaders=host, Signature=00";
+    for (headers, query, code) in [
+        (
+            vec![("authorization", tables)],
+            None,
+            S3ErrorCode::AuthorizationHeaderMalformed,
+        ),
+        // Any spelling a lenient store might read.
+        (
+            vec![(
+                "authorization",
+                "aws4-hmac-sha256 credential=AK/20261203/us-east-1/s3tables/aws4_request,SignedHeaders=host",
+            )],
+            None,
+            S3ErrorCode::AuthorizationHeaderMalformed,
+        ),
+        (
+            vec![("authorization", s3), ("authorization", tables)],
+            None,
+            S3ErrorCode::AuthorizationHeaderMalformed,
+        ),
+        (
+            vec![(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AK, Signature=00",
+            )],
+            None,
+            S3ErrorCode::AuthorizationHeaderMalformed,
+        ),
+        (
+            vec![],
+            Some(
+                "list-type=2&x-amz-credential=AK%2F20261203%2Fus-east-1%2Fs3tables%2Faws4_request",
+            ),
+            S3ErrorCode::AuthorizationQueryParametersError,
+        ),
+        (
+            vec![("content-type", "Application/X-Amz-Json-1.1; charset=utf-8")],
+            None,
+            S3ErrorCode::NotImplemented,
+        ),
+    ] {
+        let err = forwarded(&headers, query).unwrap_err();
+        assert_eq!(err.code, code, "{headers:?} {query:?}");
+    }
+    let err = forwarded(&[("authorization", tables)], None).unwrap_err();
+    assert_eq!(
+        err.message,
+        "The authorization header is malformed; incorrect service \"s3tables\". This endpoint belongs to \"s3\"."
+    );
+    assert_eq!(err.reason, Some(Reason::SigV4Malformed));
+}

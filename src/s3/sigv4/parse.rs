@@ -3,9 +3,12 @@
 //! Requests: Using the Authorization Header" and "…: Using Query Parameters"), and the
 //! credential scope both carry. Strict: what S3 would refuse is refused with its answer.
 
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+
 use super::canonical::{ALGORITHM, decode_query_component};
 use super::refuse::{self, Location};
-use crate::s3::error::S3Error;
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::is_tchar;
 
 /// The scheme of SigV4a, which S3 takes and the proxy does not verify.
@@ -265,4 +268,79 @@ pub fn query_algorithm(algorithm: &str) -> Result<(), S3Error> {
             "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
         )),
     }
+}
+
+/// Passthrough mode forwards the client's signature, and a store may route a request by
+/// the service its credential scope names: SeaweedFS serves its S3 Tables API at
+/// `/buckets`, `/namespaces/…` and `/tables/…` for requests signed for `s3tables`, which
+/// the proxy would read as S3 operations on buckets of those names. So every credential a
+/// request carries (`Credential=` in any `Authorization` value, any `X-Amz-Credential`
+/// parameter, in any case) must name the service `s3`; an anonymous request must not
+/// carry the content type of AWS's JSON protocol, which SeaweedFS routes the same way.
+/// Read leniently, as a store might: any scheme, any spelling of the names.
+pub fn check_forwarded_scope(headers: &HeaderMap, query: Option<&str>) -> Result<(), S3Error> {
+    const MARK: &[u8] = b"credential=";
+    let mut signed = false;
+    for value in headers.get_all(AUTHORIZATION) {
+        signed = true;
+        let bytes = value.as_bytes();
+        let starts = (0..bytes.len()).filter(|&i| {
+            bytes
+                .get(i..i + MARK.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(MARK))
+        });
+        for start in starts {
+            let rest = &bytes[start + MARK.len()..];
+            let end = rest
+                .iter()
+                .position(|&b| b == b',' || b == b' ')
+                .unwrap_or(rest.len());
+            scope_names_s3(&String::from_utf8_lossy(&rest[..end]), Location::Header)?;
+        }
+    }
+    for pair in query.unwrap_or("").split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = decode_query_component(name)?;
+        if name.eq_ignore_ascii_case(b"X-Amz-Credential") {
+            signed = true;
+            let value = decode_query_component(value)?;
+            scope_names_s3(&String::from_utf8_lossy(&value), Location::Query)?;
+        }
+    }
+    let json_protocol = headers.get_all(CONTENT_TYPE).iter().any(|v| {
+        v.as_bytes()
+            .get(..JSON_PROTOCOL.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(JSON_PROTOCOL))
+    });
+    if !signed && json_protocol {
+        return Err(S3Error::new(
+            S3ErrorCode::NotImplemented,
+            "An anonymous request with the content type of AWS's JSON protocol is not an S3 operation the proxy forwards.",
+        )
+        .with_reason(Reason::UnknownOperation));
+    }
+    Ok(())
+}
+
+/// The content type of AWS's JSON protocol (`application/x-amz-json-1.0`, `-1.1`).
+const JSON_PROTOCOL: &[u8] = b"application/x-amz-json";
+
+/// A credential scope's service, the part before the terminator in both SigV4
+/// (`AK/date/region/service/aws4_request`) and SigV4a (`AK/date/service/aws4_request`),
+/// must be `s3`.
+fn scope_names_s3(credential: &str, location: Location) -> Result<(), S3Error> {
+    let mut parts = credential.rsplit('/');
+    let (Some(_terminator), Some(service), Some(_), Some(_)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(refuse::credential_format(location));
+    };
+    if service != super::SERVICE {
+        let detail = format!(
+            "incorrect service \"{service}\". This endpoint belongs to \"{}\".",
+            super::SERVICE
+        );
+        return Err(refuse::malformed(location, detail));
+    }
+    Ok(())
 }
