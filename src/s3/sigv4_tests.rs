@@ -461,6 +461,23 @@ fn passthrough_forwards_only_credentials_scoped_to_s3() {
         (
             vec![(
                 "authorization",
+                "AWS4-HMAC-SHA256 Credential = AK/20261203/us-east-1/s3tables/aws4_request, SignedHeaders=host, Signature=00",
+            )],
+            None,
+            S3ErrorCode::AuthorizationHeaderMalformed,
+        ),
+        // A scope a store could find elsewhere in the value.
+        (
+            vec![(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AK/20261203/us-east-1/s3/aws4_request, SignedHeaders=host;x/s3tables/aws4_request, Signature=00",
+            )],
+            None,
+            S3ErrorCode::AuthorizationHeaderMalformed,
+        ),
+        (
+            vec![(
+                "authorization",
                 "AWS4-HMAC-SHA256 Credential=AK, Signature=00",
             )],
             None,

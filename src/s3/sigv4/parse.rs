@@ -273,29 +273,33 @@ pub fn query_algorithm(algorithm: &str) -> Result<(), S3Error> {
 /// Passthrough mode forwards the client's signature, and a store may route a request by
 /// the service its credential scope names: SeaweedFS serves its S3 Tables API at
 /// `/buckets`, `/namespaces/…` and `/tables/…` for requests signed for `s3tables`, which
-/// the proxy would read as S3 operations on buckets of those names. So every credential a
-/// request carries (`Credential=` in any `Authorization` value, any `X-Amz-Credential`
-/// parameter, in any case) must name the service `s3`; an anonymous request must not
-/// carry the content type of AWS's JSON protocol, which SeaweedFS routes the same way.
-/// Read leniently, as a store might: any scheme, any spelling of the names.
+/// the proxy would read as S3 operations on buckets of those names. So the scope must
+/// name `s3` wherever a store could look for it, read leniently, as a store might: every
+/// `…/<service>/aws4_request` and every `Credential =` in any `Authorization` value (any
+/// scheme, any case, any spacing), every `X-Amz-Credential` parameter (any case). An
+/// anonymous request must not carry the content type of AWS's JSON protocol, which
+/// SeaweedFS routes the same way.
 pub fn check_forwarded_scope(headers: &HeaderMap, query: Option<&str>) -> Result<(), S3Error> {
-    const MARK: &[u8] = b"credential=";
     let mut signed = false;
     for value in headers.get_all(AUTHORIZATION) {
         signed = true;
-        let bytes = value.as_bytes();
-        let starts = (0..bytes.len()).filter(|&i| {
-            bytes
-                .get(i..i + MARK.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(MARK))
-        });
-        for start in starts {
-            let rest = &bytes[start + MARK.len()..];
-            let end = rest
-                .iter()
-                .position(|&b| b == b',' || b == b' ')
-                .unwrap_or(rest.len());
-            scope_names_s3(&String::from_utf8_lossy(&rest[..end]), Location::Header)?;
+        let text = String::from_utf8_lossy(value.as_bytes());
+        // Found in any case; sliced from the value as sent (same length, ASCII only).
+        let lower = text.to_ascii_lowercase();
+        for (at, _) in lower.match_indices("/aws4_request") {
+            let service = text[..at].rsplit('/').next().unwrap_or_default();
+            if service != super::SERVICE {
+                return Err(wrong_service(service, Location::Header));
+            }
+        }
+        for (at, mark) in lower.match_indices("credential") {
+            let rest = text[at + mark.len()..].trim_start_matches([' ', '\t']);
+            let Some(rest) = rest.strip_prefix('=') else {
+                continue;
+            };
+            let rest = rest.trim_start_matches([' ', '\t']);
+            let end = rest.find([',', ' ', '\t']).unwrap_or(rest.len());
+            scope_names_s3(&rest[..end], Location::Header)?;
         }
     }
     for pair in query.unwrap_or("").split('&') {
@@ -336,11 +340,16 @@ fn scope_names_s3(credential: &str, location: Location) -> Result<(), S3Error> {
         return Err(refuse::credential_format(location));
     };
     if service != super::SERVICE {
-        let detail = format!(
-            "incorrect service \"{service}\". This endpoint belongs to \"{}\".",
-            super::SERVICE
-        );
-        return Err(refuse::malformed(location, detail));
+        return Err(wrong_service(service, location));
     }
     Ok(())
+}
+
+/// S3's answer to a scope that names another service.
+fn wrong_service(service: &str, location: Location) -> S3Error {
+    let detail = format!(
+        "incorrect service \"{service}\". This endpoint belongs to \"{}\".",
+        super::SERVICE
+    );
+    refuse::malformed(location, detail)
 }
