@@ -165,8 +165,12 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
         // aws-chunked bodies checked against their framing as they stream.
         .layer(AwsChunkedLayer)
         // Resign mode: bodies checked against their signature and checksum, aws-chunked
-        // decoded for the store, the end held back until the checks pass.
-        .layer(PayloadLayer::new(config.upstream.idle_timeout))
+        // decoded for the store (framed again to pass on a trailer checksum), the end
+        // held back until the checks pass.
+        .layer(PayloadLayer::new(
+            config.upstream.idle_timeout,
+            Arc::clone(&store),
+        ))
         // Opaque ETags: a CompleteMultipartUpload's part list revealed, after the body
         // checks read it as the client signed it.
         .layer(EtagRevealLayer)

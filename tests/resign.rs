@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use http_body_util::Full;
 use support::at_rest;
@@ -468,7 +468,222 @@ async fn requests_outside_s3_and_raw_copy_sources_are_refused(store: Store) {
     assert_eq!(resp.status, 501, "{}", resp.text());
 }
 
+/// An aws-chunked body of `payload` in unsigned chunks of `chunk` bytes with a CRC32
+/// trailer, as the SDKs send it; with the checksum it carries (base64).
+fn with_crc32_trailer(payload: &[u8], chunk: usize) -> (Bytes, String) {
+    use base64::Engine as _;
+    let crc =
+        base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(payload).to_be_bytes());
+    let mut body = Vec::new();
+    for piece in payload.chunks(chunk) {
+        body.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        body.extend_from_slice(piece);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("0\r\nx-amz-checksum-crc32:{crc}\r\n\r\n").as_bytes());
+    (Bytes::from(body), crc)
+}
+
+/// A checksum sent as an aws-chunked trailer goes on to the store with the payload (the
+/// proxy frames the decoded payload again, unsigned, with the checksum it verified as
+/// the trailer): the store keeps it and echoes it, and an upload created with a checksum
+/// algorithm takes its parts (Garage wants one with each). Ceph RGW 16.2 reads no
+/// trailers: it gets a plain body and keeps no checksum.
+async fn trailer_checksums_reach_the_store(store: Store) {
+    let r = Resign::start(&store);
+    let c = r.client(APP, APP_SECRET);
+    let bucket = bucket_name("trailer");
+    c.create_bucket().bucket(&bucket).send().await.unwrap();
+    let keeps = store.name != "RGW";
+    let key = Key::new(23);
+    let sse = [
+        ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+        (
+            "x-amz-server-side-encryption-customer-key",
+            key.b64.as_str(),
+        ),
+        (
+            "x-amz-server-side-encryption-customer-key-md5",
+            key.md5.as_str(),
+        ),
+    ];
+    let client = r.as_client(APP, APP_SECRET);
+    // Chunks of 8 KiB from the client; the store gets 64 KiB ones.
+    let upload = |path: &str, payload: &[u8]| {
+        let (body, crc) = with_crc32_trailer(payload, 8192);
+        let length = payload.len().to_string();
+        let mut headers = sse.to_vec();
+        headers.extend([
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", length.as_str()),
+            ("x-amz-trailer", "x-amz-checksum-crc32"),
+            ("x-amz-sdk-checksum-algorithm", "CRC32"),
+        ]);
+        let url = format!("{}/{bucket}/{path}", r.proxy.url());
+        let req = signed_for(
+            "s3",
+            &client,
+            "PUT",
+            &url,
+            &headers,
+            body,
+            "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        );
+        (req, crc)
+    };
+    let echoed = |resp: &support::RawResponse| {
+        resp.headers
+            .get("x-amz-checksum-crc32")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    // What the store holds, asked directly with its own credentials.
+    let direct = RawClient::new(
+        &std::fs::read_to_string(&store.ca).unwrap_or_default(),
+        false,
+    );
+    let held_checksum = |path: &str| {
+        let mut headers = sse.to_vec();
+        headers.push(("x-amz-checksum-mode", "ENABLED"));
+        signed(
+            &store,
+            "HEAD",
+            &format!("{}/{bucket}/{path}", store.https),
+            &headers,
+            Bytes::new(),
+        )
+    };
+    // Garage keeps a trailer's checksum but does not repeat it in its answer.
+    let echoes = keeps && store.name != "GARAGE";
+
+    let payload = data(150_000, 41);
+    let (put, crc) = upload("put", &payload);
+    let resp = r.raw().send(put).await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(
+        echoed(&resp),
+        echoes.then(|| crc.clone()),
+        "PutObject's echo"
+    );
+    let held = direct.send(held_checksum("put")).await;
+    assert_eq!(held.status, 200);
+    assert_eq!(
+        echoed(&held),
+        keeps.then(|| crc.clone()),
+        "checksum at rest"
+    );
+
+    // Each algorithm, as the SDK sends it for a streaming body (a trailer): the store
+    // keeps the checksum of what it was sent, and echoes it where it does.
+    let body = data(70_000, 43);
+    for algorithm in [
+        ChecksumAlgorithm::Crc32,
+        ChecksumAlgorithm::Crc32C,
+        ChecksumAlgorithm::Crc64Nvme,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Sha256,
+    ] {
+        let name = algorithm.as_str().to_ascii_lowercase();
+        let mut sum = name
+            .parse::<aws_smithy_checksums::ChecksumAlgorithm>()
+            .unwrap()
+            .into_impl();
+        sum.update(&body);
+        let expected = sum.header_value().to_str().unwrap().to_owned();
+        let streaming = ByteStream::from_body_1_x(Full::new(Bytes::from(body.clone())));
+        let out = c
+            .put_object()
+            .bucket(&bucket)
+            .key(&name)
+            .checksum_algorithm(algorithm.clone())
+            .body(streaming)
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key.b64)
+            .sse_customer_key_md5(&key.md5)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}\n{}", r.proxy.logs().join("\n")));
+        let echo = match algorithm {
+            ChecksumAlgorithm::Crc32 => out.checksum_crc32(),
+            ChecksumAlgorithm::Crc32C => out.checksum_crc32_c(),
+            ChecksumAlgorithm::Crc64Nvme => out.checksum_crc64_nvme(),
+            ChecksumAlgorithm::Sha1 => out.checksum_sha1(),
+            _ => out.checksum_sha256(),
+        };
+        assert_eq!(echo, echoes.then_some(expected.as_str()), "{name}: echo");
+        let held = direct.send(held_checksum(&name)).await;
+        assert_eq!(held.status, 200, "{name}");
+        let kept = held
+            .headers
+            .get(format!("x-amz-checksum-{name}"))
+            .map(|v| v.to_str().unwrap());
+        assert_eq!(kept, keeps.then_some(expected.as_str()), "{name} at rest");
+    }
+
+    let created = c
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("mp")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .send()
+        .await
+        .unwrap();
+    let id = created.upload_id().unwrap();
+    let part = data(100_000, 42);
+    let (put, part_crc) = upload(&format!("mp?partNumber=1&uploadId={id}"), &part);
+    let resp = r.raw().send(put).await;
+    assert_eq!(resp.status, 200, "UploadPart: {}", resp.text());
+    assert_eq!(
+        echoed(&resp),
+        echoes.then(|| part_crc.clone()),
+        "UploadPart's echo"
+    );
+    let etag = resp.headers["etag"].to_str().unwrap().to_owned();
+    c.complete_multipart_upload()
+        .bucket(&bucket)
+        .key("mp")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(etag)
+                        .checksum_crc32(part_crc)
+                        .build(),
+                )
+                .build(),
+        )
+        // S3 wants the key when the upload was created with a checksum algorithm.
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(&key.b64)
+        .sse_customer_key_md5(&key.md5)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", r.proxy.logs().join("\n")));
+    for (path, expected) in [("put", &payload), ("mp", &part)] {
+        let got = c
+            .get_object()
+            .bucket(&bucket)
+            .key(path)
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key.b64)
+            .sse_customer_key_md5(&key.md5)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            &got.body.collect().await.unwrap().into_bytes()[..],
+            &expected[..],
+            "{path}"
+        );
+    }
+}
+
 per_store!(
+    trailer_checksums_reach_the_store,
     sdk_defaults_work_with_proxy_credentials,
     bad_credentials_are_refused_before_the_store,
     unsigned_amz_headers_are_refused,
@@ -480,10 +695,11 @@ per_store!(
 );
 
 /// What the store receives from an SDK upload with its defaults (aws-chunked with a
-/// CRC32 trailer, SSE-C): a plain body of the object's length, signed by the proxy,
-/// nothing of the client's authentication.
+/// CRC32 trailer, SSE-C), signed by the proxy with nothing of the client's
+/// authentication: the payload framed again in 64 KiB chunks with the verified checksum
+/// as the trailer; for RGW, which reads no trailers, a plain body of the object's length.
 #[tokio::test]
-async fn the_store_receives_a_plain_body_signed_by_the_proxy() {
+async fn the_store_receives_the_body_signed_by_the_proxy() {
     let mock = support::mock::MockStore::ok().await;
     let store = Store {
         name: "MOCK",
@@ -495,45 +711,72 @@ async fn the_store_receives_a_plain_body_signed_by_the_proxy() {
         data_dir: None,
         ceph_conf: None,
     };
-    let (tables, _secrets) = resign_tables(&store, &[(APP, APP_SECRET, None)]);
-    let proxy = Proxy::start(ProxyOptions {
-        tables,
-        ..ProxyOptions::endpoint(mock.url())
-    });
-    let c = s3_client(&proxy.url(), &proxy.pki.ca_pem, APP, APP_SECRET, false);
     let key = Key::new(5);
     let body = data(200 * 1024, 9);
-    // The mock does not echo SSE-C, so the proxy answers 502; what it sent is the point.
-    let _ = c
-        .put_object()
-        .bucket("b")
-        .key("k")
-        .body(ByteStream::from(body.clone()))
-        .sse_customer_algorithm("AES256")
-        .sse_customer_key(&key.b64)
-        .sse_customer_key_md5(&key.md5)
-        .send()
-        .await;
-    let seen = mock.requests().pop().unwrap();
-    let names: Vec<&str> = seen.headers.keys().map(http::HeaderName::as_str).collect();
-    let h = &seen.headers;
-    assert_eq!(seen.body, body, "headers: {names:?}");
-    assert_eq!(h["content-length"], body.len().to_string().as_str());
-    assert_eq!(h["x-amz-content-sha256"], "UNSIGNED-PAYLOAD");
-    let auth = h["authorization"].to_str().unwrap();
-    assert!(auth.contains("Credential=STOREACCESSKEY000001/"), "{auth}");
-    for gone in [
-        "content-encoding",
-        "x-amz-decoded-content-length",
-        "x-amz-trailer",
-        "x-amz-security-token",
-        "transfer-encoding",
+    for upstream in [
+        "store = \"generic\"",
+        "store = \"rgw\"\nforwarded_proto = true",
     ] {
-        assert!(!h.contains_key(gone), "{gone} reached the store: {names:?}");
+        let (tables, _secrets) = resign_tables(&store, &[(APP, APP_SECRET, None)]);
+        let proxy = Proxy::start(ProxyOptions {
+            tables,
+            upstream: upstream.to_owned(),
+            ..ProxyOptions::endpoint(mock.url())
+        });
+        let c = s3_client(&proxy.url(), &proxy.pki.ca_pem, APP, APP_SECRET, false);
+        // The mock does not echo SSE-C, so the proxy answers 502; what it sent is the point.
+        // A streaming body: the SDK sends its checksum as a trailer.
+        let streaming = ByteStream::from_body_1_x(Full::new(Bytes::from(body.clone())));
+        let _ = c
+            .put_object()
+            .bucket("b")
+            .key("k")
+            .body(streaming)
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(&key.b64)
+            .sse_customer_key_md5(&key.md5)
+            .send()
+            .await;
+        let seen = mock.requests().pop().unwrap();
+        let names: Vec<&str> = seen.headers.keys().map(http::HeaderName::as_str).collect();
+        let h = &seen.headers;
+        let auth = h["authorization"].to_str().unwrap();
+        assert!(auth.contains("Credential=STOREACCESSKEY000001/"), "{auth}");
+        let mut gone = vec!["x-amz-security-token", "transfer-encoding"];
+        if upstream.contains("rgw") {
+            assert_eq!(seen.body, body, "headers: {names:?}");
+            assert_eq!(h["x-amz-content-sha256"], "UNSIGNED-PAYLOAD");
+            gone.extend([
+                "content-encoding",
+                "x-amz-decoded-content-length",
+                "x-amz-trailer",
+            ]);
+        } else {
+            let (framed, _) = with_crc32_trailer(&body, 65_536);
+            assert_eq!(seen.body, framed, "headers: {names:?}");
+            assert_eq!(
+                h["x-amz-content-sha256"],
+                "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+            );
+            assert!(
+                auth.contains("x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length"),
+                "{auth}"
+            );
+            assert_eq!(h["content-encoding"], "aws-chunked");
+            assert_eq!(h["x-amz-trailer"], "x-amz-checksum-crc32");
+            assert_eq!(
+                h["x-amz-decoded-content-length"],
+                body.len().to_string().as_str()
+            );
+        }
+        assert_eq!(h["content-length"], seen.body.len().to_string().as_str());
+        for gone in gone {
+            assert!(!h.contains_key(gone), "{gone} reached the store: {names:?}");
+        }
+        assert_eq!(
+            h["x-amz-server-side-encryption-customer-key-md5"],
+            key.md5.as_str()
+        );
+        assert!(seen.trailers.is_none());
     }
-    assert_eq!(
-        h["x-amz-server-side-encryption-customer-key-md5"],
-        key.md5.as_str()
-    );
-    assert!(seen.trailers.is_none());
 }

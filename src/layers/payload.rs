@@ -2,10 +2,13 @@
 //! and its checksum announce as it streams to the store, aws-chunked bodies decoded into
 //! plain ones (S3 API reference, "Authenticating Requests (AWS Signature Version 4)" and
 //! its streaming pages; User Guide, "Checking object integrity"). Requests without a
-//! `sigv4::Verified` (passthrough) pass unchanged.
+//! `sigv4::Verified` (passthrough) pass unchanged. A checksum sent as a trailer goes on
+//! to a store that reads trailers: the payload of a PutObject or UploadPart is framed
+//! again for it (`s3::chunked::Encoder`) with the verified checksum as its trailer.
 
 mod body;
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -20,28 +23,35 @@ pub use body::{BodyRefused, PayloadBody};
 
 use crate::error::{BoxError, ProxyError};
 use crate::layers::finish::{Finish, Next};
-use crate::s3::checksum::{self, Announced};
-use crate::s3::chunked::{self, Framing};
+use crate::layers::resign::StorePayload;
+use crate::s3::checksum::{self, Algorithm, Announced};
+use crate::s3::chunked::{self, Encoder, Framing};
 use crate::s3::error::S3Error;
 use crate::s3::headers::{AMZ_TRAILER, DECODED_CONTENT_LENGTH, SDK_CHECKSUM_ALGORITHM};
 use crate::s3::op::{S3Op, S3Request};
-use crate::s3::sigv4::Verified;
+use crate::s3::sigv4::{STREAMING_UNSIGNED_TRAILER, Verified};
+use crate::s3::store::LiveStore;
 use body::Check;
 
 /// The content coding of an aws-chunked body (`Content-Encoding`).
 const AWS_CHUNKED: &[u8] = b"aws-chunked";
 
 /// Adds [`Payload`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct PayloadLayer {
     idle_timeout: Duration,
+    store: Arc<LiveStore>,
 }
 
 impl PayloadLayer {
     /// A layer giving clients `idle_timeout` to send each piece of a body it must read
-    /// before the store is asked (a body that decodes to nothing).
-    pub fn new(idle_timeout: Duration) -> Self {
-        Self { idle_timeout }
+    /// before the store is asked (a body that decodes to nothing); `store` says whether
+    /// trailer checksums can be passed on.
+    pub fn new(idle_timeout: Duration, store: Arc<LiveStore>) -> Self {
+        Self {
+            idle_timeout,
+            store,
+        }
     }
 }
 
@@ -51,6 +61,7 @@ impl<S> Layer<S> for PayloadLayer {
         Payload {
             inner,
             idle_timeout: self.idle_timeout,
+            store: Arc::clone(&self.store),
         }
     }
 }
@@ -60,6 +71,7 @@ impl<S> Layer<S> for PayloadLayer {
 pub struct Payload<S> {
     inner: S,
     idle_timeout: Duration,
+    store: Arc<LiveStore>,
 }
 
 impl<S, B, RB> Service<Request<B>> for Payload<S>
@@ -91,12 +103,21 @@ where
             Ok(None) => return Finish::new(self.inner.call(req.map(PayloadBody::new)), (), finish),
             Err(e) => return Finish::refuse(e),
         };
+        let encoder = match &check {
+            Check::Chunked(v) => self.store_framing(&req, v),
+            Check::Plain { .. } => None,
+        };
         let (mut parts, body) = req.into_parts();
-        if let Check::Chunked(v) = &check {
+        if let Some(encoder) = &encoder {
+            framed_headers(&mut parts.headers, encoder);
+            parts
+                .extensions
+                .insert(StorePayload(STREAMING_UNSIGNED_TRAILER));
+        } else if let Check::Chunked(v) = &check {
             decoded_headers(
                 &mut parts.headers,
                 v.decoded_length(),
-                v.checksum_in_trailer(),
+                v.trailer_algorithm().is_some(),
             );
         }
         if body.is_end_stream() {
@@ -119,8 +140,24 @@ where
                 inner.oneshot(req).await.map_err(refused_body)
             }));
         }
-        let req = Request::from_parts(parts, PayloadBody::checked(body, check));
+        let req = Request::from_parts(parts, PayloadBody::checked(body, check, encoder));
         Finish::new(self.inner.call(req), (), finish)
+    }
+}
+
+impl<S> Payload<S> {
+    /// The store's framing of a decoded aws-chunked body whose checksum came as a
+    /// trailer: for the writes whose checksum the store keeps (PutObject, UploadPart), of
+    /// a length announced in advance, to a store that reads trailers.
+    fn store_framing<B>(&self, req: &Request<B>, verifier: &chunked::Verifier) -> Option<Encoder> {
+        let algorithm = verifier.trailer_algorithm()?;
+        let length = verifier.decoded_length()?;
+        let write = req
+            .extensions()
+            .get::<S3Request>()
+            .is_some_and(|s3| matches!(s3.op, S3Op::PutObject | S3Op::UploadPart));
+        (write && self.store.get().takes_trailer_checksums())
+            .then(|| Encoder::new(length, algorithm))
     }
 }
 
@@ -184,6 +221,35 @@ fn decoded_headers(headers: &mut HeaderMap, decoded_length: Option<u64>, in_trai
         headers.remove(SDK_CHECKSUM_ALGORITHM);
     }
     drop_aws_chunked(headers);
+}
+
+/// The headers of a body framed again for the store by `encoder`: its encoded length,
+/// the payload's length, the one trailer it carries; `aws-chunked` leads the codings.
+/// `x-amz-sdk-checksum-algorithm` stays: the trailer has the checksum it names.
+fn framed_headers(headers: &mut HeaderMap, encoder: &Encoder) {
+    headers.remove(TRANSFER_ENCODING);
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(encoder.encoded_length()));
+    headers.insert(
+        DECODED_CONTENT_LENGTH,
+        HeaderValue::from(encoder.payload_length()),
+    );
+    headers.insert(AMZ_TRAILER, trailer_name(encoder.algorithm()));
+    drop_aws_chunked(headers);
+    let value = match headers.get(CONTENT_ENCODING) {
+        None => HeaderValue::from_static("aws-chunked"),
+        Some(rest) => {
+            let mut joined = b"aws-chunked, ".to_vec();
+            joined.extend_from_slice(rest.as_bytes());
+            // The rest was a valid value, and so is this.
+            HeaderValue::from_bytes(&joined).unwrap_or(HeaderValue::from_static("aws-chunked"))
+        }
+    };
+    headers.insert(CONTENT_ENCODING, value);
+}
+
+/// `x-amz-trailer` naming `algorithm`'s checksum field.
+fn trailer_name(algorithm: Algorithm) -> HeaderValue {
+    HeaderValue::from_name(algorithm.header())
 }
 
 /// Removes `aws-chunked` from `Content-Encoding`, keeping the other codings in order;

@@ -15,11 +15,13 @@ use crate::layers::test_support::streaming::{checksum, encode, verified};
 use crate::layers::test_support::{Log, Seen, TestBody, answer, pieces, rejected, sized};
 use crate::s3::checksum::Algorithm;
 use crate::s3::error::S3ErrorCode;
+use crate::s3::op::{S3Op, S3Request};
 use crate::s3::sigv4::crypto::{parse_hex32, sha256};
 use crate::s3::sigv4::{
     EMPTY_SHA256, PayloadMode, STREAMING_SIGNED, STREAMING_SIGNED_TRAILER,
     STREAMING_UNSIGNED_TRAILER,
 };
+use crate::s3::store::{Store, StoreSetting};
 
 /// A payload whose bytes all differ from their neighbours.
 pub(super) fn payload(len: usize) -> Vec<u8> {
@@ -56,10 +58,23 @@ where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
+    send_to(req, Store::Generic).await
+}
+
+/// [`send`], the proxy acting for `store`.
+pub(super) async fn send_to<B>(
+    req: Request<B>,
+    store: Store,
+) -> (Result<Response<Full<Bytes>>, ProxyError>, Log)
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
     let log = Log::default();
+    let store = Arc::new(LiveStore::new(StoreSetting::Named(store)));
     let svc = ServiceBuilder::new()
         .layer(AwsChunkedLayer)
-        .layer(PayloadLayer::new(Duration::from_secs(5)))
+        .layer(PayloadLayer::new(Duration::from_secs(5), store))
         .service(crate::layers::test_support::recorder(&log, |_| {
             Ok(answer(StatusCode::OK, &[], "stored"))
         }));
@@ -407,10 +422,155 @@ async fn passthrough_streaming_bodies_go_to_the_store_byte_for_byte() {
     }
 }
 
+/// `req` classified as `op`.
+fn as_op<B>(mut req: Request<B>, op: S3Op) -> Request<B> {
+    req.extensions_mut().insert(S3Request {
+        op,
+        bucket: Some("b".to_owned()),
+        key: Some("k".to_owned()),
+        upload_id: None,
+    });
+    req
+}
+
+#[tokio::test]
+async fn passes_a_trailer_checksum_on_to_stores_that_read_trailers() {
+    // 2 chunks of 64 KiB and 4,465 bytes: as the SDKs frame it, the store gets the
+    // client's body byte for byte; signed chunks and trailer are framed the same way.
+    let data = payload(135_537);
+    for algorithm in Algorithm::ALL {
+        let name = algorithm.header();
+        let value = checksum(algorithm, &data);
+        let store_body = encode(
+            &data,
+            65_536,
+            PayloadMode::StreamingUnsignedTrailer,
+            &[(name.as_str(), &value)],
+        );
+        let (sdk_headers, sdk_body) = sdk_upload(&data, algorithm, 65_536);
+        assert_eq!(sdk_body, store_body);
+        let signed_body = encode(
+            &data,
+            4096,
+            PayloadMode::StreamingSignedTrailer,
+            &[(name.as_str(), &value)],
+        );
+        let signed_headers = streaming_headers(
+            STREAMING_SIGNED_TRAILER,
+            data.len(),
+            signed_body.len(),
+            &[
+                ("x-amz-trailer", name.as_str()),
+                ("content-encoding", "gzip"),
+                ("transfer-encoding", "chunked"),
+            ],
+        );
+        let sent = [
+            (
+                PayloadMode::StreamingUnsignedTrailer,
+                &sdk_headers,
+                &sdk_body,
+                S3Op::PutObject,
+                Store::Garage,
+            ),
+            (
+                PayloadMode::StreamingSignedTrailer,
+                &signed_headers,
+                &signed_body,
+                S3Op::UploadPart,
+                Store::Seaweedfs,
+            ),
+        ];
+        for (mode, headers, body, op, store) in sent {
+            let req = as_op(
+                request(Method::PUT, Some(mode), &pairs(headers), framed(body, 5000)),
+                op,
+            );
+            let (result, log) = send_to(req, store).await;
+            assert!(result.is_ok(), "{algorithm:?} {mode:?}");
+            let seen = log.only();
+            assert_eq!(seen.body_error, None);
+            same(&seen.body, &store_body, &format!("{algorithm:?} {mode:?}"));
+            let h = &seen.headers;
+            assert_eq!(h["content-length"], store_body.len().to_string());
+            assert_eq!(h["x-amz-decoded-content-length"], data.len().to_string());
+            assert_eq!(h["x-amz-trailer"], name.as_str());
+            assert!(!h.contains_key("transfer-encoding"));
+            let coding = match mode {
+                PayloadMode::StreamingSignedTrailer => "aws-chunked, gzip",
+                _ => "aws-chunked",
+            };
+            assert_eq!(
+                h.get_all("content-encoding").iter().collect::<Vec<_>>(),
+                [coding]
+            );
+            if mode == PayloadMode::StreamingUnsignedTrailer {
+                assert_eq!(h["x-amz-sdk-checksum-algorithm"], algorithm.name());
+            }
+            assert_eq!(
+                seen.extensions.get::<StorePayload>(),
+                Some(&StorePayload(STREAMING_UNSIGNED_TRAILER)),
+                "signed for the store as framed"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn decodes_a_trailer_checksum_the_store_would_not_keep_or_read() {
+    let data = payload(70_000);
+    let (headers, body) = sdk_upload(&data, Algorithm::Crc32, 65_536);
+    let mut unannounced = headers.clone();
+    unannounced.retain(|(n, _)| n != "x-amz-decoded-content-length");
+    let cases = [
+        (&headers, S3Op::PutObject, Store::Rgw),
+        (&headers, S3Op::DeleteObjects, Store::Garage),
+        (&unannounced, S3Op::UploadPart, Store::Garage),
+    ];
+    for (headers, op, store) in cases {
+        let mode = PayloadMode::StreamingUnsignedTrailer;
+        let req = as_op(
+            request(Method::PUT, Some(mode), &pairs(headers), framed(&body, 777)),
+            op,
+        );
+        let (result, log) = send_to(req, store).await;
+        assert!(result.is_ok(), "{op:?} {store:?}");
+        let seen = log.only();
+        same(&seen.body, &data, &format!("{op:?} {store:?}"));
+        assert!(!seen.headers.contains_key("x-amz-trailer"));
+        assert!(!seen.headers.contains_key("content-encoding"));
+        assert_eq!(seen.extensions.get::<StorePayload>(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_framed_body_whose_checksum_fails_never_reaches_its_end() {
+    let data = payload(100_000);
+    let (headers, mut body) = sdk_upload(&data, Algorithm::Crc32c, 65_536);
+    body[70_000] ^= 1;
+    let mode = PayloadMode::StreamingUnsignedTrailer;
+    let req = as_op(
+        request(
+            Method::PUT,
+            Some(mode),
+            &pairs(&headers),
+            framed(&body, 4096),
+        ),
+        S3Op::PutObject,
+    );
+    let (result, log) = send_to(req, Store::Garage).await;
+    assert_eq!(rejected(result).code, S3ErrorCode::BadDigest);
+    let seen = log.only();
+    assert!(seen.body_error.is_some());
+    // The final chunk and its trailer (39 bytes) never go, nor the held-back payload.
+    assert!(seen.body.len() + 39 < body.len(), "the end was sent");
+}
+
 #[tokio::test]
 async fn maps_a_refusal_the_store_client_calls_a_bad_gateway() {
+    let store = Arc::new(LiveStore::new(StoreSetting::Named(Store::Generic)));
     let svc = ServiceBuilder::new()
-        .layer(PayloadLayer::new(Duration::from_secs(5)))
+        .layer(PayloadLayer::new(Duration::from_secs(5), store))
         .service_fn(|req: Request<PayloadBody<TestBody>>| async move {
             let (_, error) = crate::layers::test_support::read_body(req.into_body()).await;
             let error = error.expect("the check fails the body");

@@ -4,7 +4,9 @@
 //! `x-amz-content-sha256`, security token and presigned query parameters never reach the
 //! store; the path, the rest of the query and every header are forwarded as verified.
 //! The body streams: the store is told `UNSIGNED-PAYLOAD`, as the proxy has already
-//! checked what the client's signature said about the body (the body layers).
+//! checked what the client's signature said about the body (the body layers), or
+//! `STREAMING-UNSIGNED-PAYLOAD-TRAILER` when the payload layer framed it again to pass
+//! on a trailer checksum ([`StorePayload`]).
 //! A POST Object form the post_object layer verified (`sigv4::FormSigned`) carries the
 //! store's signature in its fields: its head loses the client's authentication and gets
 //! none. Fails closed: in resign mode a request with neither mark is refused.
@@ -25,6 +27,11 @@ use crate::forwarding::ClientHost;
 use crate::s3::error::S3Error;
 use crate::s3::headers::{AMZ_DATE, CONTENT_MD5, CONTENT_SHA256, SECURITY_TOKEN};
 use crate::s3::sigv4::{self, FormSigned, Signer, UNSIGNED_PAYLOAD, Verified};
+
+/// What the store is told of the body (`x-amz-content-sha256`) when it is not
+/// `UNSIGNED-PAYLOAD`: set by the layer that framed the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StorePayload(pub &'static str);
 
 /// Adds [`Resign`].
 #[derive(Clone, Debug)]
@@ -122,13 +129,17 @@ pub fn resign<B>(
     // `Authorization`, `x-amz-date` and `x-amz-content-sha256` are not signed (the
     // signature makes its own) and are replaced below.
     strip_all_but_replaced(req)?;
+    let payload = req
+        .extensions()
+        .get::<StorePayload>()
+        .map_or(UNSIGNED_PAYLOAD, |p| p.0);
     let parts = sigv4::Parts {
         method: req.method().as_str(),
         path: req.uri().path(),
         query: req.uri().query(),
         headers: req.headers(),
     };
-    let signed = sigv4::sign_with(&parts, is_signed_for_store, UNSIGNED_PAYLOAD, signer, now)?;
+    let signed = sigv4::sign_with(&parts, is_signed_for_store, payload, signer, now)?;
     let headers = req.headers_mut();
     headers.insert(AUTHORIZATION, signed.authorization);
     headers.insert(AMZ_DATE, signed.x_amz_date);

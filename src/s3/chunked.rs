@@ -27,8 +27,10 @@ use http::HeaderMap;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::{AMZ_TRAILER, CONTENT_SHA256, DECODED_CONTENT_LENGTH, is_tchar};
 
+mod encode;
 mod verify;
 
+pub use encode::{CHUNK, Encoder, Overrun};
 pub use verify::Verifier;
 
 /// Longest chunk line: 16 hex digits, `;chunk-signature=` and an ECDSA signature

@@ -449,6 +449,14 @@ impl Store {
         self == Self::Seaweedfs
     }
 
+    /// Whether the store reads an aws-chunked body with a checksum trailer
+    /// (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`), so resign mode can pass on a checksum a
+    /// client sent as a trailer. Ceph RGW 16.2 cannot (it answers 411 or 400); the others,
+    /// like S3, take what current SDKs send by default.
+    pub fn takes_trailer_checksums(self) -> bool {
+        self != Self::Rgw
+    }
+
     /// Whether a successful SSE-C write of `op` must carry the store's echo of the
     /// algorithm and key MD5. Exempt only where the store never echoes yet was shown
     /// to encrypt (each exemption has a test checking the data at rest).

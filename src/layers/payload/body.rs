@@ -13,8 +13,8 @@ use pin_project_lite::pin_project;
 
 use crate::error::BoxError;
 use crate::layers::stream::seen;
-use crate::s3::checksum;
-use crate::s3::chunked;
+use crate::s3::checksum::{self, Checksum};
+use crate::s3::chunked::{self, Encoder};
 use crate::s3::error::S3Error;
 use crate::s3::sigv4::PayloadHasher;
 
@@ -75,6 +75,14 @@ impl Check {
         }
     }
 
+    /// The checksum a trailer field carried, once [`Check::finish`] passed.
+    fn verified_trailer(&self) -> Option<Checksum> {
+        match self {
+            Self::Plain { .. } => None,
+            Self::Chunked(verifier) => verifier.verified_trailer(),
+        }
+    }
+
     /// How many bytes the body forwards, when known before it streams.
     fn forwarded_length(&self) -> Option<u64> {
         match self {
@@ -98,6 +106,9 @@ pin_project! {
 #[derive(Debug)]
 struct Checking {
     check: Check,
+    /// The store's aws-chunked framing of the payload, when the checksum it was sent
+    /// with travels on as a trailer.
+    encoder: Option<Encoder>,
     /// Payload to forward, in order; the last `held` pieces wait for a later frame or
     /// for the end.
     queue: VecDeque<Bytes>,
@@ -121,13 +132,18 @@ impl<B: Body> PayloadBody<B> {
         }
     }
 
-    /// `inner`, checked by `check` as it streams.
-    pub fn checked(inner: B, check: Check) -> Self {
-        let length = check.forwarded_length().or(inner.size_hint().exact());
+    /// `inner`, checked by `check` as it streams; its payload framed by `encoder` when
+    /// one is given (which must frame the length `check` expects).
+    pub fn checked(inner: B, check: Check, encoder: Option<Encoder>) -> Self {
+        let length = match &encoder {
+            Some(encoder) => Some(encoder.encoded_length()),
+            None => check.forwarded_length().or(inner.size_hint().exact()),
+        };
         Self {
             inner,
             checking: Some(Box::new(Checking {
                 check,
+                encoder,
                 queue: VecDeque::new(),
                 held: 0,
                 forwarded: 0,
@@ -146,6 +162,7 @@ impl<B: Body> PayloadBody<B> {
                 hash: None,
                 checksum: None,
             },
+            None,
         );
         if let Some(checking) = body.checking.as_mut() {
             checking.ended = true;
@@ -163,9 +180,21 @@ impl Checking {
             return Ok(());
         }
         let before = self.queue.len();
-        let queue = &mut self.queue;
-        self.check
-            .feed(data, |piece| queue.push_back(data.slice_ref(piece)))?;
+        let (queue, encoder) = (&mut self.queue, &mut self.encoder);
+        let mut overrun = false;
+        self.check.feed(data, |piece| {
+            let piece = data.slice_ref(piece);
+            match encoder {
+                None => queue.push_back(piece),
+                Some(encoder) => {
+                    overrun |= encoder.encode(piece, |b| queue.push_back(b)).is_err();
+                }
+            }
+        })?;
+        if overrun {
+            // The decoder refuses more payload than announced before it is handed on.
+            return Err(S3Error::internal());
+        }
         let added = self.queue.len() - before;
         if added > 0 {
             self.held = added;
@@ -176,6 +205,14 @@ impl Checking {
     /// The end of the body: once the checks pass, everything queued may go.
     fn end(&mut self) -> Result<(), S3Error> {
         self.check.finish()?;
+        if let Some(encoder) = &self.encoder {
+            let end = self
+                .check
+                .verified_trailer()
+                .and_then(|checksum| encoder.finish(&checksum))
+                .ok_or_else(S3Error::internal)?;
+            self.queue.push_back(end);
+        }
         self.held = 0;
         self.ended = true;
         Ok(())
@@ -229,7 +266,7 @@ where
             let Some((_, ended)) = seen(&polled, &*this.inner) else {
                 return Poll::Ready(polled.map(|r| r.map_err(Into::into)));
             };
-            // HTTP trailers are not the payload's: the store gets a plain body.
+            // HTTP trailers are not the payload's: they are not forwarded.
             let data = polled
                 .as_ref()
                 .and_then(|r| r.as_ref().ok())

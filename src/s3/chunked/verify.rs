@@ -5,7 +5,7 @@
 //! Guide, "Checking object integrity").
 
 use super::{Decoder, Event, Framing, Signing};
-use crate::s3::checksum::{self, Algorithm, Announced};
+use crate::s3::checksum::{self, Algorithm, Announced, Checksum};
 use crate::s3::error::S3Error;
 use crate::s3::sigv4::{ChunkChain, Verified};
 
@@ -23,6 +23,8 @@ pub struct Verifier {
     checksum: Option<checksum::Verifier>,
     /// The algorithm of a checksum announced as a trailer field.
     trailer_checksum: Option<Algorithm>,
+    /// The trailer field's checksum, once the body's matched it.
+    verified_trailer: Option<Checksum>,
     /// The first refusal; every later call repeats it.
     failed: Option<S3Error>,
 }
@@ -48,6 +50,7 @@ impl Verifier {
                 Announced::Trailer(algorithm) => Some(*algorithm),
                 Announced::None | Announced::Header(_) => None,
             },
+            verified_trailer: None,
             failed,
         }
     }
@@ -57,9 +60,16 @@ impl Verifier {
         self.decoder.framing().decoded_length
     }
 
-    /// Whether the checksum is announced as a trailer field (which a decoded body loses).
-    pub fn checksum_in_trailer(&self) -> bool {
-        self.trailer_checksum.is_some()
+    /// The algorithm of a checksum announced as a trailer field (which a decoded body
+    /// loses unless it is framed again for the store).
+    pub fn trailer_algorithm(&self) -> Option<Algorithm> {
+        self.trailer_checksum
+    }
+
+    /// The checksum a trailer field carried, after [`Verifier::finish`] found the body's
+    /// equal to it.
+    pub fn verified_trailer(&self) -> Option<Checksum> {
+        self.verified_trailer
     }
 
     /// Payload bytes decoded so far.
@@ -134,7 +144,10 @@ impl Verifier {
                     .trailers()
                     .find_map(|(n, value)| (n == name.as_str()).then_some(value))
             });
-            checksum.finish(sent)?;
+            let computed = checksum.finish(sent)?;
+            if self.trailer_checksum.is_some() {
+                self.verified_trailer = Some(computed);
+            }
         }
         Ok(())
     }
