@@ -109,7 +109,8 @@ where
         };
         let (mut parts, body) = req.into_parts();
         if let Some(encoder) = &encoder {
-            framed_headers(&mut parts.headers, encoder);
+            let named = self.store.get().names_aws_chunked();
+            framed_headers(&mut parts.headers, encoder, named);
             parts
                 .extensions
                 .insert(StorePayload(STREAMING_UNSIGNED_TRAILER));
@@ -224,9 +225,12 @@ fn decoded_headers(headers: &mut HeaderMap, decoded_length: Option<u64>, in_trai
 }
 
 /// The headers of a body framed again for the store by `encoder`: its encoded length,
-/// the payload's length, the one trailer it carries; `aws-chunked` leads the codings.
+/// the payload's length, the one trailer it carries. `x-amz-content-sha256` (the resign
+/// layer's `STREAMING-UNSIGNED-PAYLOAD-TRAILER`) says how it is framed; `aws-chunked`
+/// leads `Content-Encoding` only where the store wants it `named` (Garage, which drops
+/// it from what it keeps; SeaweedFS keeps any coding it is sent as the object's).
 /// `x-amz-sdk-checksum-algorithm` stays: the trailer has the checksum it names.
-fn framed_headers(headers: &mut HeaderMap, encoder: &Encoder) {
+fn framed_headers(headers: &mut HeaderMap, encoder: &Encoder, named: bool) {
     headers.remove(TRANSFER_ENCODING);
     headers.insert(CONTENT_LENGTH, HeaderValue::from(encoder.encoded_length()));
     headers.insert(
@@ -235,16 +239,18 @@ fn framed_headers(headers: &mut HeaderMap, encoder: &Encoder) {
     );
     headers.insert(AMZ_TRAILER, trailer_name(encoder.algorithm()));
     drop_aws_chunked(headers);
-    let value = match headers.get(CONTENT_ENCODING) {
-        None => HeaderValue::from_static("aws-chunked"),
-        Some(rest) => {
-            let mut joined = b"aws-chunked, ".to_vec();
-            joined.extend_from_slice(rest.as_bytes());
-            // The rest was a valid value, and so is this.
-            HeaderValue::from_bytes(&joined).unwrap_or(HeaderValue::from_static("aws-chunked"))
-        }
-    };
-    headers.insert(CONTENT_ENCODING, value);
+    if !named {
+        return;
+    }
+    let mut value = AWS_CHUNKED.to_vec();
+    if let Some(rest) = headers.get(CONTENT_ENCODING) {
+        value.extend_from_slice(b", ");
+        value.extend_from_slice(rest.as_bytes());
+    }
+    // Built from a valid value and a token: valid too.
+    if let Ok(value) = HeaderValue::from_bytes(&value) {
+        headers.insert(CONTENT_ENCODING, value);
+    }
 }
 
 /// `x-amz-trailer` naming `algorithm`'s checksum field.

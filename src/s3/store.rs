@@ -449,12 +449,20 @@ impl Store {
         self == Self::Seaweedfs
     }
 
-    /// Whether the store reads an aws-chunked body with a checksum trailer
-    /// (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`), so resign mode can pass on a checksum a
-    /// client sent as a trailer. Ceph RGW 16.2 cannot (it answers 411 or 400); the others,
-    /// like S3, take what current SDKs send by default.
+    /// Whether the store was shown to read an aws-chunked body with a checksum trailer
+    /// (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`) and keep the checksum, so resign mode can
+    /// pass on a checksum a client sent as a trailer. Ceph RGW 16.2 cannot (it answers
+    /// 411 or 400); `generic` and `minio` get the plain body every store reads.
     pub fn takes_trailer_checksums(self) -> bool {
-        self != Self::Rgw
+        matches!(self, Self::Seaweedfs | Self::Garage)
+    }
+
+    /// Whether an aws-chunked body must be named in `Content-Encoding`: Garage refuses a
+    /// `Content-Encoding` without `aws-chunked` on a streaming upload (400 "content-encoding
+    /// does not contain aws-chunked") and does not keep it; SeaweedFS reads the framing from
+    /// `x-amz-content-sha256` alone and keeps whatever coding it is sent as the object's.
+    pub fn names_aws_chunked(self) -> bool {
+        self == Self::Garage
     }
 
     /// Whether a successful SSE-C write of `op` must carry the store's echo of the
