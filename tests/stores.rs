@@ -674,7 +674,8 @@ async fn rgw_refuses_sse_c_over_http_without_the_proxy_header() {
 /// body as SDKs send it is stored decoded; bodies that break their framing after 192 KiB
 /// of payload reached the store are refused with AWS's codes and leave nothing behind.
 /// (Sent to SeaweedFS directly, the wrong lengths and the trailing garbage are stored
-/// with 200 and the undeclared trailer gets a 500.)
+/// with 200 and the undeclared trailer gets a 500.) SeaweedFS keeps `aws-chunked` as the
+/// object's `Content-Encoding`; reads through the proxy do not show it.
 #[tokio::test]
 async fn seaweedfs_aws_chunked_framing_is_enforced() {
     let store = require_store!(seaweedfs);
@@ -725,6 +726,63 @@ async fn seaweedfs_aws_chunked_framing_is_enforced() {
         payload,
         "the store holds the decoded payload"
     );
+    // SeaweedFS keeps the upload's framing as the object's coding; the proxy's answers
+    // name no `aws-chunked`, as S3's never do. An SDK streaming upload (a trailer
+    // checksum) with a coding of its own keeps that one.
+    let gzip = ByteStream::from_body_1_x(Full::new(Bytes::from(payload.clone())));
+    sse!(client.put_object().bucket(&bucket).key("gzip"), Some(&key))
+        .content_encoding("gzip")
+        .body(gzip)
+        .send()
+        .await
+        .unwrap();
+    // Sent directly: the SDK cannot read SeaweedFS's answer (it repeats the key MD5).
+    let direct = RawClient::new(&std::fs::read_to_string(&store.ca).unwrap(), false);
+    let sse_headers = [
+        ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+        (
+            "x-amz-server-side-encryption-customer-key",
+            key.b64.as_str(),
+        ),
+        (
+            "x-amz-server-side-encryption-customer-key-md5",
+            key.md5.as_str(),
+        ),
+    ];
+    for (name, kept, shown) in [
+        ("whole", "aws-chunked", None),
+        ("gzip", "gzip,aws-chunked", Some("gzip")),
+    ] {
+        let at_rest = direct
+            .send(support::signed(
+                &store,
+                "HEAD",
+                &format!("{}/{bucket}/{name}", store.https),
+                &sse_headers,
+                Bytes::new(),
+            ))
+            .await;
+        assert_eq!(at_rest.status, 200, "{name} at rest");
+        assert_eq!(
+            at_rest
+                .headers
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            Some(kept),
+            "{name} at rest"
+        );
+        let head = sse!(client.head_object().bucket(&bucket).key(name), Some(&key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.content_encoding(), shown, "{name}: HEAD");
+        let get = sse!(client.get_object().bucket(&bucket).key(name), Some(&key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(get.content_encoding(), shown, "{name}: GET");
+        assert_eq!(get.body.collect().await.unwrap().into_bytes(), payload);
+    }
 
     let refused = [
         ("longer", payload.len() + 1, whole.clone(), "IncompleteBody"),
@@ -764,7 +822,7 @@ async fn seaweedfs_aws_chunked_framing_is_enforced() {
     }
     // Give the store time to commit, were it going to.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(object_names(&client, &bucket).await, ["whole"]);
+    assert_eq!(object_names(&client, &bucket).await, ["gzip", "whole"]);
 }
 
 /// Ceph RGW serves `/swift/v1/<bucket>/<key>` with its Swift API, which writes into

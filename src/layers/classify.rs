@@ -70,6 +70,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        strict::fold_content_encoding(req.headers_mut());
         match inspect(&req, &self.settings) {
             Ok((s3, host)) => {
                 let span = tracing::Span::current();

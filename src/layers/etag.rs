@@ -2,7 +2,9 @@
 //! identical repeats collapsed); `<ETag>` elements of XML bodies rewritten as the body
 //! streams; RGW's empty `<ETag></ETag>` in CompleteMultipartUploadResult filled with the
 //! multipart ETag computed from the request's part list, read as the request body
-//! streams to the store.
+//! streams to the store. Store artifacts go from the answer: SeaweedFS's `seaweed-*`
+//! copies of headers, and the `aws-chunked` an object read's `Content-Encoding` names
+//! when the store kept the framing of the upload as the object's coding.
 //!
 //! `[etag] mode = "opaque"` (resign mode): every S3 ETag the client sees is hidden with
 //! the binding key's permutation for its object (`s3::opaque`): the object the request
@@ -40,6 +42,7 @@ use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::etag::canonical_header;
 use crate::s3::headers::{
     CONTENT_MD5, COPY_SOURCE, COPY_SOURCE_IF_MATCH, COPY_SOURCE_IF_NONE_MATCH, collapse_identical,
+    drop_aws_chunked,
 };
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::opaque::{Direction, ObjectEtags, OpaqueEtags, UNMATCHED};
@@ -141,6 +144,7 @@ where
                         tap: None,
                         etags: None,
                         copy: false,
+                        coding: false,
                     };
                 }
             },
@@ -158,6 +162,9 @@ where
         }
         let tap = (op == S3Op::CompleteMultipartUpload)
             .then(|| PartTap::new(etags.as_ref().map(|o| o.object.clone())));
+        // An object's coding as kept, unless the client asked for one of its own.
+        let coding = matches!(op, S3Op::GetObject | S3Op::HeadObject)
+            && !names_parameter(req.uri().query(), "response-content-encoding");
         let body_tap = tap.clone();
         ResponseFuture {
             inner: Either::Left(self.inner.call(req.map(|inner| TapBody {
@@ -168,6 +175,7 @@ where
             tap,
             etags,
             copy,
+            coding,
         }
     }
 }
@@ -216,7 +224,12 @@ impl Opaque {
             op,
             S3Op::ListObjects | S3Op::ListObjectsV2 | S3Op::ListObjectVersions
         )
-        .then(|| (bucket.to_owned(), encoding_asked(req.uri().query())));
+        .then(|| {
+            (
+                bucket.to_owned(),
+                names_parameter(req.uri().query(), "encoding-type"),
+            )
+        });
         Self {
             object: etags.object(bucket, key.unwrap_or_default()),
             etags,
@@ -225,13 +238,13 @@ impl Opaque {
     }
 }
 
-/// Whether a listing names an `encoding-type` (whatever its value: which spellings a
-/// store honours is read from its answer).
-fn encoding_asked(query: Option<&str>) -> bool {
+/// Whether a query names the parameter `wanted` (whatever its value: which spellings a
+/// store honours, for a listing's `encoding-type`, is read from its answer).
+fn names_parameter(query: Option<&str>, wanted: &str) -> bool {
     query.unwrap_or_default().split('&').any(|pair| {
         pair.split('=')
             .next()
-            .is_some_and(|name| name.eq_ignore_ascii_case("encoding-type"))
+            .is_some_and(|name| name.eq_ignore_ascii_case(wanted))
     })
 }
 
@@ -292,6 +305,8 @@ pin_project! {
         etags: Option<Opaque>,
         // A copy whose conditionals were also sent under RGW's names.
         copy: bool,
+        // An object read whose `Content-Encoding` is the object's as the store kept it.
+        coding: bool,
     }
 }
 
@@ -311,12 +326,12 @@ where
                 "At least one of the pre-conditions you specified did not hold",
             ))));
         }
-        Poll::Ready(Ok(canonicalize(
-            response,
-            *this.op,
-            this.tap.as_ref(),
-            this.etags.take(),
-        )))
+        let mut response = canonicalize(response, *this.op, this.tap.as_ref(), this.etags.take());
+        if *this.coding {
+            // SeaweedFS keeps the `aws-chunked` of an SDK upload as the object's coding.
+            drop_aws_chunked(response.headers_mut());
+        }
+        Poll::Ready(Ok(response))
     }
 }
 

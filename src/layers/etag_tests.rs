@@ -72,6 +72,47 @@ async fn repairs_and_collapses_the_etag_header() {
 }
 
 #[tokio::test]
+async fn an_object_read_shows_no_aws_chunked_coding() {
+    let cases = [
+        (S3Op::GetObject, "/b/k", "aws-chunked", None),
+        (S3Op::HeadObject, "/b/k", "AWS-Chunked", None),
+        (S3Op::GetObject, "/b/k", "aws-chunked,gzip", Some("gzip")),
+        (
+            S3Op::HeadObject,
+            "/b/k",
+            "gzip, aws-chunked, br",
+            Some("gzip, br"),
+        ),
+        (S3Op::GetObject, "/b/k", "gzip", Some("gzip")),
+        // The client named the coding it wants back: it gets it.
+        (
+            S3Op::GetObject,
+            "/b/k?response-content-encoding=aws-chunked",
+            "aws-chunked",
+            Some("aws-chunked"),
+        ),
+        // Not an object's coding.
+        (S3Op::PutObject, "/b/k", "aws-chunked", Some("aws-chunked")),
+    ];
+    for (op, uri, kept, shown) in cases {
+        let mut req = request(Some(object(op)), "");
+        *req.uri_mut() = uri.parse().expect("a test URI");
+        let (result, _) = send(req, move |_| {
+            Ok(answer(StatusCode::OK, &[("content-encoding", kept)], ""))
+        })
+        .await;
+        let response = result.expect("passed");
+        let codings: Vec<_> = response
+            .headers()
+            .get_all(http::header::CONTENT_ENCODING)
+            .iter()
+            .map(|v| v.to_str().expect("text"))
+            .collect();
+        assert_eq!(codings, Vec::from_iter(shown), "{op:?} {uri} {kept}");
+    }
+}
+
+#[tokio::test]
 async fn rewrites_the_etags_of_listing_bodies_and_drops_their_length() {
     let listing = format!(
         "<ListBucketResult><Contents><Key>a</Key><ETag>\"{}\"</ETag></Contents><Contents><Key>b</Key><ETag>{B}-3</ETag></Contents></ListBucketResult>",

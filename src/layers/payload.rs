@@ -27,14 +27,13 @@ use crate::layers::resign::StorePayload;
 use crate::s3::checksum::{self, Algorithm, Announced};
 use crate::s3::chunked::{self, Encoder, Framing};
 use crate::s3::error::S3Error;
-use crate::s3::headers::{AMZ_TRAILER, DECODED_CONTENT_LENGTH, SDK_CHECKSUM_ALGORITHM};
+use crate::s3::headers::{
+    AMZ_TRAILER, AWS_CHUNKED, DECODED_CONTENT_LENGTH, SDK_CHECKSUM_ALGORITHM, drop_aws_chunked,
+};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::sigv4::{STREAMING_UNSIGNED_TRAILER, Verified};
 use crate::s3::store::LiveStore;
 use body::Check;
-
-/// The content coding of an aws-chunked body (`Content-Encoding`).
-const AWS_CHUNKED: &[u8] = b"aws-chunked";
 
 /// Adds [`Payload`].
 #[derive(Clone, Debug)]
@@ -256,34 +255,6 @@ fn framed_headers(headers: &mut HeaderMap, encoder: &Encoder, named: bool) {
 /// `x-amz-trailer` naming `algorithm`'s checksum field.
 fn trailer_name(algorithm: Algorithm) -> HeaderValue {
     HeaderValue::from_name(algorithm.header())
-}
-
-/// Removes `aws-chunked` from `Content-Encoding`, keeping the other codings in order;
-/// the header goes when nothing is left. A header without it is left as sent.
-fn drop_aws_chunked(headers: &mut HeaderMap) {
-    let codings: Vec<&[u8]> = headers
-        .get_all(CONTENT_ENCODING)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
-        .filter(|c| !c.is_empty())
-        .collect();
-    if !codings.iter().any(|c| c.eq_ignore_ascii_case(AWS_CHUNKED)) {
-        return;
-    }
-    let kept: Vec<&[u8]> = codings
-        .into_iter()
-        .filter(|c| !c.eq_ignore_ascii_case(AWS_CHUNKED))
-        .collect();
-    let joined = kept.join(&b", "[..]);
-    match HeaderValue::from_bytes(&joined) {
-        Ok(value) if !joined.is_empty() => {
-            headers.insert(CONTENT_ENCODING, value);
-        }
-        _ => {
-            headers.remove(CONTENT_ENCODING);
-        }
-    }
 }
 
 /// Whether the request as forwarded announces an empty body (`Content-Length: 0`).

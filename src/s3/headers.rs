@@ -3,7 +3,8 @@
 //! Spellings follow AWS's S3 API reference; HTTP matches names case-insensitively,
 //! so the lower-case form is canonical here.
 
-use http::{HeaderMap, HeaderName};
+use http::header::CONTENT_ENCODING;
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// Algorithm of the customer-provided key (`AES256`).
 pub const SSE_C_ALGORITHM: HeaderName =
@@ -48,6 +49,8 @@ pub const AMZ_TRAILER: HeaderName = HeaderName::from_static("x-amz-trailer");
 pub const CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
 /// The SigV4 request time, `yyyyMMddTHHmmssZ`.
 pub const AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+/// The `Content-Encoding` coding of an aws-chunked upload body (compared without case).
+pub const AWS_CHUNKED: &[u8] = b"aws-chunked";
 /// Prefix of the flexible-checksum headers (`x-amz-checksum-crc32`, …, and the two below).
 pub const CHECKSUM_PREFIX: &str = "x-amz-checksum-";
 /// Base64 of the big-endian CRC-32 (ISO-HDLC) of the object or part.
@@ -90,6 +93,37 @@ pub const SENSITIVE: [HeaderName; 4] = [
     COPY_SOURCE_SSE_C_KEY,
     SECURITY_TOKEN,
 ];
+
+/// Removes `aws-chunked` from `Content-Encoding`, keeping the other codings in order;
+/// the header goes when nothing is left. A header without it is left as sent.
+///
+/// `aws-chunked` names the framing of one upload, never an object's coding: S3 drops it
+/// from what it keeps, so an answer naming it shows a store that kept it.
+pub fn drop_aws_chunked(headers: &mut HeaderMap) {
+    let codings: Vec<&[u8]> = headers
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|c| !c.is_empty())
+        .collect();
+    if !codings.iter().any(|c| c.eq_ignore_ascii_case(AWS_CHUNKED)) {
+        return;
+    }
+    let kept: Vec<&[u8]> = codings
+        .into_iter()
+        .filter(|c| !c.eq_ignore_ascii_case(AWS_CHUNKED))
+        .collect();
+    let joined = kept.join(&b", "[..]);
+    match HeaderValue::from_bytes(&joined) {
+        Ok(value) if !joined.is_empty() => {
+            headers.insert(CONTENT_ENCODING, value);
+        }
+        _ => {
+            headers.remove(CONTENT_ENCODING);
+        }
+    }
+}
 
 /// Collapses identical repeats of a single-valued header into one; differing values
 /// are all kept, for the caller to refuse.

@@ -17,7 +17,7 @@ use super::error::{Reason, S3Error, S3ErrorCode};
 mod headers;
 mod query;
 
-pub use headers::{check_headers, copy_source_object};
+pub use headers::{check_headers, copy_source_object, fold_content_encoding};
 pub use query::{Query, value as query_value};
 
 /// Metric reason of a path that could be read differently.

@@ -1,7 +1,8 @@
 //! The header section, read strictly: no repeated single-valued field, no `_`
 //! spelling of an S3 field, no `Connection` naming one, a literal copy-source bucket.
 
-use http::{HeaderMap, HeaderName};
+use http::header::CONTENT_ENCODING;
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{REASON_CONNECTION, REASON_HEADER, ambiguous, path_style};
 use crate::s3::error::S3Error;
@@ -26,6 +27,28 @@ fn single_valued(name: &str) -> bool {
                 | "x-amz-security-token"
                 | "x-amz-metadata-directive"
         )
+}
+
+/// Joins the lines of a repeated `Content-Encoding` into one, as RFC 9110 §5.3 reads a
+/// list field: AWS SDKs send a client's own coding and `aws-chunked` on lines of their
+/// own. SigV4 signs the lines of a field trimmed and joined with `,`, so the one line
+/// joined that way keeps the signature, and every store reads the whole list instead of
+/// the first or the last line ([`check_headers`] refuses what is still repeated).
+pub fn fold_content_encoding(headers: &mut HeaderMap) {
+    let mut lines = headers.get_all(CONTENT_ENCODING).iter();
+    if lines.next().is_none() || lines.next().is_none() {
+        return;
+    }
+    let joined = headers
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .map(|v| v.as_bytes().trim_ascii())
+        .collect::<Vec<_>>()
+        .join(&b","[..]);
+    // Valid values joined by a comma are a valid value.
+    if let Ok(value) = HeaderValue::from_bytes(&joined) {
+        headers.insert(CONTENT_ENCODING, value);
+    }
 }
 
 /// Hop-by-hop fields (RFC 9110 §7.6.1): a `Connection` header may name these whatever
