@@ -578,7 +578,8 @@ async fn query_is_read_once(store: Store, mode: Mode) {
 /// Attack 5: repeated SSE-C headers (RGW reads the last, SeaweedFS the first) and header
 /// names with `_` (RGW folds them into the `-` names, as CGI variables, the later winning).
 /// Repeats of SSE-C, SSE, copy-source, Content-Type and x-amz-content-sha256, and `_` names
-/// that normalise to x-amz-/content- headers, are refused.
+/// that normalise to x-amz-/content- headers, are refused; so is a write naming a KMS key
+/// without `aws:kms`.
 async fn headers_are_read_once(store: Store, mode: Mode) {
     let e = env(store, mode).await;
     let mut f = Findings::new(&e, "headers");
@@ -735,6 +736,26 @@ async fn headers_are_read_once(store: Store, mode: Mode) {
     ];
     for (label, w) in &refused_only {
         e.refuses(&mut f, label, w).await;
+    }
+
+    // A KMS key id without `aws:kms`: S3 refuses the write; stores read it differently
+    // (MinIO as a request for SSE-KMS, RGW ignores it next to SSE-C).
+    let kms = "x-amz-server-side-encryption-aws-kms-key-id";
+    let kms_alone = [
+        (
+            "KMS key id alone",
+            e.put(allow, "kms-alone", "proxy").header(kms, "alias/app"),
+        ),
+        (
+            "SSE-C and a KMS key id",
+            e.put(req, "kms-ssec", "proxy")
+                .signed(ssec(&k1))
+                .header(kms, "alias/app"),
+        ),
+    ];
+    for (label, w) in &kms_alone {
+        let through = e.proxied(w).await;
+        f.refused(label, &through, 400, "InvalidArgument");
     }
 
     // The same repeats over HTTP/2: the refusal does not depend on the protocol.

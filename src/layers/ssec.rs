@@ -20,7 +20,7 @@ use crate::layers::finish::{Finish, Next};
 use crate::layers::inject::Injected;
 use crate::s3::error::S3Error;
 use crate::s3::form::Fields;
-use crate::s3::headers::{SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
+use crate::s3::headers::{SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5, SSE_KMS_KEY_ID};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::copy_source_bucket;
 use crate::s3::sigv4::Verified;
@@ -267,7 +267,12 @@ fn check_form(
     let sse = fields
         .get(SSE.as_str())
         .and_then(|v| http::HeaderValue::from_bytes(v).ok());
-    ssec::check_sse_conflict(sse.as_ref(), Usage::Write, checked.destination.is_some())?;
+    ssec::check_sse_conflict(
+        sse.as_ref(),
+        fields.get(SSE_KMS_KEY_ID.as_str()).is_some(),
+        Usage::Write,
+        checked.destination.is_some(),
+    )?;
     settings.live.load().policies.enforce(
         s3.op,
         s3.bucket.as_deref(),

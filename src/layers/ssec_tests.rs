@@ -412,6 +412,19 @@ async fn checks_form_fields_like_put_object_headers() {
     .await;
     assert_eq!(err.reason, Some(Reason::V8));
     assert_eq!(err.argument_value.as_deref(), Some("aws:kms"));
+    for fields in [key_fields(1, 1), vec![("key", "k".to_owned())]] {
+        let mut with_kms_key = fields;
+        with_kms_key.push((
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            "alias/app".to_owned(),
+        ));
+        let err = refuse(
+            settings(Store::Generic, allow()),
+            post_form(&with_kms_key, true),
+        )
+        .await;
+        assert_eq!(err.reason, Some(Reason::KmsKeyAlone));
+    }
     let require = live(Policy::Require, &[], UnknownUploads::Reject);
     let err = refuse(
         settings(Store::Generic, require),

@@ -247,6 +247,8 @@ pub enum Reason {
     StoreEntryPoint,
     /// A request that is not an S3 operation the proxy recognises.
     UnknownOperation,
+    /// A write naming a KMS key without `x-amz-server-side-encryption: aws:kms`.
+    KmsKeyAlone,
     /// A SigV4 `Authorization` header or query parameters that cannot be read, or that name
     /// another algorithm, region, service or date.
     SigV4Malformed,
@@ -331,6 +333,7 @@ impl Reason {
             Self::ResignUnsupported => "resign_unsupported",
             Self::StoreEntryPoint => "store_entry_point",
             Self::UnknownOperation => "unknown_operation",
+            Self::KmsKeyAlone => "kms_key_alone",
             Self::SigV4Malformed => "sigv4_malformed",
             Self::SigV4Time => "sigv4_time",
             Self::SigV4UnsignedHeader => "sigv4_unsigned_header",

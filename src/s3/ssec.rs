@@ -135,6 +135,8 @@ pub struct Groups<'a> {
     pub copy_source: RawTriple<'a>,
     /// `x-amz-server-side-encryption`.
     pub sse: Option<&'a HeaderValue>,
+    /// `x-amz-server-side-encryption-aws-kms-key-id`.
+    pub kms_key_id: Option<&'a HeaderValue>,
     /// `x-amz-copy-source`.
     pub copy_source_path: Option<&'a HeaderValue>,
 }
@@ -177,6 +179,7 @@ impl<'a> Groups<'a> {
                     first(&mut g.copy_source.key_md5, bytes)
                 }
                 "server-side-encryption" => first(&mut g.sse, value),
+                "server-side-encryption-aws-kms-key-id" => first(&mut g.kms_key_id, value),
                 "copy-source" => first(&mut g.copy_source_path, value),
                 _ => {}
             }
@@ -215,7 +218,12 @@ pub fn check_groups(op: S3Op, groups: &Groups<'_>, tls: bool) -> Result<Checked,
         }
     }
     if let Some(usage) = usage_for(op, Group::Destination) {
-        check_sse_conflict(groups.sse, usage, checked.destination.is_some())?;
+        check_sse_conflict(
+            groups.sse,
+            groups.kms_key_id.is_some(),
+            usage,
+            checked.destination.is_some(),
+        )?;
     }
     Ok(checked)
 }
@@ -344,31 +352,44 @@ pub fn validate(raw: &RawTriple<'_>, usage: Usage) -> Result<KeyDigest, S3Error>
 
 /// Spec V8/V9 and S5: `x-amz-server-side-encryption` next to SSE-C on a write, or on an
 /// operation that does not take it (UploadPart, UploadPartCopy, GetObject, HeadObject).
+/// Then a write naming a KMS key (`kms_key_id`) without `aws:kms` or `aws:kms:dsse`:
+/// S3 refuses it; stores differ (SeaweedFS 4.48 takes both with 200, RGW refuses the key
+/// id alone and ignores it next to SSE-C, MinIO reads it alone as a request for SSE-KMS).
 pub fn check_sse_conflict(
     sse: Option<&http::HeaderValue>,
+    kms_key_id: bool,
     usage: Usage,
     has_sse_c: bool,
 ) -> Result<(), S3Error> {
-    let Some(sse) = sse else {
-        return Ok(());
-    };
-    match usage {
-        Usage::Part | Usage::Read => Err(invalid_argument(
-            "x-amz-server-side-encryption header is not supported for this operation.",
-        )
-        .with_reason(Reason::S5)),
-        Usage::Write if has_sse_c => {
-            let mut err = invalid_argument(
-                "Server Side Encryption with Customer provided key is incompatible with the encryption method specified",
-            )
-            .with_reason(Reason::V8);
-            if let Some(value) = echoable(sse.as_bytes()) {
-                err = err.with_argument_value(value);
+    if let Some(sse) = sse {
+        match usage {
+            Usage::Part | Usage::Read => {
+                return Err(invalid_argument(
+                    "x-amz-server-side-encryption header is not supported for this operation.",
+                )
+                .with_reason(Reason::S5));
             }
-            Err(err)
+            Usage::Write if has_sse_c => {
+                let mut err = invalid_argument(
+                    "Server Side Encryption with Customer provided key is incompatible with the encryption method specified",
+                )
+                .with_reason(Reason::V8);
+                if let Some(value) = echoable(sse.as_bytes()) {
+                    err = err.with_argument_value(value);
+                }
+                return Err(err);
+            }
+            Usage::Write | Usage::CopySource | Usage::Complete => {}
         }
-        Usage::Write | Usage::CopySource | Usage::Complete => Ok(()),
     }
+    let kms = sse.is_some_and(|v| matches!(v.as_bytes(), b"aws:kms" | b"aws:kms:dsse"));
+    if kms_key_id && !kms && matches!(usage, Usage::Write) {
+        return Err(invalid_argument(
+            "Server Side Encryption with KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms",
+        )
+        .with_reason(Reason::KmsKeyAlone));
+    }
+    Ok(())
 }
 
 /// The error for a key of the wrong length (MD5 matching), per usage.

@@ -387,6 +387,65 @@ fn sse_header_conflicts_follow_aws() {
 }
 
 #[test]
+fn a_kms_key_id_needs_aws_kms_on_a_write() {
+    const ALONE: &str = "Server Side Encryption with KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms";
+    let k = K();
+    let kms_key_id = crate::s3::headers::SSE_KMS_KEY_ID;
+    // (operation, with SSE-C, x-amz-server-side-encryption, refused with)
+    let cases: [(S3Op, bool, Option<&str>, Option<&str>); 12] = [
+        (S3Op::PutObject, false, None, Some(ALONE)),
+        (S3Op::PutObject, true, None, Some(ALONE)),
+        (S3Op::CopyObject, true, None, Some(ALONE)),
+        (S3Op::CreateMultipartUpload, false, None, Some(ALONE)),
+        (S3Op::PostObject, false, Some("AES256"), Some(ALONE)),
+        (S3Op::PutObject, false, Some("aws:kms:"), Some(ALONE)),
+        // SSE-C with another method: the conflict comes first, as before.
+        (
+            S3Op::PutObject,
+            true,
+            Some("aws:kms"),
+            Some(
+                "Server Side Encryption with Customer provided key is incompatible with the encryption method specified",
+            ),
+        ),
+        // SSE-KMS as S3 takes it: the store's business.
+        (S3Op::PutObject, false, Some("aws:kms"), None),
+        (S3Op::CopyObject, false, Some("aws:kms:dsse"), None),
+        // Not a write: stores read no KMS key there.
+        (S3Op::UploadPart, true, None, None),
+        (S3Op::GetObject, true, None, None),
+        (S3Op::CompleteMultipartUpload, true, None, None),
+    ];
+    for (op, sse_c, sse, refused) in cases {
+        let mut headers = HeaderMap::new();
+        if sse_c {
+            group(
+                &mut headers,
+                Group::Destination,
+                Some("AES256"),
+                Some(&b64(&k)),
+                Some(&md5_b64(&k)),
+            );
+        }
+        if let Some(sse) = sse {
+            headers.insert(SSE, HeaderValue::from_str(sse).unwrap());
+        }
+        headers.insert(kms_key_id.clone(), HeaderValue::from_static("alias/app"));
+        let result = check_request(op, &headers, true);
+        let what = format!("{op:?} sse-c {sse_c} {sse:?}");
+        match refused {
+            None => assert!(result.is_ok(), "{what}: {result:?}"),
+            Some(message) => {
+                let err = result.expect_err(&what);
+                assert_eq!(err.code, S3ErrorCode::InvalidArgument, "{what}");
+                assert_eq!(err.message, message, "{what}");
+                assert_eq!(err.status(), 400, "{what}");
+            }
+        }
+    }
+}
+
+#[test]
 fn complete_and_list_parts_ignore_partial_triples() {
     let k = K();
     for op in [S3Op::CompleteMultipartUpload, S3Op::ListParts] {
