@@ -9,7 +9,7 @@
 //!   matching MD5 header; 2: the key is kept and a matching MD5 of its lenient
 //!   decoding is set, so the later checks (algorithm, length, canonical base64) run);
 //! - then header lines `name:value`, separated by `\n`. A name of one character
-//!   `0`..`7` stands for a header of `SHORT` (the SSE-C headers); any other name is
+//!   `0`..`8` stands for a header of `SHORT` (the SSE-C and SSE headers); any other name is
 //!   taken as it is. Lines whose name or value HTTP refuses are skipped. Repeated
 //!   headers are appended (the proxy reads the first value).
 //!
@@ -27,7 +27,7 @@ use md5::{Digest as _, Md5};
 use ssec_proxy::s3::error::S3Error;
 use ssec_proxy::s3::headers::{
     COPY_SOURCE, COPY_SOURCE_SSE_C_ALGORITHM, COPY_SOURCE_SSE_C_KEY, COPY_SOURCE_SSE_C_KEY_MD5,
-    SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5,
+    SSE, SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5, SSE_KMS_KEY_ID,
 };
 use ssec_proxy::s3::op::{BucketSub, S3Op};
 use ssec_proxy::s3::ssec::{self, Group, RawTriple, Usage};
@@ -75,7 +75,7 @@ const OPS: &[S3Op] = &[
     S3Op::Unknown,
 ];
 
-const SHORT: [HeaderName; 8] = [
+const SHORT: [HeaderName; 9] = [
     SSE_C_ALGORITHM,
     SSE_C_KEY,
     SSE_C_KEY_MD5,
@@ -84,6 +84,7 @@ const SHORT: [HeaderName; 8] = [
     COPY_SOURCE_SSE_C_KEY_MD5,
     SSE,
     COPY_SOURCE,
+    SSE_KMS_KEY_ID,
 ];
 
 const USAGES: [Usage; 5] = [
@@ -130,7 +131,7 @@ fn build(data: &[u8]) -> HeaderMap {
         };
         let (name, value) = (&line[..colon], &line[colon + 1..]);
         let name = match name {
-            [c @ b'0'..=b'7'] => SHORT[usize::from(c - b'0')].clone(),
+            [c @ b'0'..=b'8'] => SHORT[usize::from(c - b'0')].clone(),
             _ => match HeaderName::from_bytes(name) {
                 Ok(n) => n,
                 Err(_) => continue,
@@ -256,6 +257,7 @@ fuzz_target!(|data: &[u8]| {
         "SSE-C headers accepted without TLS"
     );
     assert_eq!(groups.sse, headers.get(SSE));
+    assert_eq!(groups.kms_key_id, headers.get(SSE_KMS_KEY_ID));
     assert_eq!(groups.copy_source_path, headers.get(COPY_SOURCE));
     for (group, scanned) in [
         (Group::Destination, groups.destination),
@@ -294,6 +296,15 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        let _ = ssec::check_sse_conflict(headers.get(SSE), Usage::Write, true);
+        for usage in USAGES {
+            if let Err(err) = ssec::check_sse_conflict(
+                headers.get(SSE),
+                headers.contains_key(SSE_KMS_KEY_ID),
+                usage,
+                true,
+            ) {
+                check_error(&err, &keys, &echoable);
+            }
+        }
     }
 });
