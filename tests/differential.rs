@@ -579,7 +579,7 @@ async fn query_is_read_once(store: Store, mode: Mode) {
 /// names with `_` (RGW folds them into the `-` names, as CGI variables, the later winning).
 /// Repeats of SSE-C, SSE, copy-source, Content-Type and x-amz-content-sha256, and `_` names
 /// that normalise to x-amz-/content- headers, are refused; so is a write naming a KMS key
-/// without `aws:kms`.
+/// without `aws:kms`, and a store's own fields (`Seaweed-*`, `X-SeaweedFS-*`).
 async fn headers_are_read_once(store: Store, mode: Mode) {
     let e = env(store, mode).await;
     let mut f = Findings::new(&e, "headers");
@@ -757,6 +757,38 @@ async fn headers_are_read_once(store: Store, mode: Mode) {
         let through = e.proxied(w).await;
         f.refused(label, &through, 400, "InvalidArgument");
     }
+
+    // A store's own request fields: SeaweedFS keeps a client's `Seaweed-X-Amz-Version-Id`
+    // on the entry as its version id (a direct HEAD shows it), and takes SSE-S3 key data
+    // and IVs from `X-SeaweedFS-SSE-*`. S3 gives these names no meaning: refused for every
+    // store.
+    let forged = format!("forged-{}", e.tag);
+    let own = |who: &str| {
+        e.put(allow, "own-field", who)
+            .header("seaweed-x-amz-version-id", &forged)
+    };
+    let label = "Seaweed-X-Amz-Version-Id on a plain write";
+    let control = e.direct(&own("direct")).await;
+    let kept = e
+        .direct(&Wire::new("HEAD", format!("/{allow}/own-field-direct")))
+        .await
+        .head
+        .to_ascii_lowercase()
+        .contains(&format!("seaweed-x-amz-version-id: {forged}"));
+    let what = if rgw {
+        "200, the field not kept"
+    } else {
+        "200, kept as the entry's version id"
+    };
+    f.control(label, &control, control.status == 200 && kept != rgw, what);
+    e.refuses(&mut f, label, &own("proxy")).await;
+    let label = "X-SeaweedFS-SSE-S3-Key-Data and -Base-IV with AES256";
+    let w = e
+        .put(allow, "own-sse", "proxy")
+        .header("x-amz-server-side-encryption", "AES256")
+        .header("x-seaweedfs-sse-s3-key-data", "AAAA")
+        .header("x-seaweedfs-sse-s3-base-iv", "AAAAAAAAAAAAAAAAAAAAAA==");
+    e.refuses(&mut f, label, &w).await;
 
     // The same repeats over HTTP/2: the refusal does not depend on the protocol.
     let label = "HTTP/2: allow-listed key first, another key last";

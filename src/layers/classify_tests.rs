@@ -144,6 +144,41 @@ async fn refuses_a_repeated_sse_c_header() {
 }
 
 #[tokio::test]
+async fn refuses_a_stores_own_request_fields() {
+    for name in [
+        "Seaweed-X-Amz-Version-Id",
+        "seaweed-foo",
+        "X-SeaweedFS-SSE-S3-Key-Data",
+        "x-seaweedfs-sse-kms-base-iv",
+    ] {
+        let err = refuse(request(
+            Method::PUT,
+            "/b/k",
+            &[("host", "localhost"), (name, "x")],
+        ))
+        .await;
+        assert_eq!(err.code, S3ErrorCode::InvalidRequest, "{name}");
+        assert_eq!(
+            err.message,
+            format!(
+                "The header {} is reserved for the store's own use.",
+                name.to_ascii_lowercase()
+            )
+        );
+        assert_eq!(err.reason, Some(Reason::AmbiguousHeader));
+    }
+    // A name that only contains the word is an ordinary field.
+    let req = request(
+        Method::GET,
+        "/b/k",
+        &[("host", "localhost"), ("x-amz-meta-seaweed-x", "x")],
+    );
+    let (result, log) = classify_with(settings(&[]), req).await;
+    assert!(result.is_ok());
+    assert_eq!(log.calls(), 1);
+}
+
+#[tokio::test]
 async fn refuses_a_connection_header_naming_an_s3_field() {
     let err = refuse(request(
         Method::PUT,

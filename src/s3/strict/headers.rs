@@ -68,7 +68,8 @@ const HOP_BY_HOP: [&str; 7] = [
 /// maps names to CGI variables, where both spellings meet), a `Connection` header naming
 /// an S3 field (`x-amz-*`, `content-*`, `authorization`, `host`, `expect`: it would be
 /// validated, then removed as hop-by-hop),
-/// and an `x-amz-copy-source` whose bucket is encoded.
+/// an `x-amz-copy-source` whose bucket is encoded, and a store's own fields
+/// (`Seaweed-*`, `X-SeaweedFS-*`).
 pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
     let mut previous: Option<&HeaderName> = None;
     let mut connection = false;
@@ -87,6 +88,12 @@ pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
             continue;
         }
         previous = Some(name);
+        if store_internal(n) {
+            return Err(ambiguous(
+                REASON_HEADER,
+                format!("The header {n} is reserved for the store's own use."),
+            ));
+        }
         if n.contains('_') && reads_as_s3_field(&n.replace('_', "-")) {
             return Err(ambiguous(
                 REASON_HEADER,
@@ -105,6 +112,14 @@ pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
         check_copy_source(source.as_bytes())?;
     }
     Ok(())
+}
+
+/// SeaweedFS's own request fields, which it reads from clients too: a client's
+/// `Seaweed-X-Amz-Version-Id` is kept on the entry as its version id, and
+/// `X-SeaweedFS-SSE-*` carry key data and IVs into its SSE-S3 and SSE-KMS paths. S3
+/// gives these names no meaning, so no client needs them.
+fn store_internal(name: &str) -> bool {
+    name.starts_with("seaweed-") || name.starts_with("x-seaweedfs-")
 }
 
 fn reads_as_s3_field(name: &str) -> bool {
