@@ -621,17 +621,7 @@ async fn the_store_value_cannot_be_read_or_tested(store: Store) {
     let client = proxy.as_client(APP, APP_SECRET);
     let raw = proxy.raw();
     let url = format!("{}/{bucket}/enc", proxy.proxy.url());
-    let keyed = [
-        ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
-        (
-            "x-amz-server-side-encryption-customer-key",
-            key.b64.as_str(),
-        ),
-        (
-            "x-amz-server-side-encryption-customer-key-md5",
-            key.md5.as_str(),
-        ),
-    ];
+    let keyed = key.headers();
     for headers in [&keyed[..], &[]] {
         let answer = raw
             .send(support::signed(

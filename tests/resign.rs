@@ -496,17 +496,7 @@ async fn trailer_checksums_reach_the_store(store: Store) {
     c.create_bucket().bucket(&bucket).send().await.unwrap();
     let keeps = store.name != "RGW";
     let key = Key::new(23);
-    let sse = [
-        ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
-        (
-            "x-amz-server-side-encryption-customer-key",
-            key.b64.as_str(),
-        ),
-        (
-            "x-amz-server-side-encryption-customer-key-md5",
-            key.md5.as_str(),
-        ),
-    ];
+    let sse = key.headers();
     let client = r.as_client(APP, APP_SECRET);
     // Chunks of 8 KiB from the client; the store gets 64 KiB ones.
     let upload = |path: &str, payload: &[u8], coding: &str| {

@@ -738,17 +738,7 @@ async fn seaweedfs_aws_chunked_framing_is_enforced() {
         .unwrap();
     // Sent directly: the SDK cannot read SeaweedFS's answer (it repeats the key MD5).
     let direct = RawClient::new(&std::fs::read_to_string(&store.ca).unwrap(), false);
-    let sse_headers = [
-        ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
-        (
-            "x-amz-server-side-encryption-customer-key",
-            key.b64.as_str(),
-        ),
-        (
-            "x-amz-server-side-encryption-customer-key-md5",
-            key.md5.as_str(),
-        ),
-    ];
+    let sse_headers = key.headers();
     for (name, kept, shown) in [
         ("whole", "aws-chunked", None),
         ("gzip", "gzip,aws-chunked", Some("gzip")),

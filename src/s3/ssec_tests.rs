@@ -303,6 +303,17 @@ fn every_v_row_for_every_operation_and_group() {
     }
 }
 
+/// A whole, valid triple of `group` naming key `k`.
+fn valid_group(headers: &mut HeaderMap, group_of: Group, k: &[u8]) {
+    group(
+        headers,
+        group_of,
+        Some("AES256"),
+        Some(&b64(k)),
+        Some(&md5_b64(k)),
+    );
+}
+
 #[test]
 fn valid_requests_return_the_key_digest_per_group() {
     let k1 = K();
@@ -315,13 +326,7 @@ fn valid_requests_return_the_key_digest_per_group() {
         Some(&b64(&k1)),
         None,
     );
-    group(
-        &mut headers,
-        Group::Destination,
-        Some("AES256"),
-        Some(&b64(&k2)),
-        Some(&md5_b64(&k2)),
-    );
+    valid_group(&mut headers, Group::Destination, &k2);
     let checked = check_request(S3Op::CopyObject, &headers, true).unwrap();
     assert_eq!(checked.source, Some(KeyDigest::of_key(&k1)));
     assert_eq!(checked.destination, Some(KeyDigest::of_key(&k2)));
@@ -366,13 +371,7 @@ fn sse_header_conflicts_follow_aws() {
         (S3Op::GetObject, "AES256", NOT_SUPPORTED),
     ] {
         let mut headers = HeaderMap::new();
-        group(
-            &mut headers,
-            Group::Destination,
-            Some("AES256"),
-            Some(&b64(&k)),
-            Some(&md5_b64(&k)),
-        );
+        valid_group(&mut headers, Group::Destination, &k);
         headers.insert(SSE, HeaderValue::from_static(sse).clone());
         let result = check_request(op, &headers, true);
         assert_want(result.clone(), want, op.as_str(), "");
@@ -419,13 +418,7 @@ fn a_kms_key_id_needs_aws_kms_on_a_write() {
     for (op, sse_c, sse, refused) in cases {
         let mut headers = HeaderMap::new();
         if sse_c {
-            group(
-                &mut headers,
-                Group::Destination,
-                Some("AES256"),
-                Some(&b64(&k)),
-                Some(&md5_b64(&k)),
-            );
+            valid_group(&mut headers, Group::Destination, &k);
         }
         if let Some(sse) = sse {
             headers.insert(SSE, HeaderValue::from_str(sse).unwrap());

@@ -104,17 +104,7 @@ pub async fn read_encrypted(store: &Store, bucket: &str, name: &str, key: &Key, 
         status == 400 || status == 403,
         "{name}: a keyless read of an encrypted object: {status}"
     );
-    let keyed = [
-        ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
-        (
-            "x-amz-server-side-encryption-customer-key",
-            key.b64.as_str(),
-        ),
-        (
-            "x-amz-server-side-encryption-customer-key-md5",
-            key.md5.as_str(),
-        ),
-    ];
+    let keyed = key.headers();
     let got = raw
         .send(signed(store, "GET", &url, &keyed, Bytes::new()))
         .await;

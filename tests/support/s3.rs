@@ -27,6 +27,15 @@ impl Key {
         }
     }
 
+    /// The SSE-C request headers naming this key, for hand-made requests.
+    pub fn headers(&self) -> [(&'static str, &str); 3] {
+        [
+            ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+            ("x-amz-server-side-encryption-customer-key", &self.b64),
+            ("x-amz-server-side-encryption-customer-key-md5", &self.md5),
+        ]
+    }
+
     pub fn hex(&self) -> String {
         self.raw.iter().map(|b| format!("{b:02x}")).collect()
     }
