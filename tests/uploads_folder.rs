@@ -7,6 +7,9 @@
 //! parts of any upload whose ID the client knows), one that starts after a key in it
 //! (every upload's parts), and a DeleteObjects naming a part are refused too, and the
 //! part stays.
+//!
+//! SeaweedFS also answers GET, HEAD and OPTIONS at `/status`, `/healthz` and `/readyz`
+//! itself (its health checks), before reading them as buckets: those are refused too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -19,7 +22,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use md5::{Digest as _, Md5};
 use support::s3::{Key, WithKey, create_upload, failure};
-use support::wire::{direct_client, route};
+use support::wire::{direct_client, direct_url, route};
 use support::{
     Mode, RawClient, Store, bucket_name, signed, store_client, store_proxy_mode, store_upload_id,
 };
@@ -358,8 +361,105 @@ async fn parts_cannot_be_listed_or_deleted_through_the_folder(store: Store, mode
     assert_eq!(listed.parts().len(), 1, "{:?}", listed.parts());
 }
 
+/// SeaweedFS answers GET, HEAD and OPTIONS at `/status`, `/healthz` and `/readyz` with an
+/// empty 200 of its own, whether a bucket of that name exists or not: directly, a
+/// HeadBucket of a bucket that does not exist succeeds and a listing of one holding an
+/// object is empty. Through the proxy, in either mode, those requests are refused; the
+/// SDK's (at `/<bucket>/`) and the bucket's objects work as usual.
+async fn the_stores_health_paths_are_not_read_as_buckets(store: Store, mode: Mode) {
+    let proxy = store_proxy_mode(&store, route(&store), "default = \"allow\"", mode);
+    let client = store_client(&proxy, &proxy.client);
+    let direct = direct_client(&store);
+    let raw = RawClient::new(&proxy.pki.ca_pem, false);
+    // One bucket per mode: the tests of both modes run at once against one store.
+    let bucket = match mode {
+        Mode::Passthrough => "status",
+        Mode::Resign => "healthz",
+    };
+    if let Err(e) = client.create_bucket().bucket(bucket).send().await {
+        // Left by an earlier run.
+        assert_eq!(failure(&e).1, "BucketAlreadyOwnedByYou", "{e:?}");
+    }
+    client
+        .put_object()
+        .bucket(bucket)
+        .key("k")
+        .body(ByteStream::from_static(b"held"))
+        .send()
+        .await
+        .unwrap();
+    // What the store answers directly: no listing, and a bucket that is not there.
+    let at_store = |method: &'static str, path: String| {
+        let store = store.clone();
+        let raw = &raw;
+        async move {
+            let url = format!("{}{path}", direct_url(&store));
+            raw.send(signed(&store, method, &url, &[], Bytes::new()))
+                .await
+        }
+    };
+    let listed = at_store("GET", format!("/{bucket}?list-type=2")).await;
+    assert_eq!(listed.status.as_u16(), 200);
+    assert!(listed.body.is_empty(), "{:?}", listed.body);
+    let listed = at_store("GET", format!("/{bucket}/?list-type=2")).await;
+    assert!(
+        String::from_utf8_lossy(&listed.body).contains("<Key>k</Key>"),
+        "{:?}",
+        listed.body
+    );
+    assert_eq!(at_store("HEAD", "/readyz".to_owned()).await.status, 200);
+    let nobody = at_store("HEAD", "/readyz/?x".to_owned()).await;
+    assert_eq!(nobody.status.as_u16(), 404);
+    // Through the proxy: refused, whatever the operation.
+    for name in [bucket, "readyz"] {
+        for (method, query) in [
+            ("HEAD", ""),
+            ("GET", "?list-type=2"),
+            ("GET", "?location"),
+            ("GET", ""),
+            ("OPTIONS", ""),
+        ] {
+            let url = format!("{}/{name}{query}", proxy.url());
+            let refused = raw
+                .send(signed(&proxy.client, method, &url, &[], Bytes::new()))
+                .await;
+            assert_eq!(refused.status.as_u16(), 501, "{method} {name}{query}");
+        }
+    }
+    // The SDK addresses a bucket as `/<bucket>/`, which SeaweedFS reads as S3.
+    client.head_bucket().bucket(bucket).send().await.unwrap();
+    let listed = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.contents().len(), 1, "{listed:?}");
+    let absent = client.head_bucket().bucket("readyz").send().await;
+    assert_eq!(failure(&absent.unwrap_err()).0, 404);
+    // The bucket's objects are S3 as usual.
+    let read = client
+        .get_object()
+        .bucket(bucket)
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.body.collect().await.unwrap().into_bytes(), "held");
+    client
+        .delete_object()
+        .bucket(bucket)
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    let gone = direct.head_object().bucket(bucket).key("k").send().await;
+    assert_eq!(failure(&gone.unwrap_err()).0, 404);
+}
+
 per_store_and_mode!(
     @stores [seaweedfs];
     parts_cannot_be_written_into_the_stores_uploads_folder,
     parts_cannot_be_listed_or_deleted_through_the_folder,
+    the_stores_health_paths_are_not_read_as_buckets,
 );

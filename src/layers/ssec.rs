@@ -101,6 +101,14 @@ where
         let Some(s3) = req.extensions().get::<S3Request>().cloned() else {
             return Finish::refuse(S3Error::internal());
         };
+        if let Some(refusal) = self
+            .settings
+            .store
+            .get()
+            .path_refusal(req.method(), req.uri().path())
+        {
+            return Finish::refuse(refusal);
+        }
         let checked = if s3.op == S3Op::PostObject {
             // The POST Object layer read the fields; they carry the parameters.
             match req.extensions_mut().remove::<Fields>() {

@@ -3,7 +3,7 @@
 //! requests refused before they reach the store, writes whose success must be
 //! confirmed by the store's echo, and store errors given AWS's wording.
 
-use http::HeaderMap;
+use http::{HeaderMap, Method};
 
 use super::error::{Reason, S3Error, S3ErrorCode};
 use super::op::S3Op;
@@ -232,6 +232,10 @@ fn in_uploads_folder(path: &str) -> bool {
     path.split(['/', '\\']).find(|segment| !segment.is_empty()) == Some(UPLOADS_FOLDER)
 }
 
+/// Paths SeaweedFS 4.48 answers itself (its health checks: an empty 200) to GET, HEAD
+/// and OPTIONS, before any bucket or object route.
+const SEAWEEDFS_OWN_PATHS: [&str; 3] = ["/status", "/healthz", "/readyz"];
+
 impl Store {
     /// The name used in configuration and messages.
     pub fn as_str(self) -> &'static str {
@@ -388,6 +392,25 @@ impl Store {
             _ => return None,
         };
         Some(S3Error::new(S3ErrorCode::NotImplemented, message).with_reason(Reason::StoreRefusal))
+    }
+
+    /// A request at a path this store answers itself instead of as S3. SeaweedFS 4.48
+    /// answers GET, HEAD and OPTIONS at `/status`, `/healthz` and `/readyz` (any query)
+    /// with an empty 200 of its own: a HeadBucket, ListObjects or GetBucketLocation of a
+    /// bucket of that name (or, virtual-hosted, a GetObject of such a key) would be
+    /// answered with a success that says nothing about the bucket. `path`: the raw path
+    /// the store is sent (dot segments and `//` are refused before this).
+    pub fn path_refusal(self, method: &Method, path: &str) -> Option<S3Error> {
+        let health = self == Self::Seaweedfs
+            && matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+            && SEAWEEDFS_OWN_PATHS.contains(&path);
+        health.then(|| {
+            S3Error::new(
+                S3ErrorCode::NotImplemented,
+                "SeaweedFS 4.48 answers GET, HEAD and OPTIONS at /status, /healthz and /readyz with its own health check, not as a request for the bucket or object of that name, so the proxy refuses this request.",
+            )
+            .with_reason(Reason::StoreRefusal)
+        })
     }
 
     /// A write to an object key that ends with `/`, which SeaweedFS 4.48 keeps as a

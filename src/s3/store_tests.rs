@@ -627,3 +627,31 @@ fn seaweedfs_refuses_writes_to_a_folder_key_but_the_empty_folder_object() {
         assert!(store.folder_refusal(PutObject, "dir/", false).is_none());
     }
 }
+
+#[test]
+fn refuses_the_paths_seaweedfs_answers_itself() {
+    use http::Method;
+    for path in ["/status", "/healthz", "/readyz"] {
+        for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
+            let e = Store::Seaweedfs
+                .path_refusal(&method, path)
+                .expect("refused");
+            assert_eq!(e.code, S3ErrorCode::NotImplemented, "{method} {path}");
+            assert_eq!(e.reason, Some(Reason::StoreRefusal));
+        }
+        // Bucket writes and deletes are routed as S3; other stores have no such paths.
+        for method in [Method::PUT, Method::POST, Method::DELETE] {
+            assert!(Store::Seaweedfs.path_refusal(&method, path).is_none());
+        }
+        for store in [Store::Rgw, Store::Generic, Store::Minio, Store::Garage] {
+            assert!(
+                store.path_refusal(&Method::GET, path).is_none(),
+                "{store:?}"
+            );
+        }
+    }
+    // With a trailing `/`, another case or below, SeaweedFS routes them as S3.
+    for path in ["/status/", "/Status", "/healthz/k", "/readyzz", "/b/status"] {
+        assert!(Store::Seaweedfs.path_refusal(&Method::GET, path).is_none());
+    }
+}
