@@ -220,11 +220,11 @@ fn check(
     if let Some(refusal) = store.refusal(s3.op, &checked, resign) {
         return Err(refusal);
     }
-    let source_key = groups
-        .copy_source_path
-        .and_then(|v| v.to_str().ok())
-        .and_then(copy_source_object)
-        .map(|(_, key)| key);
+    let copy_source = groups.copy_source_path.and_then(|v| v.to_str().ok());
+    if let Some(refusal) = copy_source.and_then(|v| store.copy_source_refusal(v)) {
+        return Err(refusal);
+    }
+    let source_key = copy_source.and_then(copy_source_object).map(|(_, key)| key);
     for key in s3.key.iter().chain(source_key.iter()) {
         if let Some(refusal) = store.key_refusal(key) {
             return Err(refusal);

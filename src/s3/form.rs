@@ -111,17 +111,24 @@ pub fn check_required(fields: &Fields) -> Result<(), S3Error> {
     Ok(())
 }
 
+/// Byte order marks (UTF-8, UTF-16 LE and BE) that Garage strips from the start of a
+/// field's value and decodes it by (the `multer` crate's `Field::text`); the other
+/// stores and the proxy keep the bytes.
+const BYTE_ORDER_MARKS: [&[u8]; 3] = [b"\xEF\xBB\xBF", b"\xFF\xFE", b"\xFE\xFF"];
+
 /// [`check_values`] for one field.
 pub fn check_value(name: &str, value: &[u8]) -> Result<(), S3Error> {
-    if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return Err(crate::s3::strict::ambiguous(
-            crate::s3::strict::REASON_FORM,
-            format!(
-                "The form field {name} has a line break or another control character, which stores read differently."
-            ),
-        ));
-    }
-    Ok(())
+    let why = if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        "has a line break or another control character"
+    } else if BYTE_ORDER_MARKS.iter().any(|bom| value.starts_with(bom)) {
+        "starts with a byte order mark"
+    } else {
+        return Ok(());
+    };
+    Err(crate::s3::strict::ambiguous(
+        crate::s3::strict::REASON_FORM,
+        format!("The form field {name} {why}, which stores read differently."),
+    ))
 }
 
 impl sigv4::FormAuth for Fields {
@@ -189,6 +196,10 @@ pub enum Ambiguity {
     /// A transfer encoding Go decodes and RGW does not.
     #[error("a Content-Transfer-Encoding other than 7bit, 8bit or binary")]
     TransferEncoding,
+    /// A field part whose `Content-Type` names a charset other than UTF-8, which Garage
+    /// decodes the value from.
+    #[error("a field part whose Content-Type names a charset other than UTF-8")]
+    FieldCharset,
     /// A field given twice.
     #[error("a field name given twice (names compare without case)")]
     DuplicateField,
@@ -357,6 +368,9 @@ fn parse_with(body: &[u8], finder: &Finder) -> Result<Option<Fields>, Refusal> {
         if head.filename.is_some() {
             // Go's ReadForm files a part with a filename under files, not values.
             return Err(Ambiguity::Disposition.into());
+        }
+        if head.foreign_charset {
+            return Err(Ambiguity::FieldCharset.into());
         }
         let Some(end) = finder.find(&body[pos..]) else {
             return Ok(None);

@@ -413,6 +413,20 @@ impl Store {
         })
     }
 
+    /// An `x-amz-copy-source` this store reads as another object. Garage 2.5 has no
+    /// versions and decodes the whole value as the source's name: `/b/k?versionId=v`
+    /// is the object `k?versionId=v` to it, while S3 (and the proxy's checks) read
+    /// version `v` of `k`. A raw `?` in it is refused (`%3F` names the same key to both).
+    pub fn copy_source_refusal(self, value: &str) -> Option<S3Error> {
+        (self == Self::Garage && value.contains('?')).then(|| {
+            S3Error::new(
+                S3ErrorCode::NotImplemented,
+                "Garage 2.5 reads x-amz-copy-source whole, a \"?\" and what follows as part of the source's key (it has no versions), so the proxy refuses a copy source with \"?\"; encode a \"?\" of the key as %3F.",
+            )
+            .with_reason(Reason::StoreRefusal)
+        })
+    }
+
     /// A write to an object key that ends with `/`, which SeaweedFS 4.48 keeps as a
     /// folder: a PutObject's data is dropped (an empty folder object stays, with no SSE-C
     /// echo), a CopyObject stores nothing, and a multipart upload completes under the

@@ -655,3 +655,23 @@ fn refuses_the_paths_seaweedfs_answers_itself() {
         assert!(Store::Seaweedfs.path_refusal(&Method::GET, path).is_none());
     }
 }
+
+#[test]
+fn refuses_a_copy_source_garage_reads_as_another_key() {
+    for value in ["/b/k?versionId=7", "b/k?", "/b/x?/../k"] {
+        let e = Store::Garage.copy_source_refusal(value).expect("refused");
+        assert_eq!(e.code, S3ErrorCode::NotImplemented, "{value}");
+        assert_eq!(e.reason, Some(Reason::StoreRefusal));
+    }
+    assert!(
+        Store::Garage
+            .copy_source_refusal("/b/k%3FversionId%3D7")
+            .is_none()
+    );
+    for store in [Store::Rgw, Store::Seaweedfs, Store::Generic, Store::Minio] {
+        assert!(
+            store.copy_source_refusal("/b/k?versionId=7").is_none(),
+            "{store:?}"
+        );
+    }
+}

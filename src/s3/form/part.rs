@@ -10,6 +10,8 @@ use crate::s3::headers::is_tchar;
 pub(super) struct PartHead {
     pub name: String,
     pub filename: Option<Vec<u8>>,
+    /// Whether a `Content-Type` of the part names a `charset` other than UTF-8.
+    pub foreign_charset: bool,
 }
 
 /// Length of the header block at the start of `rest`, its blank line included; `None`
@@ -31,6 +33,7 @@ impl PartHead {
         let mut lines = block.strip_suffix(b"\r\n").unwrap_or(block);
         let mut disposition = None;
         let mut count = 0;
+        let mut foreign_charset = false;
         while let Some(end) = find(lines, b"\r\n") {
             let line = &lines[..end];
             lines = &lines[end + 2..];
@@ -44,10 +47,15 @@ impl PartHead {
                     .any(|e| value.eq_ignore_ascii_case(e.as_bytes()))
             {
                 return Err(Ambiguity::TransferEncoding.into());
+            } else if name.eq_ignore_ascii_case(b"content-type") {
+                foreign_charset |= names_foreign_charset(value);
             }
         }
         match (count, disposition) {
-            (1, Some(value)) => disposition_params(value),
+            (1, Some(value)) => disposition_params(value).map(|head| PartHead {
+                foreign_charset,
+                ..head
+            }),
             (0, _) | (_, None) => Err(Refusal::Malformed("a part without Content-Disposition")),
             _ => Err(Ambiguity::Disposition.into()),
         }
@@ -97,7 +105,27 @@ fn disposition_params(value: &[u8]) -> Result<PartHead, Refusal> {
         }
     }
     let name = name.ok_or(Ambiguity::Disposition)?;
-    Ok(PartHead { name, filename })
+    Ok(PartHead {
+        name,
+        filename,
+        foreign_charset: false,
+    })
+}
+
+/// Whether a part's `Content-Type` value has a `charset` parameter that is not UTF-8
+/// (or cannot be read): Garage decodes a field's value from the charset it names (the
+/// `multer` crate's `Field::text`), the other stores and the proxy take its bytes.
+fn names_foreign_charset(value: &[u8]) -> bool {
+    value.split(|&b| b == b';').skip(1).any(|param| {
+        let (name, value) = match param.iter().position(|&b| b == b'=') {
+            Some(eq) => (trim(&param[..eq]), trim(&param[eq + 1..])),
+            None => (trim(param), &[][..]),
+        };
+        name.eq_ignore_ascii_case(b"charset")
+            && !param_value(value).is_some_and(|v| {
+                v.eq_ignore_ascii_case(b"utf-8") || v.eq_ignore_ascii_case(b"utf8")
+            })
+    })
 }
 
 /// A parameter value both readers take alike: a token, or a quoted string without

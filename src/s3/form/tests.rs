@@ -75,6 +75,10 @@ fn accepts_what_browsers_and_sdks_send() {
         ("binary", with_head("Content-Disposition: form-data; name=\"key\"\r\nContent-Transfer-Encoding: binary")),
         ("unquoted name, no spaces", with_head("content-disposition:form-data;name=key")),
         ("Content-Type on a field", with_head("Content-Disposition: form-data; name=\"key\"\r\nContent-Type: text/plain; charset=utf-8")),
+        ("charset UTF8, quoted", with_head("Content-Disposition: form-data; name=\"key\"\r\nContent-Type: text/plain; Charset=\"UTF8\"")),
+        ("Content-Type without charset", with_head("Content-Disposition: form-data; name=\"key\"\r\nContent-Type: text/plain")),
+        // The file's content is not decoded by any store.
+        ("charset on the file part", b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\nContent-Type: text/plain; charset=windows-1252\r\n\r\ndata\r\n--XyZ--".to_vec()),
         ("upper-case FILE, quoted filename with spaces and UTF-8",
             "--XyZ\r\nContent-Disposition: form-data; name=\"FILE\"; filename=\"my report é.pdf\"\r\n\r\ndata\r\n--XyZ--".as_bytes().to_vec()),
         ("file without filename", b"--XyZ\r\nContent-Disposition: form-data; name=file\r\n\r\ndata\r\n--XyZ--".to_vec()),
@@ -135,6 +139,10 @@ fn refuses_what_a_store_could_read_differently() {
         ("quoted-printable", with_head("Content-Disposition: form-data; name=\"key\"\r\nContent-Transfer-Encoding: quoted-printable"), ambiguous(TransferEncoding)),
         ("base64", with_head("Content-Disposition: form-data; name=\"key\"\r\nContent-Transfer-Encoding: base64"), ambiguous(TransferEncoding)),
         ("quoted-printable file", b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\nContent-Transfer-Encoding: Quoted-Printable\r\n\r\n=41\r\n--XyZ--".to_vec(), ambiguous(TransferEncoding)),
+        // Garage decodes a field from the charset its Content-Type names.
+        ("charset windows-1252", with_head("Content-Disposition: form-data; name=\"key\"\r\nContent-Type: text/plain; charset=windows-1252"), ambiguous(FieldCharset)),
+        ("charset UTF-16, second Content-Type", with_head("Content-Disposition: form-data; name=\"key\"\r\nContent-Type: text/plain\r\nContent-Type: text/plain;charset=\"utf-16\""), ambiguous(FieldCharset)),
+        ("empty charset", with_head("Content-Disposition: form-data; name=\"key\"\r\nContent-Type: text/plain; charset="), ambiguous(FieldCharset)),
         // Go (as SeaweedFS reads it) takes the first value, RGW the last.
         ("duplicate field", form(&[(k, "a"), ("key", "b"), (k, "c")], true), ambiguous(DuplicateField)),
         ("duplicate field, other case", form(&[(k, "a"), (upper.as_str(), "")], true), ambiguous(DuplicateField)),
@@ -419,5 +427,31 @@ proptest::proptest! {
                 proptest::prop_assert_eq!(&part, &whole, "cut {}", cut);
             }
         }
+    }
+}
+
+#[test]
+fn refuses_field_values_a_store_decodes() {
+    for value in [
+        b"a\nb".as_slice(),
+        b"\x7f",
+        b"\xEF\xBB\xBF/k",
+        b"\xFF\xFE/\0k\0",
+        b"\xFE\xFF\0/\0k",
+    ] {
+        let e = check_value("key", value).expect_err("refused");
+        assert_eq!(e.code, S3ErrorCode::InvalidRequest, "{value:?}");
+        assert_eq!(e.reason, Some(Reason::AmbiguousForm), "{value:?}");
+    }
+    let e = check_value("key", b"\xEF\xBB\xBF/k").expect_err("refused");
+    assert!(e.message.contains("byte order mark"), "{}", e.message);
+    // A byte order mark inside the value is the key's own character to every store.
+    for value in [
+        b"k\xEF\xBB\xBF".as_slice(),
+        b"caf\xC3\xA9",
+        b"\xEF\xBB",
+        b"a\tb",
+    ] {
+        check_value("key", value).unwrap();
     }
 }
