@@ -18,6 +18,7 @@ mod support;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::json;
+use support::at_rest::read_encrypted;
 use support::form::{Form, Signer, signed_fields};
 use support::resign::exists;
 use support::s3::{Key, WithKey, WithSourceKey, failure};
@@ -269,16 +270,7 @@ async fn keys_a_store_would_decode_are_refused(store: Store, mode: Mode) {
     assert!(!exists(&direct, &bucket, "f1").await);
     // The store's own reading: the object named `s2?versionId=7`.
     copy_to(&direct, "control").await.unwrap();
-    let held = direct
-        .get_object()
-        .bucket(&bucket)
-        .key("control")
-        .with_key(&hidden)
-        .send()
-        .await
-        .unwrap();
-    let body = held.body.collect().await.unwrap().into_bytes();
-    assert_eq!(&body[..], b"HIDDEN-DATA");
+    read_encrypted(&store, &bucket, "control", &hidden, b"HIDDEN-DATA").await;
 }
 
 per_store_and_mode!(

@@ -101,12 +101,8 @@ where
         let Some(s3) = req.extensions().get::<S3Request>().cloned() else {
             return Finish::refuse(S3Error::internal());
         };
-        if let Some(refusal) = self
-            .settings
-            .store
-            .get()
-            .path_refusal(req.method(), req.uri().path())
-        {
+        let store = self.settings.store.get();
+        if let Some(refusal) = store.path_refusal(req.method(), req.uri().path()) {
             return Finish::refuse(refusal);
         }
         let checked = if s3.op == S3Op::PostObject {
@@ -136,7 +132,6 @@ where
                 resign,
             )
             .and_then(|checked| {
-                let store = self.settings.store.get();
                 match store.ignored_copy_conditions(s3.op, req.headers(), &checked, resign) {
                     Some(refusal) => Err(refusal),
                     None => Ok(checked),
@@ -148,7 +143,6 @@ where
             Err(e) => return Finish::refuse(e),
         };
         req.extensions_mut().insert(checked);
-        let store = self.settings.store.get();
         let confirm = checked
             .destination
             .filter(|_| store.confirms(s3.op))
