@@ -117,8 +117,9 @@ async fn connection_cannot_name_end_to_end_headers(store: Store, mode: Mode) {
             .body(e.data(who, "conn-part"))
     };
     let (direct, proxied) = (part(1, "direct").hop_stripped(), part(2, "proxy"));
-    // SeaweedFS stores a keyless part of an SSE-C upload in plaintext; RGW refuses it.
-    e.pinned(&mut f, label, (&direct, &proxied), e.per(200, 400))
+    // SeaweedFS stores a keyless part of an SSE-C upload in plaintext; RGW and Garage
+    // refuse it.
+    e.pinned(&mut f, label, (&direct, &proxied), e.per(200, 400, 400))
         .await;
 
     let refused_only: Vec<(&str, Wire)> = vec![
@@ -148,7 +149,7 @@ async fn connection_cannot_name_end_to_end_headers(store: Store, mode: Mode) {
     }
 
     let parts = e.parts(&e.req, "mpu", &id).await;
-    let want: Vec<i32> = e.per(vec![1], vec![]);
+    let want: Vec<i32> = e.per(vec![1], vec![], vec![]);
     f.check(parts == want, || {
         format!("upload parts {parts:?}, want {want:?} (the control's only)")
     });
@@ -175,7 +176,8 @@ async fn path_is_read_once(store: Store, mode: Mode) {
         Wire::new("PUT", format!("{before}{stem}-{who}")).body(e.data(who, stem))
     };
 
-    // Writes both stores decode into a plaintext object in the require bucket.
+    // Writes SeaweedFS and RGW decode into a plaintext object in the require bucket;
+    // Garage reads the bucket segment raw and refuses them.
     let writes: Vec<(&str, &str, Build<'_>)> = vec![
         (
             "%2F between bucket and key: PutObject",
@@ -208,8 +210,12 @@ async fn path_is_read_once(store: Store, mode: Mode) {
         f.control(
             label,
             &control,
-            plain,
-            "stored in plaintext in the require bucket",
+            e.per(plain, plain, control.status >= 400 && !plain),
+            e.per(
+                "stored in plaintext in the require bucket",
+                "stored in plaintext in the require bucket",
+                "Garage: refused (it does not decode `%2F` or the bucket segment)",
+            ),
         );
         e.refuses(&mut f, label, &build("proxy")).await;
     }
@@ -227,7 +233,16 @@ async fn path_is_read_once(store: Store, mode: Mode) {
     )
     .await;
     let plain = done && e.read(&req, "slash-mpu-direct", None).await.is_ok();
-    f.control(label, &control, plain, "a completed plaintext object");
+    f.control(
+        label,
+        &control,
+        e.per(plain, plain, control.status >= 400 && !plain),
+        e.per(
+            "a completed plaintext object",
+            "a completed plaintext object",
+            "Garage: refused",
+        ),
+    );
     let through = e.refuses(&mut f, label, &mpu("proxy")).await;
     if through.status == 200 {
         // Let the record show how far the bypass goes through the proxy.
@@ -247,11 +262,16 @@ async fn path_is_read_once(store: Store, mode: Mode) {
     let label = "%2F: GetObject of a plaintext object without a key";
     let get = Wire::new("GET", format!("/{req}%2Flegacy"));
     let control = e.direct(&get).await;
+    let data = control.status == 200 && control.body == legacy;
     f.control(
         label,
         &control,
-        control.status == 200 && control.body == legacy,
-        "the object's data",
+        e.per(data, data, control.status == 404),
+        e.per(
+            "the object's data",
+            "the object's data",
+            "Garage: 404 (no bucket of that name)",
+        ),
     );
     let through = e.refuses(&mut f, label, &get).await;
     f.check(
@@ -260,8 +280,9 @@ async fn path_is_read_once(store: Store, mode: Mode) {
     );
 
     // Readings the stores agree on with a naive proxy, refused all the same: SeaweedFS
-    // refuses dot segments, RGW keeps them literally in the key; `//` is 405 on both.
-    // (label, path before the key, key stem, SeaweedFS's status, RGW's status)
+    // refuses dot segments, RGW and Garage keep them literally in the key; `//` is 405 on
+    // SeaweedFS and RGW, Garage skips the empty segment.
+    // (label, path before the key, key stem, SeaweedFS's, RGW's and Garage's status)
     let dots = [
         (
             "empty bucket segment: //bucket/key",
@@ -269,12 +290,14 @@ async fn path_is_read_once(store: Store, mode: Mode) {
             "dslash",
             405,
             405,
+            200,
         ),
         (
             "/allow-bucket/../require-bucket/key",
             format!("/{}/../{req}/", e.allow),
             "dot",
             400,
+            200,
             200,
         ),
         (
@@ -283,12 +306,14 @@ async fn path_is_read_once(store: Store, mode: Mode) {
             "edot",
             400,
             200,
+            200,
         ),
         (
             "dot-dot inside the key: /bucket/a/../key",
             format!("/{req}/a/../"),
             "kdot",
             400,
+            200,
             200,
         ),
         (
@@ -297,6 +322,7 @@ async fn path_is_read_once(store: Store, mode: Mode) {
             "sdot",
             400,
             200,
+            200,
         ),
         (
             "encoded dot segment: /bucket/%2E/key",
@@ -304,22 +330,37 @@ async fn path_is_read_once(store: Store, mode: Mode) {
             "esdot",
             400,
             200,
+            200,
         ),
     ];
-    for (label, before, stem, seaweedfs, rgw) in &dots {
+    for (label, before, stem, seaweedfs, rgw, garage) in &dots {
         let (direct, proxied) = (put(before, stem, "direct"), put(before, stem, "proxy"));
-        e.pinned(&mut f, label, (&direct, &proxied), e.per(*seaweedfs, *rgw))
-            .await;
+        e.pinned(
+            &mut f,
+            label,
+            (&direct, &proxied),
+            e.per(*seaweedfs, *rgw, *garage),
+        )
+        .await;
     }
-    if e.store.name == "RGW" {
-        // RGW does not resolve dot segments: the keys are literal, in the bucket named.
+    if e.store.name != "SEAWEEDFS" {
+        // RGW and Garage do not resolve dot segments: the keys are literal, in the bucket
+        // named.
         let allow = object_names(&e.s3, &e.allow).await;
         let want = [
             format!("../{req}/dot-direct"),
             format!("../{req}/edot-direct"),
         ];
         f.check(want.iter().all(|k| allow.contains(k)), || {
-            format!("RGW keeps dot segments literally: {}: {allow:?}", e.allow)
+            format!("dot segments kept literally: {}: {allow:?}", e.allow)
+        });
+    }
+    if e.store.name == "GARAGE" {
+        // Garage skips the empty segment: `//bucket/key` is a PutObject to the bucket.
+        let held = object_names(&e.s3, &req).await;
+        let want = ["./sdot-direct", "a/../kdot-direct", "dslash-direct"];
+        f.check(want.iter().all(|k| held.contains(&(*k).to_owned())), || {
+            format!("Garage's readings of `//` and dot segments: {req}: {held:?}")
         });
     }
     e.holds_nothing_from_proxy(&mut f, &[&e.req, &e.allow])
@@ -387,7 +428,7 @@ async fn query_is_read_once(store: Store, mode: Mode) {
         e.refuses(&mut f, label, &w("proxy")).await;
     }
 
-    let steer: Vec<(&str, BuildPart<'_>, u16, u16)> = vec![
+    let steer: Vec<(&str, BuildPart<'_>, u16, u16, u16)> = vec![
         (
             "uploadId=A&uploadId=B, a K2 part (B's key)",
             Box::new(|n: u32, who: &str| {
@@ -402,6 +443,7 @@ async fn query_is_read_once(store: Store, mode: Mode) {
             }),
             200,
             200,
+            400,
         ),
         (
             "%75ploadId: a keyless part into an SSE-C upload (allow bucket)",
@@ -411,6 +453,7 @@ async fn query_is_read_once(store: Store, mode: Mode) {
                     .body(e.data(who, "encid"))
             }),
             200,
+            400,
             400,
         ),
         (
@@ -422,6 +465,7 @@ async fn query_is_read_once(store: Store, mode: Mode) {
                     .body(e.data(who, "encpn"))
             }),
             200,
+            400,
             400,
         ),
         (
@@ -438,16 +482,23 @@ async fn query_is_read_once(store: Store, mode: Mode) {
             }),
             200,
             200,
+            400,
         ),
     ];
-    for (i, (label, build, seaweedfs, rgw)) in steer.iter().enumerate() {
+    for (i, (label, build, seaweedfs, rgw, garage)) in steer.iter().enumerate() {
         let n = 10 * (i as u32 + 1);
         let (direct, proxied) = (build(n, "direct"), build(n + 5, "proxy"));
-        e.pinned(&mut f, label, (&direct, &proxied), e.per(*seaweedfs, *rgw))
-            .await;
+        e.pinned(
+            &mut f,
+            label,
+            (&direct, &proxied),
+            e.per(*seaweedfs, *rgw, *garage),
+        )
+        .await;
     }
     // Where the controls' parts went: SeaweedFS reads the first uploadId and partNumber and
-    // takes parts under another key or none; RGW reads the last and refuses bad keys.
+    // takes parts under another key or none; RGW reads the last and refuses bad keys;
+    // Garage refuses a repeated parameter and a part under another key or none.
     let got = (
         e.parts(&req, "steer", &a).await,
         e.parts(&req, "steer", &b).await,
@@ -456,6 +507,7 @@ async fn query_is_read_once(store: Store, mode: Mode) {
     let want: (Vec<i32>, Vec<i32>, Vec<i32>) = e.per(
         (vec![1, 10, 30], vec![40], vec![20]),
         (vec![1], vec![10, 41], vec![]),
+        (vec![1], vec![], vec![]),
     );
     f.check(got == want, || {
         format!("parts (A, B, C) = {got:?}, want {want:?} (the controls' only)")
@@ -463,23 +515,25 @@ async fn query_is_read_once(store: Store, mode: Mode) {
 
     // PUTs with a body and a query the stores read as another operation, by status.
     let puts = [
-        // Both stores read it as PutObjectTagging (SeaweedFS 400 MalformedXML, RGW 404).
+        // Every store reads it as PutObjectTagging (SeaweedFS 400 MalformedXML, RGW 404,
+        // Garage 501).
         (
             "tagging with a value (tagging=x) and a body",
             "flag",
             "tagging=x",
-            (400, 404),
+            (400, 404, 501),
         ),
-        // RGW reads a name `acl;` (PutObject, plaintext); SeaweedFS reads `acl` (no such key).
-        ("raw ; in the query: ?acl;", "semi", "acl;", (404, 200)),
+        // RGW reads a name `acl;` (PutObject, plaintext); SeaweedFS reads `acl` (no such
+        // key); Garage refuses the name.
+        ("raw ; in the query: ?acl;", "semi", "acl;", (404, 200, 400)),
     ];
-    for (label, stem, query, (seaweedfs, rgw)) in puts {
+    for (label, stem, query, (seaweedfs, rgw, garage)) in puts {
         let w = |who: &str| e.put(&req, stem, who).query(query);
         e.pinned(
             &mut f,
             label,
             (&w("direct"), &w("proxy")),
-            e.per(seaweedfs, rgw),
+            e.per(seaweedfs, rgw, garage),
         )
         .await;
     }
@@ -487,12 +541,12 @@ async fn query_is_read_once(store: Store, mode: Mode) {
     let label = "two selectors: GET ?acl&torrent";
     let w = Wire::new("GET", format!("/{req}/legacy")).query("acl&torrent");
     let control = e.direct(&w).await;
-    let acl = contains(&control.body, b"AccessControlPolicy");
+    let acl = control.status == 200 && contains(&control.body, b"AccessControlPolicy");
     f.control(
         label,
         &control,
-        control.status == 200 && acl,
-        "the stores answer the ACL",
+        e.per(acl, acl, control.status == 400),
+        e.per("the ACL", "the ACL", "Garage: 400 (two keywords)"),
     );
     e.refuses(&mut f, label, &w).await;
 
@@ -517,8 +571,8 @@ async fn query_is_read_once(store: Store, mode: Mode) {
     f.control(
         label,
         &control,
-        e.per(control.status == 200 && plain, !plain),
-        "SeaweedFS: a plaintext object in the require bucket; RGW: no object",
+        e.per(control.status == 200 && plain, !plain, !plain),
+        "SeaweedFS: a plaintext object in the require bucket; RGW, Garage: no object",
     );
     let through = e.proxied(&w("proxy")).await;
     f.refused(label, &through, 400, "InvalidURI");
@@ -593,6 +647,7 @@ async fn headers_are_read_once(store: Store, mode: Mode) {
     let twice = |a: Vec<(String, String)>, b: Vec<(String, String)>| [a, b].concat();
 
     // (label, request, the key SeaweedFS and RGW were shown to use; `None`: plaintext).
+    // Garage reads as SeaweedFS: the first value, underscore names ignored.
     let keyed: Vec<(&str, Build<'_>, Option<&Key>, Option<&Key>)> = vec![
         (
             "allow-listed key first, another key last",
@@ -642,7 +697,7 @@ async fn headers_are_read_once(store: Store, mode: Mode) {
     for (label, build, seaweedfs, rgw_key) in &keyed {
         let direct = build("direct");
         let control = e.direct(&direct).await;
-        let used = e.per(*seaweedfs, *rgw_key);
+        let used = e.per(*seaweedfs, *rgw_key, *seaweedfs);
         let (bucket, key) = direct.path[1..].split_once('/').unwrap();
         let readable = e.read(bucket, key, used).await.is_ok();
         let what = match used {
@@ -775,12 +830,18 @@ async fn headers_are_read_once(store: Store, mode: Mode) {
         .head
         .to_ascii_lowercase()
         .contains(&format!("seaweed-x-amz-version-id: {forged}"));
-    let what = if rgw {
-        "200, the field not kept"
-    } else {
+    let seaweedfs = e.store.name == "SEAWEEDFS";
+    let what = if seaweedfs {
         "200, kept as the entry's version id"
+    } else {
+        "200, the field not kept"
     };
-    f.control(label, &control, control.status == 200 && kept != rgw, what);
+    f.control(
+        label,
+        &control,
+        control.status == 200 && kept == seaweedfs,
+        what,
+    );
     e.refuses(&mut f, label, &own("proxy")).await;
     let label = "X-SeaweedFS-SSE-S3-Key-Data and -Base-IV with AES256";
     let w = e
@@ -882,19 +943,25 @@ async fn host_is_read_once(store: Store, mode: Mode) {
         let build = |ep: &Endpoint, who: &str| put(bucket, domain, stem, keyed, ep, who);
         let control = e.direct(&build(&e.direct, "direct")).await;
         let key = format!("{stem}-{tag}-direct");
-        let ok = if rgw {
+        let ok = match e.store.name {
             // RGW: an object in the bucket the Host names; readable without a key only
             // when plaintext.
-            control.status == 200 && e.read(bucket, &key, None).await.is_ok() != keyed
-        } else {
+            "RGW" => control.status == 200 && e.read(bucket, &key, None).await.is_ok() != keyed,
+            // Garage: path style, a CreateBucket whose body is not XML.
+            "GARAGE" => {
+                control.status == 400 && e.s3.head_bucket().bucket(&key).send().await.is_err()
+            }
             // SeaweedFS: path style, the "key" is a new bucket.
-            made_buckets.push(key.clone());
-            control.status == 200 && e.s3.head_bucket().bucket(&key).send().await.is_ok()
+            _ => {
+                made_buckets.push(key.clone());
+                control.status == 200 && e.s3.head_bucket().bucket(&key).send().await.is_ok()
+            }
         };
-        let what = match (rgw, keyed) {
-            (true, false) => "RGW: plaintext object in the require bucket",
-            (true, true) => "RGW: SSE-C object in the forbid bucket",
-            (false, _) => "SeaweedFS: path style (the key is a new bucket)",
+        let what = match (e.store.name, keyed) {
+            ("RGW", false) => "RGW: plaintext object in the require bucket",
+            ("RGW", true) => "RGW: SSE-C object in the forbid bucket",
+            ("GARAGE", _) => "Garage: path style, 400 (the body is not a bucket configuration)",
+            _ => "SeaweedFS: path style (the key is a new bucket)",
         };
         f.control(label, &control, ok, what);
         e.refuses(&mut f, label, &build(&e.via, "proxy")).await;
@@ -916,7 +983,11 @@ async fn host_is_read_once(store: Store, mode: Mode) {
         true => control.status == 200 && control.body == legacy,
         false => control.status == 404,
     };
-    let what = e.per("SeaweedFS: bucket `legacy`, 404", "RGW: the object's data");
+    let what = e.per(
+        "SeaweedFS: bucket `legacy`, 404",
+        "RGW: the object's data",
+        "Garage: bucket `legacy`, 404",
+    );
     f.control(label, &control, ok, what);
     let through = e.refuses(&mut f, label, &get(&e.via)).await;
     let leaked = contains(&through.body, e.marker("legacy", "legacy").as_bytes());
@@ -933,11 +1004,11 @@ async fn host_is_read_once(store: Store, mode: Mode) {
 
     let label = "Host with a trailing dot";
     let w = |ep: &Endpoint, who: &str| put(&e.req, "localhost.", "vh-dot", false, ep, who);
-    if !rgw {
+    if e.store.name == "SEAWEEDFS" {
         made_buckets.push(format!("vh-dot-{tag}-direct"));
     }
     let (direct, proxied) = (w(&e.direct, "direct"), w(&e.via, "proxy"));
-    e.pinned(&mut f, label, (&direct, &proxied), e.per(200, 404))
+    e.pinned(&mut f, label, (&direct, &proxied), e.per(200, 404, 400))
         .await;
 
     for bucket in &made_buckets {
@@ -975,12 +1046,14 @@ async fn torrent_is_a_read(store: Store, mode: Mode) {
     let label = "GET ?torrent without a key";
     let w = Wire::new("GET", format!("/{}/legacy", e.req)).query("torrent");
     let control = e.direct(&w).await;
-    // SeaweedFS serves the object; RGW 16.2 (torrents off by default) answers 400.
+    // SeaweedFS serves the object; RGW 16.2 (torrents off by default) answers 400,
+    // Garage 501.
     let ok = match e.store.name {
         "RGW" => control.status == 400,
+        "GARAGE" => control.status == 501,
         _ => control.status == 200 && control.body == legacy,
     };
-    let what = e.per("SeaweedFS: the object's data", "RGW: 400");
+    let what = e.per("SeaweedFS: the object's data", "RGW: 400", "Garage: 501");
     f.control(label, &control, ok, what);
     let through = e.proxied(&w).await;
     f.refused(label, &through, 403, "AccessDenied");
@@ -1006,10 +1079,7 @@ async fn torrent_is_a_read(store: Store, mode: Mode) {
     f.finish();
 }
 
-// Not Garage: these requests are written byte for byte and signed as each store
-// canonicalises them (support/wire.rs), and Garage's reading is not modelled there.
 per_store_and_mode!(
-    @stores [seaweedfs, rgw];
     connection_cannot_name_end_to_end_headers,
     path_is_read_once,
     query_is_read_once,

@@ -663,8 +663,10 @@ async fn the_plain_listener_refuses_sse_c_in_forms(store: Store, mode: Mode) {
     assert_eq!(direct, expected, "direct control");
 }
 
-// Not Garage: these requests are written byte for byte and signed as each store
-// canonicalises them (support/wire.rs), and Garage's reading is not modelled there.
+// Not Garage: it refuses a form unless every field has a condition in the policy and
+// every condition a field before the file, and it reads no field after the file; the
+// direct controls here are built for SeaweedFS's and RGW's laxer readings. Garage's own
+// form readings (byte order marks, charsets) are tested in tests/folder_keys.rs.
 per_store_and_mode!(
     @stores [seaweedfs, rgw];
     sse_c_headers_on_a_form_are_refused,

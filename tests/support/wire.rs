@@ -236,6 +236,7 @@ pub fn encode_first(bucket: &str) -> String {
 pub enum Canon {
     SeaweedFs,
     Rgw,
+    Garage,
     /// The proxy in resign mode, which reads requests as S3 does (`src/s3/sigv4/canonical.rs`).
     Proxy,
 }
@@ -245,12 +246,13 @@ impl Canon {
     pub fn of(store: &Store) -> Self {
         match store.name {
             "RGW" => Self::Rgw,
+            "GARAGE" => Self::Garage,
             _ => Self::SeaweedFs,
         }
     }
 }
 
-/// Both stores sign the decoded path, re-encoded segment by segment (`%2F` becomes `/`);
+/// The stores sign the decoded path, re-encoded segment by segment (`%2F` becomes `/`);
 /// the proxy signs the path as sent, escapes kept and other reserved bytes encoded once.
 fn canonical_uri(canon: Canon, raw: &str) -> String {
     if canon == Canon::Proxy {
@@ -282,10 +284,16 @@ fn canonical_uri(canon: Canon, raw: &str) -> String {
 }
 
 /// Names and values decoded (`+` is a space) and re-encoded. SeaweedFS signs every pair,
-/// sorted (as the proxy does); RGW signs one value per name, the last, as it reads them.
+/// sorted (as the proxy does); RGW signs one value per name, the last, as it reads them;
+/// Garage (`url::form_urlencoded`) keeps a bad escape as text and sorts the joined
+/// `name=value` strings.
 fn canonical_query(canon: Canon, raw: Option<&str>) -> String {
     let recode = |s: &str| {
-        let decoded: Vec<u8> = percent_decode_str(&s.replace('+', " ")).collect();
+        let decoded: Vec<u8> = if canon == Canon::Garage {
+            form_decode(s)
+        } else {
+            percent_decode_str(&s.replace('+', " ")).collect()
+        };
         percent_encode(&decoded, UNRESERVED).to_string()
     };
     let mut pairs: Vec<(String, String)> = raw
@@ -307,11 +315,41 @@ fn canonical_query(canon: Canon, raw: Option<&str>) -> String {
             .collect();
     }
     pairs.sort();
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{n}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    let mut joined: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    if canon == Canon::Garage {
+        joined.sort();
+    }
+    joined.join("&")
+}
+
+/// `application/x-www-form-urlencoded` decoding as the WHATWG URL standard has it (Garage
+/// reads its query with `url::form_urlencoded`): `+` is a space, a `%` not followed by two
+/// hex digits stays as it is.
+fn form_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (other, _) => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// A `%` not followed by two hex digits.
@@ -327,7 +365,8 @@ fn bad_escape(s: &str) -> bool {
 
 /// The value a store signs for a header name: SeaweedFS (Go) joins repeated values with
 /// commas; RGW reads headers as CGI variables (`_` and `-` fold together) and the last
-/// one sent wins. The proxy joins them too, with runs of spaces collapsed.
+/// one sent wins. The proxy joins them too, with runs of spaces collapsed; Garage joins
+/// them, then collapses every run of whitespace.
 fn canonical_value(canon: Canon, sent: &[(String, String)], name: &str) -> String {
     match canon {
         Canon::Rgw => sent
@@ -340,6 +379,15 @@ fn canonical_value(canon: Canon, sent: &[(String, String)], name: &str) -> Strin
             .map(|(_, v)| v.trim())
             .collect::<Vec<_>>()
             .join(","),
+        Canon::Garage => sent
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
         Canon::Proxy => sent
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))

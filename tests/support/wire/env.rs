@@ -150,10 +150,11 @@ pub fn proxy_with(store: &Store, server: &str, ssec: &str, mode: Mode) -> ModePr
 }
 
 impl Env {
-    /// `seaweedfs` or `rgw`, by the store under test.
-    pub fn per<T>(&self, seaweedfs: T, rgw: T) -> T {
+    /// `seaweedfs`, `rgw` or `garage`, by the store under test.
+    pub fn per<T>(&self, seaweedfs: T, rgw: T, garage: T) -> T {
         match self.store.name {
             "RGW" => rgw,
+            "GARAGE" => garage,
             _ => seaweedfs,
         }
     }
