@@ -414,6 +414,13 @@ where
         };
         progress.waiting_on_client.store(false, Ordering::Relaxed);
         progress.touch();
+        // A request's HTTP trailers have no meaning in S3 and the proxy checks none of
+        // them (`strict::check_headers` refuses a `Trailer` field): they end the body
+        // here and never reach the store.
+        let polled = match polled {
+            Some(Ok(frame)) if frame.is_trailers() => None,
+            other => other,
+        };
         if let Some((data, ended)) = seen(&polled, &*this.inner) {
             if let Some(facts) = this.facts.as_ref() {
                 facts.forwarded(data.len());
@@ -596,6 +603,56 @@ mod tests {
         drop(tx);
         drop(conn);
         let _ = call.await.unwrap();
+    }
+
+    /// A request's HTTP trailers end its body: the store gets the chunked body and its
+    /// end, no trailer field, even when a `Trailer` field announced them.
+    #[tokio::test]
+    async fn http_trailers_never_reach_the_store() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let store = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = store.local_addr().unwrap();
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
+             [upstream]\nendpoint = \"http://{addr}\"\n"
+        );
+        let config = Config::parse(&text, Path::new("/etc/ssec/proxy.toml")).unwrap();
+        let mut upstream = Upstream::new(&config.restart.upstream).unwrap();
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("x-amz-checksum-crc32", HeaderValue::from_static("AAAAAA=="));
+        trailers.insert("x-amz-meta-late", HeaderValue::from_static("1"));
+        let frames: Vec<Result<Frame<Bytes>, BoxError>> = vec![
+            Ok(Frame::data(Bytes::from_static(b"hello"))),
+            Ok(Frame::trailers(trailers)),
+        ];
+        let body = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
+        let req = Request::put("/b/k")
+            .header("host", "h")
+            .header("trailer", "x-amz-checksum-crc32, x-amz-meta-late")
+            .body(body)
+            .unwrap();
+        let call = tokio::spawn(async move { tower::Service::call(&mut upstream, req).await });
+        let (mut conn, _) = store.accept().await.unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        // To the end of the chunked body: its last chunk and the (empty or not) trailer
+        // section.
+        let last_chunk = |s: &[u8]| s.windows(5).any(|w| w == b"\r\n0\r\n");
+        while !(last_chunk(&seen) && seen.ends_with(b"\r\n\r\n")) {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "{}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        let seen = String::from_utf8_lossy(&seen).to_ascii_lowercase();
+        assert!(seen.ends_with("\r\n\r\n5\r\nhello\r\n0\r\n\r\n"), "{seen}");
+        assert!(
+            !seen.contains("aaaaaa==") && !seen.contains("x-amz-meta-late:"),
+            "{seen}"
+        );
+        conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(call.await.unwrap().unwrap().status(), 200);
     }
 
     /// What the store client gets: the key and credential fields still marked

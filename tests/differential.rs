@@ -793,6 +793,37 @@ async fn headers_are_read_once(store: Store, mode: Mode) {
         e.refuses(&mut f, label, w).await;
     }
 
+    // HTTP trailers after a chunked body: S3 reads none and the proxy checks none, but
+    // announced by `Trailer` they would reach the store, and Garage 2.5 stops (a panic in
+    // its trailer reader) on trailers without `x-amz-trailer`, so no direct control is
+    // sent. Refused; the bucket holds nothing from the proxy (checked below).
+    for (label, trailer, announced) in [
+        (
+            "HTTP trailers announced by Trailer",
+            "x-amz-meta-late: 1",
+            "x-amz-meta-late",
+        ),
+        (
+            "an SSE-C key as an HTTP trailer",
+            &*format!("{KEY}: {}\r\n{KEY_MD5}: {}", k2.b64, k2.md5),
+            &*format!("{KEY}, {KEY_MD5}"),
+        ),
+    ] {
+        let w = e
+            .put(req, "trailer", "proxy")
+            .signed(ssec(&k1))
+            .unsigned_header("trailer", announced);
+        let through = e.proxied_chunked(&w, trailer).await;
+        f.refused(label, &through, 400, "InvalidRequest");
+        let signed = e.proxied_chunked(&w.all_signed(), trailer).await;
+        f.refused(
+            &format!("{label} (all signed)"),
+            &signed,
+            400,
+            "InvalidRequest",
+        );
+    }
+
     // A KMS key id without `aws:kms`: S3 refuses the write; stores read it differently
     // (MinIO as a request for SSE-KMS, RGW ignores it next to SSE-C).
     let kms = "x-amz-server-side-encryption-aws-kms-key-id";

@@ -315,6 +315,8 @@ fn refuses_headers_stores_read_differently() {
         ),
         (&[("x-amz-copy-source", "b")], REASON_HEADER),
         (&[("x-amz-copy-source", "//b/k")], REASON_HEADER),
+        (&[("trailer", "x-amz-checksum-crc32")], REASON_HEADER),
+        (&[("Trailer", "x-amz-meta-a, expires")], REASON_HEADER),
     ];
     for (pairs, want) in cases {
         let e = check_headers(&headers(pairs)).unwrap_err();

@@ -1,5 +1,6 @@
 //! The header section, read strictly: no repeated single-valued field, no `_`
-//! spelling of an S3 field, no `Connection` naming one, a literal copy-source bucket.
+//! spelling of an S3 field, no `Connection` naming one, a literal copy-source bucket,
+//! no HTTP trailers announced.
 
 use http::header::CONTENT_ENCODING;
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -68,8 +69,15 @@ const HOP_BY_HOP: [&str; 7] = [
 /// maps names to CGI variables, where both spellings meet), a `Connection` header naming
 /// an S3 field (`x-amz-*`, `content-*`, `authorization`, `host`, `expect`: it would be
 /// validated, then removed as hop-by-hop),
-/// an `x-amz-copy-source` whose bucket is encoded, and a store's own fields
-/// (`Seaweed-*`, `X-SeaweedFS-*`).
+/// an `x-amz-copy-source` whose bucket is encoded, a store's own fields
+/// (`Seaweed-*`, `X-SeaweedFS-*`), and a `Trailer` field.
+///
+/// `Trailer` announces HTTP trailer fields after a chunked body. S3 gives them no
+/// meaning (SDKs send a trailing checksum inside the aws-chunked body, named by
+/// `x-amz-trailer`), the proxy checks none of them, and the stores differ: Garage 2.5
+/// reads a checksum from them, and its process stops (a panic) on HTTP trailers without
+/// `x-amz-trailer`. The store would be sent them only when announced, so the
+/// announcement is refused; unannounced trailers end the body before the store.
 pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
     let mut previous: Option<&HeaderName> = None;
     let mut connection = false;
@@ -98,6 +106,12 @@ pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
             return Err(ambiguous(
                 REASON_HEADER,
                 format!("The header name {n} has \"_\"; some stores read it as \"-\"."),
+            ));
+        }
+        if name == http::header::TRAILER {
+            return Err(ambiguous(
+                REASON_HEADER,
+                "HTTP trailers (the Trailer header) are not supported: S3 does not read them and stores differ on what they do with them; send a trailing checksum in the aws-chunked body (x-amz-trailer).",
             ));
         }
         connection |= name == http::header::CONNECTION;

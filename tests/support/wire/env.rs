@@ -201,6 +201,30 @@ impl Env {
             .expect("a response within 30 s")
     }
 
+    /// `w` through the proxy with its body chunked and the `trailer` lines after it (HTTP
+    /// trailers), signed as [`Env::send`] signs.
+    pub async fn proxied_chunked(&self, w: &Wire, trailer: &str) -> Reply {
+        let bytes = match self.mode {
+            Mode::Resign => w.encode_as(&self.proxy.client, Canon::Proxy, &self.via.host),
+            Mode::Passthrough => w.encode_as(&self.store, Canon::of(&self.store), &self.via.host),
+        };
+        let split = bytes.windows(4).position(|p| p == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8(bytes[..split - 2].to_vec()).unwrap();
+        let mut out: String = head
+            .split_inclusive("\r\n")
+            .filter(|line| !line.to_ascii_lowercase().starts_with("content-length:"))
+            .collect();
+        out.push_str("transfer-encoding: chunked\r\n\r\n");
+        let body = &bytes[split..];
+        let mut out = out.into_bytes();
+        out.extend(format!("{:x}\r\n", body.len()).into_bytes());
+        out.extend(body);
+        out.extend(format!("\r\n0\r\n{trailer}\r\n\r\n").into_bytes());
+        tokio::time::timeout(Duration::from_secs(30), self.via.exchange(&out, false))
+            .await
+            .expect("a response within 30 s")
+    }
+
     /// `w` through the proxy, which must refuse it with 400 InvalidRequest. In resign mode
     /// too: the proxy reads the headers (`Connection` naming end-to-end headers, repeats,
     /// underscore names) before it verifies the signature, so a variant sending some
