@@ -152,9 +152,13 @@ impl Addressing {
     /// Virtual-hosted when it is `<bucket>.<suffix>` for exactly one suffix; path-style
     /// when it is a suffix, a listed path-style host, an IP literal or a single label
     /// (`localhost`): no store can read those as `<bucket>.<domain>`. Any other name may
-    /// be `<bucket>.<the store's domain>` to the store, so it is refused.
+    /// be `<bucket>.<the store's domain>` to the store, so it is refused, and so is a
+    /// name that is both a listed host and `<bucket>.<another suffix>` (RGW reads a
+    /// host equal to one of its domains path style).
     pub fn place<'h>(&self, host: &'h str) -> Result<Placement<'h>, S3Error> {
         let name = host_name(host)?;
+        let listed = |list: &[String]| list.iter().any(|h| h.eq_ignore_ascii_case(name));
+        let is_listed = listed(&self.virtual_host_suffixes) || listed(&self.path_style_hosts);
         let mut buckets = self.virtual_host_suffixes.iter().filter_map(|suffix| {
             let cut = name.len().checked_sub(suffix.len() + 1)?;
             let (bucket, rest) = name.split_at_checked(cut)?;
@@ -163,7 +167,7 @@ impl Addressing {
                 .filter(|b| !b.is_empty())
         });
         match (buckets.next(), buckets.next()) {
-            (Some(bucket), None) if is_bucket_name(bucket) => {
+            (Some(bucket), None) if is_bucket_name(bucket) && !is_listed => {
                 return Ok(Placement::VirtualHosted(bucket));
             }
             (Some(_), _) => {
@@ -174,18 +178,13 @@ impl Addressing {
             }
             (None, _) => {}
         }
-        let listed = |list: &[String]| list.iter().any(|h| h.eq_ignore_ascii_case(name));
         let ip = name
             .strip_prefix('[')
             .and_then(|n| n.strip_suffix(']'))
             .unwrap_or(name)
             .parse::<IpAddr>()
             .is_ok();
-        if ip
-            || !name.contains('.')
-            || listed(&self.virtual_host_suffixes)
-            || listed(&self.path_style_hosts)
-        {
+        if ip || !name.contains('.') || is_listed {
             return Ok(Placement::PathStyle);
         }
         Err(ambiguous(

@@ -124,6 +124,19 @@ fn places_hosts_only_when_no_store_could_read_them_otherwise() {
         nested.place("b.example.com").unwrap(),
         Placement::VirtualHosted("b")
     );
+    // A suffix (or a path-style host) that is also `<bucket>.<another suffix>`: RGW reads
+    // a host equal to one of its domains path style, a store with only the shorter
+    // domain as bucket `app-data.s1.example`.
+    let own = addressing(&["app-data.s1.example.com", "com"], &[]);
+    let e = own.place("app-data.s1.example.com").unwrap_err();
+    assert_eq!(reason(&e), Some(REASON_HOST));
+    let listed = addressing(&["example.com"], &["s3.example.com"]);
+    assert!(listed.place("s3.example.com").is_err());
+    assert_eq!(
+        own.place("b.app-data.s1.example.com").unwrap_err().code,
+        S3ErrorCode::InvalidRequest,
+        "two suffixes match"
+    );
 }
 
 #[test]
