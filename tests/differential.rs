@@ -335,13 +335,8 @@ async fn path_is_read_once(store: Store, mode: Mode) {
     ];
     for (label, before, stem, seaweedfs, rgw, garage) in &dots {
         let (direct, proxied) = (put(before, stem, "direct"), put(before, stem, "proxy"));
-        e.pinned(
-            &mut f,
-            label,
-            (&direct, &proxied),
-            e.per(*seaweedfs, *rgw, *garage),
-        )
-        .await;
+        let want = e.per(*seaweedfs, *rgw, *garage);
+        e.pinned(&mut f, label, (&direct, &proxied), want).await;
     }
     if e.store.name != "SEAWEEDFS" {
         // RGW and Garage do not resolve dot segments: the keys are literal, in the bucket
@@ -488,13 +483,8 @@ async fn query_is_read_once(store: Store, mode: Mode) {
     for (i, (label, build, seaweedfs, rgw, garage)) in steer.iter().enumerate() {
         let n = 10 * (i as u32 + 1);
         let (direct, proxied) = (build(n, "direct"), build(n + 5, "proxy"));
-        e.pinned(
-            &mut f,
-            label,
-            (&direct, &proxied),
-            e.per(*seaweedfs, *rgw, *garage),
-        )
-        .await;
+        let want = e.per(*seaweedfs, *rgw, *garage);
+        e.pinned(&mut f, label, (&direct, &proxied), want).await;
     }
     // Where the controls' parts went: SeaweedFS reads the first uploadId and partNumber and
     // takes parts under another key or none; RGW reads the last and refuses bad keys;
@@ -529,13 +519,9 @@ async fn query_is_read_once(store: Store, mode: Mode) {
     ];
     for (label, stem, query, (seaweedfs, rgw, garage)) in puts {
         let w = |who: &str| e.put(&req, stem, who).query(query);
-        e.pinned(
-            &mut f,
-            label,
-            (&w("direct"), &w("proxy")),
-            e.per(seaweedfs, rgw, garage),
-        )
-        .await;
+        let want = e.per(seaweedfs, rgw, garage);
+        e.pinned(&mut f, label, (&w("direct"), &w("proxy")), want)
+            .await;
     }
 
     let label = "two selectors: GET ?acl&torrent";

@@ -158,7 +158,7 @@ impl Addressing {
     pub fn place<'h>(&self, host: &'h str) -> Result<Placement<'h>, S3Error> {
         let name = host_name(host)?;
         let listed = |list: &[String]| list.iter().any(|h| h.eq_ignore_ascii_case(name));
-        let is_listed = listed(&self.virtual_host_suffixes) || listed(&self.path_style_hosts);
+        let is_listed = || listed(&self.virtual_host_suffixes) || listed(&self.path_style_hosts);
         let mut buckets = self.virtual_host_suffixes.iter().filter_map(|suffix| {
             let cut = name.len().checked_sub(suffix.len() + 1)?;
             let (bucket, rest) = name.split_at_checked(cut)?;
@@ -167,7 +167,7 @@ impl Addressing {
                 .filter(|b| !b.is_empty())
         });
         match (buckets.next(), buckets.next()) {
-            (Some(bucket), None) if is_bucket_name(bucket) && !is_listed => {
+            (Some(bucket), None) if is_bucket_name(bucket) && !is_listed() => {
                 return Ok(Placement::VirtualHosted(bucket));
             }
             (Some(_), _) => {
@@ -184,7 +184,7 @@ impl Addressing {
             .unwrap_or(name)
             .parse::<IpAddr>()
             .is_ok();
-        if ip || !name.contains('.') || is_listed {
+        if ip || !name.contains('.') || is_listed() {
             return Ok(Placement::PathStyle);
         }
         Err(ambiguous(

@@ -191,23 +191,25 @@ impl Env {
     /// proxy with the credentials its clients hold (in resign mode, as the proxy reads
     /// requests: it verifies the signature itself).
     pub async fn send(&self, ep: &Endpoint, w: &Wire) -> Reply {
-        let bytes = match (ep.proxy, self.mode) {
-            (true, Mode::Resign) => w.encode_as(&self.proxy.client, Canon::Proxy, &ep.host),
-            _ => w.encode_as(&self.store, Canon::of(&self.store), &ep.host),
-        };
+        let bytes = self.encode_for(ep, w);
         let head = w.method == "HEAD";
         tokio::time::timeout(Duration::from_secs(30), ep.exchange(&bytes, head))
             .await
             .expect("a response within 30 s")
     }
 
+    /// `w`'s bytes for `ep`, signed as [`Env::send`] says.
+    fn encode_for(&self, ep: &Endpoint, w: &Wire) -> Vec<u8> {
+        match (ep.proxy, self.mode) {
+            (true, Mode::Resign) => w.encode_as(&self.proxy.client, Canon::Proxy, &ep.host),
+            _ => w.encode_as(&self.store, Canon::of(&self.store), &ep.host),
+        }
+    }
+
     /// `w` through the proxy with its body chunked and the `trailer` lines after it (HTTP
     /// trailers), signed as [`Env::send`] signs.
     pub async fn proxied_chunked(&self, w: &Wire, trailer: &str) -> Reply {
-        let bytes = match self.mode {
-            Mode::Resign => w.encode_as(&self.proxy.client, Canon::Proxy, &self.via.host),
-            Mode::Passthrough => w.encode_as(&self.store, Canon::of(&self.store), &self.via.host),
-        };
+        let bytes = self.encode_for(&self.via, w);
         let split = bytes.windows(4).position(|p| p == b"\r\n\r\n").unwrap() + 4;
         let head = String::from_utf8(bytes[..split - 2].to_vec()).unwrap();
         let mut out: String = head
