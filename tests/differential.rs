@@ -1,7 +1,7 @@
 //! Parser differentials (issue 10): requests a store reads differently from the proxy —
 //! headers named in `Connection`, encoded path delimiters and dot segments, encoded and
 //! repeated query names, repeated and underscore header names, virtual-hosted `Host`,
-//! GetObjectTorrent. Each variant goes straight to the store first (a positive control: it
+//! GetObjectTorrent, aws-chunked trailer fields. Each variant goes straight to the store first (a positive control: it
 //! is accepted and would leave what the policy forbids, or the store's reading is pinned),
 //! then through the proxy, which refuses it; then the store is read directly. Every test
 //! runs per store and `auth.mode`: in resign mode the request through the proxy is signed
@@ -12,6 +12,8 @@
 
 mod support;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use support::at_rest::count;
 use support::s3::{Key, object_names};
 use support::wire::{
@@ -1096,6 +1098,115 @@ async fn torrent_is_a_read(store: Store, mode: Mode) {
     f.finish();
 }
 
+/// Attack 8: an aws-chunked trailer section travels inside the body, byte for byte in
+/// passthrough. An `x-amz-trailer` naming more than the one checksum field S3 reads there
+/// would hand the store fields the proxy never read as headers: an SSE-C key other than
+/// the headers', user metadata, a second checksum. Each goes straight to the store first
+/// (its reading pinned), then through the proxy, which refuses it before the store is
+/// asked. One checksum, as SDKs send it, is stored under the headers' key either way.
+async fn aws_chunked_trailer_is_one_checksum(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
+    let mut f = Findings::new(&e, "trailer");
+    e.baseline(&mut f).await;
+    let (k1, k2) = (Key::new(0), Key::new(1));
+    let listed = &e.listed;
+    let crc = |data: &[u8]| {
+        let sum = crc32fast::hash(data).to_be_bytes();
+        format!("x-amz-checksum-crc32:{}\r\n", STANDARD.encode(sum))
+    };
+    let write = |stem: &'static str, who: &str, announced: &str, extra: &str| {
+        let data = e.data(who, stem);
+        let trailer = format!("{}{extra}", crc(&data));
+        Wire::new("PUT", format!("/{listed}/{stem}-{who}"))
+            .signed(ssec(&k1))
+            .aws_chunked(&data, announced, &trailer)
+    };
+
+    // The positive control of the framing itself: one checksum, direct and through the
+    // proxy. RGW (Pacific) does not know this mode, so passthrough gets its refusal;
+    // resign mode sends it the payload decoded.
+    let one = "x-amz-checksum-crc32";
+    let takes = e.per(true, false, true);
+    for (who, ep, want) in [
+        ("direct", &e.direct, takes),
+        ("via", &e.via, takes || mode == Mode::Resign),
+    ] {
+        let reply = e.send(ep, &write("one", who, one, "")).await;
+        let stored = e.read(listed, &format!("one-{who}"), Some(&k1)).await;
+        let ok = match want {
+            true => reply.status == 200 && stored.as_deref() == Ok(&e.data(who, "one")[..]),
+            false => reply.status == 400 && reply.code() == "XAmzContentSHA256Mismatch",
+        };
+        f.check(ok, || {
+            format!("one checksum trailer ({who}): {}", reply.summary())
+        });
+    }
+
+    // Every store here refuses these (SeaweedFS and Garage name the trailer invalid,
+    // RGW the mode); S3 reads one checksum there. Refused by the proxy all the same.
+    let (status, code) = e.per(
+        (400, "InvalidRequest"),
+        (400, "XAmzContentSHA256Mismatch"),
+        (400, "InvalidRequest"),
+    );
+    let unsupported = "The value specified in the x-amz-trailer header is not supported";
+    let single = "Expecting a single x-amz-checksum- header";
+    let cases = [
+        (
+            "another SSE-C key after the checksum",
+            "key",
+            format!("{one}, {KEY}, {KEY_MD5}"),
+            format!("{KEY}:{}\r\n{KEY_MD5}:{}\r\n", k2.b64, k2.md5),
+            unsupported,
+        ),
+        (
+            "user metadata after the checksum",
+            "meta",
+            format!("{one}, x-amz-meta-late"),
+            "x-amz-meta-late:1\r\n".to_owned(),
+            unsupported,
+        ),
+        (
+            "a second checksum",
+            "two",
+            format!("{one}, x-amz-checksum-sha256"),
+            "x-amz-checksum-sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\r\n".to_owned(),
+            single,
+        ),
+    ];
+    // The proxy's own answer (a store's refusal would not name S3's rule).
+    let said = |f: &mut Findings, label: &str, reply: &Reply, message: &str| {
+        f.check(contains(&reply.body, message.as_bytes()), || {
+            format!(
+                "proxy, {label}: {} is not the proxy's refusal",
+                reply.summary()
+            )
+        });
+    };
+    for (label, stem, announced, extra, message) in &cases {
+        let control = e.direct(&write(stem, "direct", announced, extra)).await;
+        let how = e.how_stored(listed, &format!("{stem}-direct")).await;
+        let ok = control.status == status && control.code() == code && how == "unreadable";
+        f.control(
+            label,
+            &control,
+            ok,
+            &format!("{status} {code}, nothing stored"),
+        );
+        let through = e
+            .refuses(&mut f, label, &write(stem, "proxy", announced, extra))
+            .await;
+        said(&mut f, label, &through, message);
+    }
+    let label = "a checksum header and a checksum trailer";
+    let w = write("both", "proxy", one, "").header(one, "AAAAAA==");
+    let through = e.refuses(&mut f, label, &w).await;
+    said(&mut f, label, &through, single);
+
+    e.holds_nothing_from_proxy(&mut f, &[listed]).await;
+    f.finish();
+}
+
 per_store_and_mode!(
     connection_cannot_name_end_to_end_headers,
     path_is_read_once,
@@ -1103,6 +1214,7 @@ per_store_and_mode!(
     headers_are_read_once,
     host_is_read_once,
     torrent_is_a_read,
+    aws_chunked_trailer_is_one_checksum,
 );
 
 /// A second proxy with `virtual_host_suffixes = ["localhost"]`, as RGW's `rgw dns name`.

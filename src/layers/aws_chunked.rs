@@ -1,7 +1,10 @@
 //! aws-chunked request bodies checked against their framing as they stream to the
 //! store (`s3::chunked`). A body that breaks its framing fails before its last byte is
 //! forwarded, so the store never sees it complete and commits nothing; the client gets
-//! the framing error, not the transport failure it caused. In resign mode (a request
+//! the framing error, not the transport failure it caused. The trailer section travels
+//! as sent, so `x-amz-trailer` must name the one `x-amz-checksum-*` field S3 reads there
+//! (`s3::checksum::announced`, the rules resign mode applies): no other field reaches the
+//! store for it to read in its own way. In resign mode (a request
 //! carrying `sigv4::Verified`) `layers::payload` decodes and checks the body instead.
 
 use std::pin::Pin;
@@ -16,6 +19,7 @@ use tower::{Layer, Service};
 use crate::error::{BoxError, ProxyError};
 use crate::layers::finish::{Finish, Next};
 use crate::layers::stream::seen;
+use crate::s3::checksum;
 use crate::s3::chunked::{ChunkedError, Decoder, Framing};
 use crate::s3::sigv4::Verified;
 
@@ -55,6 +59,12 @@ where
             true => Ok(None),
             false => Framing::from_headers(req.headers()),
         };
+        // The trailer section is forwarded as sent: it may carry the one checksum field
+        // S3 reads there, as AWS announces it, and nothing a store could read otherwise.
+        let framing = framing.and_then(|framing| match &framing {
+            Some(f) => checksum::announced(req.headers(), Some(f)).map(|_| framing),
+            None => Ok(framing),
+        });
         let decoder = match framing {
             Ok(framing) => framing.map(|f| Box::new(Decoder::new(f))),
             Err(e) => return Finish::refuse(e),

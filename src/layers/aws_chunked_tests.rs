@@ -16,6 +16,7 @@ use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 
 const SIG: &str = "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648";
 const HMAC: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+const KEY_NAME: &str = "x-amz-server-side-encryption-customer-key";
 
 fn chunk(payload: &str) -> String {
     format!("{:x};chunk-signature={SIG}\r\n{payload}\r\n", payload.len())
@@ -228,6 +229,57 @@ async fn refuses_a_trailer_that_was_not_announced() {
     assert_eq!(err.code, S3ErrorCode::MalformedTrailerError);
     assert_eq!(err.status(), StatusCode::BAD_REQUEST);
     assert_eq!(err.reason, Some(Reason::AwsChunkedTrailer));
+}
+
+#[tokio::test]
+async fn forwards_a_trailer_section_only_when_it_is_one_checksum() {
+    let body = "3\r\nabc\r\n0\r\nx-amz-checksum-crc32:NSRBwg==\r\n\r\n";
+    // With a checksum header too when `in_header`.
+    let request = |in_header: bool, trailer: &str| {
+        let mut headers = vec![
+            ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ("x-amz-decoded-content-length", "3"),
+            ("x-amz-trailer", trailer),
+        ];
+        if in_header {
+            headers.push(("x-amz-checksum-crc32", "NSRBwg=="));
+        }
+        put(&headers, pieces(&[body.as_bytes()]))
+    };
+    let unsupported = "The value specified in the x-amz-trailer header is not supported";
+    let multiple =
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.";
+    // A field a store could read as a header, or more than one checksum: refused before
+    // the store is called, whatever the body carries.
+    let cases = [
+        (false, KEY_NAME, unsupported),
+        (false, "x-amz-meta-note", unsupported),
+        (
+            false,
+            "x-amz-checksum-crc32, x-amz-checksum-sha256",
+            multiple,
+        ),
+        (false, "x-amz-checksum-md5", unsupported),
+        (
+            true,
+            "x-amz-checksum-crc32",
+            "Expecting a single x-amz-checksum- header",
+        ),
+    ];
+    for (in_header, trailer, message) in cases {
+        let (result, log) = send(request(in_header, trailer)).await;
+        let err = rejected(result);
+        assert_eq!(err.code, S3ErrorCode::InvalidRequest, "{trailer}");
+        assert_eq!(err.message, message, "{trailer}");
+        assert_eq!(err.reason, Some(Reason::ChecksumHeader), "{trailer}");
+        assert_eq!(log.calls(), 0, "{trailer}");
+    }
+    // The one checksum, in any case, goes on byte for byte.
+    for trailer in ["x-amz-checksum-crc32", "X-Amz-Checksum-CRC32"] {
+        let (result, log) = send(request(false, trailer)).await;
+        assert!(result.is_ok(), "{trailer}");
+        assert_eq!(log.only().body, body.as_bytes(), "{trailer}");
+    }
 }
 
 #[tokio::test]

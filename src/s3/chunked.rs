@@ -501,7 +501,15 @@ impl Decoder {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             return Err(ChunkedError::Trailer("field without a colon"));
         };
-        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
+        // Optional whitespace is a space or a tab (RFC 9110 5.6.3); other control bytes
+        // around a value are refused below, not trimmed, as a store may keep them.
+        let (name, mut value) = (&line[..colon], &line[colon + 1..]);
+        while let [b' ' | b'\t', rest @ ..] = value {
+            value = rest;
+        }
+        while let [rest @ .., b' ' | b'\t'] = value {
+            value = rest;
+        }
         if value.is_empty() || !value.iter().all(u8::is_ascii_graphic) {
             return Err(ChunkedError::Trailer("field value malformed"));
         }

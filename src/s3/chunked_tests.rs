@@ -112,7 +112,7 @@ fn reports_each_chunk_end_with_its_signature_and_hands_out_the_trailer() {
     let last = "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9";
     let body = format!(
         "3;chunk-signature={SIG}\r\nabc\r\n2;chunk-signature={other}\r\nde\r\n\
-         0;chunk-signature={last}\r\n{CRC}: NhCmhg== \r\nx-amz-trailer-signature:{SIG}\r\n\r\n"
+         0;chunk-signature={last}\r\n{CRC}:\t NhCmhg== \r\nx-amz-trailer-signature:{SIG}\r\n\r\n"
     );
     let f = framing(Signing::Hmac, true, Some(5), &[CRC]);
     for piece in [1, 2, 5, 64, body.len()] {
@@ -238,6 +238,17 @@ fn refuses_every_malformation() {
         (
             &unsigned,
             format!("3\r\nabc\r\n0\r\n{CRC}: \r\n\r\n"),
+            T("field value malformed"),
+        ),
+        // Optional whitespace is a space or a tab; other control bytes are not trimmed.
+        (
+            &unsigned,
+            format!("3\r\nabc\r\n0\r\n{CRC}:\x0cAAAAAA==\r\n\r\n"),
+            T("field value malformed"),
+        ),
+        (
+            &unsigned,
+            format!("3\r\nabc\r\n0\r\n{CRC}:AAAAAA==\x0b\r\n\r\n"),
             T("field value malformed"),
         ),
         (

@@ -41,6 +41,8 @@ pub struct Wire {
     pub unsigned: Vec<(String, String)>,
     /// The Host header, when not the endpoint's own.
     pub host: Option<String>,
+    /// `x-amz-content-sha256`, also the payload line of the canonical request.
+    pub payload: &'static str,
     pub body: Vec<u8>,
 }
 
@@ -53,8 +55,23 @@ impl Wire {
             signed: Vec::new(),
             unsigned: Vec::new(),
             host: None,
+            payload: "UNSIGNED-PAYLOAD",
             body: Vec::new(),
         }
+    }
+
+    /// An aws-chunked body, `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: `data` in one chunk,
+    /// then `trailer` (whole lines, CRLF each) as the trailer section `x-amz-trailer`
+    /// announces with `announced`.
+    pub fn aws_chunked(mut self, data: &[u8], announced: &str, trailer: &str) -> Self {
+        self.payload = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+        let mut body = format!("{:x}\r\n", data.len()).into_bytes();
+        body.extend_from_slice(data);
+        body.extend_from_slice(format!("\r\n0\r\n{trailer}\r\n").as_bytes());
+        self.body = body;
+        self.header("content-encoding", "aws-chunked")
+            .header("x-amz-decoded-content-length", &data.len().to_string())
+            .header("x-amz-trailer", announced)
     }
 
     pub fn query(mut self, query: impl Into<String>) -> Self {
@@ -157,10 +174,7 @@ impl Wire {
         let mut signed = vec![
             ("host".to_owned(), host),
             ("x-amz-date".to_owned(), amz_date.clone()),
-            (
-                "x-amz-content-sha256".to_owned(),
-                "UNSIGNED-PAYLOAD".to_owned(),
-            ),
+            ("x-amz-content-sha256".to_owned(), self.payload.to_owned()),
         ];
         signed.extend(self.signed.iter().cloned());
         let names: BTreeSet<String> = signed.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
@@ -173,10 +187,11 @@ impl Wire {
         }
         let signed_names = names.iter().cloned().collect::<Vec<_>>().join(";");
         let canonical_request = format!(
-            "{}\n{}\n{}\n{canonical_headers}\n{signed_names}\nUNSIGNED-PAYLOAD",
+            "{}\n{}\n{}\n{canonical_headers}\n{signed_names}\n{}",
             self.method,
             canonical_uri(canon, &self.path),
             canonical_query(canon, self.query.as_deref()),
+            self.payload,
         );
         let scope = format!("{}/us-east-1/s3/aws4_request", &amz_date[..8]);
         let to_sign = format!(
