@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderMap, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
@@ -21,6 +21,8 @@ use crate::layers::finish::{Finish, Next};
 use crate::layers::stream::seen;
 use crate::s3::checksum;
 use crate::s3::chunked::{ChunkedError, Decoder, Framing};
+use crate::s3::error::S3Error;
+use crate::s3::headers::AMZ_TRAILER;
 use crate::s3::sigv4::Verified;
 
 /// Adds [`AwsChunked`].
@@ -57,14 +59,8 @@ where
         let resign = req.extensions().get::<Verified>().is_some();
         let framing = match resign || req.body().is_end_stream() {
             true => Ok(None),
-            false => Framing::from_headers(req.headers()),
+            false => framing(req.headers()),
         };
-        // The trailer section is forwarded as sent: it may carry the one checksum field
-        // S3 reads there, as AWS announces it, and nothing a store could read otherwise.
-        let framing = framing.and_then(|framing| match &framing {
-            Some(f) => checksum::announced(req.headers(), Some(f)).map(|_| framing),
-            None => Ok(framing),
-        });
         let decoder = match framing {
             Ok(framing) => framing.map(|f| Box::new(Decoder::new(f))),
             Err(e) => return Finish::refuse(e),
@@ -72,6 +68,17 @@ where
         let req = req.map(|inner| FramedBody { inner, decoder });
         Finish::new(self.inner.call(req), (), finish)
     }
+}
+
+/// The aws-chunked framing a request announces. Its trailer section is forwarded as
+/// sent, so `x-amz-trailer` may name the one checksum field S3 reads there and nothing a
+/// store could read otherwise; on a body without a trailer it is refused, as S3 does.
+fn framing(headers: &HeaderMap) -> Result<Option<Framing>, S3Error> {
+    let framing = Framing::from_headers(headers)?;
+    if framing.is_some() || headers.contains_key(AMZ_TRAILER) {
+        checksum::announced(headers, framing.as_ref())?;
+    }
+    Ok(framing)
 }
 
 /// A failure caused by the framing check is the client's, with its own answer.

@@ -274,6 +274,19 @@ async fn forwards_a_trailer_section_only_when_it_is_one_checksum() {
         assert_eq!(err.reason, Some(Reason::ChecksumHeader), "{trailer}");
         assert_eq!(log.calls(), 0, "{trailer}");
     }
+    // Announced on a body that is not aws-chunked: a store reading the body as framed
+    // (by its coding, say) would find fields the proxy never read.
+    let plain = put(
+        &[
+            ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-trailer", KEY_NAME),
+        ],
+        pieces(&[body.as_bytes()]),
+    );
+    let (result, log) = send(plain).await;
+    assert_eq!(rejected(result).code, S3ErrorCode::MalformedTrailerError);
+    assert_eq!(log.calls(), 0);
     // The one checksum, in any case, goes on byte for byte.
     for trailer in ["x-amz-checksum-crc32", "X-Amz-Checksum-CRC32"] {
         let (result, log) = send(request(false, trailer)).await;
