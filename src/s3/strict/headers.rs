@@ -1,6 +1,6 @@
 //! The header section, read strictly: no repeated single-valued field, no `_`
 //! spelling of an S3 field, no `Connection` naming one, a literal copy-source bucket,
-//! no HTTP trailers announced.
+//! no HTTP trailers announced, no value with whitespace around it.
 
 use http::header::CONTENT_ENCODING;
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -78,6 +78,12 @@ const HOP_BY_HOP: [&str; 7] = [
 /// reads a checksum from them, and its process stops (a panic) on HTTP trailers without
 /// `x-amz-trailer`. The store would be sent them only when announced, so the
 /// announcement is refused; unannounced trailers end the body before the store.
+///
+/// A value that begins or ends with a space or tab is refused too. HTTP/1.1 parsing
+/// trims it, but HTTP/2 hands it on as sent (RFC 9113 §8.2.1 calls such a field
+/// malformed), and stores trim before they read: `x-amz-content-sha256:
+/// " STREAMING-…"` is an aws-chunked body to Garage and SeaweedFS, not to a literal
+/// reader, whose framing checks it would skip.
 pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
     let mut previous: Option<&HeaderName> = None;
     let mut connection = false;
@@ -86,6 +92,14 @@ pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
     // is the same name twice in a row: no look-ups needed.
     for (name, value) in headers {
         let n = name.as_str();
+        if let [b' ' | b'\t', ..] | [.., b' ' | b'\t'] = value.as_bytes() {
+            return Err(ambiguous(
+                REASON_HEADER,
+                format!(
+                    "The header {n} has a value that begins or ends with whitespace; stores differ on whether they trim it."
+                ),
+            ));
+        }
         if previous == Some(name) {
             if single_valued(n) {
                 return Err(ambiguous(

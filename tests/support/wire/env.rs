@@ -264,6 +264,12 @@ impl Env {
 
     /// The request over HTTP/2 to the proxy (`:authority` is the signed host).
     pub async fn proxied_h2(&self, w: &Wire) -> Reply {
+        self.proxied_h2_padded(w, None).await
+    }
+
+    /// [`Env::proxied_h2`] with a space before the value of the header `padded`: HTTP/2
+    /// carries it as sent, and SigV4 signs the value trimmed.
+    pub async fn proxied_h2_padded(&self, w: &Wire, padded: Option<&str>) -> Reply {
         let host = self.via.host.clone();
         let (headers, body) = match self.mode {
             Mode::Passthrough => w.signed_parts(&self.store, &host),
@@ -274,7 +280,10 @@ impl Env {
             .method(w.method)
             .uri(format!("https://{host}{target}"));
         for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
-            req = req.header(name.as_str(), value.as_str());
+            match padded == Some(name.as_str()) {
+                true => req = req.header(name.as_str(), format!(" {value}")),
+                false => req = req.header(name.as_str(), value.as_str()),
+            }
         }
         let raw = RawClient::new(&self.proxy.pki.ca_pem, true);
         let res = raw
