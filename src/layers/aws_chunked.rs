@@ -4,8 +4,8 @@
 //! the framing error, not the transport failure it caused. The trailer section travels
 //! as sent, so `x-amz-trailer` must name the one `x-amz-checksum-*` field S3 reads there
 //! (`s3::checksum::announced`, the rules resign mode applies): no other field reaches the
-//! store for it to read in its own way. In resign mode (a request
-//! carrying `sigv4::Verified`) `layers::payload` decodes and checks the body instead.
+//! store for it to read in its own way. In resign mode (a request carrying
+//! `sigv4::Verified`) `layers::payload` decodes and checks the body instead.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -70,9 +70,8 @@ where
     }
 }
 
-/// The aws-chunked framing a request announces. Its trailer section is forwarded as
-/// sent, so `x-amz-trailer` may name the one checksum field S3 reads there and nothing a
-/// store could read otherwise; on a body without a trailer it is refused, as S3 does.
+/// The aws-chunked framing a request announces, its `x-amz-trailer` read as the module
+/// docs say; on a body that is not aws-chunked `x-amz-trailer` is refused, as S3 does.
 fn framing(headers: &HeaderMap) -> Result<Option<Framing>, S3Error> {
     let framing = Framing::from_headers(headers)?;
     if framing.is_some() || headers.contains_key(AMZ_TRAILER) {
