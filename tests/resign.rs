@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use support::at_rest;
 use support::resign::{APP, APP_SECRET, Resign, SCOPED, SCOPED_SECRET, exists};
-use support::s3::{Key, data, failure, object_names};
+use support::s3::{Key, crc32_base64, data, failure, object_names};
 use support::{
     Proxy, ProxyOptions, RawClient, Store, bucket_name, resign_tables, s3_client, signed,
     signed_for, xml_code,
@@ -471,9 +471,7 @@ async fn requests_outside_s3_and_raw_copy_sources_are_refused(store: Store) {
 /// An aws-chunked body of `payload` in unsigned chunks of `chunk` bytes with a CRC32
 /// trailer, as the SDKs send it; with the checksum it carries (base64).
 fn with_crc32_trailer(payload: &[u8], chunk: usize) -> (Bytes, String) {
-    use base64::Engine as _;
-    let crc =
-        base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(payload).to_be_bytes());
+    let crc = crc32_base64(payload);
     let mut body = Vec::new();
     for piece in payload.chunks(chunk) {
         body.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());

@@ -17,7 +17,7 @@ use http_body_util::Full;
 use md5::{Digest, Md5};
 use ssec_proxy::s3::chunked::{Signing, encode};
 use support::at_rest;
-use support::s3::{Key, data, failure, object_names};
+use support::s3::{Key, crc32_base64, data, failure, object_names};
 use support::{
     Proxy, ProxyOptions, RawClient, Route, Store, bucket_name, direct_client, resign_tables,
     s3_client, store_client, store_kind, store_proxy, store_proxy_auto,
@@ -685,10 +685,7 @@ async fn seaweedfs_aws_chunked_framing_is_enforced() {
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     let key = Key::new(9);
     let payload = data(200 * 1024, 5);
-    let crc = {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(&payload).to_be_bytes())
-    };
+    let crc = crc32_base64(&payload);
     // 64 KiB chunks, then the checksum trailer (and, for one case, a trailer the
     // request does not announce).
     let chunked = |trailers: &[(&str, &str)]| {

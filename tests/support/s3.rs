@@ -42,6 +42,11 @@ impl Key {
 }
 
 /// Deterministic test data of `len` bytes, different per `seed`.
+/// The CRC32 of `data` as `x-amz-checksum-crc32` carries it (base64, big-endian).
+pub fn crc32_base64(data: &[u8]) -> String {
+    B64.encode(crc32fast::hash(data).to_be_bytes())
+}
+
 pub fn data(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)

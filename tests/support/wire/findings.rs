@@ -2,7 +2,7 @@
 //! variant: a store whose reading changed (a positive control), a request the proxy let
 //! through.
 
-use super::{Env, Reply};
+use super::{Env, Reply, contains};
 
 /// The findings of one test against one store; [`Findings::finish`] fails on any.
 pub struct Findings {
@@ -50,6 +50,17 @@ impl Findings {
                 "proxy, {label}: {} ({}), want {status} {code}",
                 reply.summary(),
                 reply.snippet()
+            )
+        });
+    }
+
+    /// The refusal is the proxy's own: its answer carries `message`, which a store's
+    /// refusal with the same status and code would not.
+    pub fn said(&mut self, label: &str, reply: &Reply, message: &str) {
+        self.check(contains(&reply.body, message.as_bytes()), || {
+            format!(
+                "proxy, {label}: {} is not the proxy's refusal",
+                reply.summary()
             )
         });
     }
