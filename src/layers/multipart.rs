@@ -10,6 +10,11 @@
 //! Otherwise (passthrough): checked against this replica's record of the upload; the
 //! record is written from the store's CreateMultipartUpload answer and dropped when the
 //! upload completes or is aborted.
+//!
+//! Either way the completion also meets the bucket's rule as it is now
+//! ([`BucketPolicies::enforce_completion`]): parts were checked under the rule of their
+//! time, and an upload opened before a stricter rule was loaded must not become an
+//! object the rule refuses.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -25,9 +30,10 @@ use crate::credentials::{Credentials, LiveCredentials};
 use crate::error::{BoxError, ProxyError};
 use crate::layers::buffered::{Buffered, read_bounded};
 use crate::layers::finish::{Finish, Next};
+use crate::layers::inject::Injected;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::op::{S3Op, S3Request};
-use crate::s3::policy::Policy;
+use crate::s3::policy::{BucketPolicies, Policy};
 use crate::s3::sigv4::uri_encode;
 use crate::s3::ssec::{self, Checked, KeyDigest};
 use crate::s3::store::{LiveStore, UnknownUploads};
@@ -134,7 +140,9 @@ where
         if let Some(credentials) = self.credentials.load_full()
             && credentials.binder().is_some()
         {
-            return match bound(credentials, s3, checked) {
+            let injected = injected_key(&req);
+            let live = self.live.load();
+            return match bound(credentials, s3, checked, &live.policies, injected) {
                 Ok((store_id, change)) => {
                     if let Some(store_id) = store_id
                         && let Err(e) = with_upload_id(&mut req, &store_id)
@@ -146,7 +154,7 @@ where
                 Err(e) => Finish::refuse(e),
             };
         }
-        if let Err(e) = self.check(s3, checked) {
+        if let Err(e) = self.check(s3, checked, injected_key(&req)) {
             return Finish::refuse(e);
         }
         let change = match (s3.op, &s3.bucket, &s3.key, &s3.upload_id) {
@@ -170,7 +178,7 @@ where
 
 impl<S> Multipart<S> {
     /// Spec S9–S13 against this replica's record of the upload.
-    fn check(&self, s3: &S3Request, checked: &Checked) -> Result<(), S3Error> {
+    fn check(&self, s3: &S3Request, checked: &Checked, injected: bool) -> Result<(), S3Error> {
         let (Some(bucket), Some(key), Some(id)) = (&s3.bucket, &s3.key, &s3.upload_id) else {
             return Ok(());
         };
@@ -178,9 +186,20 @@ impl<S> Multipart<S> {
         if !part && s3.op != S3Op::CompleteMultipartUpload {
             return Ok(());
         }
+        let complete = |created: Option<&dyn Fn(&KeyDigest) -> bool>| {
+            check_key(created, checked.destination, part)?;
+            match part {
+                true => Ok(()),
+                false => self
+                    .live
+                    .load()
+                    .policies
+                    .enforce_completion(bucket, created, injected),
+            }
+        };
         match self.records.get(bucket, key, id) {
-            Upload::Plain => check_key(None, checked.destination, part),
-            Upload::Encrypted(d) => check_key(Some(&|x| x.matches(&d)), checked.destination, part),
+            Upload::Plain => complete(None),
+            Upload::Encrypted(d) => complete(Some(&|x| x.matches(&d))),
             Upload::Unknown if part && self.refuses_unknown(bucket) => Err(S3Error::new(
                 S3ErrorCode::InvalidRequest,
                 "This proxy has no record of how the multipart upload was initiated (another replica, a restart, or too long ago), so its parts cannot be checked against the upload's key. Start the upload again.",
@@ -207,6 +226,8 @@ fn bound(
     credentials: Arc<Credentials>,
     s3: &S3Request,
     checked: &Checked,
+    policies: &BucketPolicies,
+    injected: bool,
 ) -> Result<(Option<String>, Change), S3Error> {
     let Some(binder) = credentials.binder() else {
         return Err(S3Error::internal());
@@ -243,6 +264,9 @@ fn bound(
             false => None,
         };
         check_key(created, checked.destination, part)?;
+        if complete {
+            policies.enforce_completion(bucket, created, injected)?;
+        }
     }
     let change = match s3.op {
         S3Op::ListParts => Change::Restore(id.clone()),
@@ -269,6 +293,13 @@ fn check_key(
         (None, Some(_)) => Err(mismatch()),
         _ => Ok(()),
     }
+}
+
+/// Whether the proxy filled in the request's key with the bucket's own.
+fn injected_key<B>(req: &Request<B>) -> bool {
+    req.extensions()
+        .get::<Injected>()
+        .is_some_and(|i| i.destination)
 }
 
 /// The operations this layer checks or changes.

@@ -112,6 +112,51 @@ impl BucketPolicies {
         }
         Ok(())
     }
+
+    /// Applies the bucket's rule as it is now to the upload a CompleteMultipartUpload
+    /// joins, as the proxy knows it from the upload's creation: with SSE-C (`created`
+    /// tells whether a digest is the upload's key) or without (`None`). Parts were checked under the rule of
+    /// their time; without this, an upload opened before a stricter rule was loaded
+    /// would still become an object (plaintext in a `require` bucket, SSE-C in a
+    /// `forbid` or `block_writes` one, a key since dropped from the allow-list).
+    /// `injected`: the completion carries the bucket's own key, which the upload was
+    /// checked to be under and which passes the rule.
+    pub fn enforce_completion(
+        &self,
+        bucket: &str,
+        created: Option<&dyn Fn(&KeyDigest) -> bool>,
+        injected: bool,
+    ) -> Result<(), S3Error> {
+        let encrypted = created.is_some();
+        let rule = self.for_bucket(Some(bucket));
+        let refused = |reason: &str, why: Reason| {
+            Err(denied(format!(
+                "{reason} The multipart upload was created before this rule applied: abort it and start it again."
+            ))
+            .with_reason(why))
+        };
+        match rule.policy {
+            Policy::Require if !encrypted => refused(
+                "this bucket requires SSE-C, and the multipart upload was created without it.",
+                Reason::PolicyRequire,
+            ),
+            Policy::Forbid if encrypted => refused(
+                "SSE-C is not allowed on this bucket, and the multipart upload was created with it.",
+                Reason::PolicyForbid,
+            ),
+            Policy::BlockWrites if encrypted => refused(
+                "SSE-C writes are blocked on this bucket (BlockedEncryptionTypes: SSE-C), and the multipart upload was created with SSE-C.",
+                Reason::PolicyBlockWrites,
+            ),
+            _ => match (rule.allowlist, created) {
+                (Some(list), Some(same)) if !injected && !list.iter().any(same) => refused(
+                    "the customer-provided key of the multipart upload is not allowed on this bucket.",
+                    Reason::PolicyAllowlist,
+                ),
+                _ => Ok(()),
+            },
+        }
+    }
 }
 
 /// Operations that write or read object data with the destination key (issue contract:
@@ -540,5 +585,59 @@ mod tests {
             None
         );
         assert_eq!(copy_source_bucket(""), None);
+    }
+
+    #[test]
+    fn completion_meets_the_rule_of_its_time() {
+        let p = policies();
+        let k = KeyDigest::of_key(&[1u8; 32]);
+        let other = KeyDigest::of_key(&[2u8; 32]);
+        let under_k = |d: &KeyDigest| d.matches(&k);
+        let under_other = |d: &KeyDigest| d.matches(&other);
+        let reason = |bucket: &str, created: Option<&dyn Fn(&KeyDigest) -> bool>, injected| {
+            p.enforce_completion(bucket, created, injected)
+                .map_err(|e| (e.code, e.reason))
+        };
+        let denied = |why| Err((S3ErrorCode::AccessDenied, Some(why)));
+        // `require`: a plaintext upload is refused, an SSE-C one completes.
+        assert_eq!(
+            reason("vault-a", None, false),
+            denied(Reason::PolicyRequire)
+        );
+        assert_eq!(reason("vault-a", Some(&under_k), false), Ok(()));
+        // `forbid`: the reverse.
+        assert_eq!(
+            reason("public-www", Some(&under_k), false),
+            denied(Reason::PolicyForbid)
+        );
+        assert_eq!(reason("public-www", None, false), Ok(()));
+        // `allow` takes either.
+        assert_eq!(reason("open", None, false), Ok(()));
+        assert_eq!(reason("open", Some(&under_k), false), Ok(()));
+        // An allow-list takes the upload's key only when it is listed, or when the
+        // completion carries the bucket's injected key.
+        assert_eq!(
+            reason("vault-a", Some(&under_other), false),
+            denied(Reason::PolicyAllowlist)
+        );
+        assert_eq!(reason("vault-a", Some(&under_other), true), Ok(()));
+        assert_eq!(reason("vault-a", None, true), denied(Reason::PolicyRequire));
+        // `block_writes` refuses SSE-C uploads.
+        let blocked = BucketPolicies {
+            default: Policy::BlockWrites,
+            rules: vec![],
+        };
+        assert_eq!(
+            blocked
+                .enforce_completion("b", Some(&under_k), false)
+                .map_err(|e| e.reason),
+            Err(Some(Reason::PolicyBlockWrites))
+        );
+        assert!(blocked.enforce_completion("b", None, false).is_ok());
+        let message = p
+            .enforce_completion("vault-a", None, false)
+            .unwrap_err()
+            .message;
+        assert!(message.contains("abort it and start it again"), "{message}");
     }
 }
