@@ -16,7 +16,7 @@ use ssec_proxy::s3::headers::{SSE_C_ALGORITHM, SSE_C_KEY, SSE_C_KEY_MD5};
 use ssec_proxy::s3::op::{S3Op, Target, classify};
 use ssec_proxy::s3::sigv4::{self, Credentials, Parts, Request, SecretKey, Verifier};
 use ssec_proxy::s3::ssec::check_request;
-use ssec_proxy::s3::strict::{Addressing, check_headers};
+use ssec_proxy::s3::strict::{Addressing, HostReading, check_headers};
 
 fn sse_c_headers() -> HeaderMap {
     let mut h = HeaderMap::new();
@@ -79,10 +79,10 @@ fn classification(c: &mut Criterion) {
         is_form: false,
     };
     c.bench_function("classify, path-style GetObject", |b| {
-        b.iter(|| classify(black_box(&get), &suffixes))
+        b.iter(|| classify(black_box(&get), &suffixes, HostReading::AsBucket))
     });
     c.bench_function("classify, virtual-hosted UploadPart", |b| {
-        b.iter(|| classify(black_box(&part), &suffixes))
+        b.iter(|| classify(black_box(&part), &suffixes, HostReading::AsBucket))
     });
 }
 

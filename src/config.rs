@@ -379,7 +379,7 @@ impl Config {
             names => names.join(", "),
         };
         format!(
-            "addressing: path-style for IP addresses, single-label hosts (localhost) and server.path_style_hosts ({}); virtual-hosted for <bucket>.<suffix> with server.virtual_host_suffixes ({}); any other Host is refused. The store's own DNS names (RGW rgw_dns_name, SeaweedFS -domainName, MinIO MINIO_DOMAIN, Garage root_domain) must be exactly server.virtual_host_suffixes, and no path_style_hosts entry may end with one of them",
+            "addressing: path-style for IP addresses, single-label hosts (localhost; not for store rgw or generic, which may read them as bucket names) and server.path_style_hosts ({}); virtual-hosted for <bucket>.<suffix> with server.virtual_host_suffixes ({}); any other Host is refused. The store's own DNS names (RGW rgw_dns_name, SeaweedFS -domainName, MinIO MINIO_DOMAIN, Garage root_domain) must be exactly server.virtual_host_suffixes, and no path_style_hosts entry may end with one of them",
             list(&s.path_style_hosts),
             list(&s.virtual_host_suffixes),
         )

@@ -110,6 +110,7 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
                 path_style_hosts: config.server.path_style_hosts.clone(),
             },
             max_header_bytes: config.server.max_header_bytes,
+            store: Arc::clone(&store),
         }))
         // Resign mode: the client's signature verified and its bucket scope enforced
         // before anything else looks at the request (passthrough: its credential scope

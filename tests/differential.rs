@@ -1050,6 +1050,53 @@ async fn host_is_read_once(store: Store, mode: Mode) {
     f.finish();
 }
 
+/// Attack 6b: RGW with a DNS name reads a Host that is none of its names, not an IP
+/// address and a valid bucket name as the bucket itself (its CNAME fallback, without a DNS
+/// lookup). `PUT /k` with `Host: <require bucket>` is a CreateBucket to a path-style
+/// reader and a plaintext PutObject into the require bucket to RGW; `PUT /<allow
+/// bucket>/k` with the same Host writes `<allow bucket>/k` into the require bucket. In
+/// front of RGW the proxy takes a single name only when it is listed (the suite lists
+/// `localhost`, RGW's own name).
+async fn single_name_host_is_not_a_bucket(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
+    let mut f = Findings::new(&e, "single-name-host");
+    e.baseline(&mut f).await;
+    let tag = e.tag.clone();
+    // (label, path, the key RGW stores in the require bucket), `WHO` for the sender.
+    let cases = [
+        (
+            "PUT /<key> with Host: <require bucket>",
+            format!("/sn-put-{tag}-WHO"),
+            format!("sn-put-{tag}-WHO"),
+        ),
+        (
+            "PUT /<allow bucket>/<key> with Host: <require bucket>",
+            format!("/{}/sn-in-{tag}-WHO", e.allow),
+            format!("{}/sn-in-{tag}-WHO", e.allow),
+        ),
+    ];
+    for (label, path, key) in cases {
+        let build = |ep: &Endpoint, who: &str| {
+            Wire::new("PUT", path.replace("WHO", who))
+                .host(format!("{}:{}", e.req, ep.addr.port()))
+                .body(e.data(who, "single"))
+        };
+        let control = e.direct(&build(&e.direct, "direct")).await;
+        let stored = e.read(&e.req, &key.replace("WHO", "direct"), None).await;
+        let what = "RGW: a plaintext object in the require bucket";
+        f.control(
+            label,
+            &control,
+            control.status == 200 && stored.is_ok(),
+            what,
+        );
+        e.refuses(&mut f, label, &build(&e.via, "proxy")).await;
+    }
+    e.holds_nothing_from_proxy(&mut f, &[&e.req, &e.allow])
+        .await;
+    f.finish();
+}
+
 /// Attack 7: GetObjectTorrent reads an object; in a `require` bucket it needs SSE-C like
 /// GET (SeaweedFS answers `?torrent` with the object's data).
 async fn torrent_is_a_read(store: Store, mode: Mode) {
@@ -1220,6 +1267,12 @@ per_store_and_mode!(
     torrent_is_a_read,
     aws_chunked_trailer_is_one_checksum,
 );
+
+/// Only RGW reads a Host as a bucket this way.
+mod rgw_only {
+    use super::single_name_host_is_not_a_bucket;
+    crate::per_store_and_mode!(@stores [rgw]; single_name_host_is_not_a_bucket);
+}
 
 /// A second proxy with `virtual_host_suffixes = ["localhost"]`, as RGW's `rgw dns name`.
 fn suffix_proxy(store: &Store, mode: Mode) -> ModeProxy {

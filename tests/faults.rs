@@ -174,7 +174,7 @@ async fn a_client_aborting_mid_put_leaves_the_store_an_incomplete_body() {
     let store = MockStore::ok().await;
     let proxy = Proxy::start(ProxyOptions::endpoint(store.url()));
     let mut tls = tls_stream(&proxy).await;
-    tls.write_all(b"PUT /b/k HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n")
+    tls.write_all(b"PUT /b/k HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\n")
         .await
         .unwrap();
     tls.write_all(&vec![b'x'; 100_000]).await.unwrap();

@@ -624,7 +624,7 @@ async fn log_file_gets_every_line_and_stdout_none() {
         &config,
         format!(
             "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"\"\ntls_cert = {:?}\ntls_key = {:?}\n\
-             shutdown_delay = \"0s\"\n[upstream]\nendpoint = {:?}\n[ssec]\ndefault = \"allow\"\n\
+             shutdown_delay = \"0s\"\npath_style_hosts = [\"localhost\"]\n[upstream]\nendpoint = {:?}\n[ssec]\ndefault = \"allow\"\n\
              [log]\nfile = \"logs/proxy.log\"\n",
             pki.cert_path.display().to_string(),
             pki.key_path.display().to_string(),

@@ -265,7 +265,7 @@ async fn strips_hop_by_hop_and_client_forwarding_headers() {
         upstream: "forwarded_proto = true".into(),
         ..ProxyOptions::endpoint(store.url())
     });
-    let wire = "GET /b/k HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Secret-Hop\r\nX-Secret-Hop: 1\r\n\
+    let wire = "GET /b/k HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive, X-Secret-Hop\r\nX-Secret-Hop: 1\r\n\
                 Keep-Alive: timeout=5\r\nTE: trailers\r\nUpgrade: websocket\r\nProxy-Connection: keep-alive\r\n\
                 Forwarded: proto=https;for=evil\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 6.6.6.6\r\n\
                 X-Forwarded-Host: evil\r\nX-Amz-Date: 20261127T000000Z\r\n\r\n";
@@ -304,7 +304,7 @@ async fn refuses_connect_and_malformed_requests_with_4xx() {
     assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
     let answer = raw_exchange(
         &proxy,
-        b"GET /b/k HTTP/1.1\r\nHost: h\r\nBad Header\r\n\r\n",
+        b"GET /b/k HTTP/1.1\r\nHost: localhost\r\nBad Header\r\n\r\n",
     )
     .await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
@@ -328,7 +328,7 @@ async fn answers_oversized_headers_and_non_utf8_values_with_4xx() {
     });
     // Above the configured limit: an S3 error from the proxy.
     let big = format!(
-        "GET /b/k HTTP/1.1\r\nHost: h\r\nx-amz-meta-big: {}\r\n\r\n",
+        "GET /b/k HTTP/1.1\r\nHost: localhost\r\nx-amz-meta-big: {}\r\n\r\n",
         "a".repeat(20_000)
     );
     let answer = raw_exchange(&proxy, big.as_bytes()).await;
@@ -340,13 +340,13 @@ async fn answers_oversized_headers_and_non_utf8_values_with_4xx() {
     assert!(answer.contains("<RequestId>"), "{answer}");
     // Far above: the HTTP layer refuses it before any parsing.
     let huge = format!(
-        "GET /b/k HTTP/1.1\r\nHost: h\r\nx-amz-meta-big: {}\r\n\r\n",
+        "GET /b/k HTTP/1.1\r\nHost: localhost\r\nx-amz-meta-big: {}\r\n\r\n",
         "a".repeat(200_000)
     );
     let answer = raw_exchange(&proxy, huge.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
     let mut bad =
-        b"GET /b/k HTTP/1.1\r\nHost: h\r\nx-amz-meta-x: \xff\xfe\r\nConnection: close\r\n\r\n"
+        b"GET /b/k HTTP/1.1\r\nHost: localhost\r\nx-amz-meta-x: \xff\xfe\r\nConnection: close\r\n\r\n"
             .to_vec();
     let answer = raw_exchange(&proxy, &bad).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");

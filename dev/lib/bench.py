@@ -402,6 +402,9 @@ admin_listen = "127.0.0.1:{admin}"
 tls_cert = "{args.cert}"
 tls_key = "{args.key}"
 worker_threads = {args.workers}
+# Clients send Host: localhost; the upstream is not a store the proxy recognises, and
+# an unknown store may read a single name as a bucket unless it is listed.
+path_style_hosts = ["localhost"]
 [upstream]
 endpoint = "http://127.0.0.1:{ports['up_plain']}"
 [ssec]

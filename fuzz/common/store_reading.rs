@@ -183,14 +183,20 @@ pub fn mux_placement(host: &str, suffixes: &[String]) -> Option<Placement> {
 /// RGW's `RGWREST::preprocess`: the Host without its port (`[v6]` loses its brackets),
 /// then `rgw_find_host_in_domains` over the hostnames in case-insensitive sorted order:
 /// the first that ends the Host decides (the Host itself: path-style; `<sub>.<name>`:
-/// virtual-hosted; anything else: the next name). `None`: the bucket is one no store can
-/// have.
-pub fn rgw_placement(host: &str, suffixes: &[String]) -> Option<Placement> {
+/// virtual-hosted; anything else: the next name), then its fallback for a Host that is
+/// none of them. `hosts` are names the configuration says RGW has besides `suffixes`.
+/// `None`: the bucket is one no store can have.
+pub fn rgw_placement(host: &str, suffixes: &[String], hosts: &[String]) -> Option<Placement> {
+    let bracketed = host.starts_with('[');
     let name = match host.strip_prefix('[') {
         Some(rest) => rest.find(']').map_or(host, |end| &rest[..end]),
         None => host.split(':').next().unwrap_or(host),
     };
-    let mut sorted: Vec<String> = suffixes.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let mut sorted: Vec<String> = suffixes
+        .iter()
+        .chain(hosts)
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
     sorted.sort();
     sorted.dedup();
     for suffix in &sorted {
@@ -210,6 +216,18 @@ pub fn rgw_placement(host: &str, suffixes: &[String]) -> Option<Placement> {
             "" => Some(Placement::Path),
             sub => possible_bucket(sub.as_bytes()).then(|| Placement::Virtual(sub.to_owned())),
         };
+    }
+    // The CNAME fallback (`RGWREST::preprocess`): with any name configured, a Host (its
+    // port dropped, brackets kept) that is none of them and not an IPv4 address is the
+    // bucket when `RGWHandler_REST::validate_bucket_name` takes it (3 to 255 bytes, no
+    // `/`); a bracketed IPv6 literal is then a bucket no store can have.
+    let whole = match bracketed {
+        true => host.rsplit_once(':').filter(|(h, _)| h.ends_with(']')).map_or(host, |(h, _)| h),
+        false => name,
+    };
+    let ip = whole.parse::<std::net::Ipv4Addr>().is_ok();
+    if !sorted.is_empty() && !ip && (3..=255).contains(&whole.len()) {
+        return possible_bucket(whole.as_bytes()).then(|| Placement::Virtual(whole.to_owned()));
     }
     Some(Placement::Path)
 }

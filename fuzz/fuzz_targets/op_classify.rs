@@ -24,7 +24,7 @@ use libfuzzer_sys::fuzz_target;
 use ssec_proxy::s3::error::{Reason, S3Error};
 use ssec_proxy::s3::op::{self, S3Op, Target};
 use ssec_proxy::s3::policy;
-use ssec_proxy::s3::strict::Addressing;
+use ssec_proxy::s3::strict::{Addressing, HostReading};
 
 const METHODS: [&str; 10] = [
     "GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT", "PROPFIND",
@@ -73,10 +73,14 @@ fuzz_target!(|data: &[u8]| {
         is_form: flags.contains('f'),
     };
 
-    let placed = op::address(&host, path, &addressing);
-    let classified = op::classify(&t, &addressing);
+    let reading = match flags.contains('r') {
+        true => HostReading::AsBucket,
+        false => HostReading::PathStyle,
+    };
+    let placed = op::address(&host, path, &addressing, reading);
+    let classified = op::classify(&t, &addressing, reading);
     // Deterministic.
-    assert_eq!(op::classify(&t, &addressing), classified);
+    assert_eq!(op::classify(&t, &addressing, reading), classified);
     for e in [placed.as_ref().err(), classified.as_ref().err()]
         .into_iter()
         .flatten()

@@ -37,7 +37,7 @@ use ssec_proxy::s3::headers::{COPY_SOURCE, COPY_SOURCE_SSE_C_KEY, SSE_C_KEY};
 use ssec_proxy::s3::op::{self, S3Op, S3Request};
 use ssec_proxy::s3::policy::copy_source_bucket;
 use ssec_proxy::s3::ssec::{self, Groups, RawTriple, Usage};
-use ssec_proxy::s3::strict::{self, Addressing, Query};
+use ssec_proxy::s3::strict::{self, Addressing, HostReading, Query};
 
 #[path = "../common/store_reading.rs"]
 mod store_reading;
@@ -128,6 +128,8 @@ struct Head {
 
 /// What the proxy made of an accepted head.
 struct Accepted {
+    /// How the store in front of which the proxy accepted it reads a Host.
+    reading: HostReading,
     s3: S3Request,
     host: String,
     placement: Placement,
@@ -142,19 +144,23 @@ fuzz_target!(|data: &[u8]| {
     };
     // The classify layer joins a repeated Content-Encoding before any check reads it.
     strict::fold_content_encoding(&mut head.headers);
-    let accepted = match proxy_reading(&head) {
-        Ok(accepted) => accepted,
-        Err(e) => {
-            if e.status() != StatusCode::NOT_IMPLEMENTED {
-                assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{e:?}");
+    // As in front of SeaweedFS, MinIO or Garage, then as in front of RGW or an unknown
+    // store (which may read any Host as a bucket).
+    for reading in [HostReading::PathStyle, HostReading::AsBucket] {
+        let accepted = match proxy_reading(&head, reading) {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                if e.status() != StatusCode::NOT_IMPLEMENTED {
+                    assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{e:?}");
+                }
+                continue;
             }
-            return;
-        }
-    };
-    // Deterministic.
-    let again = proxy_reading(&head).expect("the same head is accepted twice");
-    assert_eq!(again.s3, accepted.s3);
-    one_interpretation(&head, &accepted);
+        };
+        // Deterministic.
+        let again = proxy_reading(&head, reading).expect("the same head is accepted twice");
+        assert_eq!(again.s3, accepted.s3);
+        one_interpretation(&head, &accepted);
+    }
 });
 
 impl Head {
@@ -242,7 +248,7 @@ fn addressing(line: &str) -> Addressing {
 }
 
 /// The classify layer's checks (`layers/classify.rs`), in its order.
-fn proxy_reading(head: &Head) -> Result<Accepted, S3Error> {
+fn proxy_reading(head: &Head, reading: HostReading) -> Result<Accepted, S3Error> {
     check_header_section(&head.headers, MAX_HEADER_BYTES)?;
     strict::check_headers(&head.headers).map_err(refusal)?;
     let host = request_host(&head.uri, &head.headers)?;
@@ -256,14 +262,15 @@ fn proxy_reading(head: &Head) -> Result<Accepted, S3Error> {
         })?
         .to_owned();
     let target = op::Target::from_head(&head.method, &head.uri, &head.headers, &host);
-    let s3 = op::classify(&target, &head.addressing).map_err(refusal)?;
-    let placement = match head.addressing.place(&host) {
+    let s3 = op::classify(&target, &head.addressing, reading).map_err(refusal)?;
+    let placement = match head.addressing.place(&host, reading) {
         Ok(strict::Placement::PathStyle) => Placement::Path,
         Ok(strict::Placement::VirtualHosted(b)) => Placement::Virtual(b.to_owned()),
         Err(e) => panic!("classify accepted a Host that place() refuses: {e:?}"),
     };
     let query = Query::parse(head.uri.query()).expect("classify accepted this query");
     Ok(Accepted {
+        reading,
         host,
         placement,
         names: query.names().iter().map(|n| (*n).to_owned()).collect(),
@@ -385,7 +392,14 @@ fn check_target(head: &Head, acc: &Accepted, host: &str, path: &[u8]) {
         key: acc.s3.key.as_ref().map(|k| k.as_bytes().to_vec()),
     };
     let seaweedfs = store_reading::mux_placement(host, suffixes);
-    let rgw = store_reading::rgw_placement(host, suffixes);
+    // RGW's names are the suffixes and the listed path-style hosts (the configuration
+    // contract); a proxy reading unknown Hosts path-style is never in front of it.
+    let rgw = match acc.reading {
+        HostReading::AsBucket => {
+            store_reading::rgw_placement(host, suffixes, &head.addressing.path_style_hosts)
+        }
+        HostReading::PathStyle => None,
+    };
     let via = |placement: &Option<Placement>, read: &dyn Fn(&Placement) -> Option<Target>| {
         placement.as_ref().and_then(read)
     };

@@ -14,7 +14,8 @@ use crate::forwarding::{ClientHost, check_header_section, request_host};
 use crate::layers::trace::Facts;
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::op::{S3Op, S3Request, Target, classify, is_store_entry_point};
-use crate::s3::strict::{self, Addressing};
+use crate::s3::store::LiveStore;
+use crate::s3::strict::{self, Addressing, HostReading};
 
 /// Settings the classify layer needs.
 #[derive(Debug)]
@@ -23,6 +24,8 @@ pub struct ClassifySettings {
     pub addressing: Addressing,
     /// `server.max_header_bytes`.
     pub max_header_bytes: usize,
+    /// The store: how it reads a Host decides which Hosts are path-style.
+    pub store: Arc<LiveStore>,
 }
 
 /// Adds [`Classify`].
@@ -112,7 +115,14 @@ fn inspect<B>(
         .with_reason(Reason::BadHost)
     })?;
     let target = Target::from_head(req.method(), req.uri(), req.headers(), host_str);
-    let s3 = classify(&target, &settings.addressing)?;
+    // Under an unsettled `auto` every request is refused below (the SSE-C layer) until
+    // the store is known; placing the Host as the most common stores do meanwhile keeps
+    // that refusal the answer.
+    let reading = match settings.store.pending() {
+        true => HostReading::PathStyle,
+        false => settings.store.get().host_reading(),
+    };
+    let s3 = classify(&target, &settings.addressing, reading)?;
     if s3.op == S3Op::Unknown {
         // The proxy would not know what the store does with it: SeaweedFS serves IAM
         // (`POST /` with `Action=`) and S3 Tables (`POST /` with `X-Amz-Target`) on its

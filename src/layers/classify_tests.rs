@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::s3::error::{Reason, S3ErrorCode};
 use crate::s3::headers::SSE_C_KEY_MD5;
 use crate::s3::op::S3Op;
+use crate::s3::store::{Store, StoreSetting};
 
 fn settings(suffixes: &[&str]) -> ClassifySettings {
     ClassifySettings {
@@ -24,6 +25,7 @@ fn settings(suffixes: &[&str]) -> ClassifySettings {
             path_style_hosts: Vec::new(),
         },
         max_header_bytes: 8192,
+        store: Arc::new(LiveStore::new(StoreSetting::Named(Store::Seaweedfs))),
     }
 }
 

@@ -49,7 +49,7 @@ use crate::s3::op::{S3Op, S3Request};
 use crate::s3::sigv4::{PayloadMode, UNSIGNED_PAYLOAD, Verified};
 use crate::s3::ssec::{self, Checked, KeyDigest};
 use crate::s3::store::{CopyPlan, LiveStore};
-use crate::s3::strict::{Addressing, Placement, copy_source_object};
+use crate::s3::strict::{Addressing, HostReading, Placement, copy_source_object};
 use crate::store_client::object_path;
 
 /// The largest object CopyObject copies, and the largest part (S3 API reference).
@@ -159,9 +159,10 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let addressing = std::sync::Arc::clone(&self.addressing);
+        let reading = self.store.get().host_reading();
         Either::Right(Box::pin(async move {
             let (parts, body) = req.into_parts();
-            let source = Source::read(&parts, &addressing)?;
+            let source = Source::read(&parts, &addressing, reading)?;
             match plan {
                 CopyPlan::VerifySource => {
                     verify_source(inner.clone(), &parts, &source).await?;
@@ -196,7 +197,11 @@ struct Source {
 }
 
 impl Source {
-    fn read(parts: &http::request::Parts, addressing: &Addressing) -> Result<Self, ProxyError> {
+    fn read(
+        parts: &http::request::Parts,
+        addressing: &Addressing,
+        reading: HostReading,
+    ) -> Result<Self, ProxyError> {
         let internal = || ProxyError::Rejected(S3Error::internal());
         let value = parts
             .headers
@@ -214,7 +219,7 @@ impl Source {
             path_and_query.push_str(version);
         }
         let client_host = client_host(parts)?;
-        let host = path_style_host(&client_host, addressing).ok_or_else(internal)?;
+        let host = path_style_host(&client_host, addressing, reading).ok_or_else(internal)?;
         Ok(Self {
             bucket,
             key,
@@ -274,9 +279,13 @@ fn version_id(query: &str) -> Result<&str, ProxyError> {
 
 /// The Host that addresses the store path-style: the client's own when it named the
 /// bucket in the path, the endpoint suffix when it named it in the Host.
-fn path_style_host(client_host: &HeaderValue, addressing: &Addressing) -> Option<HeaderValue> {
+fn path_style_host(
+    client_host: &HeaderValue,
+    addressing: &Addressing,
+    reading: HostReading,
+) -> Option<HeaderValue> {
     let host = client_host.to_str().ok()?;
-    match addressing.place(host).ok()? {
+    match addressing.place(host, reading).ok()? {
         Placement::PathStyle => Some(client_host.clone()),
         Placement::VirtualHosted(bucket) => {
             let rest = host.get(bucket.len()..)?.strip_prefix('.')?;

@@ -44,7 +44,13 @@ fn own_requests_address_the_store_path_style() {
         virtual_host_suffixes: vec!["s3.example".into()],
         path_style_hosts: vec![],
     };
-    let host = |h: &'static str| path_style_host(&HeaderValue::from_static(h), &addressing);
+    let host = |h: &'static str| {
+        path_style_host(
+            &HeaderValue::from_static(h),
+            &addressing,
+            HostReading::PathStyle,
+        )
+    };
     assert_eq!(
         host("localhost:9000"),
         Some(HeaderValue::from_static("localhost:9000"))

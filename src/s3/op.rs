@@ -9,7 +9,7 @@ use http::{HeaderMap, Method, Uri};
 
 use super::error::S3Error;
 use super::headers::COPY_SOURCE;
-use super::strict::{self, Addressing, Placement, Query};
+use super::strict::{self, Addressing, HostReading, Placement, Query};
 
 /// An S3 operation, named as in AWS's API reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -248,9 +248,10 @@ pub fn address(
     host: &str,
     path: &str,
     addressing: &Addressing,
+    reading: HostReading,
 ) -> Result<(Option<String>, Option<String>), S3Error> {
     let path = path.strip_prefix('/').unwrap_or(path);
-    match addressing.place(host)? {
+    match addressing.place(host, reading)? {
         Placement::VirtualHosted(bucket) => {
             Ok((Some(bucket.to_owned()), strict::virtual_hosted(path)?))
         }
@@ -260,8 +261,12 @@ pub fn address(
 
 /// Classifies a request, or refuses one a store could read as another operation or
 /// target.
-pub fn classify(target: &Target<'_>, addressing: &Addressing) -> Result<S3Request, S3Error> {
-    let (bucket, key) = address(target.host, target.path, addressing)?;
+pub fn classify(
+    target: &Target<'_>,
+    addressing: &Addressing,
+    reading: HostReading,
+) -> Result<S3Request, S3Error> {
+    let (bucket, key) = address(target.host, target.path, addressing, reading)?;
     let mut params = Query::parse(target.query)?;
     let op = match (&bucket, &key) {
         (None, _) => service_op(target.method, &params),

@@ -1,7 +1,7 @@
 //! Table tests: one row per request syntax in AWS's S3 API reference.
 
 use super::*;
-use crate::s3::strict::Addressing;
+use crate::s3::strict::{Addressing, HostReading};
 
 const SUFFIXES: &[&str] = &["s3.example.com", "s3.localhost"];
 
@@ -712,6 +712,7 @@ fn classifies_every_documented_request_syntax() {
                 is_form: *form,
             },
             &suffixes,
+            HostReading::PathStyle,
         )
         .unwrap_or_else(|e| panic!("{method} {host}{target}: {}", e.message));
         assert_eq!(got.op, *op, "{method} {host}{target}");
@@ -762,6 +763,7 @@ fn refuses_what_a_store_could_read_as_another_target_or_operation() {
                 is_form: *form,
             },
             &suffixes(),
+            HostReading::PathStyle,
         );
         let e = got.expect_err(&format!("{method} {host}{target}"));
         assert_eq!(e.code.as_str(), "InvalidRequest", "{method} {host}{target}");
@@ -789,6 +791,7 @@ fn refuses_rgws_append() {
                 is_form: false,
             },
             &suffixes(),
+            HostReading::PathStyle,
         )
         .expect_err(query);
         assert_eq!(e.code.as_str(), "NotImplemented", "{method} ?{query}");
@@ -808,6 +811,7 @@ fn form_uploads_to_an_object_path_are_post_object() {
             is_form: true,
         },
         &suffixes(),
+        HostReading::PathStyle,
     )
     .unwrap();
     assert_eq!(got.op, S3Op::PostObject);
@@ -829,6 +833,7 @@ fn classify_with_type(
     classify(
         &Target::from_head(&method, &uri, &headers, "localhost"),
         &Addressing::default(),
+        HostReading::PathStyle,
     )
 }
 
@@ -936,6 +941,7 @@ fn extracts_upload_id_percent_decoded() {
             is_form: false,
         },
         &Addressing::default(),
+        HostReading::PathStyle,
     )
     .unwrap();
     assert_eq!(got.upload_id.as_deref(), Some("a+b~c"));
@@ -962,6 +968,6 @@ proptest::proptest! {
         m in 0usize..7,
     ) {
         let methods = [Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::HEAD, Method::OPTIONS, Method::PATCH];
-        let _ = classify(&Target { method: &methods[m], path: &path, query: query.as_deref(), host: &host, has_copy_source: copy, is_form: form }, &suffixes());
+        let _ = classify(&Target { method: &methods[m], path: &path, query: query.as_deref(), host: &host, has_copy_source: copy, is_form: form }, &suffixes(), HostReading::PathStyle);
     }
 }

@@ -8,6 +8,7 @@ use http::{HeaderMap, Method};
 use super::error::{Reason, S3Error, S3ErrorCode};
 use super::op::S3Op;
 use super::ssec::{self, Checked};
+use super::strict::HostReading;
 
 /// The store behind the proxy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -237,6 +238,14 @@ fn in_uploads_folder(path: &str) -> bool {
 const SEAWEEDFS_OWN_PATHS: [&str; 3] = ["/status", "/healthz", "/readyz"];
 
 impl Store {
+    /// How the store reads a Host that is not one of its own names.
+    pub fn host_reading(self) -> HostReading {
+        match self {
+            Self::Seaweedfs | Self::Minio | Self::Garage => HostReading::PathStyle,
+            Self::Rgw | Self::Generic => HostReading::AsBucket,
+        }
+    }
+
     /// The name used in configuration and messages.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -137,6 +137,19 @@ pub struct Addressing {
     pub path_style_hosts: Vec<String>,
 }
 
+/// How the store reads a Host that is not one of its own names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostReading {
+    /// As path-style: SeaweedFS, MinIO and Garage read a bucket from the Host only as
+    /// `<bucket>.<their domain>`.
+    PathStyle,
+    /// As the bucket, when it is a valid bucket name: RGW with any DNS name configured
+    /// (`rgw dns name`, zonegroup hostnames) reads any other Host that is not an IP
+    /// address that way (its CNAME fallback, without a DNS lookup), `Host: backups`
+    /// included. An unknown store is assumed to do the same.
+    AsBucket,
+}
+
 /// Where the bucket of a request is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Placement<'a> {
@@ -147,15 +160,17 @@ pub enum Placement<'a> {
 }
 
 impl Addressing {
-    /// Places `host` (a Host value, possibly with a port).
+    /// Places `host` (a Host value, possibly with a port) for a store that reads
+    /// unknown Hosts as `reading` says.
     ///
     /// Virtual-hosted when it is `<bucket>.<suffix>` for exactly one suffix; path-style
-    /// when it is a suffix, a listed path-style host, an IP literal or a single label
-    /// (`localhost`): no store can read those as `<bucket>.<domain>`. Any other name may
-    /// be `<bucket>.<the store's domain>` to the store, so it is refused, and so is a
-    /// name that is both a listed host and `<bucket>.<another suffix>` (RGW reads a
-    /// host equal to one of its domains path style).
-    pub fn place<'h>(&self, host: &'h str) -> Result<Placement<'h>, S3Error> {
+    /// when it is a suffix, a listed path-style host or an IP literal, and, for a store
+    /// reading unknown Hosts path-style, a single label (`localhost`): no such store
+    /// can read those as `<bucket>.<domain>`. Any other name may be `<bucket>.<the
+    /// store's domain>` to the store, or the bucket itself to RGW, so it is refused, and
+    /// so is a name that is both a listed host and `<bucket>.<another suffix>` (RGW
+    /// reads a host equal to one of its domains path style).
+    pub fn place<'h>(&self, host: &'h str, reading: HostReading) -> Result<Placement<'h>, S3Error> {
         let name = host_name(host)?;
         let listed = |list: &[String]| list.iter().any(|h| h.eq_ignore_ascii_case(name));
         let is_listed = || listed(&self.virtual_host_suffixes) || listed(&self.path_style_hosts);
@@ -184,8 +199,15 @@ impl Addressing {
             .unwrap_or(name)
             .parse::<IpAddr>()
             .is_ok();
-        if ip || !name.contains('.') || is_listed() {
+        let label = !name.contains('.');
+        if ip || is_listed() || (label && reading == HostReading::PathStyle) {
             return Ok(Placement::PathStyle);
+        }
+        if label {
+            return Err(ambiguous(
+                REASON_HOST,
+                "The Host is a single name that is not in server.path_style_hosts or server.virtual_host_suffixes; the store may read it as a bucket name (RGW does, for any name that is not one of its own).",
+            ));
         }
         Err(ambiguous(
             REASON_HOST,

@@ -71,7 +71,11 @@ fn places_hosts_only_when_no_store_could_read_them_otherwise() {
         "[::1]",
         "ssec-proxy",
     ] {
-        assert_eq!(none.place(host).unwrap(), Placement::PathStyle, "{host}");
+        assert_eq!(
+            none.place(host, HostReading::PathStyle).unwrap(),
+            Placement::PathStyle,
+            "{host}"
+        );
     }
     for host in [
         "req-b.localhost",
@@ -79,27 +83,40 @@ fn places_hosts_only_when_no_store_could_read_them_otherwise() {
         "s3.example.com",
         "localhost.",
     ] {
-        let e = none.place(host).unwrap_err();
+        let e = none.place(host, HostReading::PathStyle).unwrap_err();
         assert_eq!(reason(&e), Some(REASON_HOST), "{host}");
     }
     let set = addressing(&["s3.example.com", "localhost"], &["gw.example.org"]);
     assert_eq!(
-        set.place("b.s3.example.com:443").unwrap(),
+        set.place("b.s3.example.com:443", HostReading::PathStyle)
+            .unwrap(),
         Placement::VirtualHosted("b")
     );
     assert_eq!(
-        set.place("a.b.s3.example.com").unwrap(),
+        set.place("a.b.s3.example.com", HostReading::PathStyle)
+            .unwrap(),
         Placement::VirtualHosted("a.b")
     );
     assert_eq!(
-        set.place("req-b.localhost:1").unwrap(),
+        set.place("req-b.localhost:1", HostReading::PathStyle)
+            .unwrap(),
         Placement::VirtualHosted("req-b")
     );
     for host in ["s3.example.com", "localhost", "gw.example.org:8443"] {
-        assert_eq!(set.place(host).unwrap(), Placement::PathStyle, "{host}");
+        assert_eq!(
+            set.place(host, HostReading::PathStyle).unwrap(),
+            Placement::PathStyle,
+            "{host}"
+        );
     }
-    assert!(set.place("other.example.org").is_err());
-    assert!(set.place("b%2Fx.s3.example.com").is_err());
+    assert!(
+        set.place("other.example.org", HostReading::PathStyle)
+            .is_err()
+    );
+    assert!(
+        set.place("b%2Fx.s3.example.com", HostReading::PathStyle)
+            .is_err()
+    );
     // Anything but a lower-case name or an IP literal, with an optional port: SeaweedFS
     // matches its domain case-sensitively, RGW case-insensitively.
     for host in [
@@ -114,26 +131,40 @@ fn places_hosts_only_when_no_store_could_read_them_otherwise() {
         "",
         "b_x.s3.example.com",
     ] {
-        let e = set.place(host).unwrap_err();
+        let e = set.place(host, HostReading::PathStyle).unwrap_err();
         assert_eq!(reason(&e), Some(REASON_HOST), "{host}");
     }
     // Two suffixes that both match: the bucket depends on which the store has.
     let nested = addressing(&["s3.example.com", "example.com"], &[]);
-    assert!(nested.place("b.s3.example.com").is_err());
+    assert!(
+        nested
+            .place("b.s3.example.com", HostReading::PathStyle)
+            .is_err()
+    );
     assert_eq!(
-        nested.place("b.example.com").unwrap(),
+        nested
+            .place("b.example.com", HostReading::PathStyle)
+            .unwrap(),
         Placement::VirtualHosted("b")
     );
     // A suffix (or a path-style host) that is also `<bucket>.<another suffix>`: RGW reads
     // a host equal to one of its domains path style, a store with only the shorter
     // domain as bucket `app-data.s1.example`.
     let own = addressing(&["app-data.s1.example.com", "com"], &[]);
-    let e = own.place("app-data.s1.example.com").unwrap_err();
+    let e = own
+        .place("app-data.s1.example.com", HostReading::PathStyle)
+        .unwrap_err();
     assert_eq!(reason(&e), Some(REASON_HOST));
     let listed = addressing(&["example.com"], &["s3.example.com"]);
-    assert!(listed.place("s3.example.com").is_err());
+    assert!(
+        listed
+            .place("s3.example.com", HostReading::PathStyle)
+            .is_err()
+    );
     assert_eq!(
-        own.place("b.app-data.s1.example.com").unwrap_err().code,
+        own.place("b.app-data.s1.example.com", HostReading::PathStyle)
+            .unwrap_err()
+            .code,
         S3ErrorCode::InvalidRequest,
         "two suffixes match"
     );
@@ -371,7 +402,7 @@ mod props {
             }
             let _ = path_style(&raw);
             let _ = decode(&raw);
-            let _ = addressing(&["s3.example.com"], &[]).place(&raw);
+            let _ = addressing(&["s3.example.com"], &[]).place(&raw, HostReading::PathStyle);
         }
     }
 }
@@ -394,4 +425,28 @@ fn refuses_a_copy_source_with_raw_bytes_outside_visible_ascii() {
         "/other/secr%C3%A9t?versionId=v",
     )]))
     .unwrap();
+}
+
+#[test]
+fn a_store_reading_unknown_hosts_as_buckets_gets_only_listed_single_names() {
+    let none = addressing(&[], &[]);
+    for host in ["localhost", "localhost:8443", "ssec-proxy", "backups:9000"] {
+        let e = none.place(host, HostReading::AsBucket).unwrap_err();
+        assert_eq!(reason(&e), Some(REASON_HOST), "{host}");
+        assert!(e.message.contains("server.path_style_hosts"), "{host}");
+    }
+    for host in ["127.0.0.1:9000", "[::1]", "[::1]:8443"] {
+        let placed = none.place(host, HostReading::AsBucket).unwrap();
+        assert_eq!(placed, Placement::PathStyle, "{host}");
+    }
+    let listed = addressing(&["localhost"], &["ssec-proxy", "gw.example.org"]);
+    for host in ["localhost:1", "ssec-proxy", "gw.example.org", "127.0.0.1"] {
+        let placed = listed.place(host, HostReading::AsBucket).unwrap();
+        assert_eq!(placed, Placement::PathStyle, "{host}");
+    }
+    assert!(listed.place("backups", HostReading::AsBucket).is_err());
+    assert_eq!(
+        listed.place("b.localhost", HostReading::AsBucket).unwrap(),
+        Placement::VirtualHosted("b")
+    );
 }

@@ -144,9 +144,16 @@ impl Proxy {
         } else {
             "store = \"generic\"\n"
         };
+        // Clients reach the proxy at `localhost`, which RGW and an unknown store may
+        // read as a bucket unless it is listed (the dev RGW's `rgw dns name` is
+        // `localhost`, so it reads it path-style).
+        let listed = match options.server.contains("path_style_hosts") {
+            true => "",
+            false => "path_style_hosts = [\"localhost\"]\n",
+        };
         let config = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n\
-             tls_cert = {cert:?}\ntls_key = {key:?}\n{server}\n\
+             tls_cert = {cert:?}\ntls_key = {key:?}\n{listed}{server}\n\
              [upstream]\nendpoint = {endpoint:?}\n{store_line}{upstream}\n\
              [log]\nformat = \"json\"\nlevel = \"debug\"\n[ssec]\n{ssec}\n{tables}\n",
             cert = options
