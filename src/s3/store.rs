@@ -532,10 +532,19 @@ impl Store {
         writes && !exempt
     }
 
-    /// Whether a failed `op` may need translating (the caller then reads the error).
+    /// Whether a failed `op` may need translating (the caller then reads the error):
+    /// the reads that take the object's key (GetObjectAttributes is a GetObject to RGW
+    /// 16.2 and Garage, GetObjectTorrent one to SeaweedFS), so that a read under a
+    /// previous injected key is known as such and tried again.
     pub fn translates(self, op: S3Op) -> bool {
         matches!(self, Self::Rgw | Self::Seaweedfs | Self::Garage)
-            && matches!(op, S3Op::GetObject | S3Op::HeadObject)
+            && matches!(
+                op,
+                S3Op::GetObject
+                    | S3Op::HeadObject
+                    | S3Op::GetObjectAttributes
+                    | S3Op::GetObjectTorrent
+            )
     }
 
     /// AWS's answer for a store error that means the same thing in other words.
