@@ -73,7 +73,11 @@ async fn complete(
 fn reload(proxy: &support::Proxy, ssec: &str, n: usize) {
     proxy.rewrite_config(|text| {
         let start = text.find("[ssec]\n").unwrap() + "[ssec]\n".len();
-        let end = text[start..].find("\n[").map_or(text.len(), |i| start + i);
+        // Up to the next table that is not part of `[ssec]`.
+        let end = text[start..]
+            .match_indices("\n[")
+            .find(|(i, _)| !text[start + i + 1..].starts_with("[[ssec."))
+            .map_or(text.len(), |(i, _)| start + i);
         format!("{}{ssec}{}", &text[..start], &text[end..])
     });
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -156,4 +160,59 @@ async fn uploads_opened_under_allow_meet_the_rule_loaded_since(store: Store, mod
     }
 }
 
+/// Passthrough: an upload whose record is gone (here evicted by `max_tracked_uploads`,
+/// which any client can fill with uploads of its own) cannot be checked against the
+/// bucket's rule; its completion is refused when that rule changed since uploads were
+/// opened, and goes through where it did not.
+async fn a_forgotten_upload_is_refused_once_its_buckets_rule_changed(store: Store) {
+    let (changed, kept) = (bucket_name("forgot"), bucket_name("kept"));
+    let ssec = |default: &str| {
+        format!(
+            "default = \"{default}\"\nmax_tracked_uploads = 1\n[[ssec.buckets]]\nbucket = \"{kept}\"\npolicy = \"allow\""
+        )
+    };
+    let proxy = support::store_proxy(&store, route(&store), &ssec("allow"));
+    let client = store_client(&proxy, &store);
+    let direct = direct_client(&store);
+    for bucket in [&changed, &kept] {
+        client.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    // Two plaintext uploads; the second evicts the first's record.
+    let p = create_upload(&client, &changed, "p", None).await;
+    let p_etag = part(&client, &changed, "p", &p, None).await;
+    let q = create_upload(&client, &kept, "q", None).await;
+    let q_etag = part(&client, &kept, "q", &q, None).await;
+
+    reload(&proxy, &ssec("require"), 1);
+    // An SSE-C upload the new rule admits evicts the second's record too.
+    let k = Key::new(72);
+    let fresh = create_upload(&client, &changed, "fresh", Some(&k)).await;
+    assert_eq!(
+        complete(&client, &changed, "p", &p, &p_etag, None).await,
+        Err((400, "InvalidRequest".to_owned())),
+        "a forgotten plaintext upload completed in a bucket now require"
+    );
+    assert!(object_names(&direct, &changed).await.is_empty());
+    // The bucket whose rule did not change completes its forgotten upload.
+    complete(&client, &kept, "q", &q, &q_etag, None)
+        .await
+        .unwrap();
+    assert_eq!(object_names(&direct, &kept).await, ["q"]);
+    for (name, id) in [("p", &p), ("fresh", &fresh)] {
+        client
+            .abort_multipart_upload()
+            .bucket(&changed)
+            .key(name)
+            .upload_id(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("AbortMultipartUpload {name}: {:?}", failure(&e)));
+    }
+}
+
 per_store_and_mode!(uploads_opened_under_allow_meet_the_rule_loaded_since);
+/// Passthrough keeps records of uploads; resign mode binds them.
+mod passthrough_records {
+    use super::a_forgotten_upload_is_refused_once_its_buckets_rule_changed;
+    crate::per_store!(a_forgotten_upload_is_refused_once_its_buckets_rule_changed);
+}

@@ -115,14 +115,26 @@ fn inspect<B>(
         .with_reason(Reason::BadHost)
     })?;
     let target = Target::from_head(req.method(), req.uri(), req.headers(), host_str);
-    // Under an unsettled `auto` every request is refused below (the SSE-C layer) until
-    // the store is known; placing the Host as the most common stores do meanwhile keeps
-    // that refusal the answer.
-    let reading = match settings.store.pending() {
-        true => HostReading::PathStyle,
-        false => settings.store.get().host_reading(),
+    // Under an unsettled `auto` the Host is placed as the strictest store reads it: the
+    // store may be recognised before the request reaches the layers that act on the
+    // placement (a form is read first), so it must hold for any store. A Host only a
+    // laxer store would take gets the answer every request gets until the store is known.
+    let s3 = match settings.store.pending() {
+        false => classify(
+            &target,
+            &settings.addressing,
+            settings.store.get().host_reading(),
+        )?,
+        true => classify(&target, &settings.addressing, HostReading::AsBucket).map_err(|e| {
+            match classify(&target, &settings.addressing, HostReading::PathStyle) {
+                Ok(_) => {
+                    settings.store.nudge();
+                    LiveStore::unsettled_refusal()
+                }
+                Err(_) => e,
+            }
+        })?,
     };
-    let s3 = classify(&target, &settings.addressing, reading)?;
     if s3.op == S3Op::Unknown {
         // The proxy would not know what the store does with it: SeaweedFS serves IAM
         // (`POST /` with `Action=`) and S3 Tables (`POST /` with `X-Amz-Target`) on its

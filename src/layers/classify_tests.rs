@@ -462,3 +462,42 @@ async fn refuses_what_is_not_an_s3_operation_it_recognises() {
         assert_eq!(log.calls(), 1, "{uri}");
     }
 }
+
+/// Until `auto` knows the store, a Host is placed as the strictest store reads it: one
+/// only SeaweedFS, MinIO or Garage would take waits for the store; the same after RGW
+/// is recognised is refused as ambiguous, and one any store takes is placed at once.
+#[tokio::test]
+async fn an_unrecognised_store_places_hosts_as_the_strictest_reads_them() {
+    let with = |store: &Arc<LiveStore>, listed: &[&str]| ClassifySettings {
+        addressing: Addressing {
+            virtual_host_suffixes: Vec::new(),
+            path_style_hosts: listed.iter().map(|s| (*s).to_owned()).collect(),
+        },
+        max_header_bytes: 8192,
+        store: Arc::clone(store),
+    };
+    let get = |host: &str| request(Method::GET, "/b/k", &[("host", host)]);
+    let auto = Arc::new(LiveStore::new(StoreSetting::Auto));
+    assert!(auto.pending());
+    let (result, log) = classify_with(with(&auto, &[]), get("localhost:8443")).await;
+    let err = rejected(result);
+    assert_eq!(err.code, S3ErrorCode::ServiceUnavailable);
+    assert_eq!(err.reason, Some(Reason::StoreUnrecognised));
+    assert_eq!(log.calls(), 0);
+    for (host, listed) in [
+        ("127.0.0.1:8443", &[][..]),
+        ("localhost", &["localhost"][..]),
+    ] {
+        let (result, log) = classify_with(with(&auto, listed), get(host)).await;
+        assert!(result.is_ok(), "{host}");
+        assert_eq!(log.calls(), 1, "{host}");
+    }
+    let (result, _) = classify_with(with(&auto, &[]), get("a.b.example")).await;
+    assert_eq!(rejected(result).reason, Some(Reason::AmbiguousHost));
+    let rgw = Arc::new(LiveStore::new(StoreSetting::Named(Store::Rgw)));
+    let (result, _) = classify_with(with(&rgw, &[]), get("localhost")).await;
+    assert_eq!(rejected(result).reason, Some(Reason::AmbiguousHost));
+    let garage = Arc::new(LiveStore::new(StoreSetting::Named(Store::Garage)));
+    let (result, _) = classify_with(with(&garage, &[]), get("localhost")).await;
+    assert!(result.is_ok());
+}

@@ -33,7 +33,7 @@ pub struct Rule {
 }
 
 /// The policy and allow-list that apply to one bucket.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Effective<'a> {
     /// The policy.
     pub policy: Policy,
