@@ -6,10 +6,12 @@
 pub mod binding;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use md5::{Digest as _, Md5};
+
+use crate::config::LiveSsec;
 
 use crate::s3::ssec::KeyDigest;
 
@@ -54,6 +56,7 @@ struct Inner {
 #[derive(Debug)]
 pub struct UploadRecords {
     inner: Mutex<Inner>,
+    opened: OpenedUnder,
     capacity: usize,
     ttl: Duration,
 }
@@ -63,9 +66,15 @@ impl UploadRecords {
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
+            opened: OpenedUnder::default(),
             capacity: capacity.max(1),
             ttl,
         }
+    }
+
+    /// The `[ssec]` versions uploads were opened under.
+    pub fn opened(&self) -> &OpenedUnder {
+        &self.opened
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -134,6 +143,54 @@ impl UploadRecords {
     }
 }
 
+/// The `[ssec]` versions this process has opened uploads under (and started with), each
+/// once and for every worker, to judge the completion of an upload whose record is
+/// gone: evicted (`max_tracked_uploads`, which any client can fill), expired
+/// (`upload_record_ttl`) or never made here. When the bucket's rule was the same in every
+/// one of them, the upload met the rule of now when it was opened here; otherwise the
+/// completion is refused. Reloads are rare: past `KEPT` (32) versions the oldest go and
+/// every bucket counts as changed.
+#[derive(Debug, Default)]
+pub struct OpenedUnder {
+    versions: Mutex<(Vec<Arc<LiveSsec>>, bool)>,
+}
+
+impl OpenedUnder {
+    const KEPT: usize = 32;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Arc<LiveSsec>>, bool)> {
+        // Nothing here can leave the list half-changed.
+        self.versions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// An upload is being opened under `live`.
+    pub fn note(&self, live: Arc<LiveSsec>) {
+        let mut guard = self.lock();
+        let (versions, overflowed) = &mut *guard;
+        if versions.iter().any(|v| Arc::ptr_eq(v, &live)) {
+            return;
+        }
+        if versions.len() >= Self::KEPT {
+            versions.remove(0);
+            *overflowed = true;
+        }
+        versions.push(live);
+    }
+
+    /// Whether `bucket`'s rule in `now` differs from its rule in any version kept.
+    pub fn rule_changed(&self, now: &LiveSsec, bucket: &str) -> bool {
+        let current = now.policies.for_bucket(Some(bucket));
+        let guard = self.lock();
+        let (versions, overflowed) = &*guard;
+        *overflowed
+            || versions
+                .iter()
+                .any(|v| v.policies.for_bucket(Some(bucket)) != current)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +237,44 @@ mod tests {
         r.insert("b", "k", "u", Some(d(1)));
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(r.get("b", "k", "u"), Upload::Unknown);
+    }
+
+    #[test]
+    fn a_buckets_rule_changed_when_any_version_uploads_were_opened_under_differs() {
+        use crate::s3::policy::{BucketPolicies, Policy, Rule};
+        let version = |default: Policy| {
+            Arc::new(LiveSsec {
+                policies: BucketPolicies {
+                    default,
+                    rules: vec![Rule {
+                        pattern: glob::Pattern::new("kept").unwrap(),
+                        policy: Policy::Allow,
+                        allowlist: None,
+                    }],
+                },
+                unknown_uploads: None,
+            })
+        };
+        let opened = OpenedUnder::default();
+        let (allow, require) = (version(Policy::Allow), version(Policy::Require));
+        assert!(!opened.rule_changed(&require, "b"), "nothing opened yet");
+        opened.note(Arc::clone(&allow));
+        opened.note(Arc::clone(&allow));
+        assert!(!opened.rule_changed(&allow, "b"));
+        assert!(opened.rule_changed(&require, "b"));
+        assert!(
+            !opened.rule_changed(&require, "kept"),
+            "its own rule did not change"
+        );
+        opened.note(Arc::clone(&require));
+        assert!(
+            opened.rule_changed(&require, "b"),
+            "allow is still among them"
+        );
+        // Past the versions kept, every bucket counts as changed.
+        for _ in 0..OpenedUnder::KEPT {
+            opened.note(version(Policy::Require));
+        }
+        assert!(opened.rule_changed(&require, "kept"));
     }
 }

@@ -49,7 +49,6 @@ const MAX_ANSWER: usize = 64 * 1024;
 #[derive(Clone, Debug)]
 pub struct MultipartLayer {
     records: Arc<UploadRecords>,
-    opened: Arc<OpenedUnder>,
     live: Arc<ArcSwap<LiveSsec>>,
     store: Arc<LiveStore>,
     credentials: LiveCredentials,
@@ -65,9 +64,10 @@ impl MultipartLayer {
         store: Arc<LiveStore>,
         credentials: LiveCredentials,
     ) -> Self {
+        // The rules of the start count as ones uploads may have been opened under.
+        records.opened().note(live.load_full());
         Self {
             records,
-            opened: Arc::new(OpenedUnder::new(live.load_full())),
             live,
             store,
             credentials,
@@ -81,7 +81,6 @@ impl<S> Layer<S> for MultipartLayer {
         Multipart {
             inner,
             records: Arc::clone(&self.records),
-            opened: Arc::clone(&self.opened),
             live: Arc::clone(&self.live),
             store: Arc::clone(&self.store),
             credentials: Arc::clone(&self.credentials),
@@ -94,7 +93,6 @@ impl<S> Layer<S> for MultipartLayer {
 pub struct Multipart<S> {
     inner: S,
     records: Arc<UploadRecords>,
-    opened: Arc<OpenedUnder>,
     live: Arc<ArcSwap<LiveSsec>>,
     store: Arc<LiveStore>,
     credentials: LiveCredentials,
@@ -162,7 +160,7 @@ where
             return Finish::refuse(e);
         }
         if s3.op == S3Op::CreateMultipartUpload {
-            self.opened.note(self.live.load_full());
+            self.records.opened().note(self.live.load_full());
         }
         let change = match (s3.op, &s3.bucket, &s3.key, &s3.upload_id) {
             (S3Op::CreateMultipartUpload, Some(b), Some(k), _) => Change::Record(
@@ -212,7 +210,9 @@ impl<S> Multipart<S> {
                 "This proxy has no record of how the multipart upload was initiated (another replica, a restart, or too long ago), so its parts cannot be checked against the upload's key. Start the upload again.",
             )
             .with_reason(Reason::UnknownUpload)),
-            Upload::Unknown if !part && self.opened.rule_changed(&self.live.load(), bucket) => {
+            Upload::Unknown
+                if !part && self.records.opened().rule_changed(&self.live.load(), bucket) =>
+            {
                 Err(S3Error::new(
                     S3ErrorCode::InvalidRequest,
                     "This proxy has no record of how the multipart upload was initiated (another replica, a restart, or too long ago), and the bucket's rule has changed since uploads were opened here, so the upload cannot be checked against it. Abort the upload and start it again.",
@@ -230,60 +230,6 @@ impl<S> Multipart<S> {
             .unwrap_or_else(|| self.store.get().default_unknown_uploads());
         unknown == UnknownUploads::Reject
             && live.policies.for_bucket(Some(bucket)).policy != Policy::Forbid
-    }
-}
-
-/// The `[ssec]` versions this process has opened uploads under (and started with), each
-/// once, to judge the completion of an upload whose record is gone: evicted
-/// (`max_tracked_uploads`, which any client can fill), expired (`upload_record_ttl`) or
-/// never made here. When the bucket's rule was the same in every one of them, the
-/// upload met the rule of now when it was opened here; otherwise the completion is
-/// refused. Reloads are rare: past [`OpenedUnder::KEPT`] versions the oldest go and
-/// every bucket counts as changed.
-#[derive(Debug)]
-struct OpenedUnder {
-    versions: std::sync::Mutex<(Vec<Arc<LiveSsec>>, bool)>,
-}
-
-impl OpenedUnder {
-    const KEPT: usize = 32;
-
-    fn new(start: Arc<LiveSsec>) -> Self {
-        Self {
-            versions: std::sync::Mutex::new((vec![start], false)),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Arc<LiveSsec>>, bool)> {
-        // Nothing here can leave the list half-changed.
-        self.versions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// An upload is being opened under `live`.
-    fn note(&self, live: Arc<LiveSsec>) {
-        let mut guard = self.lock();
-        let (versions, overflowed) = &mut *guard;
-        if versions.iter().any(|v| Arc::ptr_eq(v, &live)) {
-            return;
-        }
-        if versions.len() >= Self::KEPT {
-            versions.remove(0);
-            *overflowed = true;
-        }
-        versions.push(live);
-    }
-
-    /// Whether `bucket`'s rule in `now` differs from its rule in any version kept.
-    fn rule_changed(&self, now: &LiveSsec, bucket: &str) -> bool {
-        let current = now.policies.for_bucket(Some(bucket));
-        let guard = self.lock();
-        let (versions, overflowed) = &*guard;
-        *overflowed
-            || versions
-                .iter()
-                .any(|v| v.policies.for_bucket(Some(bucket)) != current)
     }
 }
 
