@@ -152,40 +152,47 @@ impl UploadRecords {
 /// every bucket counts as changed.
 #[derive(Debug, Default)]
 pub struct OpenedUnder {
-    versions: Mutex<(Vec<Arc<LiveSsec>>, bool)>,
+    inner: Mutex<Versions>,
+}
+
+#[derive(Debug, Default)]
+struct Versions {
+    /// Oldest first.
+    kept: Vec<Arc<LiveSsec>>,
+    /// Some were dropped: every bucket counts as changed.
+    overflowed: bool,
 }
 
 impl OpenedUnder {
     const KEPT: usize = 32;
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Arc<LiveSsec>>, bool)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Versions> {
         // Nothing here can leave the list half-changed.
-        self.versions
+        self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// An upload is being opened under `live`.
     pub fn note(&self, live: Arc<LiveSsec>) {
-        let mut guard = self.lock();
-        let (versions, overflowed) = &mut *guard;
-        if versions.iter().any(|v| Arc::ptr_eq(v, &live)) {
+        let mut versions = self.lock();
+        if versions.kept.iter().any(|v| Arc::ptr_eq(v, &live)) {
             return;
         }
-        if versions.len() >= Self::KEPT {
-            versions.remove(0);
-            *overflowed = true;
+        if versions.kept.len() >= Self::KEPT {
+            versions.kept.remove(0);
+            versions.overflowed = true;
         }
-        versions.push(live);
+        versions.kept.push(live);
     }
 
     /// Whether `bucket`'s rule in `now` differs from its rule in any version kept.
     pub fn rule_changed(&self, now: &LiveSsec, bucket: &str) -> bool {
         let current = now.policies.for_bucket(Some(bucket));
-        let guard = self.lock();
-        let (versions, overflowed) = &*guard;
-        *overflowed
+        let versions = self.lock();
+        versions.overflowed
             || versions
+                .kept
                 .iter()
                 .any(|v| v.policies.for_bucket(Some(bucket)) != current)
     }

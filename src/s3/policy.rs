@@ -115,12 +115,12 @@ impl BucketPolicies {
 
     /// Applies the bucket's rule as it is now to the upload a CompleteMultipartUpload
     /// joins, as the proxy knows it from the upload's creation: with SSE-C (`created`
-    /// tells whether a digest is the upload's key) or without (`None`). Parts were checked under the rule of
-    /// their time; without this, an upload opened before a stricter rule was loaded
-    /// would still become an object (plaintext in a `require` bucket, SSE-C in a
-    /// `forbid` or `block_writes` one, a key since dropped from the allow-list).
-    /// `injected`: the completion carries the bucket's own key, which the upload was
-    /// checked to be under and which passes the rule.
+    /// tells whether a digest is the upload's key) or without (`None`). Parts were
+    /// checked under the rule of their time; without this, an upload opened before a
+    /// stricter rule was loaded would still become an object (plaintext in a `require`
+    /// bucket, SSE-C in a `forbid` or `block_writes` one, a key since dropped from the
+    /// allow-list). `injected`: the completion carries the bucket's own key, which the
+    /// upload was checked to be under and which passes the rule.
     pub fn enforce_completion(
         &self,
         bucket: &str,
