@@ -193,12 +193,26 @@ impl Addressing {
             }
             (None, _) => {}
         }
-        let ip = name
+        let literal = name
             .strip_prefix('[')
             .and_then(|n| n.strip_suffix(']'))
-            .unwrap_or(name)
-            .parse::<IpAddr>()
-            .is_ok();
+            .unwrap_or(name);
+        let ip = literal.parse::<IpAddr>().is_ok();
+        // RGW matches every one of its names as a suffix of any Host, an IP address
+        // included: with `1` listed, `17.0.0.1` is bucket `17.0.0` to it.
+        let under_listed = || {
+            self.path_style_hosts.iter().any(|h| {
+                literal.len() > h.len()
+                    && literal.as_bytes()[literal.len() - h.len() - 1] == b'.'
+                    && literal[literal.len() - h.len()..].eq_ignore_ascii_case(h)
+            })
+        };
+        if ip && under_listed() {
+            return Err(ambiguous(
+                REASON_HOST,
+                "The Host is an IP address that ends with a server.path_style_hosts entry; the store may read the rest of it as a bucket name.",
+            ));
+        }
         let label = !name.contains('.');
         if ip || is_listed() || (label && reading == HostReading::PathStyle) {
             return Ok(Placement::PathStyle);

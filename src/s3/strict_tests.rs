@@ -450,3 +450,26 @@ fn a_store_reading_unknown_hosts_as_buckets_gets_only_listed_single_names() {
         Placement::VirtualHosted("b")
     );
 }
+
+#[test]
+fn an_ip_address_ending_with_a_listed_host_is_refused() {
+    // RGW matches its names as suffixes of any Host: with `1` among them, `17.0.0.1` is
+    // bucket `17.0.0`; with `0.1`, bucket `17.0`.
+    for listed in ["1", "0.1", "0.0.1"] {
+        let set = addressing(&[], &[listed]);
+        for reading in [HostReading::AsBucket, HostReading::PathStyle] {
+            let e = set.place("17.0.0.1:9000", reading).unwrap_err();
+            assert_eq!(reason(&e), Some(REASON_HOST), "{listed}");
+            assert!(e.message.contains("IP address"), "{listed}");
+        }
+        assert_eq!(
+            set.place("[::1]", HostReading::AsBucket).unwrap(),
+            Placement::PathStyle
+        );
+    }
+    let own = addressing(&[], &["127.0.0.1"]);
+    assert_eq!(
+        own.place("127.0.0.1", HostReading::AsBucket).unwrap(),
+        Placement::PathStyle
+    );
+}
