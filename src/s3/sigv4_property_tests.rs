@@ -213,3 +213,73 @@ fn same_meaning(a: &Wire, b: &Wire) -> bool {
         && canonical(a).is_some()
         && canonical(a) == canonical(b)
 }
+
+/// The plain reading of an `Authorization` value that the forwarding check must agree
+/// with: lower-case the text, find every `/aws4_request` and `credential`, and read the
+/// service before the one and the scope after `=` of the other.
+fn forwarded_scope_by_text(value: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(value);
+    let lower = text.to_ascii_lowercase();
+    for (at, _) in lower.match_indices("/aws4_request") {
+        let service = text[..at].rsplit('/').next().unwrap_or_default();
+        if service != "s3" {
+            return Err(format!("service {service}"));
+        }
+    }
+    for (at, mark) in lower.match_indices("credential") {
+        let rest = text[at + mark.len()..].trim_start_matches([' ', '\t']);
+        let Some(rest) = rest.strip_prefix('=') else {
+            continue;
+        };
+        let rest = rest.trim_start_matches([' ', '\t']);
+        let end = rest.find([',', ' ', '\t']).unwrap_or(rest.len());
+        let mut parts = rest[..end].rsplit('/');
+        let (Some(_), Some(service), Some(_), Some(_)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err("format".to_owned());
+        };
+        if service != "s3" {
+            return Err(format!("scope {service}"));
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn forwarded_scope_reads_authorization_as_its_text(
+        parts in proptest::collection::vec(
+            prop_oneof![
+                Just(b"/aws4_request".to_vec()),
+                Just(b"/AWS4_Request".to_vec()),
+                Just(b"Credential".to_vec()),
+                Just(b"cREDENTIAL".to_vec()),
+                Just(b"AK/20261203/us-east-1/".to_vec()),
+                Just(b"s3".to_vec()),
+                Just(b"s3tables".to_vec()),
+                Just(b"\xc3\xa9".to_vec()),
+                Just(b"\xff".to_vec()),
+                prop::sample::select(vec![b"=".to_vec(), b" ".to_vec(), b"\t".to_vec(), b",".to_vec(), b"/".to_vec()]),
+                proptest::collection::vec(0x20u8..0x7f, 0..6),
+            ],
+            0..14,
+        )
+    ) {
+        let value = parts.concat();
+        let Ok(header) = HeaderValue::from_bytes(&value) else {
+            return Ok(());
+        };
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::AUTHORIZATION, header);
+        let ours = check_forwarded_scope(&headers, None);
+        let theirs = forwarded_scope_by_text(&value);
+        prop_assert_eq!(ours.is_ok(), theirs.is_ok(), "{:?}: {:?} / {:?}", value.escape_ascii().to_string(), ours, theirs);
+        if let (Err(ours), Err(theirs)) = (ours, theirs)
+            && let Some(service) = theirs.strip_prefix("service ")
+        {
+            let quoted = format!("\"{service}\"");
+            prop_assert!(ours.message.contains(&quoted), "{}", ours.message);
+        }
+    }
+}

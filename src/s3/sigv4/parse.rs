@@ -283,24 +283,7 @@ pub fn check_forwarded_scope(headers: &HeaderMap, query: Option<&str>) -> Result
     let mut signed = false;
     for value in headers.get_all(AUTHORIZATION) {
         signed = true;
-        let text = String::from_utf8_lossy(value.as_bytes());
-        // Found in any case; sliced from the value as sent (same length, ASCII only).
-        let lower = text.to_ascii_lowercase();
-        for (at, _) in lower.match_indices("/aws4_request") {
-            let service = text[..at].rsplit('/').next().unwrap_or_default();
-            if service != super::SERVICE {
-                return Err(wrong_service(service, Location::Header));
-            }
-        }
-        for (at, mark) in lower.match_indices("credential") {
-            let rest = text[at + mark.len()..].trim_start_matches([' ', '\t']);
-            let Some(rest) = rest.strip_prefix('=') else {
-                continue;
-            };
-            let rest = rest.trim_start_matches([' ', '\t']);
-            let end = rest.find([',', ' ', '\t']).unwrap_or(rest.len());
-            scope_names_s3(&rest[..end], Location::Header)?;
-        }
+        authorization_names_s3(value.as_bytes())?;
     }
     for pair in query.unwrap_or("").split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -322,6 +305,55 @@ pub fn check_forwarded_scope(headers: &HeaderMap, query: Option<&str>) -> Result
             "An anonymous request with the content type of AWS's JSON protocol is not an S3 operation the proxy forwards.",
         )
         .with_reason(Reason::UnknownOperation));
+    }
+    Ok(())
+}
+
+/// Every `…/<service>/aws4_request`, then every `Credential =`, in one `Authorization`
+/// value, found in any case. Read as bytes, jumping from one `/` or `c` to the next
+/// (memchr's vector search): the value is read on every forwarded request, so neither a
+/// lossy or lower-cased copy nor a substring searcher is built.
+fn authorization_names_s3(value: &[u8]) -> Result<(), S3Error> {
+    const TERMINATOR_MARK: &[u8] = b"/aws4_request";
+    const CREDENTIAL_MARK: &[u8] = b"credential";
+    for at in memchr::memchr_iter(b'/', value) {
+        let rest = &value[at..];
+        if rest
+            .get(..TERMINATOR_MARK.len())
+            .is_some_and(|m| m.eq_ignore_ascii_case(TERMINATOR_MARK))
+        {
+            let before = &value[..at];
+            let service = before
+                .iter()
+                .rposition(|&b| b == b'/')
+                .map_or(before, |slash| &before[slash + 1..]);
+            if service != super::SERVICE.as_bytes() {
+                return Err(wrong_service(
+                    &String::from_utf8_lossy(service),
+                    Location::Header,
+                ));
+            }
+        }
+    }
+    for at in memchr::memchr2_iter(b'c', b'C', value) {
+        let rest = &value[at..];
+        if rest
+            .get(..CREDENTIAL_MARK.len())
+            .is_some_and(|m| m.eq_ignore_ascii_case(CREDENTIAL_MARK))
+        {
+            let blank = |b: &u8| matches!(b, b' ' | b'\t');
+            let after = &rest[CREDENTIAL_MARK.len()..];
+            let after = &after[after.iter().take_while(|b| blank(b)).count()..];
+            let Some(after) = after.strip_prefix(b"=") else {
+                continue;
+            };
+            let after = &after[after.iter().take_while(|b| blank(b)).count()..];
+            let end = after
+                .iter()
+                .position(|&b| matches!(b, b',' | b' ' | b'\t'))
+                .unwrap_or(after.len());
+            scope_names_s3(&String::from_utf8_lossy(&after[..end]), Location::Header)?;
+        }
     }
     Ok(())
 }
