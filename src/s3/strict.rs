@@ -174,13 +174,11 @@ impl Addressing {
         let name = host_name(host)?;
         let listed = |list: &[String]| list.iter().any(|h| h.eq_ignore_ascii_case(name));
         let is_listed = || listed(&self.virtual_host_suffixes) || listed(&self.path_style_hosts);
-        let mut buckets = self.virtual_host_suffixes.iter().filter_map(|suffix| {
-            let cut = name.len().checked_sub(suffix.len() + 1)?;
-            let (bucket, rest) = name.split_at_checked(cut)?;
-            (rest.as_bytes().first() == Some(&b'.') && rest[1..].eq_ignore_ascii_case(suffix))
-                .then_some(bucket)
-                .filter(|b| !b.is_empty())
-        });
+        let mut buckets = self
+            .virtual_host_suffixes
+            .iter()
+            .filter_map(|suffix| under(name, suffix))
+            .filter(|b| !b.is_empty());
         match (buckets.next(), buckets.next()) {
             (Some(bucket), None) if is_bucket_name(bucket) && !is_listed() => {
                 return Ok(Placement::VirtualHosted(bucket));
@@ -201,11 +199,9 @@ impl Addressing {
         // RGW matches every one of its names as a suffix of any Host, an IP address
         // included: with `1` listed, `17.0.0.1` is bucket `17.0.0` to it.
         let under_listed = || {
-            self.path_style_hosts.iter().any(|h| {
-                literal.len() > h.len()
-                    && literal.as_bytes()[literal.len() - h.len() - 1] == b'.'
-                    && literal[literal.len() - h.len()..].eq_ignore_ascii_case(h)
-            })
+            self.path_style_hosts
+                .iter()
+                .any(|h| under(literal, h).is_some())
         };
         if ip && under_listed() {
             return Err(ambiguous(
@@ -228,6 +224,15 @@ impl Addressing {
             "The Host is neither in server.path_style_hosts nor under server.virtual_host_suffixes, so the proxy cannot tell whether the store reads it as a bucket name.",
         ))
     }
+}
+
+/// What comes before `.<suffix>` (any case) in `name`, or `None` when `name` does not
+/// end with it.
+fn under<'n>(name: &'n str, suffix: &str) -> Option<&'n str> {
+    let cut = name.len().checked_sub(suffix.len() + 1)?;
+    let (before, rest) = name.split_at_checked(cut)?;
+    (rest.as_bytes().first() == Some(&b'.') && rest[1..].eq_ignore_ascii_case(suffix))
+        .then_some(before)
 }
 
 /// A bucket label of a Host: lower-case only, since stores may lower-case a Host (DNS
