@@ -198,12 +198,12 @@ impl Addressing {
         let ip = literal.parse::<IpAddr>().is_ok();
         // RGW matches every one of its names as a suffix of any Host, an IP address
         // included: with `1` listed, `17.0.0.1` is bucket `17.0.0` to it.
-        let under_listed = || {
-            self.path_style_hosts
+        if ip
+            && self
+                .path_style_hosts
                 .iter()
                 .any(|h| under(literal, h).is_some())
-        };
-        if ip && under_listed() {
+        {
             return Err(ambiguous(
                 REASON_HOST,
                 "The Host is an IP address that ends with a server.path_style_hosts entry; the store may read the rest of it as a bucket name.",

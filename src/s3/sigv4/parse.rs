@@ -341,13 +341,12 @@ fn authorization_names_s3(value: &[u8]) -> Result<(), S3Error> {
             .get(..CREDENTIAL_MARK.len())
             .is_some_and(|m| m.eq_ignore_ascii_case(CREDENTIAL_MARK))
         {
-            let blank = |b: &u8| matches!(b, b' ' | b'\t');
-            let after = &rest[CREDENTIAL_MARK.len()..];
-            let after = &after[after.iter().take_while(|b| blank(b)).count()..];
+            // A header value's only whitespace is space and tab.
+            let after = rest[CREDENTIAL_MARK.len()..].trim_ascii_start();
             let Some(after) = after.strip_prefix(b"=") else {
                 continue;
             };
-            let after = &after[after.iter().take_while(|b| blank(b)).count()..];
+            let after = after.trim_ascii_start();
             let end = after
                 .iter()
                 .position(|&b| matches!(b, b',' | b' ' | b'\t'))
