@@ -1,8 +1,9 @@
 //! The keys of a DeleteObjects body through the store's key refusals
 //! (`Store::key_refusal`) before the store sees any of them: SeaweedFS deletes the parts
 //! of another client's upload (`.uploads/<upload id>/…`) named in the list, and reads
-//! `a//b` as `a/b`. Only for a store that needs it (`Store::checks_deleted_keys`); other
-//! requests pass untouched.
+//! `a//b` as `a/b`. A key with a `.` or `..` segment is refused as in a path
+//! (`strict::check_key`), rather than left to the store to refuse or resolve. Only for a
+//! store that needs it (`Store::checks_deleted_keys`); other requests pass untouched.
 //!
 //! It sits below the body checks of resign mode, so it reads the body as the store will
 //! get it (aws-chunked decoded, signature and checksum verified). The body (a key list)
@@ -24,6 +25,7 @@ use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::sigv4::Verified;
 use crate::s3::store::{LiveStore, Store};
+use crate::s3::strict;
 use crate::s3::xml::{Budget, MAX_DELETE_LIST, element_texts};
 
 /// Adds [`DeleteKeys`].
@@ -129,7 +131,12 @@ impl Hold for KeyList {
                 format!("The DeleteObjects key list {why}."),
             )
         })?;
-        match keys.iter().find_map(|key| self.store.key_refusal(key)) {
+        let refusal = |key: &String| {
+            strict::check_key(key)
+                .err()
+                .or_else(|| self.store.key_refusal(key))
+        };
+        match keys.iter().find_map(refusal) {
             Some(refusal) => Err(refusal),
             None => Ok(Bytes::from(body)),
         }

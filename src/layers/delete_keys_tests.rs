@@ -57,12 +57,38 @@ async fn a_key_in_the_uploads_folder_or_with_an_empty_segment_fails_the_body() {
         ".up<!-- -->loads/0a_1/p",
         "a//b",
     ] {
-        let body = key_list(&["fine", key]);
-        let seen = delete(Store::Seaweedfs, S3Op::DeleteObjects, &body, false).await;
-        assert!(seen.body.is_empty(), "{key}: sent");
-        let error = seen.body_error.expect("refused");
-        assert!(error.contains("SeaweedFS"), "{key}: {error}");
+        assert_refused_beside_a_fine_key(key, "SeaweedFS").await;
     }
+}
+
+/// A list of `key` after a key that passes fails whole, with a message naming `why`.
+async fn assert_refused_beside_a_fine_key(key: &str, why: &str) {
+    let body = key_list(&["fine", key]);
+    let seen = delete(Store::Seaweedfs, S3Op::DeleteObjects, &body, false).await;
+    assert!(seen.body.is_empty(), "{key}: sent");
+    let error = seen.body_error.expect("refused");
+    assert!(error.contains(why), "{key}: {error}");
+}
+
+#[tokio::test]
+async fn a_key_with_a_dot_segment_fails_the_body() {
+    for key in [
+        "..",
+        ".",
+        "../other/k",
+        "a/../../other/k",
+        "a/./b",
+        "a/..",
+        "&#46;&#46;/other/k",
+        ".<![CDATA[.]]>/other/k",
+    ] {
+        assert_refused_beside_a_fine_key(key, "segment").await;
+    }
+    // Dots that are not a whole segment are a key like any other.
+    let body = key_list(&["...", "a..b/c", ".a/b.", "a/.../b"]);
+    let seen = delete(Store::Seaweedfs, S3Op::DeleteObjects, &body, false).await;
+    assert!(seen.body_error.is_none(), "{:?}", seen.body_error);
+    assert_eq!(seen.body, body.as_bytes());
 }
 
 #[tokio::test]

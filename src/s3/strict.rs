@@ -82,8 +82,10 @@ pub fn decode(raw: &str) -> Result<String, S3Error> {
 }
 
 /// Refuses an object key with a `.` or `..` segment: some stores (and every HTTP
-/// library that cleans paths) resolve them, others keep them as part of the key.
-fn check_key(key: &str) -> Result<(), S3Error> {
+/// library that cleans paths) resolve them, others keep them as part of the key. For
+/// the keys of a path and of a copy source, and of a DeleteObjects list where the proxy
+/// reads one (`layers::delete_keys`).
+pub fn check_key(key: &str) -> Result<(), S3Error> {
     if key.split('/').any(|s| s == "." || s == "..") {
         return Err(ambiguous(
             REASON_PATH,
