@@ -643,6 +643,38 @@ async fn the_store_value_cannot_be_read_or_tested(store: Store) {
         }
     }
 
+    // Another answer format, in which no XML reader hides an ETag, is refused: RGW
+    // answers a listing in JSON (the store's value in it) for `Accept: application/json`
+    // or `?format=json`, in HTML for `text/html`. A browser's list of types and `*/*`
+    // get the XML listing, with the hidden ETag.
+    let listing = format!("{}/{bucket}?list-type=2", proxy.proxy.url());
+    let shown = hidden(&bucket, "enc", &held);
+    let shown = shown.trim_matches('"');
+    let list = async |url: &str, accept: &str| {
+        let request = support::signed(&client, "GET", url, &[("accept", accept)], Bytes::new());
+        let answer = raw.send(request).await;
+        (answer.status.as_u16(), answer.text())
+    };
+    for (url, accept) in [
+        (listing.clone(), "application/json"),
+        (listing.clone(), "text/html; charset=utf-8"),
+        (format!("{listing}&format=json"), "*/*"),
+    ] {
+        let (status, text) = list(&url, accept).await;
+        assert_eq!(status, 400, "{url} {accept}: {text}");
+        assert!(text.contains("<Code>InvalidRequest</Code>"), "{text}");
+        assert!(!text.contains(&raw_tag), "{text}");
+    }
+    for accept in [
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "*/*",
+    ] {
+        let (status, text) = list(&listing, accept).await;
+        assert_eq!(status, 200, "{accept}: {text}");
+        assert!(text.contains("<ListBucketResult"), "{accept}: {text}");
+        assert!(text.contains(shown) && !text.contains(&raw_tag), "{text}");
+    }
+
     // Loose spellings of the store's value match nothing.
     for form in [
         format!("\"{raw_tag}"),

@@ -229,6 +229,10 @@ fn refuses_queries_stores_read_differently() {
         "prefix=%",
         "prefix=a%4",
         "versionId=%zz",
+        // RGW answers in the format named: JSON or HTML, not XML.
+        "list-type=2&format=json",
+        "format=html",
+        "Format=xml",
     ] {
         let e = Query::parse(Some(raw)).err();
         assert!(
@@ -270,6 +274,15 @@ fn accepts_the_headers_clients_send() {
     ]);
     check_headers(&h).unwrap();
     check_headers(&headers(&[("connection", "close")])).unwrap();
+    // Types RGW answers XML for: lists (a browser's), XML, anything.
+    for accept in [
+        "*/*",
+        "application/xml",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "application/json, text/plain",
+    ] {
+        check_headers(&headers(&[("accept", accept)])).unwrap();
+    }
 }
 
 #[test]
@@ -373,6 +386,14 @@ fn refuses_headers_stores_read_differently() {
         (&[("content-type", "a/b ")], REASON_HEADER),
         (
             &[("x-amz-meta-a", "1"), ("x-amz-meta-a", " 2")],
+            REASON_HEADER,
+        ),
+        // RGW answers JSON or HTML for these; a repeat is read too.
+        (&[("accept", "application/json")], REASON_HEADER),
+        (&[("accept", "text/html")], REASON_HEADER),
+        (&[("accept", "Application/JSON ;q=1")], REASON_HEADER),
+        (
+            &[("accept", "*/*"), ("accept", "text/html;level=1")],
             REASON_HEADER,
         ),
     ];

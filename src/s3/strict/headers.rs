@@ -70,7 +70,8 @@ const HOP_BY_HOP: [&str; 7] = [
 /// an S3 field (`x-amz-*`, `content-*`, `authorization`, `host`, `expect`: it would be
 /// validated, then removed as hop-by-hop),
 /// an `x-amz-copy-source` whose bucket is encoded, a store's own fields
-/// (`Seaweed-*`, `X-SeaweedFS-*`), and a `Trailer` field.
+/// (`Seaweed-*`, `X-SeaweedFS-*`), an `Accept` asking for JSON or HTML, and a `Trailer`
+/// field.
 ///
 /// `Trailer` announces HTTP trailer fields after a chunked body. S3 gives them no
 /// meaning (SDKs send a trailing checksum inside the aws-chunked body, named by
@@ -98,6 +99,12 @@ pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
                 format!(
                     "The header {n} has a value that begins or ends with whitespace; stores differ on whether they trim it."
                 ),
+            ));
+        }
+        if name == http::header::ACCEPT && asks_another_format(value.as_bytes()) {
+            return Err(ambiguous(
+                REASON_HEADER,
+                "The Accept header asks for another answer format than XML, which some stores (Ceph RGW: JSON or HTML) then use; S3 answers in XML only.",
             ));
         }
         if previous == Some(name) {
@@ -140,6 +147,18 @@ pub fn check_headers(headers: &HeaderMap) -> Result<(), S3Error> {
         check_copy_source(source.as_bytes())?;
     }
     Ok(())
+}
+
+/// Whether an `Accept` value makes Ceph RGW answer other than XML: RGW reads the value
+/// up to its first `;` and answers JSON for `application/json` and HTML for
+/// `text/html` (`RGWHandler_REST::allocate_formatter`), bodies the proxy's XML readers
+/// (ETags, listings, errors) would pass on unread. Read here without case and blanks, so
+/// a variant another version might take is refused too; a list of types (a browser's
+/// `text/html,…`) is not one RGW takes.
+fn asks_another_format(value: &[u8]) -> bool {
+    let media = value.split(|&b| b == b';').next().unwrap_or_default();
+    let media = media.trim_ascii();
+    media.eq_ignore_ascii_case(b"application/json") || media.eq_ignore_ascii_case(b"text/html")
 }
 
 /// SeaweedFS's own request fields, which it reads from clients too: a client's

@@ -106,6 +106,14 @@ impl<'a> Query<'a> {
                 "A query parameter is repeated; stores differ on which value counts.",
             ));
         }
+        // Ceph RGW answers in the format this names (`json`, `html`); the proxy reads, and
+        // S3 answers, XML only.
+        if name.eq_ignore_ascii_case("format") {
+            return Err(ambiguous(
+                REASON_QUERY,
+                "The format parameter selects another answer format on some stores (Ceph RGW: JSON or HTML); S3 answers in XML only.",
+            ));
+        }
         let lower = |prefix: &str| {
             name.get(..prefix.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
