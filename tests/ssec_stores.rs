@@ -568,6 +568,14 @@ async fn store_errors_are_aws_shaped(store: Store, mode: Mode) {
     // which AWS tells apart (403 and 400): the proxy does not guess (README).
     let head = if e.store.name == "GARAGE" { 400 } else { 403 };
     assert_eq!(failure(&err).0, head, "HEAD with the wrong key");
+    // Nothing of the object: SeaweedFS's own 403 carries its ETag (the plaintext's MD5)
+    // and Last-Modified.
+    let aws_sdk_s3::error::SdkError::ServiceError(refused) = &err else {
+        panic!("{err:?}");
+    };
+    for name in ["etag", "last-modified"] {
+        assert!(refused.raw().headers().get(name).is_none(), "{name}");
+    }
 }
 
 /// ETags in headers and XML are canonical; RGW's empty CompleteMultipartUpload ETag is

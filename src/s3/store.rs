@@ -571,8 +571,10 @@ impl Store {
             (Self::Rgw, true, 400, Some("InvalidArgument")) if message == Some(md5_text) => {
                 Some(ssec::wrong_key())
             }
-            // SeaweedFS says 403 "Access Denied." for the wrong key.
-            (Self::Seaweedfs, true, 403, Some("AccessDenied")) => Some(ssec::wrong_key()),
+            // SeaweedFS says 403 "Access Denied." for the wrong key; its HEAD (no body to
+            // read) says 403 too, with the object's ETag and Last-Modified, which AWS's
+            // bare 403 does not carry.
+            (Self::Seaweedfs, true, 403, Some("AccessDenied") | None) => Some(ssec::wrong_key()),
             // No key for an SSE-C object (spec S1).
             (Self::Rgw | Self::Seaweedfs, false, 400, Some("InvalidArgument"))
                 if message.is_some_and(|m| m.starts_with("Requests specifying Server Side Encryption with Customer provided keys must provide")) =>

@@ -214,6 +214,13 @@ fn translates_store_wording_to_aws() {
         )
         .unwrap();
     assert_eq!(sw.message, ssec::wrong_key().message);
+    let head = Store::Seaweedfs.translate(S3Op::HeadObject, true, 403, None, None);
+    assert_eq!(head.map(|e| e.message), Some(ssec::wrong_key().message));
+    assert!(
+        Store::Seaweedfs
+            .translate(S3Op::HeadObject, false, 403, None, None)
+            .is_none()
+    );
     let no_key = Store::Seaweedfs
         .translate(
             S3Op::GetObject,
