@@ -539,6 +539,15 @@ async fn store_errors_are_aws_shaped(store: Store, mode: Mode) {
         (400, "InvalidRequest".to_owned()),
         "no key: spec S1"
     );
+    let err = lax
+        .head_object()
+        .bucket(&e.bucket)
+        .key("o")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&err).0, 400, "HEAD without a key");
+    assert_shows_nothing_of_the_object(&err);
     let err = keyed!(e.c.get_object().bucket(&e.bucket).key("o"), k2)
         .send()
         .await
@@ -568,9 +577,15 @@ async fn store_errors_are_aws_shaped(store: Store, mode: Mode) {
     // which AWS tells apart (403 and 400): the proxy does not guess (README).
     let head = if e.store.name == "GARAGE" { 400 } else { 403 };
     assert_eq!(failure(&err).0, head, "HEAD with the wrong key");
-    // Nothing of the object: SeaweedFS's own 403 carries its ETag (the plaintext's MD5)
-    // and Last-Modified.
-    let aws_sdk_s3::error::SdkError::ServiceError(refused) = &err else {
+    assert_shows_nothing_of_the_object(&err);
+}
+
+/// A refused read shows nothing of the object: SeaweedFS's own answers to a HEAD with
+/// the wrong key or none carry its ETag (the plaintext's MD5) and Last-Modified.
+fn assert_shows_nothing_of_the_object<E: std::fmt::Debug>(
+    err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) {
+    let aws_sdk_s3::error::SdkError::ServiceError(refused) = err else {
         panic!("{err:?}");
     };
     for name in ["etag", "last-modified"] {

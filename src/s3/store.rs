@@ -573,7 +573,7 @@ impl Store {
             }
             // SeaweedFS says 403 "Access Denied." for the wrong key; its HEAD (no body to
             // read) says 403 too, with the object's ETag and Last-Modified, which AWS's
-            // bare 403 does not carry.
+            // bare answer does not carry (the same for no key, below).
             (Self::Seaweedfs, true, 403, Some("AccessDenied") | None) => Some(ssec::wrong_key()),
             // No key for an SSE-C object (spec S1).
             (Self::Rgw | Self::Seaweedfs, false, 400, Some("InvalidArgument"))
@@ -581,6 +581,9 @@ impl Store {
             {
                 Some(ssec::object_encrypted())
             }
+            // SeaweedFS's HEAD without a key says 400, with the object's ETag and
+            // Last-Modified.
+            (Self::Seaweedfs, false, 400, None) => Some(ssec::object_encrypted()),
             // Garage says 400 InvalidRequest for all three, in words of its own (spec
             // S1, S2, S4). Its HEAD answers are a bare 400 for both S2 and S4, which
             // AWS tells apart (403, 400): those stay as the store sent them.

@@ -221,6 +221,8 @@ fn translates_store_wording_to_aws() {
             .translate(S3Op::HeadObject, false, 403, None, None)
             .is_none()
     );
+    let head = Store::Seaweedfs.translate(S3Op::HeadObject, false, 400, None, None);
+    assert_eq!(head.map(|e| e.code), Some(S3ErrorCode::InvalidRequest));
     let no_key = Store::Seaweedfs
         .translate(
             S3Op::GetObject,
