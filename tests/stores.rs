@@ -1009,3 +1009,135 @@ async fn requests_that_are_not_s3_operations_are_refused_in_passthrough() {
         assert!(metrics.contains(line), "{metrics}");
     }
 }
+
+/// Bucket configurations a store does not implement, which it reads as the bucket's
+/// own requests. The positive controls, sent to the store directly: RGW (and Garage,
+/// for `metadataTable`) answers the GET with a listing, store ETags and all (past opaque
+/// ETags); a DELETE deletes the (empty) bucket; SeaweedFS and RGW answer a PUT of one
+/// for a missing bucket by creating it. S3 has no DELETE of some configurations at all
+/// (`versioning`), which every store here reads as a DeleteBucket. Through the proxy,
+/// each is refused (`501`) before the store, and the bucket stays.
+async fn unread_bucket_configurations_are_refused(store: &Store, unread: &str) {
+    let proxy = proxy_for(store, Route::Http);
+    let raw = RawClient::new(&proxy.pki.ca_pem, false);
+    let direct = direct_client(store);
+    let send = async |base: &str, method: &str, path: &str| {
+        let url = format!("{base}{path}");
+        raw.send(support::signed(store, method, &url, &[], Bytes::new()))
+            .await
+    };
+    let exists = async |bucket: &str| direct.head_bucket().bucket(bucket).send().await.is_ok();
+
+    // Controls, directly.
+    let listed = bucket_name("cfl");
+    direct.create_bucket().bucket(&listed).send().await.unwrap();
+    direct
+        .put_object()
+        .bucket(&listed)
+        .key("o")
+        .body(ByteStream::from_static(b"plain"))
+        .send()
+        .await
+        .unwrap();
+    let control = send(
+        &store.http,
+        "GET",
+        &format!("/{listed}?{unread}&list-type=2"),
+    )
+    .await;
+    let text = control.text();
+    let lists = text.contains("<ListBucketResult");
+    if store.name != "SEAWEEDFS" || unread == "metadataTable" {
+        assert!(lists, "control: GET ?{unread} lists the bucket: {text}");
+        eprintln!(
+            "EVIDENCE {}: GET ?{unread} directly -> a listing",
+            store.name
+        );
+    }
+    let created = bucket_name("cfc");
+    let control = send(&store.http, "PUT", &format!("/{created}?{unread}")).await;
+    if store.name != "GARAGE" || unread == "metadataTable" {
+        assert!(
+            exists(&created).await,
+            "control: PUT ?{unread} creates the bucket: {}",
+            control.text()
+        );
+        eprintln!(
+            "EVIDENCE {}: PUT ?{unread} directly -> bucket created",
+            store.name
+        );
+    } else {
+        direct
+            .create_bucket()
+            .bucket(&created)
+            .send()
+            .await
+            .unwrap();
+    }
+    let control = send(&store.http, "DELETE", &format!("/{created}?{unread}")).await;
+    assert!(
+        !exists(&created).await,
+        "control: DELETE ?{unread} deletes the bucket: {}",
+        control.text()
+    );
+    // S3 has no DELETE ?versioning: RGW and SeaweedFS delete the bucket (SeaweedFS even
+    // one that holds objects), Garage refuses it.
+    let versioned = bucket_name("cfv");
+    direct
+        .create_bucket()
+        .bucket(&versioned)
+        .send()
+        .await
+        .unwrap();
+    let control = send(&store.http, "DELETE", &format!("/{versioned}?versioning")).await;
+    let gone = !exists(&versioned).await;
+    assert_eq!(gone, store.name != "GARAGE", "control: {}", control.text());
+    eprintln!(
+        "EVIDENCE {}: DELETE ?{unread} directly -> DeleteBucket; DELETE ?versioning -> {}",
+        store.name,
+        if gone { "DeleteBucket" } else { "refused" }
+    );
+
+    // Through the proxy.
+    let empty = bucket_name("cfe");
+    direct.create_bucket().bucket(&empty).send().await.unwrap();
+    let missing = bucket_name("cfm");
+    for (method, path) in [
+        ("GET", format!("/{listed}?{unread}")),
+        ("GET", format!("/{listed}?{unread}&list-type=2")),
+        ("PUT", format!("/{missing}?{unread}")),
+        ("DELETE", format!("/{empty}?{unread}")),
+        ("DELETE", format!("/{empty}?versioning")),
+        ("PUT", format!("/{missing}?location")),
+    ] {
+        let refused = send(&proxy.url(), method, &path).await;
+        assert_eq!(refused.status, 501, "{method} {path}: {}", refused.text());
+        let text = refused.text();
+        assert!(text.contains("<Code>NotImplemented</Code>"), "{text}");
+        assert!(!text.contains("<ETag>"), "{text}");
+    }
+    assert!(exists(&empty).await);
+    assert!(!exists(&missing).await);
+    // What the store implements still passes.
+    let versioning = send(&proxy.url(), "GET", &format!("/{listed}?versioning")).await;
+    assert_eq!(versioning.status, 200, "{}", versioning.text());
+    assert!(versioning.text().contains("VersioningConfiguration"));
+}
+
+#[tokio::test]
+async fn rgw_unread_bucket_configurations_are_refused() {
+    let store = require_store!(rgw);
+    unread_bucket_configurations_are_refused(&store, "encryption").await;
+}
+
+#[tokio::test]
+async fn seaweedfs_unread_bucket_configurations_are_refused() {
+    let store = require_store!(seaweedfs);
+    unread_bucket_configurations_are_refused(&store, "metadataTable").await;
+}
+
+#[tokio::test]
+async fn garage_unread_bucket_configurations_are_refused() {
+    let store = require_store!(garage);
+    unread_bucket_configurations_are_refused(&store, "metadataTable").await;
+}

@@ -127,6 +127,37 @@ impl BucketSub {
         Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
     }
 
+    /// Whether S3 has a `PUT /bucket?<sub>` for it: not `location`, `policyStatus` or
+    /// `metadataTable` (created by a POST). Stores read the others as a CreateBucket.
+    fn has_put(self) -> bool {
+        !matches!(
+            self,
+            Self::Location | Self::PolicyStatus | Self::MetadataTable
+        )
+    }
+
+    /// Whether S3 has a `DELETE /bucket?<sub>` for it. Stores read the others (and some
+    /// they do not implement) as a DeleteBucket.
+    fn has_delete(self) -> bool {
+        matches!(
+            self,
+            Self::Analytics
+                | Self::Cors
+                | Self::Encryption
+                | Self::IntelligentTiering
+                | Self::Inventory
+                | Self::Lifecycle
+                | Self::MetadataTable
+                | Self::Metrics
+                | Self::OwnershipControls
+                | Self::Policy
+                | Self::PublicAccessBlock
+                | Self::Replication
+                | Self::Tagging
+                | Self::Website
+        )
+    }
+
     /// The subresource as spelled in the query string.
     pub fn as_str(self) -> &'static str {
         Self::ALL
@@ -339,8 +370,18 @@ fn bucket_op(target: &Target<'_>, params: &Query<'_>) -> S3Op {
         Method::PUT if sub.is_none() && !params.names().iter().all(|n| is_auth_param(n)) => {
             S3Op::Unknown
         }
-        Method::PUT => sub.map_or(S3Op::CreateBucket, S3Op::PutBucketConfig),
-        Method::DELETE => sub.map_or(S3Op::DeleteBucket, S3Op::DeleteBucketConfig),
+        // A configuration S3 cannot set or delete this way is no S3 operation: SeaweedFS,
+        // RGW and Garage read `DELETE ?versioning` as a DeleteBucket.
+        Method::PUT => match sub {
+            None => S3Op::CreateBucket,
+            Some(sub) if sub.has_put() => S3Op::PutBucketConfig(sub),
+            Some(_) => S3Op::Unknown,
+        },
+        Method::DELETE => match sub {
+            None => S3Op::DeleteBucket,
+            Some(sub) if sub.has_delete() => S3Op::DeleteBucketConfig(sub),
+            Some(_) => S3Op::Unknown,
+        },
         Method::POST if params.has("delete") => S3Op::DeleteObjects,
         Method::POST if target.is_form && !params.has_selector() => S3Op::PostObject,
         Method::OPTIONS => S3Op::CorsPreflight,

@@ -568,6 +568,48 @@ const ROWS: &[(
         Some("b"),
         None,
     ),
+    // S3 has no DELETE of these, nor a PUT of those; stores read them as a DeleteBucket
+    // or a CreateBucket.
+    (
+        "DELETE",
+        "s3.example.com",
+        "/b?versioning",
+        false,
+        false,
+        S3Op::Unknown,
+        Some("b"),
+        None,
+    ),
+    (
+        "DELETE",
+        "s3.example.com",
+        "/b?acl",
+        false,
+        false,
+        S3Op::Unknown,
+        Some("b"),
+        None,
+    ),
+    (
+        "PUT",
+        "s3.example.com",
+        "/b?location",
+        false,
+        false,
+        S3Op::Unknown,
+        Some("b"),
+        None,
+    ),
+    (
+        "PUT",
+        "s3.example.com",
+        "/b?metadataTable",
+        false,
+        false,
+        S3Op::Unknown,
+        Some("b"),
+        None,
+    ),
     // Virtual-hosted style.
     (
         "GET",

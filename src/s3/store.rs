@@ -6,7 +6,7 @@
 use http::{HeaderMap, Method};
 
 use super::error::{Reason, S3Error, S3ErrorCode};
-use super::op::S3Op;
+use super::op::{BucketSub, S3Op};
 use super::ssec::{self, Checked};
 use super::strict::HostReading;
 
@@ -358,6 +358,32 @@ impl Store {
             {
                 "SeaweedFS 4.48 writes undecryptable data when a copy from an SSE-C source to a plain destination has the wrong key; copy to an SSE-C destination instead"
             }
+            // Bucket configurations a store does not implement: it reads the request as
+            // the bucket's own (a listing, with the store's ETags, past opaque mode).
+            (
+                Self::Rgw,
+                S3Op::GetBucketConfig(sub)
+                | S3Op::PutBucketConfig(sub)
+                | S3Op::DeleteBucketConfig(sub),
+            ) if RGW_UNREAD_CONFIGS.contains(&sub) => {
+                "Ceph RGW 16.2 does not implement this bucket configuration and reads the request as a ListObjects, CreateBucket or DeleteBucket"
+            }
+            (Self::Seaweedfs, S3Op::PutBucketConfig(sub) | S3Op::DeleteBucketConfig(sub))
+                if SEAWEEDFS_UNREAD_CONFIGS.contains(&sub) =>
+            {
+                "SeaweedFS 4.48 does not implement this bucket configuration and reads a PUT or DELETE of it as a CreateBucket or DeleteBucket"
+            }
+            (Self::Seaweedfs, S3Op::GetBucketConfig(BucketSub::MetadataTable)) => {
+                "SeaweedFS 4.48 does not implement the bucket's metadataTable configuration and reads a GET of it with listing parameters as a ListObjectsV2"
+            }
+            (
+                Self::Garage,
+                S3Op::GetBucketConfig(BucketSub::MetadataTable)
+                | S3Op::PutBucketConfig(BucketSub::MetadataTable)
+                | S3Op::DeleteBucketConfig(BucketSub::MetadataTable),
+            ) => {
+                "Garage 2.5 does not implement the bucket's metadataTable configuration and reads the request as a ListObjects, CreateBucket or DeleteBucket"
+            }
             // No store here has RenameObject; RGW 16.2 stores the body as a PutObject.
             (_, S3Op::RenameObject) => {
                 "RenameObject is not implemented by the supported stores (Ceph RGW 16.2 stores the request body as a PutObject)"
@@ -608,6 +634,35 @@ impl Store {
         }
     }
 }
+
+/// Bucket configurations Ceph RGW 16.2 answers as the bucket itself: a GET as a
+/// ListObjects, a PUT as a CreateBucket, a DELETE as a DeleteBucket (seen on the store).
+const RGW_UNREAD_CONFIGS: [BucketSub; 8] = [
+    BucketSub::Accelerate,
+    BucketSub::Analytics,
+    BucketSub::Encryption,
+    BucketSub::IntelligentTiering,
+    BucketSub::Inventory,
+    BucketSub::MetadataTable,
+    BucketSub::Metrics,
+    BucketSub::OwnershipControls,
+];
+
+/// Bucket configurations SeaweedFS 4.48 answers a PUT of as a CreateBucket and a DELETE
+/// of as a DeleteBucket (seen on the store; of their GETs, only `metadataTable`'s with
+/// `list-type=2` answers a listing).
+const SEAWEEDFS_UNREAD_CONFIGS: [BucketSub; 10] = [
+    BucketSub::Accelerate,
+    BucketSub::Analytics,
+    BucketSub::IntelligentTiering,
+    BucketSub::Inventory,
+    BucketSub::Logging,
+    BucketSub::MetadataTable,
+    BucketSub::Metrics,
+    BucketSub::Notification,
+    BucketSub::Replication,
+    BucketSub::Website,
+];
 
 /// A store recognised from an answer of its own: which one, and what gave it away.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -54,6 +54,67 @@ fn refuses_what_each_store_gets_wrong() {
         (Store::Generic, RenameObject, checked(None, None), true),
         (Store::Minio, RenameObject, checked(None, None), true),
         (Store::Garage, RenameObject, checked(None, None), true),
+        // Bucket configurations read as the bucket's own requests.
+        (
+            Store::Rgw,
+            GetBucketConfig(BucketSub::Encryption),
+            checked(None, None),
+            true,
+        ),
+        (
+            Store::Rgw,
+            DeleteBucketConfig(BucketSub::Metrics),
+            checked(None, None),
+            true,
+        ),
+        (
+            Store::Rgw,
+            GetBucketConfig(BucketSub::Versioning),
+            checked(None, None),
+            false,
+        ),
+        (
+            Store::Seaweedfs,
+            PutBucketConfig(BucketSub::Website),
+            checked(None, None),
+            true,
+        ),
+        (
+            Store::Seaweedfs,
+            GetBucketConfig(BucketSub::Website),
+            checked(None, None),
+            false,
+        ),
+        (
+            Store::Seaweedfs,
+            GetBucketConfig(BucketSub::MetadataTable),
+            checked(None, None),
+            true,
+        ),
+        (
+            Store::Seaweedfs,
+            PutBucketConfig(BucketSub::Cors),
+            checked(None, None),
+            false,
+        ),
+        (
+            Store::Garage,
+            GetBucketConfig(BucketSub::MetadataTable),
+            checked(None, None),
+            true,
+        ),
+        (
+            Store::Garage,
+            DeleteBucketConfig(BucketSub::Website),
+            checked(None, None),
+            false,
+        ),
+        (
+            Store::Generic,
+            GetBucketConfig(BucketSub::Encryption),
+            checked(None, None),
+            false,
+        ),
     ];
     for (store, op, c, refused) in rows {
         let got = store.refusal(op, &c, false);
