@@ -220,9 +220,14 @@ impl Opaque {
         } else {
             s3.and_then(|s| s.key.as_deref())
         };
+        // A bucket configuration too: a store that does not implement one may answer
+        // it with a listing (RGW 16.2; `Store::refusal` refuses those it knows).
         let listing = matches!(
             op,
-            S3Op::ListObjects | S3Op::ListObjectsV2 | S3Op::ListObjectVersions
+            S3Op::ListObjects
+                | S3Op::ListObjectsV2
+                | S3Op::ListObjectVersions
+                | S3Op::GetBucketConfig(_)
         )
         .then(|| {
             (
@@ -384,7 +389,9 @@ fn canonicalize<RB>(
             },
         );
     }
-    let rewriter = match xml_etags(op) {
+    // Opaque mode reads every bucket configuration's answer as a listing could be.
+    let hidden_config = matches!(op, S3Op::GetBucketConfig(_)) && etags.is_some();
+    let rewriter = match xml_etags(op).or(hidden_config.then_some(true)) {
         Some(quoted) if parts.status.is_success() => {
             let mut rewriter = EtagRewriter::new(quoted);
             rewriter.replace_empty_with(tap.and_then(PartTap::result));

@@ -34,6 +34,11 @@ impl Resign {
 
     /// [`Resign::start`] with `extra` tables appended to the configuration.
     pub fn start_with(store: &Store, extra: &str) -> Self {
+        Self::start_as(store, &store_kind(store), extra)
+    }
+
+    /// [`Resign::start_with`] with `kind` (`store = "…"`) in place of the store's own.
+    pub fn start_as(store: &Store, kind: &str, extra: &str) -> Self {
         let (mut tables, secrets) = resign_tables_with(
             store,
             &[
@@ -43,7 +48,7 @@ impl Resign {
             &[APP],
         );
         // RGW takes SSE-C over plain HTTP only from a proxy it trusts to have had TLS.
-        let mut upstream = store_kind(store);
+        let mut upstream = kind.to_owned();
         if store.name == "RGW" {
             upstream.push_str("\nforwarded_proto = true");
         }
