@@ -128,7 +128,7 @@ impl BucketSub {
     }
 
     /// Whether S3 has a `PUT /bucket?<sub>` for it: not `location`, `policyStatus` or
-    /// `metadataTable` (created by a POST). Stores read the others as a CreateBucket.
+    /// `metadataTable` (created by a POST), a PUT of which stores read as a CreateBucket.
     fn has_put(self) -> bool {
         !matches!(
             self,

@@ -325,7 +325,8 @@ impl Store {
     }
 
     /// A request this store is known to mishandle in a way that leaves plaintext or
-    /// undecryptable data: refused before it reaches the store. `resign`: the proxy can
+    /// undecryptable data, or to read as another operation (a bucket configuration it
+    /// does not implement): refused before it reaches the store. `resign`: the proxy can
     /// make requests of its own, and performs the copies of [`Store::copy_plan`] itself.
     pub fn refusal(self, op: S3Op, checked: &Checked, resign: bool) -> Option<S3Error> {
         if resign && self.copy_plan(op, checked) != CopyPlan::Native {
