@@ -199,16 +199,24 @@ impl Addressing {
             .unwrap_or(name);
         let ip = literal.parse::<IpAddr>().is_ok();
         // RGW matches every one of its names as a suffix of any Host, an IP address
-        // included: with `1` listed, `17.0.0.1` is bucket `17.0.0` to it.
-        if ip
-            && self
-                .path_style_hosts
+        // included: with `1` listed, `17.0.0.1` is bucket `17.0.0` to it. It tries its
+        // names in sorted order, so a listed name under another one is a bucket too:
+        // with `example.com` listed, `s3.example.com` is bucket `s3`.
+        let under_listed = || {
+            self.path_style_hosts
                 .iter()
                 .any(|h| under(literal, h).is_some())
-        {
+        };
+        if ip && under_listed() {
             return Err(ambiguous(
                 REASON_HOST,
                 "The Host is an IP address that ends with a server.path_style_hosts entry; the store may read the rest of it as a bucket name.",
+            ));
+        }
+        if is_listed() && under_listed() {
+            return Err(ambiguous(
+                REASON_HOST,
+                "The Host is listed but also ends with another server.path_style_hosts entry; the store may read the rest of it as a bucket name.",
             ));
         }
         let label = !name.contains('.');

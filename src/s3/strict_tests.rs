@@ -473,6 +473,27 @@ fn a_store_reading_unknown_hosts_as_buckets_gets_only_listed_single_names() {
 }
 
 #[test]
+fn a_listed_host_under_another_listed_host_is_refused() {
+    // RGW tries its names in sorted order: with `example.com` among them,
+    // `s3.example.com` is bucket `s3`, listed or not.
+    for (listed, host) in [
+        (["example.com", "s3.example.com"], "s3.example.com:8443"),
+        (["s3.example.com", "t.s3.example.com"], "t.s3.example.com"),
+    ] {
+        let set = addressing(&[], &listed);
+        for reading in [HostReading::AsBucket, HostReading::PathStyle] {
+            let e = set.place(host, reading).unwrap_err();
+            assert_eq!(reason(&e), Some(REASON_HOST), "{host}");
+            assert!(e.message.contains("another"), "{host}");
+        }
+        assert_eq!(
+            set.place(listed[0], HostReading::AsBucket).unwrap(),
+            Placement::PathStyle
+        );
+    }
+}
+
+#[test]
 fn an_ip_address_ending_with_a_listed_host_is_refused() {
     // RGW matches its names as suffixes of any Host: with `1` among them, `17.0.0.1` is
     // bucket `17.0.0`; with `0.1`, bucket `17.0`.
