@@ -1046,34 +1046,25 @@ async fn unread_bucket_configurations_are_refused(store: &Store, unread: &str) {
     )
     .await;
     let text = control.text();
-    let lists = text.contains("<ListBucketResult");
-    if store.name != "SEAWEEDFS" || unread == "metadataTable" {
-        assert!(lists, "control: GET ?{unread} lists the bucket: {text}");
-        eprintln!(
-            "EVIDENCE {}: GET ?{unread} directly -> a listing",
-            store.name
-        );
-    }
+    assert!(
+        text.contains("<ListBucketResult"),
+        "control: GET ?{unread} lists the bucket: {text}"
+    );
+    eprintln!(
+        "EVIDENCE {}: GET ?{unread} directly -> a listing",
+        store.name
+    );
     let created = bucket_name("cfc");
     let control = send(&store.http, "PUT", &format!("/{created}?{unread}")).await;
-    if store.name != "GARAGE" || unread == "metadataTable" {
-        assert!(
-            exists(&created).await,
-            "control: PUT ?{unread} creates the bucket: {}",
-            control.text()
-        );
-        eprintln!(
-            "EVIDENCE {}: PUT ?{unread} directly -> bucket created",
-            store.name
-        );
-    } else {
-        direct
-            .create_bucket()
-            .bucket(&created)
-            .send()
-            .await
-            .unwrap();
-    }
+    assert!(
+        exists(&created).await,
+        "control: PUT ?{unread} creates the bucket: {}",
+        control.text()
+    );
+    eprintln!(
+        "EVIDENCE {}: PUT ?{unread} directly -> bucket created",
+        store.name
+    );
     let control = send(&store.http, "DELETE", &format!("/{created}?{unread}")).await;
     assert!(
         !exists(&created).await,
