@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod aws_chunked;
+pub mod bucket_delete;
 pub mod buffered;
 pub mod classify;
 pub mod copy;

@@ -11,6 +11,7 @@ use crate::config::{AuthMode, LiveSsec, RestartOnly as Config};
 use crate::credentials::LiveCredentials;
 use crate::layers::auth::{Auth, AuthLayer};
 use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
+use crate::layers::bucket_delete::{BucketDelete, BucketDeleteLayer};
 use crate::layers::classify::{Classify, ClassifyLayer, ClassifySettings};
 use crate::layers::copy::{SsecCopy, SsecCopyLayer};
 use crate::layers::delete_keys::{DeleteKeys, DeleteKeysLayer};
@@ -44,12 +45,14 @@ pub type ProxyService = SetSensitiveRequestHeaders<
                                 Ssec<
                                     Multipart<
                                         SsecCopy<
-                                            StoreErrors<
-                                                Etag<
-                                                    AwsChunked<
-                                                        Payload<
-                                                            EtagReveal<
-                                                                DeleteKeys<Resign<Upstream>>,
+                                            BucketDelete<
+                                                StoreErrors<
+                                                    Etag<
+                                                        AwsChunked<
+                                                            Payload<
+                                                                EtagReveal<
+                                                                    DeleteKeys<Resign<Upstream>>,
+                                                                >,
                                                             >,
                                                         >,
                                                     >,
@@ -153,6 +156,9 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
                 path_style_hosts: config.server.path_style_hosts.clone(),
             },
         ))
+        // Resign mode: a DeleteBucket looks first on stores that delete a bucket with
+        // objects in it (its listing goes through the layers below like any request).
+        .layer(BucketDeleteLayer::new(Arc::clone(&store)))
         // Store errors in AWS's words.
         .layer(StoreErrorsLayer::new(Arc::clone(&store)))
         // Canonical ETags in headers and XML bodies; opaque mode hides them, and reveals

@@ -19,7 +19,7 @@ use support::resign::{APP, APP_SECRET, Resign, SCOPED, SCOPED_SECRET, exists};
 use support::s3::{Key, crc32_base64, data, failure, object_names};
 use support::{
     Proxy, ProxyOptions, RawClient, Store, bucket_name, resign_tables, s3_client, signed,
-    signed_for, xml_code,
+    signed_for, store_kind, xml_code,
 };
 
 /// The SDK's defaults through the proxy with the proxy's credentials: SSE-C objects
@@ -382,6 +382,110 @@ async fn odd_keys_round_trip_exactly(store: Store) {
     assert_eq!(listed, expected);
 }
 
+/// A DeleteBucket of a bucket holding an object, or only a version and a delete marker,
+/// is S3's `409 BucketNotEmpty` on every store, and leaves them at the store (SeaweedFS
+/// deletes them itself: the proxy lists first); an emptied bucket is deleted. Through a
+/// proxy that knows nothing of the store (`generic`) as well.
+async fn a_bucket_that_holds_objects_is_not_deleted(store: Store) {
+    for kind in [store_kind(&store), "store = \"generic\"".to_owned()] {
+        let r = Resign::start_as(&store, &kind, "");
+        let c = r.client(APP, APP_SECRET);
+        let direct = r.direct();
+        let bucket = bucket_name("resign-delete");
+        c.create_bucket().bucket(&bucket).send().await.unwrap();
+        c.put_object()
+            .bucket(&bucket)
+            .key("kept")
+            .body(ByteStream::from_static(b"kept"))
+            .send()
+            .await
+            .unwrap();
+        let refused = |e: &aws_sdk_s3::error::SdkError<_, _>| failure(e);
+        let err = c.delete_bucket().bucket(&bucket).send().await.unwrap_err();
+        assert_eq!(refused(&err), (409, "BucketNotEmpty".to_owned()), "{kind}");
+        assert!(exists(&direct, &bucket, "kept").await, "{kind}");
+
+        // Only a version and a delete marker left, where the store keeps versions.
+        let versioned = store.name != "GARAGE";
+        if versioned {
+            direct
+                .put_bucket_versioning()
+                .bucket(&bucket)
+                .versioning_configuration(
+                    aws_sdk_s3::types::VersioningConfiguration::builder()
+                        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            c.put_object()
+                .bucket(&bucket)
+                .key("versioned")
+                .body(ByteStream::from_static(b"v"))
+                .send()
+                .await
+                .unwrap();
+            c.delete_object()
+                .bucket(&bucket)
+                .key("versioned")
+                .send()
+                .await
+                .unwrap();
+        }
+        c.delete_object()
+            .bucket(&bucket)
+            .key("kept")
+            .send()
+            .await
+            .unwrap();
+        if versioned {
+            // A version of `kept`, a version and a delete marker of `versioned`, and
+            // `kept`'s own delete marker.
+            let err = c.delete_bucket().bucket(&bucket).send().await.unwrap_err();
+            assert_eq!(refused(&err), (409, "BucketNotEmpty".to_owned()), "{kind}");
+            let still = direct
+                .list_object_versions()
+                .bucket(&bucket)
+                .send()
+                .await
+                .unwrap();
+            let entries: Vec<(&str, &str)> = still
+                .versions()
+                .iter()
+                .map(|v| (v.key(), v.version_id()))
+                .chain(
+                    still
+                        .delete_markers()
+                        .iter()
+                        .map(|m| (m.key(), m.version_id())),
+                )
+                .map(|(k, v)| (k.unwrap(), v.unwrap()))
+                .collect();
+            assert!(entries.len() >= 3, "{kind}: left {entries:?}");
+            for (key, version) in entries {
+                direct
+                    .delete_object()
+                    .bucket(&bucket)
+                    .key(key)
+                    .version_id(version)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        c.delete_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e:?}\n{}", r.proxy.logs().join("\n")));
+        assert!(
+            direct.head_bucket().bucket(&bucket).send().await.is_err(),
+            "{kind}: the emptied bucket is still there"
+        );
+    }
+}
+
 /// A client limited to `scoped-*` works there and is refused elsewhere, also as a copy
 /// source, before the store.
 async fn a_clients_bucket_scope_is_enforced(store: Store) {
@@ -694,6 +798,7 @@ per_store!(
     odd_keys_round_trip_exactly,
     a_clients_bucket_scope_is_enforced,
     requests_outside_s3_and_raw_copy_sources_are_refused,
+    a_bucket_that_holds_objects_is_not_deleted,
 );
 
 /// What the store receives from an SDK upload with its defaults (aws-chunked with a

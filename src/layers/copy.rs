@@ -250,7 +250,7 @@ impl Source {
 }
 
 /// The Host the client addressed, as the layers below send it to the store.
-fn client_host(parts: &http::request::Parts) -> Result<HeaderValue, ProxyError> {
+pub(super) fn client_host(parts: &http::request::Parts) -> Result<HeaderValue, ProxyError> {
     parts
         .extensions
         .get::<ClientHost>()
@@ -296,7 +296,7 @@ fn path_style_host(
 
 /// A request of the proxy's own: the client's extensions (its verified signature marks
 /// it for the store's), an unsigned body, and the classification of what it is.
-fn own_request(
+pub(super) fn own_request(
     method: Method,
     uri: Uri,
     parts: &http::request::Parts,
@@ -318,7 +318,7 @@ fn own_request(
         .header(CONTENT_SHA256, HeaderValue::from_static(UNSIGNED_PAYLOAD))
 }
 
-fn empty<B>() -> CopyBody<B> {
+pub(super) fn empty<B>() -> CopyBody<B> {
     http_body_util::Either::Right(
         Empty::<Bytes>::new()
             .map_err(|never| match never {})

@@ -23,6 +23,8 @@ pub enum S3ErrorCode {
     BadDigest,
     /// 502: the store answered with something that is not HTTP, or reset the connection.
     BadGateway,
+    /// 409: a DeleteBucket of a bucket that holds objects.
+    BucketNotEmpty,
     /// 400: a form upload's file is larger than its policy's `content-length-range`.
     EntityTooLarge,
     /// 400: a form upload's file is smaller than its policy's `content-length-range`.
@@ -86,6 +88,7 @@ impl S3ErrorCode {
             Self::AuthorizationQueryParametersError => StatusCode::BAD_REQUEST,
             Self::BadDigest => StatusCode::BAD_REQUEST,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
+            Self::BucketNotEmpty => StatusCode::CONFLICT,
             Self::EntityTooLarge => StatusCode::BAD_REQUEST,
             Self::EntityTooSmall => StatusCode::BAD_REQUEST,
             Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -123,6 +126,7 @@ impl S3ErrorCode {
             Self::AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
             Self::BadDigest => "BadDigest",
             Self::BadGateway => "BadGateway",
+            Self::BucketNotEmpty => "BucketNotEmpty",
             Self::EntityTooLarge => "EntityTooLarge",
             Self::EntityTooSmall => "EntityTooSmall",
             Self::GatewayTimeout => "GatewayTimeout",
@@ -282,6 +286,8 @@ pub enum Reason {
     AwsChunkedFraming,
     /// An aws-chunked body that ends before its final chunk.
     AwsChunkedTruncated,
+    /// A DeleteBucket of a bucket that holds objects, on a store that would delete them.
+    BucketNotEmpty,
     /// A refusal without a more specific reason.
     Other,
 }
@@ -349,6 +355,7 @@ impl Reason {
             Self::AwsChunkedTrailer => "aws_chunked_trailer",
             Self::AwsChunkedFraming => "aws_chunked_framing",
             Self::AwsChunkedTruncated => "aws_chunked_truncated",
+            Self::BucketNotEmpty => "bucket_not_empty",
             Self::Other => "other",
         }
     }

@@ -238,6 +238,13 @@ fn in_uploads_folder(path: &str) -> bool {
 const SEAWEEDFS_OWN_PATHS: [&str; 3] = ["/status", "/healthz", "/readyz"];
 
 impl Store {
+    /// Whether a DeleteBucket of a bucket holding objects may delete them: SeaweedFS
+    /// 4.48 does (`204`, seen on the store), and an unknown store is not trusted not to.
+    /// RGW, Garage and MinIO answer `409 BucketNotEmpty` themselves.
+    pub fn deletes_full_buckets(self) -> bool {
+        matches!(self, Self::Seaweedfs | Self::Generic)
+    }
+
     /// How the store reads a Host that is not one of its own names.
     pub fn host_reading(self) -> HostReading {
         match self {

@@ -357,6 +357,21 @@ fn translates_garages_wording_to_aws() {
 }
 
 #[test]
+fn a_bucket_is_listed_before_its_delete_where_the_store_would_delete_its_objects() {
+    // SeaweedFS deletes a bucket with objects (seen on the store); an unknown store is
+    // not trusted not to. RGW, Garage and MinIO answer 409 themselves.
+    for (store, looks) in [
+        (Store::Seaweedfs, true),
+        (Store::Generic, true),
+        (Store::Rgw, false),
+        (Store::Garage, false),
+        (Store::Minio, false),
+    ] {
+        assert_eq!(store.deletes_full_buckets(), looks, "{store:?}");
+    }
+}
+
+#[test]
 fn unknown_upload_defaults_fail_closed_where_the_store_is_lax() {
     assert_eq!(
         Store::Seaweedfs.default_unknown_uploads(),
