@@ -1,6 +1,7 @@
 //! Table tests: one row per request syntax in AWS's S3 API reference.
 
 use super::*;
+use crate::s3::error::Reason;
 use crate::s3::strict::{Addressing, HostReading};
 
 const SUFFIXES: &[&str] = &["s3.example.com", "s3.localhost"];
@@ -987,6 +988,49 @@ fn extracts_upload_id_percent_decoded() {
     )
     .unwrap();
     assert_eq!(got.upload_id.as_deref(), Some("a+b~c"));
+}
+
+#[test]
+fn an_upload_id_that_names_another_folder_is_refused() {
+    let target = |query: &'static str| Target {
+        method: &Method::DELETE,
+        path: "/b/k",
+        query: Some(query),
+        host: "h",
+        has_copy_source: false,
+        is_form: false,
+    };
+    for query in [
+        "uploadId=..",
+        "uploadId=.",
+        "uploadId=%2E%2E",
+        "uploadId=a/../../other",
+        "uploadId=a%2F..%2Fother",
+        "uploadId=a%5Cb",
+        "uploadId=a%00",
+        "uploadId=a%0Ab",
+    ] {
+        let err = classify(
+            &target(query),
+            &Addressing::default(),
+            HostReading::PathStyle,
+        )
+        .unwrap_err();
+        assert_eq!(err.reason, Some(Reason::AmbiguousQuery), "{query}");
+    }
+    // What stores issue: RGW's `2~…`, hex, base64url, the proxy's `<id>.<tag>`.
+    for query in [
+        "uploadId=2~abc_DEF-1",
+        "uploadId=...",
+        "uploadId=0f3a.QUJD-_x",
+    ] {
+        classify(
+            &target(query),
+            &Addressing::default(),
+            HostReading::PathStyle,
+        )
+        .unwrap_or_else(|e| panic!("{query}: {e:?}"));
+    }
 }
 
 #[test]

@@ -141,7 +141,21 @@ impl<'a> Query<'a> {
                         "The uploadId parameter is not valid.",
                     ));
                 }
-                self.upload_id = Some(decode(value)?);
+                let id = decode(value)?;
+                // SeaweedFS names an upload's folder after its ID: a separator or a
+                // dot segment would name another folder (the store refuses them today;
+                // no store issues them).
+                if id.contains(['/', '\\'])
+                    || id.chars().any(char::is_control)
+                    || id == "."
+                    || id == ".."
+                {
+                    return Err(ambiguous(
+                        REASON_QUERY,
+                        "The uploadId parameter is not valid.",
+                    ));
+                }
+                self.upload_id = Some(id);
                 self.selectors += 1;
             }
             "partNumber" => {
