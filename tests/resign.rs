@@ -400,9 +400,8 @@ async fn a_bucket_that_holds_objects_is_not_deleted(store: Store) {
             .send()
             .await
             .unwrap();
-        let refused = |e: &aws_sdk_s3::error::SdkError<_, _>| failure(e);
         let err = c.delete_bucket().bucket(&bucket).send().await.unwrap_err();
-        assert_eq!(refused(&err), (409, "BucketNotEmpty".to_owned()), "{kind}");
+        assert_eq!(failure(&err), (409, "BucketNotEmpty".to_owned()), "{kind}");
         assert!(exists(&direct, &bucket, "kept").await, "{kind}");
 
         // Only a version and a delete marker left, where the store keeps versions.
@@ -443,7 +442,7 @@ async fn a_bucket_that_holds_objects_is_not_deleted(store: Store) {
             // A version of `kept`, a version and a delete marker of `versioned`, and
             // `kept`'s own delete marker.
             let err = c.delete_bucket().bucket(&bucket).send().await.unwrap_err();
-            assert_eq!(refused(&err), (409, "BucketNotEmpty".to_owned()), "{kind}");
+            assert_eq!(failure(&err), (409, "BucketNotEmpty".to_owned()), "{kind}");
             let still = direct
                 .list_object_versions()
                 .bucket(&bucket)

@@ -19,7 +19,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::future::{BoxFuture, Either};
-use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body::Body;
 use http_body_util::{BodyExt as _, Limited};
@@ -141,14 +140,8 @@ where
     S: Service<Request<CopyBody<B>>, Response = Response<RB>, Error = ProxyError>,
 {
     let internal = || ProxyError::Rejected(S3Error::internal());
-    let path = parts.uri.path();
-    let target = PathAndQuery::try_from(format!("{path}?{query}")).map_err(|_| internal())?;
-    let uri = Uri::from_parts({
-        let mut uri = http::uri::Parts::default();
-        uri.path_and_query = Some(target);
-        uri
-    })
-    .map_err(|_| internal())?;
+    // The path as the client sent it and signed it: the delete's own.
+    let uri = Uri::try_from(format!("{}?{query}", parts.uri.path())).map_err(|_| internal())?;
     let s3 = parts
         .extensions
         .get::<S3Request>()
