@@ -494,6 +494,30 @@ fn a_listed_host_under_another_listed_host_is_refused() {
 }
 
 #[test]
+fn a_virtual_host_that_also_ends_with_a_listed_host_is_refused() {
+    // RGW reads `s3.example.com` under its name `com` (sorted first) as bucket
+    // `s3.example`, and `b.s3.example.com` under `example.com` as bucket `b.s3`.
+    for (suffixes, listed, host) in [
+        (&["example.com"][..], &["com"][..], "s3.example.com:8443"),
+        (&["s3.example.com"], &["example.com"], "b.s3.example.com"),
+    ] {
+        let set = addressing(suffixes, listed);
+        for reading in [HostReading::AsBucket, HostReading::PathStyle] {
+            let e = set.place(host, reading).unwrap_err();
+            assert_eq!(reason(&e), Some(REASON_HOST), "{host}");
+            assert!(e.message.contains("also ends with"), "{host}");
+        }
+    }
+    // Names that do not nest place as before.
+    let set = addressing(&["s3.example.com"], &["localhost"]);
+    assert_eq!(
+        set.place("b.s3.example.com", HostReading::AsBucket)
+            .unwrap(),
+        Placement::VirtualHosted("b")
+    );
+}
+
+#[test]
 fn an_ip_address_ending_with_a_listed_host_is_refused() {
     // RGW matches its names as suffixes of any Host: with `1` among them, `17.0.0.1` is
     // bucket `17.0.0`; with `0.1`, bucket `17.0`.
