@@ -196,7 +196,13 @@ impl Addressing {
             .filter_map(|suffix| under(name, suffix))
             .filter(|b| !b.is_empty());
         match (buckets.next(), buckets.next()) {
-            (Some(_), None) if under_listed() => {
+            // A name in both lists reads the same bucket either way.
+            (Some(bucket), None)
+                if self
+                    .path_style_hosts
+                    .iter()
+                    .any(|h| under(name, h).is_some_and(|b| b != bucket)) =>
+            {
                 return Err(ambiguous(
                     REASON_HOST,
                     "The Host is under server.virtual_host_suffixes but also ends with a server.path_style_hosts entry; the store may read another bucket name from it.",
