@@ -26,7 +26,7 @@ pub(super) const HOST: &str = "bucket.s3.example.com";
 
 /// What aws-sdk-s3 leaves unencoded in a key (its "greedy label"): RFC 3986's unreserved
 /// bytes and `/`.
-const KEY_SET: &AsciiSet = &NON_ALPHANUMERIC
+pub(super) const KEY_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -163,7 +163,7 @@ pub(super) fn own_sign(spec: &Spec) -> (Wire, Signed) {
     (wire, signed)
 }
 
-fn key_strategy() -> impl Strategy<Value = String> {
+pub(super) fn key_strategy() -> impl Strategy<Value = String> {
     // Spaces, unicode, `+`, `%`, `~`, `//`, `=`, `&` and friends.
     proptest::collection::vec(
         prop_oneof![

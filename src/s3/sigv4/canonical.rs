@@ -28,6 +28,17 @@ pub struct Parts<'a> {
     pub headers: &'a HeaderMap,
 }
 
+/// How the canonical URI is made from the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathReading {
+    /// The path as sent, encoded once ([`canonical_uri`]): how a client's signature is
+    /// checked, as S3 does.
+    AsSent,
+    /// The path decoded, then encoded once ([`decoded_canonical_uri`]): how the stores
+    /// check the signature of a request the proxy sends them.
+    Decoded,
+}
+
 /// The canonical request: method, URI, query, headers, signed header list, payload hash,
 /// one per line. `signed` are lower-case names, sorted without repeats (the caller checks
 /// that); `skip_signature` drops `X-Amz-Signature` from the query (presigned).
@@ -39,7 +50,15 @@ pub fn canonical_request(
     skip_signature: bool,
 ) -> Result<String, S3Error> {
     let values = signed_values(parts.headers, signed, |_| false)?;
-    write_canonical(parts, signed, &values, payload_hash, skip_signature)
+    let reading = PathReading::AsSent;
+    write_canonical(
+        parts,
+        reading,
+        signed,
+        &values,
+        payload_hash,
+        skip_signature,
+    )
 }
 
 /// The values of the `signed` headers, each tagged with its name's place in `signed` and
@@ -68,6 +87,7 @@ pub fn signed_values<'h>(
 /// sorted by it. A name in `signed` without a value cannot have been signed as sent.
 pub fn write_canonical(
     parts: &Parts<'_>,
+    reading: PathReading,
     signed: &[&str],
     values: &[(usize, &HeaderValue)],
     payload_hash: &str,
@@ -76,7 +96,10 @@ pub fn write_canonical(
     let mut out = String::with_capacity(512);
     out.push_str(parts.method);
     out.push('\n');
-    canonical_uri(parts.path, &mut out)?;
+    match reading {
+        PathReading::AsSent => canonical_uri(parts.path, &mut out)?,
+        PathReading::Decoded => decoded_canonical_uri(parts.path, &mut out)?,
+    }
     out.push('\n');
     canonical_query(parts.query.unwrap_or(""), skip_signature, &mut out)?;
     out.push('\n');
@@ -167,6 +190,43 @@ pub fn canonical_uri(path: &str, out: &mut String) -> Result<(), S3Error> {
         run = i;
     }
     out.push_str(path.get(run..).unwrap_or_default());
+    Ok(())
+}
+
+/// The canonical URI as SeaweedFS 4.48, Ceph RGW 16.2, Garage 2.5 and MinIO build it
+/// to check a signature: the path percent-decoded, then encoded once as AWS's
+/// `UriEncode` with `/` kept. An escape of an unreserved byte reads as the byte (`%7E`
+/// as `~`), every other escape in upper-case hex (`%5c` as `%5C`, `%2F` as `/`); for the
+/// paths SDKs send this is [`canonical_uri`]'s result. Checked against the three stores
+/// directly: a request to `/b/%2E%2E%5Cfoo` verifies only when signed as `/b/..%5Cfoo`.
+pub fn decoded_canonical_uri(path: &str, out: &mut String) -> Result<(), S3Error> {
+    if path.is_empty() {
+        out.push('/');
+        return Ok(());
+    }
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let byte = if b == b'%' {
+            let escape = bytes
+                .get(i + 1..i + 3)
+                .filter(|e| is_hex(e[0]) && is_hex(e[1]));
+            let Some(&[hi, lo]) = escape else {
+                return Err(refuse::invalid_uri());
+            };
+            let hex = |c: u8| char::from(c).to_digit(16).unwrap_or(0) as u8;
+            i += 3;
+            (hex(hi) << 4) | hex(lo)
+        } else {
+            i += 1;
+            b
+        };
+        if byte == b'/' || is_unreserved(byte) {
+            out.push(char::from(byte));
+        } else {
+            push_escape(out, byte);
+        }
+    }
     Ok(())
 }
 

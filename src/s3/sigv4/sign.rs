@@ -7,7 +7,9 @@ use std::time::SystemTime;
 use http::header::AUTHORIZATION;
 use http::{HeaderName, HeaderValue};
 
-use super::canonical::{ALGORITHM, Parts, push_joined, string_to_sign, write_canonical};
+use super::canonical::{
+    ALGORITHM, Parts, PathReading, push_joined, string_to_sign, write_canonical,
+};
 use super::crypto::{SecretKey, Signature, SigningKey};
 use super::payload::UNSIGNED_PAYLOAD;
 use super::time::AmzDate;
@@ -55,7 +57,8 @@ pub struct Signer<'a> {
     pub key_for: &'a dyn Fn(&str) -> SigningKey,
 }
 
-/// Signs `parts` for `region` and `service` at `now`. Every header in `parts.headers` is
+/// Signs `parts` for `region` and `service` at `now`, the path as stores read it
+/// (decoded, then encoded once: `PathReading::Decoded`). Every header in `parts.headers` is
 /// signed (the caller passes exactly the headers to sign, `host` among them; an
 /// `authorization` there is ignored), together with the `x-amz-date` and
 /// `x-amz-content-sha256: payload_hash` this adds. `InternalError` if a header value or
@@ -115,7 +118,14 @@ pub fn sign_with(
         }
         values.push((signed.len() - 1, value));
     }
-    let canonical = write_canonical(parts, &signed, &values, payload_hash, false)?;
+    let canonical = write_canonical(
+        parts,
+        PathReading::Decoded,
+        &signed,
+        &values,
+        payload_hash,
+        false,
+    )?;
     let scope = super::parse::scope(date.date(), signer.region, signer.service);
     let signing_key = (signer.key_for)(date.date());
     let signature = signing_key.sign(string_to_sign(&date, &scope, &canonical).as_bytes());

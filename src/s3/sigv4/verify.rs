@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use http::header::{AUTHORIZATION, DATE};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::canonical::{self, Parts, string_to_sign, write_canonical};
+use super::canonical::{self, Parts, PathReading, string_to_sign, write_canonical};
 use super::crypto::EMPTY_SHA256;
 use super::parse::{self, Credential, QueryAuth};
 use super::payload::{PayloadMode, UNSIGNED_PAYLOAD};
@@ -213,6 +213,7 @@ fn finish(
     let skip_signature = claim.location == Location::Query;
     let canonical = write_canonical(
         &parts,
+        PathReading::AsSent,
         &claim.signed,
         &values,
         claim.payload_line,
