@@ -24,7 +24,8 @@ use md5::{Digest as _, Md5};
 use support::s3::{Key, WithKey, create_upload, failure};
 use support::wire::{direct_client, direct_url, route};
 use support::{
-    Mode, RawClient, Store, bucket_name, signed, store_client, store_proxy_mode, store_upload_id,
+    Mode, Proxy, ProxyOptions, RawClient, Store, bucket_name, signed, store_client,
+    store_proxy_mode, store_upload_id,
 };
 
 /// SeaweedFS keeps the parts of an upload as objects `.uploads/<store id>/NNNN_….part`
@@ -431,6 +432,36 @@ async fn the_stores_health_paths_are_not_read_as_buckets(store: Store, mode: Mod
                 .await;
             assert_eq!(refused.status.as_u16(), 501, "{method} {name}{query}");
         }
+    }
+    // SeaweedFS routes on the decoded path: `/st%61tus` is its health check as well.
+    let escaped = at_store("GET", "/st%61tus".to_owned()).await;
+    assert_eq!((escaped.status.as_u16(), escaped.body.len()), (200, 0));
+    // Virtual-hosted, that path is a GetObject of the key `status`: refused spelled
+    // either way.
+    let vhost = Proxy::start(ProxyOptions {
+        upstream: "store = \"seaweedfs\"".to_owned(),
+        server: "virtual_host_suffixes = [\"localhost\"]".to_owned(),
+        ssec: "default = \"allow\"".to_owned(),
+        ..ProxyOptions::endpoint(store.http.clone())
+    });
+    let vhost_raw = RawClient::new(&vhost.pki.ca_pem, false);
+    let host = format!("{bucket}.localhost:{}", vhost.s3_addr.port());
+    for path in ["/status", "/st%61tus", "/%73tatus"] {
+        let mut req = signed(
+            &proxy.client,
+            "GET",
+            &format!("{}{path}", vhost.url()),
+            &[],
+            Bytes::new(),
+        );
+        req.headers_mut().insert("host", host.parse().unwrap());
+        let refused = vhost_raw.send(req).await;
+        assert_eq!(
+            refused.status.as_u16(),
+            501,
+            "GET {host}{path}: {}",
+            refused.text()
+        );
     }
     // The SDK addresses a bucket as `/<bucket>/`, which SeaweedFS reads as S3.
     client.head_bucket().bucket(bucket).send().await.unwrap();

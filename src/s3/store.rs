@@ -442,11 +442,13 @@ impl Store {
     /// with an empty 200 of its own: a HeadBucket, ListObjects or GetBucketLocation of a
     /// bucket of that name (or, virtual-hosted, a GetObject of such a key) would be
     /// answered with a success that says nothing about the bucket. `path`: the raw path
-    /// the store is sent (dot segments and `//` are refused before this).
+    /// the store is sent (dot segments and `//` are refused before this); SeaweedFS
+    /// routes on the decoded path, so `/st%61tus` is its health check too.
     pub fn path_refusal(self, method: &Method, path: &str) -> Option<S3Error> {
+        let own = |path: &str| SEAWEEDFS_OWN_PATHS.contains(&path);
         let health = self == Self::Seaweedfs
             && matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-            && SEAWEEDFS_OWN_PATHS.contains(&path);
+            && (own(path) || super::strict::decode(path).is_ok_and(|decoded| own(&decoded)));
         health.then(|| {
             S3Error::new(
                 S3ErrorCode::NotImplemented,
