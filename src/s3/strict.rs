@@ -176,27 +176,16 @@ impl Addressing {
         let name = host_name(host)?;
         let listed = |list: &[String]| list.iter().any(|h| h.eq_ignore_ascii_case(name));
         let is_listed = || listed(&self.virtual_host_suffixes) || listed(&self.path_style_hosts);
-        let literal = name
-            .strip_prefix('[')
-            .and_then(|n| n.strip_suffix(']'))
-            .unwrap_or(name);
-        // RGW matches every one of its names as a suffix of any Host, an IP address
-        // included: with `1` listed, `17.0.0.1` is bucket `17.0.0` to it. It tries its
-        // names in sorted order, so a name under another one is a bucket too: with
-        // `example.com` listed, `s3.example.com` is bucket `s3`, and `b.s3.example.com`
-        // under the suffix `s3.example.com` is bucket `b.s3`.
-        let under_listed = || {
-            self.path_style_hosts
-                .iter()
-                .any(|h| under(literal, h).is_some())
-        };
         let mut buckets = self
             .virtual_host_suffixes
             .iter()
             .filter_map(|suffix| under(name, suffix))
             .filter(|b| !b.is_empty());
         match (buckets.next(), buckets.next()) {
-            // A name in both lists reads the same bucket either way.
+            // RGW tries its names in sorted order, so a listed name that the Host also
+            // ends with may give the bucket: with the suffix `example.com` and `com`
+            // listed, `s3.example.com` is bucket `s3.example` to it. A name in both
+            // lists reads the same bucket either way.
             (Some(bucket), None)
                 if self
                     .path_style_hosts
@@ -219,6 +208,18 @@ impl Addressing {
             }
             (None, _) => {}
         }
+        let literal = name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(name);
+        // RGW matches every one of its names as a suffix of any Host, an IP address
+        // included: with `1` listed, `17.0.0.1` is bucket `17.0.0` to it; and with
+        // `example.com` listed, `s3.example.com` is bucket `s3`.
+        let under_listed = || {
+            self.path_style_hosts
+                .iter()
+                .any(|h| under(literal, h).is_some())
+        };
         let ip = literal.parse::<IpAddr>().is_ok();
         if ip && under_listed() {
             return Err(ambiguous(
