@@ -205,6 +205,11 @@ pub fn decoded_canonical_uri(path: &str, out: &mut String) -> Result<(), S3Error
         return Ok(());
     }
     let bytes = path.as_bytes();
+    // Most paths need neither decoding nor escaping: copied whole.
+    if bytes.iter().all(|&b| b == b'/' || is_unreserved(b)) {
+        out.push_str(path);
+        return Ok(());
+    }
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         let byte = if b == b'%' {
