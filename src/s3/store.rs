@@ -448,7 +448,11 @@ impl Store {
         let own = |path: &str| SEAWEEDFS_OWN_PATHS.contains(&path);
         let health = self == Self::Seaweedfs
             && matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-            && (own(path) || super::strict::decode(path).is_ok_and(|decoded| own(&decoded)));
+            && (own(path)
+                // Decoded only when it could spell one: each byte is at most three.
+                || path.contains('%')
+                    && path.len() <= 3 * "/healthz".len()
+                    && super::strict::decode(path).is_ok_and(|decoded| own(&decoded)));
         health.then(|| {
             S3Error::new(
                 S3ErrorCode::NotImplemented,

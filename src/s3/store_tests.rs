@@ -717,7 +717,15 @@ fn seaweedfs_refuses_writes_to_a_folder_key_but_the_empty_folder_object() {
 fn refuses_the_paths_seaweedfs_answers_itself() {
     use http::Method;
     // SeaweedFS routes on the decoded path: an escaped spelling is its health check too.
-    for path in ["/status", "/healthz", "/readyz", "/st%61tus", "/%72eadyz"] {
+    let every_byte_escaped = "/%68%65%61%6C%74%68%7A";
+    for path in [
+        "/status",
+        "/healthz",
+        "/readyz",
+        "/st%61tus",
+        "/%72eadyz",
+        every_byte_escaped,
+    ] {
         for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
             let e = Store::Seaweedfs
                 .path_refusal(&method, path)
