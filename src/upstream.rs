@@ -9,7 +9,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::HOST;
+use http::header::{EXPECT, HOST};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Response, Uri, Version};
 use http_body::{Body, Frame, SizeHint};
@@ -116,6 +116,12 @@ impl Upstream {
         parts.version = Version::HTTP_11;
         strip_hop_by_hop(&mut parts.headers);
         strip_forwarding_claims(&mut parts.headers);
+        // The client's `Expect: 100-continue` was answered by this proxy, which sends the
+        // body without waiting. Forwarded, it would make Ceph RGW 16.2 skip discarding a
+        // body its operation does not read (a GET's, a ListBuckets'): it reads that body
+        // as the next request on the connection and runs it, unchecked by the proxy.
+        // A client that signed `expect` (no SDK does) gets the store's signature error.
+        parts.headers.remove(EXPECT);
         parts.headers.insert(HOST, host);
         if self.inner.forwarded_proto {
             parts

@@ -6,6 +6,8 @@
 //!   a bucket literally named `:bucket` (no rule matches it, so `ssec.default`).
 //! * RGW 16.2 has no RenameObject: `PUT /b/k?renameObject` is a PutObject to it, while the
 //!   proxy classifies it as RenameObject, which no policy covers.
+//! * RGW 16.2 does not discard the unread body of a request that carried `Expect:
+//!   100-continue`: a GET's body is read as the next request on the connection and run.
 //!
 //! Each variant goes straight to the store first (positive control), then through the
 //! proxy, then the store is read directly, with the harness of `tests/differential.rs`
@@ -16,7 +18,7 @@
 mod support;
 
 use support::s3::Key;
-use support::wire::{Findings, env, ssec};
+use support::wire::{Canon, Findings, Wire, env, ssec};
 use support::{Mode, Store};
 
 /// Attack A: `PUT /:forbid-…/k` with SSE-C. RGW splits a `tenant:bucket` path segment
@@ -125,7 +127,51 @@ async fn rename_object_is_a_write(store: Store, mode: Mode) {
     f.finish();
 }
 
+/// Attack C: a ListBuckets with `Expect: 100-continue` whose body is a whole PutObject of
+/// plaintext into the `require` bucket, signed for the store. RGW 16.2 answers the GET,
+/// then reads the body as the next request and stores the plaintext; SeaweedFS and
+/// Garage discard it. The proxy answers `Expect` itself and does not forward it, so RGW
+/// discards the body too.
+async fn a_body_the_store_does_not_read_is_not_run(store: Store, mode: Mode) {
+    let e = env(store, mode).await;
+    let mut f = Findings::new(&e, "expect-body");
+    e.baseline(&mut f).await;
+    let stem = "expect-smuggled";
+    let smuggled = |who: &str| {
+        e.put(&e.req, stem, who)
+            .encode_as(&e.store, Canon::of(&e.store), &e.direct.host)
+    };
+    let get = |who: &str| {
+        // ListBuckets: RGW reads (and so discards) the body of a ListObjects itself.
+        Wire::new("GET", "/")
+            .unsigned_header("expect", "100-continue")
+            .body(smuggled(who))
+    };
+    let label = "GET with Expect: 100-continue and a PutObject as its body";
+    // The store runs a smuggled request after answering the GET, on the same connection.
+    let linger = std::time::Duration::from_secs(2);
+    let control = e.send_lingering(&e.direct, &get("direct"), linger).await;
+    let how = e.how_stored(&e.req, &format!("{stem}-direct")).await;
+    let ok = control.status == 200 && how == e.per("unreadable", "plaintext", "unreadable");
+    let what = "200; RGW: the body run as a request, plaintext stored; others: nothing stored";
+    f.control(label, &control, ok, what);
+    let through = e.send_lingering(&e.via, &get("proxy"), linger).await;
+    f.check(through.status == 200, || {
+        format!("{label}: through the proxy {}", through.summary())
+    });
+    let how = e.how_stored(&e.req, &format!("{stem}-proxy")).await;
+    f.check(how == "unreadable", || {
+        format!(
+            "{label}: through the proxy, {} now holds {stem}-proxy {how}",
+            e.req
+        )
+    });
+    e.holds_nothing_from_proxy(&mut f, &[&e.req]).await;
+    f.finish();
+}
+
 per_store_and_mode!(
     tenant_prefixed_bucket_is_read_once,
-    rename_object_is_a_write
+    rename_object_is_a_write,
+    a_body_the_store_does_not_read_is_not_run
 );

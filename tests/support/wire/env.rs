@@ -198,6 +198,16 @@ impl Env {
             .expect("a response within 30 s")
     }
 
+    /// [`Env::send`], the connection then kept open for `linger` (what else arrives is
+    /// dropped), so that a server reading more requests from the body runs them.
+    pub async fn send_lingering(&self, ep: &Endpoint, w: &Wire, linger: Duration) -> Reply {
+        let bytes = self.encode_for(ep, w);
+        let exchange = ep.exchange_lingering(&bytes, w.method == "HEAD", linger);
+        tokio::time::timeout(Duration::from_secs(30) + linger, exchange)
+            .await
+            .expect("a response within 30 s")
+    }
+
     /// `w`'s bytes for `ep`, signed as [`Env::send`] says.
     fn encode_for(&self, ep: &Endpoint, w: &Wire) -> Vec<u8> {
         match (ep.proxy, self.mode) {

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -49,12 +50,19 @@ impl Endpoint {
 
     /// Writes `bytes` on a new connection and reads one response (no body for a HEAD).
     pub async fn exchange(&self, bytes: &[u8], head: bool) -> Reply {
+        self.exchange_lingering(bytes, head, Duration::ZERO).await
+    }
+
+    /// [`Endpoint::exchange`], then the connection kept open for `linger`, whatever else
+    /// arrives read and dropped: a server that reads more requests from the bytes sent
+    /// gets to run them.
+    pub async fn exchange_lingering(&self, bytes: &[u8], head: bool, linger: Duration) -> Reply {
         let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         match &self.tls {
-            None => roundtrip(tcp, bytes, head).await,
+            None => roundtrip(tcp, bytes, head, linger).await,
             Some(tls) => {
                 let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-                roundtrip(tls.connect(name, tcp).await.unwrap(), bytes, head).await
+                roundtrip(tls.connect(name, tcp).await.unwrap(), bytes, head, linger).await
             }
         }
     }
@@ -93,28 +101,39 @@ impl Reply {
     }
 }
 
-async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, bytes: &[u8], head: bool) -> Reply {
+async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    bytes: &[u8],
+    head: bool,
+    linger: Duration,
+) -> Reply {
     // A server may answer and close before it read the whole body: keep its answer.
     let _ = s.write_all(bytes).await;
     let _ = s.flush().await;
     let mut buf = Vec::new();
-    let end = loop {
-        if let Some(i) = find(&buf, b"\r\n\r\n") {
-            break i;
+    // Interim responses (`100 Continue`) are skipped: the reply is the final one.
+    let (head_text, mut rest, status) = loop {
+        let Some(end) = find(&buf, b"\r\n\r\n") else {
+            if !fill(&mut s, &mut buf).await {
+                panic!(
+                    "connection closed before a response: {:?}",
+                    String::from_utf8_lossy(&buf)
+                );
+            }
+            continue;
+        };
+        let head_text = String::from_utf8_lossy(&buf[..end]).into_owned();
+        let rest = buf.split_off(end + 4);
+        let status: u16 = head_text
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if (100..200).contains(&status) && status != 101 {
+            buf = rest;
+            continue;
         }
-        if !fill(&mut s, &mut buf).await {
-            panic!(
-                "connection closed before a response: {:?}",
-                String::from_utf8_lossy(&buf)
-            );
-        }
+        break (head_text, rest, status);
     };
-    let head_text = String::from_utf8_lossy(&buf[..end]).into_owned();
-    let mut rest = buf.split_off(end + 4);
-    let status = head_text
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
     let no_body = head || status == 204 || status == 304 || status < 200;
     let body = if no_body {
         Vec::new()
@@ -130,6 +149,10 @@ async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, bytes: &[u8], he
         while fill(&mut s, &mut rest).await {}
         rest
     };
+    if !linger.is_zero() {
+        let drain = async { while fill(&mut s, &mut Vec::new()).await {} };
+        let _ = tokio::time::timeout(linger, drain).await;
+    }
     Reply {
         status,
         head: head_text,
