@@ -7,7 +7,7 @@ use tower::ServiceBuilder;
 use tower_http::sensitive_headers::{SetSensitiveRequestHeaders, SetSensitiveRequestHeadersLayer};
 
 use crate::access_log::AccessLog;
-use crate::config::{AuthMode, LiveSsec, RestartOnly as Config};
+use crate::config::{AuthMode, EtagMode, LiveSsec, RestartOnly as Config};
 use crate::credentials::LiveCredentials;
 use crate::layers::auth::{Auth, AuthLayer};
 use crate::layers::aws_chunked::{AwsChunked, AwsChunkedLayer};
@@ -182,8 +182,11 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
         // checks read it as the client signed it.
         .layer(EtagRevealLayer)
         // SeaweedFS: the keys of a DeleteObjects list through the store's key refusals,
-        // read as the store will get them.
-        .layer(DeleteKeysLayer::new(store))
+        // read as the store will get them; opaque ETags: no ETag conditions in it.
+        .layer(DeleteKeysLayer::new(
+            store,
+            config.etag.mode == EtagMode::Opaque,
+        ))
         // Resign mode: signed for the store as the head leaves, nothing after it changes.
         .layer(ResignLayer::new(credentials))
         // The store: pooled, streaming both ways.

@@ -592,7 +592,56 @@ per_store!(
     multipart_uploads,
     copies_and_their_conditionals,
     the_store_value_cannot_be_read_or_tested,
+    a_delete_list_cannot_test_the_store_value,
 );
+
+/// A DeleteObjects `<ETag>` condition is compared by the store with its own value, for
+/// SSE-C objects on SeaweedFS and RGW the plaintext's MD5: deleting only on a match
+/// would confirm a guess at an object's content. Refused whole with opaque ETags, with
+/// the right guess, the store's value and the opaque one; nothing is deleted.
+async fn a_delete_list_cannot_test_the_store_value(store: Store) {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let proxy = Resign::start_with(&store, OPAQUE);
+    let app = proxy.client(APP, APP_SECRET);
+    let bucket = bucket_name("opaque-del");
+    app.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = Key::new(75);
+    let body = b"salary=123456".to_vec();
+    let put = app
+        .put_object()
+        .bucket(&bucket)
+        .key("v")
+        .with_key(&key)
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    let held = held_etag(&store, &bucket, "v", Some(&key)).await;
+    let guess = format!("\"{}\"", md5_hex(&body));
+    let opaque = put.e_tag().unwrap().to_owned();
+    let delete = async |etag: Option<&str>| {
+        let object = ObjectIdentifier::builder()
+            .key("v")
+            .set_e_tag(etag.map(str::to_owned))
+            .build()
+            .unwrap();
+        let list = Delete::builder().objects(object).build().unwrap();
+        app.delete_objects()
+            .bucket(&bucket)
+            .delete(list)
+            .send()
+            .await
+    };
+    for etag in [&guess, &held, &opaque] {
+        let err = delete(Some(etag)).await.unwrap_err();
+        assert_eq!(failure(&err), (501, "NotImplemented".to_owned()), "{etag}");
+        // Still there, unchanged.
+        assert_eq!(held_etag(&store, &bucket, "v", Some(&key)).await, held);
+    }
+    let deleted = delete(None).await.unwrap();
+    assert_eq!(deleted.deleted().len(), 1, "{deleted:?}");
+    app.delete_bucket().bucket(&bucket).send().await.unwrap();
+}
 
 /// What an attacker holding proxy credentials tries against the mapping: SeaweedFS's
 /// own copy of the ETag header, conditionals in forms a store trims into its own value,

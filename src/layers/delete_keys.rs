@@ -5,6 +5,11 @@
 //! (`strict::check_key`), rather than left to the store to refuse or resolve. Only for a
 //! store that needs it (`Store::checks_deleted_keys`); other requests pass untouched.
 //!
+//! With opaque ETags, an object's `<ETag>` in the list is refused on every store: the
+//! store compares it with its own ETag, which for SSE-C objects on SeaweedFS and RGW is
+//! the plaintext's MD5, so a conditional delete would confirm a guess at an object's
+//! content that opaque mode hides (RGW and Garage ignore the condition instead).
+//!
 //! It sits below the body checks of resign mode, so it reads the body as the store will
 //! get it (aws-chunked decoded, signature and checksum verified). The body (a key list)
 //! is read whole, up to [`MAX_DELETE_LIST`], and sent unchanged only if every key
@@ -21,7 +26,7 @@ use tower::{Layer, Service};
 
 use crate::layers::held::{Held, HeldBody, Hold};
 use crate::s3::chunked::Framing;
-use crate::s3::error::{S3Error, S3ErrorCode};
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::sigv4::Verified;
 use crate::s3::store::{LiveStore, Store};
@@ -32,12 +37,14 @@ use crate::s3::xml::{Budget, MAX_DELETE_LIST, element_texts};
 #[derive(Clone, Debug)]
 pub struct DeleteKeysLayer {
     store: Arc<LiveStore>,
+    opaque: bool,
 }
 
 impl DeleteKeysLayer {
-    /// A layer for the store as recognised.
-    pub fn new(store: Arc<LiveStore>) -> Self {
-        Self { store }
+    /// A layer for the store as recognised; `opaque`: ETags are opaque
+    /// (`etag.mode = "opaque"`).
+    pub fn new(store: Arc<LiveStore>, opaque: bool) -> Self {
+        Self { store, opaque }
     }
 }
 
@@ -47,6 +54,7 @@ impl<S> Layer<S> for DeleteKeysLayer {
         DeleteKeys {
             inner,
             store: Arc::clone(&self.store),
+            opaque: self.opaque,
         }
     }
 }
@@ -56,6 +64,7 @@ impl<S> Layer<S> for DeleteKeysLayer {
 pub struct DeleteKeys<S> {
     inner: S,
     store: Arc<LiveStore>,
+    opaque: bool,
 }
 
 impl<S, B> Service<Request<B>> for DeleteKeys<S>
@@ -76,8 +85,13 @@ where
             .extensions()
             .get::<S3Request>()
             .is_some_and(|s3| s3.op == S3Op::DeleteObjects);
-        let held = (deletes && store.checks_deleted_keys()).then(|| {
-            let list = KeyList { store };
+        let keys = store.checks_deleted_keys();
+        let held = (deletes && (keys || self.opaque)).then(|| {
+            let list = KeyList {
+                store,
+                keys,
+                opaque: self.opaque,
+            };
             let undecoded = req.extensions().get::<Verified>().is_none()
                 && !matches!(Framing::from_headers(req.headers()), Ok(None));
             match undecoded {
@@ -101,10 +115,13 @@ pub const MAX_HELD_DELETE_LISTS: usize = 32 << 20;
 
 static HELD: Budget = Budget::new(MAX_HELD_DELETE_LISTS);
 
-/// A key list checked against the store's key refusals.
+/// A key list checked against the store's key refusals (`keys`) and, with opaque ETags,
+/// for ETag conditions.
 #[derive(Debug)]
 pub struct KeyList {
     store: Store,
+    keys: bool,
+    opaque: bool,
 }
 
 impl Hold for KeyList {
@@ -123,20 +140,32 @@ impl Hold for KeyList {
         Some(&HELD)
     }
 
-    /// The whole body, if every key passes.
+    /// The whole body, if every key passes and, with opaque ETags, no object names one.
     fn finish(&mut self, body: Vec<u8>) -> Result<Bytes, S3Error> {
-        let keys = element_texts(&body, "Key").map_err(|why| {
-            S3Error::new(
-                S3ErrorCode::MalformedXML,
-                format!("The DeleteObjects key list {why}."),
+        let texts = |name: &str| {
+            element_texts(&body, name).map_err(|why| {
+                S3Error::new(
+                    S3ErrorCode::MalformedXML,
+                    format!("The DeleteObjects key list {why}."),
+                )
+            })
+        };
+        if self.opaque && !texts("ETag")?.is_empty() {
+            return Err(S3Error::new(
+                S3ErrorCode::NotImplemented,
+                "A DeleteObjects condition on an object's ETag is not supported with etag.mode = \"opaque\": the store would compare it with its own ETag.",
             )
-        })?;
+            .with_reason(Reason::StoreRefusal));
+        }
+        if !self.keys {
+            return Ok(Bytes::from(body));
+        }
         let refusal = |key: &String| {
             strict::check_key(key)
                 .err()
                 .or_else(|| self.store.key_refusal(key))
         };
-        match keys.iter().find_map(refusal) {
+        match texts("Key")?.iter().find_map(refusal) {
             Some(refusal) => Err(refusal),
             None => Ok(Bytes::from(body)),
         }

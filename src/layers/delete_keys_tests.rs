@@ -14,9 +14,13 @@ fn key_list(keys: &[&str]) -> String {
 }
 
 async fn delete(store: Store, op: S3Op, body: &str, streaming: bool) -> Seen {
+    delete_as(store, op, body, streaming, false).await
+}
+
+async fn delete_as(store: Store, op: S3Op, body: &str, streaming: bool, opaque: bool) -> Seen {
     let log = Log::default();
     let svc = ServiceBuilder::new()
-        .layer(DeleteKeysLayer::new(named(store)))
+        .layer(DeleteKeysLayer::new(named(store), opaque))
         .service(recorder(&log, |_| Ok(answer(StatusCode::OK, &[], ""))));
     let split = body.len() / 2;
     let mut req = Request::builder()
@@ -139,5 +143,30 @@ async fn other_stores_and_other_requests_pass_untouched() {
         let seen = delete(store, op, &body, true).await;
         assert!(seen.body_error.is_none(), "{store:?} {op:?}");
         assert_eq!(seen.body, body.as_bytes());
+    }
+}
+
+#[tokio::test]
+async fn with_opaque_etags_an_etag_condition_fails_the_body_on_every_store() {
+    let conditional = "<Delete><Object><Key>a</Key><ETag>\"0123456789abcdef0123456789abcdef\"</ETag></Object></Delete>";
+    let plain = key_list(&["a", "b"]);
+    for store in [Store::Seaweedfs, Store::Rgw, Store::Garage, Store::Generic] {
+        let seen = delete_as(store, S3Op::DeleteObjects, conditional, false, true).await;
+        let e = seen.body_error.expect("an ETag condition is refused");
+        assert!(e.contains("opaque"), "{store:?}: {e}");
+        let seen = delete_as(store, S3Op::DeleteObjects, &plain, false, true).await;
+        assert!(
+            seen.body_error.is_none(),
+            "{store:?}: {:?}",
+            seen.body_error
+        );
+        assert_eq!(seen.body, plain.as_bytes());
+        // Canonical ETags are the store's own: the condition means what it says.
+        let seen = delete_as(store, S3Op::DeleteObjects, conditional, false, false).await;
+        assert!(
+            seen.body_error.is_none(),
+            "{store:?}: {:?}",
+            seen.body_error
+        );
     }
 }
