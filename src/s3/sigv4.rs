@@ -20,7 +20,7 @@ mod sign;
 mod time;
 mod verify;
 
-pub use canonical::{Parts, uri_encode};
+pub use canonical::{Parts, canonical_uri, decoded_canonical_uri, uri_encode};
 pub use chunk::ChunkChain;
 pub use crypto::{EMPTY_SHA256, SecretKey, Sha256, Signature, SigningKey};
 pub use parse::check_forwarded_scope;
