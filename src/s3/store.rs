@@ -451,7 +451,7 @@ impl Store {
             && (own(path)
                 // Decoded only when it could spell one: each byte is at most three.
                 || path.contains('%')
-                    && path.len() <= 3 * "/healthz".len()
+                    && path.len() <= 3 * SEAWEEDFS_OWN_PATHS.iter().map(|p| p.len()).max().unwrap_or(0)
                     && super::strict::decode(path).is_ok_and(|decoded| own(&decoded)));
         health.then(|| {
             S3Error::new(
