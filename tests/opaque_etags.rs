@@ -36,6 +36,16 @@ fn hidden(bucket: &str, name: &str, store_etag: &str) -> String {
         .unwrap()
 }
 
+/// The quoted part ETag the store holds in the upload `id` (the client's) of
+/// `bucket`/`name`, hidden as the proxy must show it.
+fn hidden_part(bucket: &str, name: &str, id: &str, store_etag: &str) -> String {
+    let etags = Arc::new(OpaqueEtags::new(&BINDING_KEY).unwrap());
+    etags
+        .parts(bucket, name, store_upload_id(id))
+        .map_wrapped(store_etag, Direction::Hide)
+        .unwrap()
+}
+
 fn md5_hex(body: &[u8]) -> String {
     Md5::digest(body)
         .iter()
@@ -359,7 +369,8 @@ async fn multipart_uploads(store: Store) {
     assert_eq!(held.len(), 2);
     for (shown, held) in shown.iter().zip(&held) {
         assert_ne!(shown, held);
-        assert_eq!(shown, &hidden(&bucket, "mp", held));
+        assert_eq!(shown, &hidden_part(&bucket, "mp", &id, held));
+        assert_ne!(shown, &hidden(&bucket, "mp", held), "the object's mask");
     }
     let listed: Vec<String> = app
         .list_parts()
@@ -513,7 +524,12 @@ async fn copies_and_their_conditionals(store: Store) {
         .unwrap();
     assert_eq!(
         part_etag,
-        hidden(&bucket, "assembled", store_part.parts()[0].e_tag().unwrap())
+        hidden_part(
+            &bucket,
+            "assembled",
+            &id,
+            store_part.parts()[0].e_tag().unwrap()
+        )
     );
     app.complete_multipart_upload()
         .bucket(&bucket)
@@ -593,7 +609,91 @@ per_store!(
     copies_and_their_conditionals,
     the_store_value_cannot_be_read_or_tested,
     a_delete_list_cannot_test_the_store_value,
+    a_part_cannot_test_the_objects_content,
 );
+
+/// On SeaweedFS and RGW an SSE-C part's store ETag is its plaintext's MD5, as a one-part
+/// object's is: a client that may start an upload at an object's key could send a guess
+/// as a part and compare the part's ETag with the object's. Part ETags are each
+/// upload's own: neither the object's value nor another upload's, and the same through
+/// the upload's bound ID and the store's raw one.
+async fn a_part_cannot_test_the_objects_content(store: Store) {
+    let proxy = Resign::start_with(&store, OPAQUE);
+    let app = proxy.client(APP, APP_SECRET);
+    let direct = proxy.direct();
+    let bucket = bucket_name("opaque-part");
+    app.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = Key::new(76);
+    let body = b"salary=654321".to_vec();
+    app.put_object()
+        .bucket(&bucket)
+        .key("v")
+        .with_key(&key)
+        .body(ByteStream::from(body.clone()))
+        .send()
+        .await
+        .unwrap();
+    let object_shown = head_etag(&app, &bucket, "v", Some(&key)).await;
+    let object_held = held_etag(&store, &bucket, "v", Some(&key)).await;
+    let mut seen = vec![object_shown.clone()];
+    for _ in 0..2 {
+        let id = create_upload(&app, &bucket, "v", Some(&key)).await;
+        let part = app
+            .upload_part()
+            .bucket(&bucket)
+            .key("v")
+            .upload_id(&id)
+            .part_number(1)
+            .with_key(&key)
+            .body(ByteStream::from(body.clone()))
+            .send()
+            .await
+            .unwrap();
+        let shown = part.e_tag().unwrap().to_owned();
+        let list = async |upload_id: &str| {
+            app.list_parts()
+                .bucket(&bucket)
+                .key("v")
+                .upload_id(upload_id)
+                .send()
+                .await
+                .unwrap()
+                .parts()
+                .iter()
+                .map(|p| p.e_tag().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(list(&id).await, std::slice::from_ref(&shown));
+        assert_eq!(
+            list(store_upload_id(&id)).await,
+            std::slice::from_ref(&shown),
+            "raw ID"
+        );
+        let held = direct
+            .list_parts()
+            .bucket(&bucket)
+            .key("v")
+            .upload_id(store_upload_id(&id))
+            .send()
+            .await
+            .unwrap();
+        let part_held = held.parts()[0].e_tag().unwrap().to_owned();
+        if store.name != "GARAGE" {
+            // The store's own values would confirm the guess.
+            assert_eq!(part_held, object_held, "control: the store's values agree");
+        }
+        assert_eq!(shown, hidden_part(&bucket, "v", &id, &part_held));
+        assert!(!seen.contains(&shown), "{shown} shown before: {seen:?}");
+        seen.push(shown);
+        app.abort_multipart_upload()
+            .bucket(&bucket)
+            .key("v")
+            .upload_id(&id)
+            .send()
+            .await
+            .unwrap();
+    }
+}
 
 /// A DeleteObjects `<ETag>` condition is compared by the store with its own value, for
 /// SSE-C objects on SeaweedFS and RGW the plaintext's MD5: deleting only on a match

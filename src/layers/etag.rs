@@ -8,8 +8,8 @@
 //!
 //! `[etag] mode = "opaque"` (resign mode): every S3 ETag the client sees is hidden with
 //! the binding key's permutation for its object (`s3::opaque`): the object the request
-//! names (a form upload's `key`), or in a listing the object each entry's `<Key>`
-//! names; the ETags of `If-Match` and `If-None-Match` are revealed with the request's
+//! names (a form upload's `key`), an upload's own for its parts, or in a listing the
+//! object each entry's `<Key>` names; the ETags of `If-Match` and `If-None-Match` are revealed with the request's
 //! object, the copy-source conditionals with the source's, before the store sees
 //! them. The part list of a CompleteMultipartUpload body is revealed by
 //! [`EtagRevealLayer`], below the body checks: the client's signature covers the body
@@ -46,7 +46,7 @@ use crate::s3::headers::{
 };
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::opaque::{Direction, ObjectEtags, OpaqueEtags, UNMATCHED};
-use crate::s3::strict::copy_source_object;
+use crate::s3::strict::{copy_source_object, query_value};
 use crate::s3::xml::{EtagRewriter, MAX_PART_LIST, PartEtagCollector, reveal_part_list};
 
 /// The conditional headers whose entity tags are revealed in opaque mode.
@@ -152,8 +152,7 @@ where
         if let Some(opaque) = &etags {
             reveal_conditions(req.headers_mut(), opaque);
             if op == S3Op::CompleteMultipartUpload {
-                req.extensions_mut()
-                    .insert(RevealParts(opaque.object.clone()));
+                req.extensions_mut().insert(RevealParts(opaque.part_list()));
             }
         }
         let copy = self.copy_conditions && matches!(op, S3Op::CopyObject | S3Op::UploadPartCopy);
@@ -161,7 +160,7 @@ where
             copy_conditions_for_rgw(req.headers_mut());
         }
         let tap = (op == S3Op::CompleteMultipartUpload)
-            .then(|| PartTap::new(etags.as_ref().map(|o| o.object.clone())));
+            .then(|| PartTap::new(etags.as_ref().map(Opaque::part_list)));
         // An object's coding as kept, unless the client asked for one of its own.
         let coding = matches!(op, S3Op::GetObject | S3Op::HeadObject)
             && !names_parameter(req.uri().query(), "response-content-encoding");
@@ -200,12 +199,13 @@ fn no_permutation() -> ProxyError {
 }
 
 /// The opaque ETags of one request: the permutation, the object the request names (the
-/// bucket's own for a request without a key), and for a listing the bucket and whether
-/// its keys are percent-encoded.
+/// bucket's own for a request without a key), for a request about an upload's parts
+/// the upload's, and for a listing the bucket and whether its keys are percent-encoded.
 #[derive(Debug)]
 struct Opaque {
     etags: Arc<OpaqueEtags>,
     object: ObjectEtags,
+    parts: Option<ObjectEtags>,
     listing: Option<(String, bool)>,
 }
 
@@ -235,11 +235,44 @@ impl Opaque {
                 names_parameter(req.uri().query(), "encoding-type"),
             )
         });
+        let key = key.unwrap_or_default();
+        let parts = matches!(
+            op,
+            S3Op::UploadPart
+                | S3Op::UploadPartCopy
+                | S3Op::ListParts
+                | S3Op::CompleteMultipartUpload
+        )
+        .then(|| {
+            // The store's upload ID, as the layers above left it (a bound ID is the
+            // store's by now), so that every spelling of one upload maps alike. The
+            // classifier refused a query whose `uploadId` cannot be read.
+            let upload_id = query_value(req.uri().query(), "uploadId")
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            etags.parts(bucket, key, &upload_id)
+        });
         Self {
-            object: etags.object(bucket, key.unwrap_or_default()),
+            object: etags.object(bucket, key),
+            parts,
             etags,
             listing,
         }
+    }
+
+    /// The permutation of the ETags this request's answer carries, outside listings:
+    /// the upload's for a part or a part list, else the object's.
+    fn shown(&self, op: S3Op) -> &ObjectEtags {
+        match (&self.parts, op) {
+            (Some(parts), S3Op::UploadPart | S3Op::UploadPartCopy | S3Op::ListParts) => parts,
+            _ => &self.object,
+        }
+    }
+
+    /// The permutation of the part ETags in a CompleteMultipartUpload body.
+    fn part_list(&self) -> ObjectEtags {
+        self.parts.clone().unwrap_or_else(|| self.object.clone())
     }
 }
 
@@ -369,7 +402,7 @@ fn canonicalize<RB>(
     // and all) is not sent.
     let mut discard = false;
     if let Some(opaque) = &etags {
-        hide_header(&mut parts.headers, &opaque.object);
+        hide_header(&mut parts.headers, opaque.shown(op));
         if op == S3Op::PostObject {
             hide_location(&mut parts.headers, &opaque.object);
             discard = parts.status.is_redirection();
@@ -401,7 +434,7 @@ fn canonicalize<RB>(
                     listing: Some((bucket, url)),
                     ..
                 }) => rewriter.hide_listing_with(etags, &bucket, url),
-                Some(opaque) => rewriter.hide_with(opaque.object),
+                Some(opaque) => rewriter.hide_with(opaque.shown(op).clone()),
                 None => {}
             }
             parts.headers.remove(CONTENT_LENGTH);

@@ -12,6 +12,14 @@
 //! which other objects hold content they know; with it, equal content under another
 //! name (or bucket) shows an unrelated value.
 //!
+//! The ETags of an upload's parts (UploadPart, UploadPartCopy, ListParts and the part
+//! list of CompleteMultipartUpload) are tweaked by the upload too, under a mask of
+//! their own (`Δ = HMAC-SHA-256(bucket, key, store upload ID)` under another derived
+//! key): on stores where an SSE-C part's ETag is its plaintext's MD5 (SeaweedFS, RGW)
+//! a part shares the digest of a one-part object of the same content, so a part
+//! uploaded at an object's key would otherwise show the value the object's listing
+//! shows, and tell whether a guess is its content.
+//!
 //! A permutation, not a MAC: the proxy must turn the client's value back into the
 //! store's to forward a conditional or a CompleteMultipartUpload part list. A value that
 //! is not an S3 ETag (32 hex digits, optionally `-N`) is left as it is both ways.
@@ -29,12 +37,15 @@ use super::etag::{bare, digest_of, hex_of, is_s3_tag};
 const LABEL: &[u8] = b"ssec-proxy opaque etag v1";
 /// Derivation label of the key of the per-object masks.
 const TWEAK_LABEL: &[u8] = b"ssec-proxy opaque etag tweak v1";
+/// Derivation label of the key of the per-upload masks of part ETags.
+const PART_TWEAK_LABEL: &[u8] = b"ssec-proxy opaque part etag tweak v1";
 
 /// The permutation, keyed.
 pub struct OpaqueEtags {
     encrypt: EncryptingKey,
     decrypt: DecryptingKey,
     tweak: hmac::Key,
+    part_tweak: hmac::Key,
 }
 
 impl std::fmt::Debug for OpaqueEtags {
@@ -63,16 +74,37 @@ impl OpaqueEtags {
             encrypt: EncryptingKey::ecb(key()?).ok()?,
             decrypt: DecryptingKey::ecb(key()?).ok()?,
             tweak: hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&root, TWEAK_LABEL).as_ref()),
+            part_tweak: hmac::Key::new(
+                hmac::HMAC_SHA256,
+                hmac::sign(&root, PART_TWEAK_LABEL).as_ref(),
+            ),
         })
     }
 
     /// The permutation of the ETags of `bucket`/`key` (the key as the store names it:
     /// percent-decoded, unescaped).
     pub fn object(self: &Arc<Self>, bucket: &str, key: &str) -> ObjectEtags {
-        let mut context = hmac::Context::with_key(&self.tweak);
-        context.update(&(bucket.len() as u64).to_be_bytes());
-        context.update(bucket.as_bytes());
-        context.update(key.as_bytes());
+        self.masked(&self.tweak, &[bucket, key])
+    }
+
+    /// The permutation of the part ETags of the upload `upload_id` (the store's ID,
+    /// decoded) of `bucket`/`key`: unrelated to the object's and to any other
+    /// upload's.
+    pub fn parts(self: &Arc<Self>, bucket: &str, key: &str, upload_id: &str) -> ObjectEtags {
+        self.masked(&self.part_tweak, &[bucket, key, upload_id])
+    }
+
+    /// The permutation under the mask `tweak` gives `fields`: each but the last
+    /// prefixed by its length, so that no two lists of fields read alike.
+    fn masked(self: &Arc<Self>, tweak: &hmac::Key, fields: &[&str]) -> ObjectEtags {
+        let mut context = hmac::Context::with_key(tweak);
+        if let Some((last, leading)) = fields.split_last() {
+            for field in leading {
+                context.update(&(field.len() as u64).to_be_bytes());
+                context.update(field.as_bytes());
+            }
+            context.update(last.as_bytes());
+        }
         let mut mask = [0; 16];
         mask.copy_from_slice(&context.sign().as_ref()[..16]);
         ObjectEtags {
@@ -267,6 +299,52 @@ mod tests {
         // The same object, from another (replica's) instance of the same key.
         assert_eq!(
             object(7, "bucket", "key").map_bare(STORE, Direction::Hide),
+            shown
+        );
+    }
+
+    #[test]
+    fn an_uploads_parts_map_apart_from_the_object_and_other_uploads() {
+        let root = Arc::new(OpaqueEtags::new(&[7; 32]).unwrap());
+        let parts = root.parts("bucket", "key", "upload-1");
+        let shown = parts.map_bare(STORE, Direction::Hide).unwrap();
+        assert_eq!(parts.map_bare(&shown, Direction::Reveal).unwrap(), STORE);
+        // The object's own value, the same content at the same key, differs.
+        let object = root.object("bucket", "key");
+        assert_ne!(object.map_bare(STORE, Direction::Hide).unwrap(), shown);
+        assert_ne!(
+            object.map_bare(&shown, Direction::Reveal).unwrap(),
+            STORE,
+            "a part's value read as the object's"
+        );
+        for (bucket, key, upload) in [
+            ("bucket", "key", "upload-2"),
+            ("bucket", "key", ""),
+            ("bucket", "keyupload-1", ""),
+            ("bucket", "ke", "yupload-1"),
+            ("bucket2", "key", "upload-1"),
+        ] {
+            let other = root.parts(bucket, key, upload);
+            assert_ne!(
+                other.map_bare(STORE, Direction::Hide).unwrap(),
+                shown,
+                "{bucket}/{key}/{upload}"
+            );
+        }
+        // Nor can an object's mask be spelled as an upload's.
+        assert_ne!(
+            root.object("bucket", "keyupload-1")
+                .map_bare(STORE, Direction::Hide)
+                .unwrap(),
+            shown
+        );
+        // Another replica with the same binding key maps the same way.
+        let replica = Arc::new(OpaqueEtags::new(&[7; 32]).unwrap());
+        assert_eq!(
+            replica
+                .parts("bucket", "key", "upload-1")
+                .map_bare(STORE, Direction::Hide)
+                .unwrap(),
             shown
         );
     }
