@@ -1,7 +1,11 @@
 //! Resign mode's ListBuckets for a client limited to some buckets (DESIGN "Two auth
-//! modes"; AWS API reference, "ListBuckets"): the request goes to the store like any
-//! other, and a successful answer is read whole (bounded) and cut down by
-//! `s3::list_buckets` to the buckets the client's scope allows. Other requests, and
+//! modes"; AWS API reference, "ListBuckets"): the request goes to the store without
+//! its paging (`max-buckets`, `continuation-token`), and a successful answer is read
+//! whole (bounded) and cut down by `s3::list_buckets` to the buckets the client's scope
+//! allows, without a continuation token. A store's token can spell the next bucket's
+//! name (SeaweedFS's is its base64), and pages of one bucket from tokens of the client's
+//! making would tell, by which come back empty, where the other buckets' names fall:
+//! so such a client gets every bucket it may see in one answer. Other requests, and
 //! clients allowed every bucket, pass untouched and unread.
 
 use std::task::{Context, Poll};
@@ -21,6 +25,7 @@ use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::list_buckets::filter;
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::sigv4::Verified;
+use crate::s3::strict::{QueryPair, edited_query};
 
 /// Largest ListBuckets answer filtered: some 30 000 buckets at ~140 bytes each, far
 /// above what a store lists on one page; beyond it the answer is refused, not passed.
@@ -70,11 +75,21 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        match self.scope(&req) {
-            Ok(scope) => Finish::new(self.inner.call(req), scope, finish),
-            Err(e) => Finish::refuse(e),
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let scope = match self.scope(&req) {
+            Ok(scope) => scope,
+            Err(e) => return Finish::refuse(e),
+        };
+        if scope.is_some() {
+            match edited_query(req.uri(), |name| match name {
+                "max-buckets" | "continuation-token" => QueryPair::Drop,
+                _ => QueryPair::Keep,
+            }) {
+                Ok(uri) => *req.uri_mut() = uri,
+                Err(e) => return Finish::refuse(e),
+            }
         }
+        Finish::new(self.inner.call(req), scope, finish)
     }
 }
 
@@ -143,7 +158,7 @@ where
 fn too_large() -> S3Error {
     S3Error::new(
         S3ErrorCode::NotImplemented,
-        "The bucket list is larger than the proxy filters for credentials limited to some buckets (4 MiB); list fewer buckets at a time with max-buckets.",
+        "The bucket list is larger than the proxy filters for credentials limited to some buckets (4 MiB).",
     )
     .with_reason(Reason::ClientScope)
 }

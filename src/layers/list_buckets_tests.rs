@@ -66,10 +66,20 @@ fn bucket(name: &str) -> String {
     )
 }
 
+/// A store's answer listing `names`, with a continuation token.
 fn listing(names: &[&str]) -> String {
+    listing_with(names, "<ContinuationToken>t</ContinuationToken>")
+}
+
+/// What a scoped client is shown of a listing holding `names` (and others).
+fn shown(names: &[&str]) -> String {
+    listing_with(names, "")
+}
+
+fn listing_with(names: &[&str], token: &str) -> String {
     let buckets: String = names.iter().map(|n| bucket(n)).collect();
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>o</ID><DisplayName>o</DisplayName></Owner><Buckets>{buckets}</Buckets><ContinuationToken>t</ContinuationToken></ListAllMyBucketsResult>"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>o</ID><DisplayName>o</DisplayName></Owner><Buckets>{buckets}</Buckets>{token}</ListAllMyBucketsResult>"
     )
 }
 
@@ -146,7 +156,33 @@ async fn a_scoped_client_sees_only_the_buckets_it_may_use() {
     assert_eq!(log.calls(), 1, "forwarded to the store");
     let (status, body) = received(result.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, listing(&["app-a", "shared", "app-c"]));
+    assert_eq!(body, shown(&["app-a", "shared", "app-c"]));
+}
+
+#[tokio::test]
+async fn a_scoped_client_lists_without_paging() {
+    let target = "/?max-buckets=1&prefix=app-&continuation-token=b3RoZXI%3D&bucket-region=r";
+    for (access_key, forwarded) in [(SCOPED, "/?prefix=app-&bucket-region=r"), (EVERY, target)] {
+        let mut req = request(S3Op::ListBuckets, Some(access_key));
+        *req.uri_mut() = target.parse().unwrap();
+        let (log, result) = send(
+            credentials(),
+            req,
+            store_answers(StatusCode::OK, listing(&[])),
+        )
+        .await;
+        assert_eq!(log.only().uri, forwarded, "{access_key}");
+        result.unwrap();
+    }
+    let mut req = request(S3Op::ListBuckets, Some(SCOPED));
+    *req.uri_mut() = "/?max-buckets=1&continuation-token=x".parse().unwrap();
+    let (log, _) = send(
+        credentials(),
+        req,
+        store_answers(StatusCode::OK, listing(&[])),
+    )
+    .await;
+    assert_eq!(log.only().uri, "/");
 }
 
 #[tokio::test]
@@ -273,5 +309,5 @@ async fn a_bucket_name_with_xml_escapes_is_read_resolved() {
     )
     .await;
     let (_, body) = received(result.unwrap()).await;
-    assert_eq!(body, listing(&["app-&#120;", "app-&lt;"]));
+    assert_eq!(body, shown(&["app-&#120;", "app-&lt;"]));
 }

@@ -37,6 +37,7 @@ use crate::s3::policy::{BucketPolicies, Policy};
 use crate::s3::sigv4::uri_encode;
 use crate::s3::ssec::{self, Checked, KeyDigest};
 use crate::s3::store::{LiveStore, UnknownUploads};
+use crate::s3::strict::{QueryPair, edited_query};
 use crate::s3::xml::{first_element, replace_first_element};
 use crate::uploads::binding::Opened;
 use crate::uploads::{Upload, UploadRecords};
@@ -350,25 +351,13 @@ fn unbound_upload() -> S3Error {
 /// `req` with the `uploadId` query parameter set to the store's `store_id`; every other
 /// byte of the target kept.
 fn with_upload_id<B>(req: &mut Request<B>, store_id: &str) -> Result<(), S3Error> {
-    let uri = req.uri();
-    let Some(query) = uri.query() else {
+    if req.uri().query().is_none() {
         return Err(S3Error::internal());
-    };
-    let mut target = String::with_capacity(uri.path().len() + query.len() + store_id.len());
-    target.push_str(uri.path());
-    for (i, pair) in query.split('&').enumerate() {
-        target.push(if i == 0 { '?' } else { '&' });
-        match pair.split_once('=') {
-            Some(("uploadId", _)) => {
-                target.push_str("uploadId=");
-                target.push_str(&uri_encode(store_id.as_bytes()));
-            }
-            _ => target.push_str(pair),
-        }
     }
-    let mut parts = uri.clone().into_parts();
-    parts.path_and_query = Some(target.parse().map_err(|_| S3Error::internal())?);
-    *req.uri_mut() = http::Uri::from_parts(parts).map_err(|_| S3Error::internal())?;
+    *req.uri_mut() = edited_query(req.uri(), |name| match name {
+        "uploadId" => QueryPair::With(format!("uploadId={}", uri_encode(store_id.as_bytes()))),
+        _ => QueryPair::Keep,
+    })?;
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! ListBuckets answers cut down to what a client may see (AWS API reference,
 //! "ListBuckets": `ListAllMyBucketsResult`, `Buckets/Bucket/Name`): every `<Bucket>`
-//! element whose name the client's scope does not allow is removed, every other byte of
-//! the document is kept as the store sent it. A document that cannot be read with
+//! element whose name the client's scope does not allow is removed, and the
+//! `<ContinuationToken>` (a store's token can spell the next bucket's name: SeaweedFS's
+//! is its base64); every other byte of the document is kept as the store sent it. A document that cannot be read with
 //! certainty is refused whole: nothing the filter did not understand reaches the client.
 
 use std::ops::Range;
@@ -14,6 +15,8 @@ use quick_xml::events::Event;
 const ROOT: &str = "ListAllMyBucketsResult";
 /// One bucket of the list.
 const BUCKET: &str = "Bucket";
+/// The token to the next page, a direct child of [`ROOT`].
+const TOKEN: &str = "ContinuationToken";
 /// A bucket's name, a direct child of [`BUCKET`].
 const NAME: &str = "Name";
 
@@ -23,12 +26,12 @@ const NAME: &str = "Name";
 #[error("the store's ListBuckets answer cannot be filtered: {0}")]
 pub struct Malformed(&'static str);
 
-/// `xml` without the `<Bucket>` elements whose `<Name>` (entities resolved) `allows`
-/// refuses. Any `<Bucket>` element counts, wherever it is, must have exactly one
+/// `xml` without its `<ContinuationToken>` and the `<Bucket>` elements whose `<Name>`
+/// (entities resolved) `allows` refuses. Any `<Bucket>` element counts, wherever it is, must have exactly one
 /// `<Name>` of text and no `<Bucket>` inside; the document must be one
 /// `ListAllMyBucketsResult` element, whole.
 pub fn filter(xml: &[u8], allows: impl Fn(&str) -> bool) -> Result<Vec<u8>, Malformed> {
-    let cut = refused_buckets(xml, allows)?;
+    let cut = cut_ranges(xml, allows)?;
     let removed: usize = cut.iter().map(ExactSizeIterator::len).sum();
     let mut out = Vec::with_capacity(xml.len() - removed);
     let mut at = 0;
@@ -56,14 +59,14 @@ struct Scan {
     depth: usize,
     root_seen: bool,
     open: Option<Open>,
+    /// Where a `<ContinuationToken>` being read starts.
+    token: Option<usize>,
     cut: Vec<Range<usize>>,
 }
 
-/// The byte ranges of the `<Bucket>` elements `allows` refuses, in document order.
-fn refused_buckets(
-    xml: &[u8],
-    allows: impl Fn(&str) -> bool,
-) -> Result<Vec<Range<usize>>, Malformed> {
+/// The byte ranges of the `<ContinuationToken>` and of the `<Bucket>` elements `allows`
+/// refuses, in document order.
+fn cut_ranges(xml: &[u8], allows: impl Fn(&str) -> bool) -> Result<Vec<Range<usize>>, Malformed> {
     let mut reader = Reader::from_reader(xml);
     let mut scan = Scan::default();
     loop {
@@ -73,7 +76,7 @@ fn refused_buckets(
             .map_err(|_| Malformed("not well-formed XML"))?;
         match event {
             Event::Start(e) => scan.start(e.local_name().as_ref(), start)?,
-            Event::Empty(e) => scan.empty(e.local_name().as_ref())?,
+            Event::Empty(e) => scan.empty(e.local_name().as_ref(), start..offset(&reader)?)?,
             Event::End(_) => scan.end(offset(&reader)?, &allows)?,
             Event::Text(t) => scan.text(&t, true)?,
             Event::GeneralRef(r) => scan.text(&format!("&{};", &*r), true)?,
@@ -98,6 +101,9 @@ impl Scan {
             self.root_seen = true;
         }
         self.depth += 1;
+        if self.depth == 2 && name == TOKEN {
+            self.token = Some(start);
+        }
         match self.open.as_mut() {
             None if name == BUCKET => {
                 self.open = Some(Open {
@@ -118,10 +124,14 @@ impl Scan {
         Ok(())
     }
 
-    /// An empty element `<name/>`.
-    fn empty(&mut self, name: &str) -> Result<(), Malformed> {
+    /// An empty element `<name/>`, the bytes `range`.
+    fn empty(&mut self, name: &str, range: Range<usize>) -> Result<(), Malformed> {
         if self.depth == 0 {
             return Err(Malformed("not one ListAllMyBucketsResult element"));
+        }
+        if self.depth == 1 && name == TOKEN {
+            self.cut.push(range);
+            return Ok(());
         }
         match self.open.as_mut() {
             None if name == BUCKET => Err(Malformed("a bucket has no name")),
@@ -136,6 +146,12 @@ impl Scan {
     fn end(&mut self, end: usize, allows: &impl Fn(&str) -> bool) -> Result<(), Malformed> {
         let depth = self.depth;
         self.depth = depth.saturating_sub(1);
+        if depth == 2
+            && let Some(start) = self.token.take()
+        {
+            self.cut.push(start..end);
+            return Ok(());
+        }
         let Some(b) = self.open.as_mut() else {
             return Ok(());
         };

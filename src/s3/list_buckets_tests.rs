@@ -1,5 +1,5 @@
-//! The ListBuckets filter: buckets outside the scope cut out byte-exactly, everything
-//! else kept as sent; names read with their entities resolved; anything the filter
+//! The ListBuckets filter: buckets outside the scope and the continuation token cut out
+//! byte-exactly, everything else kept as sent; names read with their entities resolved; anything the filter
 //! cannot read with certainty refused; arbitrary bytes never panic it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -18,13 +18,23 @@ fn bucket(name: &str) -> String {
     )
 }
 
+/// A store's answer listing `buckets`, with a continuation token.
 fn doc(buckets: &str) -> String {
+    doc_with(buckets, "<ContinuationToken>tok&lt;en</ContinuationToken>")
+}
+
+/// What the filter leaves of [`doc`]`(buckets)` when it keeps every bucket given.
+fn shown(buckets: &str) -> String {
+    doc_with(buckets, "")
+}
+
+fn doc_with(buckets: &str, token: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
          <Owner><ID>owner-id</ID><DisplayName>Owner &amp; Co</DisplayName></Owner>\
          <Buckets>{buckets}</Buckets>\
-         <ContinuationToken>tok&lt;en</ContinuationToken><Prefix>a</Prefix>\
+         {token}<Prefix>a</Prefix>\
          </ListAllMyBucketsResult>"
     )
 }
@@ -36,15 +46,15 @@ fn filtered(xml: &str) -> Result<String, Malformed> {
 #[test]
 fn keeps_only_the_allowed_buckets_and_every_other_byte() {
     let input = doc(&[bucket("app-a"), bucket("other-b"), bucket("app-c")].concat());
-    let want = doc(&[bucket("app-a"), bucket("app-c")].concat());
+    let want = shown(&[bucket("app-a"), bucket("app-c")].concat());
     assert_eq!(filtered(&input).unwrap(), want);
 }
 
 #[test]
 fn a_list_with_no_allowed_bucket_keeps_an_empty_buckets_element() {
     let input = doc(&[bucket("other-a"), bucket("other-b")].concat());
-    assert_eq!(filtered(&input).unwrap(), doc(""));
-    assert_eq!(filtered(&doc("")).unwrap(), doc(""));
+    assert_eq!(filtered(&input).unwrap(), shown(""));
+    assert_eq!(filtered(&doc("")).unwrap(), shown(""));
 }
 
 #[test]
@@ -84,18 +94,18 @@ fn names_are_read_with_their_entities_and_cdata_resolved() {
     let input = doc(&[bucket("app-&#49;"), bucket("app-1&#x41;")].concat());
     assert_eq!(
         filter(input.as_bytes(), one).unwrap(),
-        doc(&bucket("app-&#49;")).as_bytes()
+        shown(&bucket("app-&#49;")).as_bytes()
     );
 }
 
 #[test]
 fn the_name_is_the_buckets_own_child_and_prefixed_names_count() {
     let nested = "<Bucket><Owner><Name>app-1</Name></Owner><Name>other</Name></Bucket>";
-    assert_eq!(filtered(&doc(nested)).unwrap(), doc(""));
+    assert_eq!(filtered(&doc(nested)).unwrap(), shown(""));
     let prefixed = "<s3:Bucket><s3:Name>other</s3:Name></s3:Bucket><s3:Bucket><s3:Name>app-1</s3:Name></s3:Bucket>";
     assert_eq!(
         filtered(&doc(prefixed)).unwrap(),
-        doc("<s3:Bucket><s3:Name>app-1</s3:Name></s3:Bucket>")
+        shown("<s3:Bucket><s3:Name>app-1</s3:Name></s3:Bucket>")
     );
     // A <Bucket> outside <Buckets> is still a bucket.
     let stray =
@@ -104,6 +114,37 @@ fn the_name_is_the_buckets_own_child_and_prefixed_names_count() {
         filtered(stray).unwrap(),
         "<ListAllMyBucketsResult></ListAllMyBucketsResult>"
     );
+}
+
+#[test]
+fn the_continuation_token_goes_in_every_spelling() {
+    // SeaweedFS's token is the base64 of the next bucket's name, in or out of scope.
+    let buckets = bucket("app-a");
+    for token in [
+        "<ContinuationToken>b3RoZXItYg==</ContinuationToken>",
+        "<ContinuationToken/>",
+        "<ContinuationToken></ContinuationToken>",
+        "<s3:ContinuationToken>b3RoZXItYg==</s3:ContinuationToken>",
+        "<ContinuationToken><![CDATA[b3RoZXItYg==]]></ContinuationToken>",
+        "<ContinuationToken>b3<!-- c -->Ro</ContinuationToken>",
+    ] {
+        let input = doc_with(&buckets, token);
+        assert_eq!(filtered(&input).unwrap(), shown(&buckets), "{token}");
+    }
+    // Two are both cut; pretty-printed, the space around it stays.
+    let input = doc_with(
+        &buckets,
+        "\n  <ContinuationToken>x</ContinuationToken>\n  <ContinuationToken>y</ContinuationToken>",
+    );
+    assert_eq!(filtered(&input).unwrap(), doc_with(&buckets, "\n  \n  "));
+    // Only the document's own: an element of that name deeper down is not a token.
+    let deep = bucket("app-<ContinuationToken>x</ContinuationToken>");
+    assert!(
+        filtered(&doc_with(&deep, "")).is_err(),
+        "a name holding an element"
+    );
+    let owner = "<ListAllMyBucketsResult><Owner><ContinuationToken>x</ContinuationToken></Owner></ListAllMyBucketsResult>";
+    assert_eq!(filtered(owner).unwrap(), owner);
 }
 
 #[test]
@@ -187,7 +228,7 @@ proptest! {
     #[test]
     fn every_allowed_bucket_survives_and_no_other(names in proptest::collection::vec("(app-|other-)[a-z0-9]{1,8}", 0..12)) {
         let input = doc(&names.iter().map(|n| bucket(n)).collect::<String>());
-        let want = doc(&names.iter().filter(|n| app(n)).map(|n| bucket(n)).collect::<String>());
+        let want = shown(&names.iter().filter(|n| app(n)).map(|n| bucket(n)).collect::<String>());
         prop_assert_eq!(filtered(&input).unwrap(), want);
     }
 }

@@ -18,7 +18,7 @@ mod headers;
 mod query;
 
 pub use headers::{check_headers, copy_source_object, fold_content_encoding};
-pub use query::{Query, value as query_value};
+pub use query::{Pair as QueryPair, Query, edited as edited_query, value as query_value};
 
 /// Metric reason of a path that could be read differently.
 pub const REASON_PATH: Reason = Reason::AmbiguousPath;

@@ -541,3 +541,28 @@ fn an_ip_address_ending_with_a_listed_host_is_refused() {
         Placement::PathStyle
     );
 }
+
+#[test]
+fn an_edited_query_keeps_every_other_byte() {
+    let edit = |target: &str| {
+        let uri: http::Uri = target.parse().unwrap();
+        edited_query(&uri, |name| match name {
+            "drop" => QueryPair::Drop,
+            "swap" => QueryPair::With("swap=new%2F".to_owned()),
+            _ => QueryPair::Keep,
+        })
+        .unwrap()
+        .to_string()
+    };
+    assert_eq!(
+        edit("/b/k%20x?a=1&drop=2&swap=old&c"),
+        "/b/k%20x?a=1&swap=new%2F&c"
+    );
+    assert_eq!(edit("/?drop=1"), "/");
+    assert_eq!(edit("/?drop=1&drop2=&&x=%41"), "/?drop2=&&x=%41");
+    assert_eq!(edit("/b"), "/b");
+    assert_eq!(
+        edit("https://h:1/b?swap=1&drop"),
+        "https://h:1/b?swap=new%2F"
+    );
+}

@@ -55,6 +55,43 @@ pub fn value(raw: Option<&str>, name: &str) -> Result<Option<String>, S3Error> {
         .transpose()
 }
 
+/// What [`edited`] does with one `name=value` pair of a query.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pair {
+    /// Kept as it is.
+    Keep,
+    /// Left out.
+    Drop,
+    /// Replaced by this text (`name=value`, already escaped).
+    With(String),
+}
+
+/// `uri` with each pair of its query kept, left out or replaced as `edit` says of its
+/// name; the path and every kept byte unchanged (empty pairs too), no `?` when no pair
+/// is left. For a
+/// query [`Query::parse`] accepted (every name a literal token).
+pub fn edited(uri: &http::Uri, mut edit: impl FnMut(&str) -> Pair) -> Result<http::Uri, S3Error> {
+    let query = uri.query().unwrap_or_default();
+    let mut target = String::with_capacity(uri.path().len() + query.len() + 64);
+    target.push_str(uri.path());
+    let mut first = true;
+    for pair in uri.query().map(|q| q.split('&')).into_iter().flatten() {
+        let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+        let edit = edit(name);
+        let text = match &edit {
+            Pair::Keep => pair,
+            Pair::Drop => continue,
+            Pair::With(text) => text,
+        };
+        target.push(if first { '?' } else { '&' });
+        target.push_str(text);
+        first = false;
+    }
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(target.parse().map_err(|_| S3Error::internal())?);
+    http::Uri::from_parts(parts).map_err(|_| S3Error::internal())
+}
+
 /// A query string read strictly: every name a plain token, none repeated, at most one
 /// selector.
 #[derive(Debug, Default)]
