@@ -9,9 +9,9 @@
 //! `[etag] mode = "opaque"` (resign mode): every S3 ETag the client sees is hidden with
 //! the binding key's permutation for its object (`s3::opaque`): the object the request
 //! names (a form upload's `key`), an upload's own for its parts, or in a listing the
-//! object each entry's `<Key>` names; the ETags of `If-Match` and `If-None-Match` are revealed with the request's
-//! object, the copy-source conditionals with the source's, before the store sees
-//! them. The part list of a CompleteMultipartUpload body is revealed by
+//! object each entry's `<Key>` names; the ETags of `If-Match` and `If-None-Match` are
+//! revealed with the request's object, the copy-source conditionals with the source's,
+//! before the store sees them. The part list of a CompleteMultipartUpload body is revealed by
 //! [`EtagRevealLayer`], below the body checks: the client's signature covers the body
 //! as the client sent it.
 
@@ -270,7 +270,8 @@ impl Opaque {
         }
     }
 
-    /// The permutation of the part ETags in a CompleteMultipartUpload body.
+    /// The permutation of the part ETags in a CompleteMultipartUpload body (`parts` is
+    /// always set for one; the object's stands in only for the type's sake).
     fn part_list(&self) -> ObjectEtags {
         self.parts.clone().unwrap_or_else(|| self.object.clone())
     }

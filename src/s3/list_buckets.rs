@@ -2,8 +2,9 @@
 //! "ListBuckets": `ListAllMyBucketsResult`, `Buckets/Bucket/Name`): every `<Bucket>`
 //! element whose name the client's scope does not allow is removed, and the
 //! `<ContinuationToken>` (a store's token can spell the next bucket's name: SeaweedFS's
-//! is its base64); every other byte of the document is kept as the store sent it. A document that cannot be read with
-//! certainty is refused whole: nothing the filter did not understand reaches the client.
+//! is its base64); every other byte of the document is kept as the store sent it. A
+//! document that cannot be read with certainty is refused whole: nothing the filter did
+//! not understand reaches the client.
 
 use std::ops::Range;
 
@@ -27,9 +28,9 @@ const NAME: &str = "Name";
 pub struct Malformed(&'static str);
 
 /// `xml` without its `<ContinuationToken>` and the `<Bucket>` elements whose `<Name>`
-/// (entities resolved) `allows` refuses. Any `<Bucket>` element counts, wherever it is, must have exactly one
-/// `<Name>` of text and no `<Bucket>` inside; the document must be one
-/// `ListAllMyBucketsResult` element, whole.
+/// (entities resolved) `allows` refuses. Any `<Bucket>` element counts, wherever it is,
+/// must have exactly one `<Name>` of text and no `<Bucket>` inside; the document must be
+/// one `ListAllMyBucketsResult` element, whole.
 pub fn filter(xml: &[u8], allows: impl Fn(&str) -> bool) -> Result<Vec<u8>, Malformed> {
     let cut = cut_ranges(xml, allows)?;
     let removed: usize = cut.iter().map(ExactSizeIterator::len).sum();
