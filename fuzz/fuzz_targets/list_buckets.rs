@@ -38,7 +38,11 @@ fuzz_target!(|data: &[u8]| {
     let (all, names) = every(body);
     let all = all.expect("accepted under one scope, so under any");
     let (all_again, names_again) = every(&all);
-    assert_eq!(all_again.as_deref(), Ok(all.as_slice()), "allow-all is not stable");
+    assert_eq!(
+        all_again.as_deref(),
+        Ok(all.as_slice()),
+        "allow-all is not stable"
+    );
     assert_eq!(names_again, names, "allow-all dropped a bucket");
     let seen = RefCell::new(Vec::new());
     let again = filter(&kept, |name| {
