@@ -3,17 +3,20 @@
 //! of another client's upload (`.uploads/<upload id>/…`) named in the list, and reads
 //! `a//b` as `a/b`. A key with a `.` or `..` segment is refused as in a path
 //! (`strict::check_key`), rather than left to the store to refuse or resolve. Only for a
-//! store that needs it (`Store::checks_deleted_keys`); other requests pass untouched.
+//! store that needs it (`Store::checks_deleted_keys`).
 //!
-//! With opaque ETags, an object's `<ETag>` in the list is refused on every store: the
-//! store compares it with its own ETag, which for SSE-C objects on SeaweedFS and RGW is
-//! the plaintext's MD5, so a conditional delete would confirm a guess at an object's
-//! content that opaque mode hides (RGW and Garage ignore the condition instead).
+//! Its entries' conditions (`<ETag>`, `<LastModifiedTime>`, `<Size>`) that the store
+//! ignores (`Store::ignored_entry_conditions`: it would delete the object anyway) are
+//! refused on every store, as DeleteObject's conditional headers are (the SSE-C layer).
+//! With opaque ETags, an object's `<ETag>` in the list is refused on every store too:
+//! the store compares it with its own ETag, which for SSE-C objects on SeaweedFS and
+//! RGW is the plaintext's MD5, so a conditional delete would confirm a guess at an
+//! object's content that opaque mode hides.
 //!
 //! It sits below the body checks of resign mode, so it reads the body as the store will
 //! get it (aws-chunked decoded, signature and checksum verified). The body (a key list)
-//! is read whole, up to [`MAX_DELETE_LIST`], and sent unchanged only if every key
-//! passes; otherwise the body fails with the refusal before a byte of it left
+//! is read whole, up to [`MAX_DELETE_LIST`], and sent unchanged only if it passes;
+//! otherwise the body fails with the refusal before a byte of it left
 //! (`layers::held`), so the store deletes nothing. In passthrough mode an
 //! aws-chunked key list is refused: its framing reaches the store undecoded.
 
@@ -86,7 +89,7 @@ where
             .get::<S3Request>()
             .is_some_and(|s3| s3.op == S3Op::DeleteObjects);
         let keys = store.checks_deleted_keys();
-        let held = (deletes && (keys || self.opaque)).then(|| {
+        let held = deletes.then(|| {
             let list = KeyList {
                 store,
                 keys,
@@ -99,7 +102,7 @@ where
                     list,
                     S3Error::new(
                         S3ErrorCode::NotImplemented,
-                        "The proxy reads the keys of a DeleteObjects request for this store; send the key list without aws-chunked encoding.",
+                        "The proxy reads a DeleteObjects key list before the store does; send it without aws-chunked encoding.",
                     ),
                 ),
                 false => Held::new(list),
@@ -115,8 +118,8 @@ pub const MAX_HELD_DELETE_LISTS: usize = 32 << 20;
 
 static HELD: Budget = Budget::new(MAX_HELD_DELETE_LISTS);
 
-/// A key list checked against the store's key refusals (`keys`) and, with opaque ETags,
-/// for ETag conditions.
+/// A key list checked for entry conditions the store ignores, against the store's key
+/// refusals (`keys`) and, with opaque ETags, for ETag conditions.
 #[derive(Debug)]
 pub struct KeyList {
     store: Store,
@@ -140,7 +143,8 @@ impl Hold for KeyList {
         Some(&HELD)
     }
 
-    /// The whole body, if every key passes and, with opaque ETags, no object names one.
+    /// The whole body, if no entry has a condition the store ignores, every key passes
+    /// and, with opaque ETags, no entry names an ETag.
     fn finish(&mut self, body: Vec<u8>) -> Result<Bytes, S3Error> {
         let texts = |name: &str| {
             element_texts(&body, name).map_err(|why| {
@@ -156,6 +160,11 @@ impl Hold for KeyList {
                 "A DeleteObjects condition on an object's ETag is not supported with etag.mode = \"opaque\": the store would compare it with its own ETag.",
             )
             .with_reason(Reason::StoreRefusal));
+        }
+        for &element in self.store.ignored_entry_conditions() {
+            if !texts(element)?.is_empty() {
+                return Err(self.store.entry_condition_refusal(element));
+            }
         }
         if !self.keys {
             return Ok(Bytes::from(body));

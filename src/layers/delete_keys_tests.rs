@@ -120,38 +120,96 @@ async fn a_key_list_read_otherwise_fails_the_body() {
 }
 
 #[tokio::test]
-async fn an_undecoded_aws_chunked_key_list_is_refused() {
+async fn an_undecoded_aws_chunked_key_list_is_refused_on_every_store() {
     let body = key_list(&["a"]);
-    let seen = delete(Store::Seaweedfs, S3Op::DeleteObjects, &body, true).await;
-    assert!(seen.body.is_empty());
-    assert!(
-        seen.body_error
-            .expect("refused")
-            .contains("without aws-chunked")
-    );
+    for store in ALL {
+        let seen = delete(store, S3Op::DeleteObjects, &body, true).await;
+        assert!(seen.body.is_empty(), "{store:?}");
+        let error = seen.body_error.expect("refused");
+        assert!(error.contains("without aws-chunked"), "{store:?}: {error}");
+    }
 }
+
+const ALL: [Store; 5] = [
+    Store::Seaweedfs,
+    Store::Rgw,
+    Store::Garage,
+    Store::Minio,
+    Store::Generic,
+];
 
 #[tokio::test]
 async fn other_stores_and_other_requests_pass_untouched() {
     let body = key_list(&[".uploads/0a_1/0001_x.part", "a//b"]);
-    for (store, op) in [
-        (Store::Rgw, S3Op::DeleteObjects),
-        (Store::Garage, S3Op::DeleteObjects),
-        (Store::Generic, S3Op::DeleteObjects),
-        (Store::Seaweedfs, S3Op::PutObject),
+    for (store, op, streaming) in [
+        (Store::Rgw, S3Op::DeleteObjects, false),
+        (Store::Garage, S3Op::DeleteObjects, false),
+        (Store::Minio, S3Op::DeleteObjects, false),
+        (Store::Generic, S3Op::DeleteObjects, false),
+        (Store::Seaweedfs, S3Op::PutObject, true),
     ] {
-        let seen = delete(store, op, &body, true).await;
+        let seen = delete(store, op, &body, streaming).await;
         assert!(seen.body_error.is_none(), "{store:?} {op:?}");
         assert_eq!(seen.body, body.as_bytes());
     }
 }
 
+/// A one-entry list whose entry carries `condition`.
+fn conditional_list(condition: &str) -> String {
+    format!("<Delete><Object><Key>a</Key>{condition}</Object></Delete>")
+}
+
+const ETAG_CONDITION: &str = "<ETag>\"0123456789abcdef0123456789abcdef\"</ETag>";
+
+#[tokio::test]
+async fn an_entry_condition_the_store_ignores_fails_the_body() {
+    let size = conditional_list("<Size>99</Size>");
+    let time = conditional_list("<LastModifiedTime>2001-01-01T00:00:00Z</LastModifiedTime>");
+    let etag = conditional_list(ETAG_CONDITION);
+    let prefixed = conditional_list("<s3:Size xmlns:s3=\"urn:x\">99</s3:Size>");
+    for store in ALL {
+        for (body, element) in [
+            (&size, "<Size>"),
+            (&time, "<LastModifiedTime>"),
+            (&prefixed, "<Size>"),
+        ] {
+            let seen = delete(store, S3Op::DeleteObjects, body, false).await;
+            assert!(seen.body.is_empty(), "{store:?} {body}: sent");
+            let e = seen.body_error.expect("refused");
+            assert!(e.contains("NotImplemented"), "{store:?}: {e}");
+            assert!(e.contains(element), "{store:?}: {e}");
+        }
+        // Only SeaweedFS applies an ETag condition.
+        let seen = delete(store, S3Op::DeleteObjects, &etag, false).await;
+        match store {
+            Store::Seaweedfs => {
+                assert!(seen.body_error.is_none(), "{:?}", seen.body_error);
+                assert_eq!(seen.body, etag.as_bytes());
+            }
+            _ => {
+                let e = seen.body_error.expect("refused");
+                assert!(e.contains("<ETag> condition"), "{store:?}: {e}");
+            }
+        }
+    }
+    let e = delete(Store::Garage, S3Op::DeleteObjects, &size, false)
+        .await
+        .body_error
+        .expect("refused");
+    assert!(e.contains("Garage 2.5 ignores"), "{e}");
+    let e = delete(Store::Generic, S3Op::DeleteObjects, &size, false)
+        .await
+        .body_error
+        .expect("refused");
+    assert!(e.contains("upstream.store") && e.contains("generic"), "{e}");
+}
+
 #[tokio::test]
 async fn with_opaque_etags_an_etag_condition_fails_the_body_on_every_store() {
-    let conditional = "<Delete><Object><Key>a</Key><ETag>\"0123456789abcdef0123456789abcdef\"</ETag></Object></Delete>";
+    let conditional = conditional_list(ETAG_CONDITION);
     let plain = key_list(&["a", "b"]);
-    for store in [Store::Seaweedfs, Store::Rgw, Store::Garage, Store::Generic] {
-        let seen = delete_as(store, S3Op::DeleteObjects, conditional, false, true).await;
+    for store in ALL {
+        let seen = delete_as(store, S3Op::DeleteObjects, &conditional, false, true).await;
         let e = seen.body_error.expect("an ETag condition is refused");
         assert!(e.contains("opaque"), "{store:?}: {e}");
         let seen = delete_as(store, S3Op::DeleteObjects, &plain, false, true).await;
@@ -161,12 +219,16 @@ async fn with_opaque_etags_an_etag_condition_fails_the_body_on_every_store() {
             seen.body_error
         );
         assert_eq!(seen.body, plain.as_bytes());
-        // Canonical ETags are the store's own: the condition means what it says.
-        let seen = delete_as(store, S3Op::DeleteObjects, conditional, false, false).await;
-        assert!(
-            seen.body_error.is_none(),
-            "{store:?}: {:?}",
-            seen.body_error
-        );
     }
+    // Canonical ETags are the store's own: where the store applies the condition, it
+    // means what it says.
+    let seen = delete_as(
+        Store::Seaweedfs,
+        S3Op::DeleteObjects,
+        &conditional,
+        false,
+        false,
+    )
+    .await;
+    assert!(seen.body_error.is_none(), "{:?}", seen.body_error);
 }

@@ -25,7 +25,7 @@ use crate::s3::op::{S3Op, S3Request};
 use crate::s3::policy::copy_source_bucket;
 use crate::s3::sigv4::Verified;
 use crate::s3::ssec::{self, Checked, Groups, KeyDigest, RawTriple, Usage};
-use crate::s3::store::{LiveStore, Store};
+use crate::s3::store::{CopyPlan, LiveStore, Store};
 use crate::s3::strict::{copy_source_object, query_value};
 
 /// What the SSE-C layer needs.
@@ -132,7 +132,12 @@ where
                 resign,
             )
             .and_then(|checked| {
-                match store.ignored_copy_conditions(s3.op, req.headers(), &checked, resign) {
+                let headers = req.headers();
+                let proxy_writes = resign && store.copy_plan(s3.op, &checked) == CopyPlan::Stream;
+                let refusal = store
+                    .ignored_copy_conditions(s3.op, headers, &checked, resign)
+                    .or_else(|| store.ignored_write_conditions(s3.op, headers, proxy_writes));
+                match refusal {
                     Some(refusal) => Err(refusal),
                     None => Ok(checked),
                 }

@@ -226,6 +226,10 @@ pub enum UnknownUploads {
 /// SeaweedFS's folder of multipart upload parts, in every bucket.
 const UPLOADS_FOLDER: &str = ".uploads";
 
+/// DeleteObject's conditions on the object's size and modification time.
+const IF_MATCH_SIZE: &str = "x-amz-if-match-size";
+const IF_MATCH_LAST_MODIFIED: &str = "x-amz-if-match-last-modified-time";
+
 /// Whether a key or listing start is in SeaweedFS's uploads folder: its first
 /// non-empty segment (SeaweedFS ignores empty ones, and reads `\` as `/`) is the
 /// folder.
@@ -304,6 +308,101 @@ impl Store {
             .then(|| {
                 S3Error::new(S3ErrorCode::NotImplemented, message).with_reason(Reason::StoreRefusal)
             })
+    }
+
+    /// A conditional write or delete that this store ignores, writing or deleting
+    /// unconditionally: S3's `If-Match` and `If-None-Match` on PutObject, CopyObject (the
+    /// destination) and CompleteMultipartUpload, and `If-Match`, `x-amz-if-match-size`
+    /// and `x-amz-if-match-last-modified-time` on DeleteObject. A client that asked to
+    /// write only if the object is absent or unchanged would lose what is there. Probed
+    /// (`tests/conditional_writes.rs`): Garage 2.5 applies none of them; Ceph RGW 16.2
+    /// only PutObject's; SeaweedFS 4.48 every one but DeleteObject's size and time.
+    /// MinIO applies PutObject's and CompleteMultipartUpload's
+    /// (`checkPreconditionsPUT`); a generic store is trusted with none.
+    /// `proxy_writes`: resign mode performs this CopyObject itself as a read and a
+    /// PutObject that carries the destination's conditionals (`CopyPlan::Stream`).
+    pub fn ignored_write_conditions(
+        self,
+        op: S3Op,
+        headers: &HeaderMap,
+        proxy_writes: bool,
+    ) -> Option<S3Error> {
+        let op = match op {
+            S3Op::CopyObject if proxy_writes => S3Op::PutObject,
+            op => op,
+        };
+        let names: &[&str] = match op {
+            S3Op::PutObject | S3Op::CopyObject | S3Op::CompleteMultipartUpload => {
+                &["if-match", "if-none-match"]
+            }
+            S3Op::DeleteObject => &["if-match", IF_MATCH_SIZE, IF_MATCH_LAST_MODIFIED],
+            _ => return None,
+        };
+        let name = names
+            .iter()
+            .find(|&&name| headers.contains_key(name) && !self.applies(op, name))?;
+        let action = match op {
+            S3Op::DeleteObject => "delete",
+            _ => "write",
+        };
+        Some(self.condition_refusal(&format!("{name} condition of a {}", op.as_str()), action))
+    }
+
+    /// The conditions a DeleteObjects entry may carry (`<ETag>`, `<LastModifiedTime>`,
+    /// `<Size>`, as elements of the list) that this store ignores, deleting the object
+    /// unconditionally: SeaweedFS 4.48 applies `ETag` only, Ceph RGW 16.2 and Garage 2.5
+    /// none; a generic store and MinIO are trusted with none.
+    pub fn ignored_entry_conditions(self) -> &'static [&'static str] {
+        match self {
+            Self::Seaweedfs => &["LastModifiedTime", "Size"],
+            _ => &["ETag", "LastModifiedTime", "Size"],
+        }
+    }
+
+    /// The refusal of a DeleteObjects list with an entry condition `element` that
+    /// [`Self::ignored_entry_conditions`] names.
+    pub fn entry_condition_refusal(self, element: &str) -> S3Error {
+        self.condition_refusal(
+            &format!("<{element}> condition of a DeleteObjects entry"),
+            "delete",
+        )
+    }
+
+    fn condition_refusal(self, condition: &str, action: &str) -> S3Error {
+        let message = match self.release() {
+            Some(store) => format!(
+                "{store} ignores the {condition} and would {action} unconditionally, so the proxy refuses this request."
+            ),
+            None => format!(
+                "This store (upstream.store = \"{}\") is not known to apply the {condition}; it could {action} unconditionally, so the proxy refuses this request.",
+                self.as_str()
+            ),
+        };
+        S3Error::new(S3ErrorCode::NotImplemented, message).with_reason(Reason::StoreRefusal)
+    }
+
+    /// Whether this store was shown to apply the write condition `name` to `op`.
+    fn applies(self, op: S3Op, name: &str) -> bool {
+        match (self, op) {
+            (
+                Self::Seaweedfs,
+                S3Op::PutObject | S3Op::CopyObject | S3Op::CompleteMultipartUpload,
+            ) => true,
+            (Self::Seaweedfs, S3Op::DeleteObject) => name == "if-match",
+            (Self::Rgw, S3Op::PutObject) => true,
+            (Self::Minio, S3Op::PutObject | S3Op::CompleteMultipartUpload) => true,
+            _ => false,
+        }
+    }
+
+    /// The release whose behaviour was probed, as messages name it.
+    fn release(self) -> Option<&'static str> {
+        match self {
+            Self::Rgw => Some("Ceph RGW 16.2"),
+            Self::Seaweedfs => Some("SeaweedFS 4.48"),
+            Self::Garage => Some("Garage 2.5"),
+            Self::Generic | Self::Minio => None,
+        }
     }
 
     /// How resign mode performs a copy with SSE-C on this store: as the store does it,

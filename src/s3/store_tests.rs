@@ -776,3 +776,71 @@ fn refuses_a_copy_source_garage_reads_as_another_key() {
         );
     }
 }
+
+#[test]
+fn write_conditions_pass_only_where_the_store_applies_them() {
+    use S3Op::{CompleteMultipartUpload, CopyObject, DeleteObject, GetObject, PutObject};
+    let with = |name: &'static str| {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, http::HeaderValue::from_static("\"0123\""));
+        headers
+    };
+    let (if_match, if_none_match) = (with("if-match"), with("if-none-match"));
+    let (size, time) = (
+        with("x-amz-if-match-size"),
+        with("x-amz-if-match-last-modified-time"),
+    );
+    let none = HeaderMap::new();
+    let writes = [PutObject, CopyObject, CompleteMultipartUpload];
+    // (store, op, headers, resign streams the copy, refused)
+    let mut cases = Vec::new();
+    for store in [
+        Store::Seaweedfs,
+        Store::Rgw,
+        Store::Garage,
+        Store::Minio,
+        Store::Generic,
+    ] {
+        for op in writes {
+            let applies = match store {
+                Store::Seaweedfs => true,
+                Store::Rgw => op == PutObject,
+                Store::Minio => op != CopyObject,
+                Store::Garage | Store::Generic => false,
+            };
+            cases.push((store, op, &if_match, false, !applies));
+            cases.push((store, op, &if_none_match, false, !applies));
+        }
+        cases.push((
+            store,
+            DeleteObject,
+            &if_match,
+            false,
+            store != Store::Seaweedfs,
+        ));
+        cases.push((store, DeleteObject, &size, false, true));
+        cases.push((store, DeleteObject, &time, false, true));
+        // Reads and other requests are not writes.
+        cases.push((store, GetObject, &if_match, false, false));
+        cases.push((store, S3Op::UploadPart, &if_none_match, false, false));
+        cases.push((store, PutObject, &none, false, false));
+    }
+    // Resign mode's own copy on RGW is a PutObject, which RGW applies them to.
+    cases.push((Store::Rgw, CopyObject, &if_none_match, true, false));
+    cases.push((Store::Garage, CopyObject, &if_none_match, true, true));
+    for (store, op, headers, proxy_writes, refused) in cases {
+        let got = store.ignored_write_conditions(op, headers, proxy_writes);
+        assert_eq!(got.is_some(), refused, "{store:?} {op:?} {headers:?}");
+        if let Some(e) = got {
+            assert_eq!(e.code, S3ErrorCode::NotImplemented);
+            assert_eq!(e.reason, Some(Reason::StoreRefusal));
+            let name = headers.keys().next().expect("a condition").as_str();
+            assert!(e.message.contains(name), "{}", e.message);
+            assert!(
+                e.message.contains(op.as_str()) || proxy_writes,
+                "{}",
+                e.message
+            );
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Conditional writes and deletes against the real stores in both modes: S3's
+//! `If-Match` / `If-None-Match` on PutObject, CopyObject and CompleteMultipartUpload,
+//! `If-Match`, `x-amz-if-match-size` and `x-amz-if-match-last-modified-time` on
+//! DeleteObject, and the `<ETag>` / `<Size>` / `<LastModifiedTime>` of a DeleteObjects
+//! entry. A condition the store applies fails as AWS's does (412, or a
+//! `PreconditionFailed` entry); one it ignores — it would overwrite or delete anyway —
+//! is refused by the proxy (`501 NotImplemented`). Either way the object the client
+//! meant to protect is still there, read directly from the store.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use aws_sdk_s3::primitives::{ByteStream, DateTime};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
+use support::s3::{create_upload, failure};
+use support::wire::{direct_client, route};
+use support::{Mode, Store, bucket_name, store_client, store_proxy_mode};
+
+const HELD: &[u8] = b"what the client meant to keep";
+const OTHER_ETAG: &str = "\"0123456789abcdef0123456789abcdef\"";
+
+/// Which conditions each store applies (probed directly: Garage 2.5 none, RGW 16.2
+/// PutObject's only, SeaweedFS 4.48 all but DeleteObject's size and time).
+struct Applies {
+    put: bool,
+    copy_and_complete: bool,
+    delete_if_match: bool,
+}
+
+fn applies(store: &Store) -> Applies {
+    match store.name {
+        "SEAWEEDFS" => Applies {
+            put: true,
+            copy_and_complete: true,
+            delete_if_match: true,
+        },
+        "RGW" => Applies {
+            put: true,
+            copy_and_complete: false,
+            delete_if_match: false,
+        },
+        _ => Applies {
+            put: false,
+            copy_and_complete: false,
+            delete_if_match: false,
+        },
+    }
+}
+
+fn expected(applied: bool) -> (u16, String) {
+    if applied {
+        (412, "PreconditionFailed".to_owned())
+    } else {
+        (501, "NotImplemented".to_owned())
+    }
+}
+
+async fn conditions_hold_or_are_refused(store: Store, mode: Mode) {
+    let proxy = store_proxy_mode(&store, route(&store), "default = \"allow\"", mode);
+    let client = store_client(&proxy, &proxy.client);
+    let direct = direct_client(&store);
+    let applies = applies(&store);
+    let bucket = bucket_name("condwrite");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    for key in ["k", "src"] {
+        direct
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(ByteStream::from_static(HELD))
+            .send()
+            .await
+            .unwrap();
+    }
+    let still_held = || async {
+        let read = direct.get_object().bucket(&bucket).key("k").send().await;
+        let read = read.expect("the object is still there");
+        assert_eq!(read.body.collect().await.unwrap().into_bytes(), HELD);
+    };
+
+    let put = |if_match: Option<&str>, if_none_match: Option<&str>| {
+        client
+            .put_object()
+            .bucket(&bucket)
+            .key("k")
+            .body(ByteStream::from_static(b"overwritten"))
+            .set_if_match(if_match.map(str::to_owned))
+            .set_if_none_match(if_none_match.map(str::to_owned))
+            .send()
+    };
+    let e = put(None, Some("*")).await.unwrap_err();
+    assert_eq!(failure(&e), expected(applies.put), "PUT If-None-Match");
+    still_held().await;
+    let e = put(Some(OTHER_ETAG), None).await.unwrap_err();
+    assert_eq!(failure(&e), expected(applies.put), "PUT If-Match");
+    still_held().await;
+
+    let e = client
+        .copy_object()
+        .bucket(&bucket)
+        .key("k")
+        .copy_source(format!("{bucket}/src"))
+        .if_none_match("*")
+        .send()
+        .await
+        .unwrap_err();
+    let want = expected(applies.copy_and_complete);
+    assert_eq!(failure(&e), want, "CopyObject If-None-Match");
+    still_held().await;
+
+    let id = create_upload(&client, &bucket, "k", None).await;
+    let part = client
+        .upload_part()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(&id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"overwritten"))
+        .send()
+        .await
+        .unwrap();
+    let parts = CompletedMultipartUpload::builder()
+        .parts(
+            CompletedPart::builder()
+                .part_number(1)
+                .e_tag(part.e_tag().unwrap())
+                .build(),
+        )
+        .build();
+    let e = client
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(&id)
+        .multipart_upload(parts)
+        .if_none_match("*")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&e), want, "CompleteMultipartUpload If-None-Match");
+    still_held().await;
+    client
+        .abort_multipart_upload()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+
+    let delete = || client.delete_object().bucket(&bucket).key("k");
+    let e = delete().if_match(OTHER_ETAG).send().await.unwrap_err();
+    let want = expected(applies.delete_if_match);
+    assert_eq!(failure(&e), want, "DeleteObject If-Match");
+    still_held().await;
+    let e = delete().if_match_size(1).send().await.unwrap_err();
+    assert_eq!(failure(&e), expected(false), "DeleteObject size");
+    still_held().await;
+    let long_ago = DateTime::from_secs(631_152_000); // 1990
+    let e = delete()
+        .if_match_last_modified_time(long_ago)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&e), expected(false), "DeleteObject time");
+    still_held().await;
+
+    let entry = |etag: Option<&str>, size: Option<i64>, time: Option<DateTime>| {
+        let entry = ObjectIdentifier::builder()
+            .key("k")
+            .set_e_tag(etag.map(str::to_owned))
+            .set_size(size)
+            .set_last_modified_time(time)
+            .build()
+            .unwrap();
+        client
+            .delete_objects()
+            .bucket(&bucket)
+            .delete(Delete::builder().objects(entry).build().unwrap())
+            .send()
+    };
+    for (size, time) in [(Some(1), None), (None, Some(long_ago))] {
+        let e = entry(None, size, time).await.unwrap_err();
+        assert_eq!(
+            failure(&e),
+            expected(false),
+            "DeleteObjects {size:?} {time:?}"
+        );
+        still_held().await;
+    }
+    match entry(Some(OTHER_ETAG), None, None).await {
+        // SeaweedFS applies it: the entry fails, the object stays.
+        Ok(out) => {
+            assert!(applies.delete_if_match, "{out:?}");
+            assert!(out.deleted().is_empty(), "{out:?}");
+            assert_eq!(out.errors()[0].code(), Some("PreconditionFailed"));
+        }
+        Err(e) => {
+            assert!(!applies.delete_if_match);
+            assert_eq!(failure(&e), expected(false), "DeleteObjects ETag");
+        }
+    }
+    still_held().await;
+
+    // What the store applies also succeeds when it holds, and unconditional requests are
+    // what they always were.
+    if applies.put {
+        client
+            .put_object()
+            .bucket(&bucket)
+            .key("new")
+            .body(ByteStream::from_static(HELD))
+            .if_none_match("*")
+            .send()
+            .await
+            .unwrap();
+    }
+    put(None, None).await.unwrap();
+    let read = direct.get_object().bucket(&bucket).key("k").send().await;
+    let read = read.unwrap().body.collect().await.unwrap().into_bytes();
+    assert_eq!(read, &b"overwritten"[..]);
+    delete().send().await.unwrap();
+    let gone = direct.head_object().bucket(&bucket).key("k").send().await;
+    assert!(gone.is_err(), "an unconditional delete deletes");
+}
+
+per_store_and_mode!(conditions_hold_or_are_refused);
