@@ -612,27 +612,59 @@ per_store!(
     a_part_cannot_test_the_objects_content,
 );
 
+/// An SSE-C object `v` whose content an attacker guesses: written through a new resign
+/// proxy with opaque ETags into a new bucket, under `Key::new(seed)`.
+struct SecretObject {
+    proxy: Resign,
+    app: Client,
+    bucket: String,
+    key: Key,
+    /// The PutObject's (opaque) ETag.
+    etag: String,
+}
+
+impl SecretObject {
+    async fn put(store: &Store, prefix: &str, seed: u8, body: &[u8]) -> Self {
+        let proxy = Resign::start_with(store, OPAQUE);
+        let app = proxy.client(APP, APP_SECRET);
+        let bucket = bucket_name(prefix);
+        app.create_bucket().bucket(&bucket).send().await.unwrap();
+        let key = Key::new(seed);
+        let put = app
+            .put_object()
+            .bucket(&bucket)
+            .key("v")
+            .with_key(&key)
+            .body(ByteStream::from(body.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        let etag = put.e_tag().unwrap().to_owned();
+        Self {
+            proxy,
+            app,
+            bucket,
+            key,
+            etag,
+        }
+    }
+}
+
 /// On SeaweedFS and RGW an SSE-C part's store ETag is its plaintext's MD5, as a one-part
 /// object's is: a client that may start an upload at an object's key could send a guess
 /// as a part and compare the part's ETag with the object's. Part ETags are each
 /// upload's own: neither the object's value nor another upload's, and the same through
 /// the upload's bound ID and the store's raw one.
 async fn a_part_cannot_test_the_objects_content(store: Store) {
-    let proxy = Resign::start_with(&store, OPAQUE);
-    let app = proxy.client(APP, APP_SECRET);
-    let direct = proxy.direct();
-    let bucket = bucket_name("opaque-part");
-    app.create_bucket().bucket(&bucket).send().await.unwrap();
-    let key = Key::new(76);
     let body = b"salary=654321".to_vec();
-    app.put_object()
-        .bucket(&bucket)
-        .key("v")
-        .with_key(&key)
-        .body(ByteStream::from(body.clone()))
-        .send()
-        .await
-        .unwrap();
+    let SecretObject {
+        proxy,
+        app,
+        bucket,
+        key,
+        etag: _,
+    } = SecretObject::put(&store, "opaque-part", 76, &body).await;
+    let direct = proxy.direct();
     let object_shown = head_etag(&app, &bucket, "v", Some(&key)).await;
     let object_held = held_etag(&store, &bucket, "v", Some(&key)).await;
     let mut seen = vec![object_shown.clone()];
@@ -701,24 +733,16 @@ async fn a_part_cannot_test_the_objects_content(store: Store) {
 /// the right guess, the store's value and the opaque one; nothing is deleted.
 async fn a_delete_list_cannot_test_the_store_value(store: Store) {
     use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-    let proxy = Resign::start_with(&store, OPAQUE);
-    let app = proxy.client(APP, APP_SECRET);
-    let bucket = bucket_name("opaque-del");
-    app.create_bucket().bucket(&bucket).send().await.unwrap();
-    let key = Key::new(75);
     let body = b"salary=123456".to_vec();
-    let put = app
-        .put_object()
-        .bucket(&bucket)
-        .key("v")
-        .with_key(&key)
-        .body(ByteStream::from(body.clone()))
-        .send()
-        .await
-        .unwrap();
+    let SecretObject {
+        proxy: _proxy,
+        app,
+        bucket,
+        key,
+        etag: opaque,
+    } = SecretObject::put(&store, "opaque-del", 75, &body).await;
     let held = held_etag(&store, &bucket, "v", Some(&key)).await;
     let guess = format!("\"{}\"", md5_hex(&body));
-    let opaque = put.e_tag().unwrap().to_owned();
     let delete = async |etag: Option<&str>| {
         let object = ObjectIdentifier::builder()
             .key("v")

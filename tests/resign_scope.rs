@@ -18,6 +18,25 @@ const EVERY_SECRET: &str = "every-bucket-secret-0123456789abcdef";
 const SCOPED: &str = "SCOPEDLISTACCESS0001";
 const SCOPED_SECRET: &str = "scoped-list-secret-0123456789abcdefg";
 
+/// A resign proxy with two clients, [`EVERY`] (no scope) and [`SCOPED`] (`glob`), and
+/// an SDK client of the first.
+fn every_and_scoped(
+    store: &Store,
+    glob: &str,
+) -> (support::Proxy, tempfile::TempDir, aws_sdk_s3::Client) {
+    let (proxy, secrets) = resign_proxy(
+        store,
+        Route::Http,
+        "default = \"allow\"",
+        &[
+            (EVERY, EVERY_SECRET, None),
+            (SCOPED, SCOPED_SECRET, Some(glob)),
+        ],
+    );
+    let every = s3_client(&proxy.url(), &proxy.pki.ca_pem, EVERY, EVERY_SECRET, false);
+    (proxy, secrets, every)
+}
+
 /// Bucket names an SDK client of `access`/`secret` lists through `proxy`.
 async fn listed(proxy: &support::Proxy, access: &str, secret: &str) -> Vec<String> {
     let c = s3_client(&proxy.url(), &proxy.pki.ca_pem, access, secret, false);
@@ -38,16 +57,7 @@ async fn a_scoped_client_lists_only_its_buckets(store: Store) {
     let prefix = format!("scope{}", unique().replace('-', ""));
     let other = format!("other{}", unique().replace('-', ""));
     let glob = format!("{prefix}-*");
-    let (proxy, _secrets) = resign_proxy(
-        &store,
-        Route::Http,
-        "default = \"allow\"",
-        &[
-            (EVERY, EVERY_SECRET, None),
-            (SCOPED, SCOPED_SECRET, Some(&glob)),
-        ],
-    );
-    let every = s3_client(&proxy.url(), &proxy.pki.ca_pem, EVERY, EVERY_SECRET, false);
+    let (proxy, _secrets, every) = every_and_scoped(&store, &glob);
     let mine = bucket_name(&format!("{prefix}-a"));
     let theirs = bucket_name(&format!("{other}-b"));
     for b in [&mine, &theirs] {
@@ -116,16 +126,7 @@ async fn a_scoped_clients_paging_shows_no_other_bucket(store: Store) {
     let before = bucket_name(&format!("a{tag}-b"));
     let after = bucket_name(&format!("z{tag}-c"));
     let glob = format!("m{tag}-*");
-    let (proxy, _secrets) = resign_proxy(
-        &store,
-        Route::Http,
-        "default = \"allow\"",
-        &[
-            (EVERY, EVERY_SECRET, None),
-            (SCOPED, SCOPED_SECRET, Some(&glob)),
-        ],
-    );
-    let every = s3_client(&proxy.url(), &proxy.pki.ca_pem, EVERY, EVERY_SECRET, false);
+    let (proxy, _secrets, every) = every_and_scoped(&store, &glob);
     for b in [&before, &mine, &after] {
         every.create_bucket().bucket(b).send().await.unwrap();
     }
