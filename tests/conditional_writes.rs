@@ -5,14 +5,18 @@
 //! entry. A condition the store applies fails as AWS's does (412, or a
 //! `PreconditionFailed` entry); one it ignores — it would overwrite or delete anyway —
 //! is refused by the proxy (`501 NotImplemented`). Either way the object the client
-//! meant to protect is still there, read directly from the store.
+//! meant to protect is still there, read directly from the store. So is an object a
+//! client appends to (`x-amz-write-offset-bytes`), which every store here would replace.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, Delete, ObjectIdentifier,
+    VersioningConfiguration,
+};
 use support::s3::{create_upload, failure};
 use support::wire::{direct_client, route};
 use support::{Mode, Store, bucket_name, store_client, store_proxy_mode};
@@ -21,30 +25,22 @@ const HELD: &[u8] = b"what the client meant to keep";
 const OTHER_ETAG: &str = "\"0123456789abcdef0123456789abcdef\"";
 
 /// Which conditions each store applies (probed directly: Garage 2.5 none, RGW 16.2
-/// PutObject's only, SeaweedFS 4.48 all but DeleteObject's size and time).
+/// PutObject's `If-Match` only — its `If-None-Match: *` overwrites in a versioned
+/// bucket — SeaweedFS 4.48 all but DeleteObject's size and time).
 struct Applies {
-    put: bool,
+    put_if_match: bool,
+    put_if_none_match: bool,
     copy_and_complete: bool,
     delete_if_match: bool,
 }
 
 fn applies(store: &Store) -> Applies {
-    match store.name {
-        "SEAWEEDFS" => Applies {
-            put: true,
-            copy_and_complete: true,
-            delete_if_match: true,
-        },
-        "RGW" => Applies {
-            put: true,
-            copy_and_complete: false,
-            delete_if_match: false,
-        },
-        _ => Applies {
-            put: false,
-            copy_and_complete: false,
-            delete_if_match: false,
-        },
+    let seaweedfs = store.name == "SEAWEEDFS";
+    Applies {
+        put_if_match: seaweedfs || store.name == "RGW",
+        put_if_none_match: seaweedfs,
+        copy_and_complete: seaweedfs,
+        delete_if_match: seaweedfs,
     }
 }
 
@@ -60,9 +56,37 @@ async fn conditions_hold_or_are_refused(store: Store, mode: Mode) {
     let proxy = store_proxy_mode(&store, route(&store), "default = \"allow\"", mode);
     let client = store_client(&proxy, &proxy.client);
     let direct = direct_client(&store);
-    let applies = applies(&store);
-    let bucket = bucket_name("condwrite");
-    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let plain = bucket_name("condwrite");
+    let versioned = bucket_name("condwritev");
+    for bucket in [&plain, &versioned] {
+        client.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    // Garage 2.5 has no versioning.
+    if store.name != "GARAGE" {
+        let on = VersioningConfiguration::builder()
+            .status(BucketVersioningStatus::Enabled)
+            .build();
+        direct
+            .put_bucket_versioning()
+            .bucket(&versioned)
+            .versioning_configuration(on)
+            .send()
+            .await
+            .unwrap();
+    }
+    for bucket in [&plain, &versioned] {
+        conditions_hold_or_are_refused_in(&store, &client, &direct, bucket).await;
+    }
+}
+
+async fn conditions_hold_or_are_refused_in(
+    store: &Store,
+    client: &aws_sdk_s3::Client,
+    direct: &aws_sdk_s3::Client,
+    bucket: &str,
+) {
+    let applies = applies(store);
+    let bucket = bucket.to_owned();
     for key in ["k", "src"] {
         direct
             .put_object()
@@ -90,11 +114,26 @@ async fn conditions_hold_or_are_refused(store: Store, mode: Mode) {
             .send()
     };
     let e = put(None, Some("*")).await.unwrap_err();
-    assert_eq!(failure(&e), expected(applies.put), "PUT If-None-Match");
+    let want = expected(applies.put_if_none_match);
+    assert_eq!(failure(&e), want, "PUT If-None-Match {bucket}");
     still_held().await;
     let e = put(Some(OTHER_ETAG), None).await.unwrap_err();
-    assert_eq!(failure(&e), expected(applies.put), "PUT If-Match");
+    let want = expected(applies.put_if_match);
+    assert_eq!(failure(&e), want, "PUT If-Match {bucket}");
     still_held().await;
+    // Forms stores read otherwise: If-None-Match other than `*`, an empty or listed
+    // If-Match.
+    for (if_match, if_none_match, code) in [
+        (None, Some("\"*\""), (501, "NotImplemented")),
+        (None, Some(OTHER_ETAG), (501, "NotImplemented")),
+        (Some(""), None, (400, "InvalidArgument")),
+        (Some("\"a\", \"b\""), None, (400, "InvalidArgument")),
+    ] {
+        let e = put(if_match, if_none_match).await.unwrap_err();
+        let want = (code.0, code.1.to_owned());
+        assert_eq!(failure(&e), want, "{if_match:?} {if_none_match:?}");
+        still_held().await;
+    }
 
     let e = client
         .copy_object()
@@ -109,7 +148,7 @@ async fn conditions_hold_or_are_refused(store: Store, mode: Mode) {
     assert_eq!(failure(&e), want, "CopyObject If-None-Match");
     still_held().await;
 
-    let id = create_upload(&client, &bucket, "k", None).await;
+    let id = create_upload(client, &bucket, "k", None).await;
     let part = client
         .upload_part()
         .bucket(&bucket)
@@ -205,7 +244,7 @@ async fn conditions_hold_or_are_refused(store: Store, mode: Mode) {
 
     // What the store applies also succeeds when it holds, and unconditional requests are
     // what they always were.
-    if applies.put {
+    if applies.put_if_none_match {
         client
             .put_object()
             .bucket(&bucket)
@@ -225,4 +264,33 @@ async fn conditions_hold_or_are_refused(store: Store, mode: Mode) {
     assert!(gone.is_err(), "an unconditional delete deletes");
 }
 
-per_store_and_mode!(conditions_hold_or_are_refused);
+async fn an_append_is_refused(store: Store, mode: Mode) {
+    let proxy = store_proxy_mode(&store, route(&store), "default = \"allow\"", mode);
+    let client = store_client(&proxy, &proxy.client);
+    let direct = direct_client(&store);
+    let bucket = bucket_name("append");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    direct
+        .put_object()
+        .bucket(&bucket)
+        .key("k")
+        .body(ByteStream::from_static(HELD))
+        .send()
+        .await
+        .unwrap();
+    let e = client
+        .put_object()
+        .bucket(&bucket)
+        .key("k")
+        .body(ByteStream::from_static(b"appended"))
+        .write_offset_bytes(HELD.len() as i64)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(failure(&e), expected(false));
+    let read = direct.get_object().bucket(&bucket).key("k").send().await;
+    let read = read.unwrap().body.collect().await.unwrap().into_bytes();
+    assert_eq!(read, HELD, "the object is as it was");
+}
+
+per_store_and_mode!(conditions_hold_or_are_refused, an_append_is_refused);

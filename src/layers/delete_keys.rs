@@ -166,6 +166,13 @@ impl Hold for KeyList {
                 return Err(self.store.entry_condition_refusal(element));
             }
         }
+        // SeaweedFS reads an empty condition as none and deletes.
+        if texts("ETag")?.iter().any(|etag| etag.trim().is_empty()) {
+            return Err(S3Error::new(
+                S3ErrorCode::InvalidArgument,
+                "A DeleteObjects entry has an empty <ETag> condition, which stores read as no condition.",
+            ));
+        }
         if !self.keys {
             return Ok(Bytes::from(body));
         }

@@ -192,6 +192,13 @@ async fn an_entry_condition_the_store_ignores_fails_the_body() {
             }
         }
     }
+    for empty in ["<ETag></ETag>", "<ETag/>", "<ETag> </ETag>"] {
+        let body = conditional_list(empty);
+        let seen = delete(Store::Seaweedfs, S3Op::DeleteObjects, &body, false).await;
+        assert!(seen.body.is_empty(), "{empty}: sent");
+        let e = seen.body_error.expect("refused");
+        assert!(e.contains("InvalidArgument"), "{empty}: {e}");
+    }
     let e = delete(Store::Garage, S3Op::DeleteObjects, &size, false)
         .await
         .body_error

@@ -136,7 +136,8 @@ where
                 let proxy_writes = resign && store.copy_plan(s3.op, &checked) == CopyPlan::Stream;
                 let refusal = store
                     .ignored_copy_conditions(s3.op, headers, &checked, resign)
-                    .or_else(|| store.ignored_write_conditions(s3.op, headers, proxy_writes));
+                    .or_else(|| store.write_condition_refusal(s3.op, headers, proxy_writes))
+                    .or_else(|| Store::append_refusal(s3.op, headers));
                 match refusal {
                     Some(refusal) => Err(refusal),
                     None => Ok(checked),

@@ -229,6 +229,8 @@ const UPLOADS_FOLDER: &str = ".uploads";
 /// DeleteObject's conditions on the object's size and modification time.
 const IF_MATCH_SIZE: &str = "x-amz-if-match-size";
 const IF_MATCH_LAST_MODIFIED: &str = "x-amz-if-match-last-modified-time";
+/// PutObject's append offset.
+const WRITE_OFFSET: &str = "x-amz-write-offset-bytes";
 
 /// Whether a key or listing start is in SeaweedFS's uploads folder: its first
 /// non-empty segment (SeaweedFS ignores empty ones, and reads `\` as `/`) is the
@@ -311,17 +313,24 @@ impl Store {
     }
 
     /// A conditional write or delete that this store ignores, writing or deleting
-    /// unconditionally: S3's `If-Match` and `If-None-Match` on PutObject, CopyObject (the
-    /// destination) and CompleteMultipartUpload, and `If-Match`, `x-amz-if-match-size`
-    /// and `x-amz-if-match-last-modified-time` on DeleteObject. A client that asked to
-    /// write only if the object is absent or unchanged would lose what is there. Probed
+    /// unconditionally, or that stores read differently: S3's `If-Match` and
+    /// `If-None-Match` on PutObject, CopyObject (the destination) and
+    /// CompleteMultipartUpload, and `If-Match`, `x-amz-if-match-size` and
+    /// `x-amz-if-match-last-modified-time` on DeleteObject. A client that asked to write
+    /// only if the object is absent or unchanged would lose what is there. Probed
     /// (`tests/conditional_writes.rs`): Garage 2.5 applies none of them; Ceph RGW 16.2
-    /// only PutObject's; SeaweedFS 4.48 every one but DeleteObject's size and time.
+    /// only PutObject's `If-Match` (its `If-None-Match: *` overwrites in a bucket with
+    /// versioning on); SeaweedFS 4.48 every one but DeleteObject's size and time.
     /// MinIO applies PutObject's and CompleteMultipartUpload's
     /// (`checkPreconditionsPUT`); a generic store is trusted with none.
+    ///
+    /// A condition has one reading only if it is one non-empty header, an `If-Match`
+    /// without a list (SeaweedFS reads an empty one as none), and `If-None-Match` is `*`, the
+    /// only value S3 takes on a write (SeaweedFS and RGW write for a quoted `"*"` or a
+    /// list with `*`): anything else is refused whatever the store.
     /// `proxy_writes`: resign mode performs this CopyObject itself as a read and a
     /// PutObject that carries the destination's conditionals (`CopyPlan::Stream`).
-    pub fn ignored_write_conditions(
+    pub fn write_condition_refusal(
         self,
         op: S3Op,
         headers: &HeaderMap,
@@ -338,14 +347,55 @@ impl Store {
             S3Op::DeleteObject => &["if-match", IF_MATCH_SIZE, IF_MATCH_LAST_MODIFIED],
             _ => return None,
         };
-        let name = names
-            .iter()
-            .find(|&&name| headers.contains_key(name) && !self.applies(op, name))?;
         let action = match op {
             S3Op::DeleteObject => "delete",
             _ => "write",
         };
-        Some(self.condition_refusal(&format!("{name} condition of a {}", op.as_str()), action))
+        for &name in names {
+            let mut values = headers.get_all(name).iter();
+            let Some(value) = values.next() else {
+                continue;
+            };
+            let value = value.as_bytes().trim_ascii();
+            if name == "if-none-match" && value != b"*" {
+                return Some(S3Error::new(
+                    S3ErrorCode::NotImplemented,
+                    format!(
+                        "A {} takes only If-None-Match: *, so the proxy refuses this request.",
+                        op.as_str()
+                    ),
+                ));
+            }
+            let listed = name == "if-match" && value.contains(&b',');
+            if values.next().is_some() || value.is_empty() || listed {
+                return Some(S3Error::new(
+                    S3ErrorCode::InvalidArgument,
+                    format!(
+                        "The {name} condition of a {} must be one value; stores read an empty, repeated or listed one differently.",
+                        op.as_str()
+                    ),
+                ));
+            }
+            if !self.applies(op, name) {
+                let condition = format!("{name} condition of a {}", op.as_str());
+                return Some(self.condition_refusal(&condition, action));
+            }
+        }
+        None
+    }
+
+    /// A PutObject that appends (`x-amz-write-offset-bytes`, S3 Express One Zone's
+    /// append): no supported store implements it, and each of SeaweedFS 4.48, Ceph RGW
+    /// 16.2 and Garage 2.5 stores the body as the whole object instead, replacing what
+    /// was there. Refused on every store.
+    pub fn append_refusal(op: S3Op, headers: &HeaderMap) -> Option<S3Error> {
+        (op == S3Op::PutObject && headers.contains_key(WRITE_OFFSET)).then(|| {
+            S3Error::new(
+                S3ErrorCode::NotImplemented,
+                "Appending with x-amz-write-offset-bytes is not implemented by the supported stores, which store the body as the whole object, replacing it, so the proxy refuses this request.",
+            )
+            .with_reason(Reason::StoreRefusal)
+        })
     }
 
     /// The conditions a DeleteObjects entry may carry (`<ETag>`, `<LastModifiedTime>`,
@@ -389,7 +439,7 @@ impl Store {
                 S3Op::PutObject | S3Op::CopyObject | S3Op::CompleteMultipartUpload,
             ) => true,
             (Self::Seaweedfs, S3Op::DeleteObject) => name == "if-match",
-            (Self::Rgw, S3Op::PutObject) => true,
+            (Self::Rgw, S3Op::PutObject) => name == "if-match",
             (Self::Minio, S3Op::PutObject | S3Op::CompleteMultipartUpload) => true,
             _ => false,
         }

@@ -785,11 +785,13 @@ fn write_conditions_pass_only_where_the_store_applies_them() {
         headers.insert(name, http::HeaderValue::from_static("\"0123\""));
         headers
     };
-    let (if_match, if_none_match) = (with("if-match"), with("if-none-match"));
+    let if_match = with("if-match");
     let (size, time) = (
         with("x-amz-if-match-size"),
         with("x-amz-if-match-last-modified-time"),
     );
+    let mut star = HeaderMap::new();
+    star.insert("if-none-match", http::HeaderValue::from_static("*"));
     let none = HeaderMap::new();
     let writes = [PutObject, CopyObject, CompleteMultipartUpload];
     // (store, op, headers, resign streams the copy, refused)
@@ -808,8 +810,10 @@ fn write_conditions_pass_only_where_the_store_applies_them() {
                 Store::Minio => op != CopyObject,
                 Store::Garage | Store::Generic => false,
             };
+            // RGW's `If-None-Match: *` overwrites in a versioned bucket.
+            let applies_star = applies && store != Store::Rgw;
             cases.push((store, op, &if_match, false, !applies));
-            cases.push((store, op, &if_none_match, false, !applies));
+            cases.push((store, op, &star, false, !applies_star));
         }
         cases.push((
             store,
@@ -822,14 +826,15 @@ fn write_conditions_pass_only_where_the_store_applies_them() {
         cases.push((store, DeleteObject, &time, false, true));
         // Reads and other requests are not writes.
         cases.push((store, GetObject, &if_match, false, false));
-        cases.push((store, S3Op::UploadPart, &if_none_match, false, false));
+        cases.push((store, S3Op::UploadPart, &star, false, false));
         cases.push((store, PutObject, &none, false, false));
     }
-    // Resign mode's own copy on RGW is a PutObject, which RGW applies them to.
-    cases.push((Store::Rgw, CopyObject, &if_none_match, true, false));
-    cases.push((Store::Garage, CopyObject, &if_none_match, true, true));
+    // Resign mode's own copy on RGW is a PutObject, which RGW applies If-Match to.
+    cases.push((Store::Rgw, CopyObject, &if_match, true, false));
+    cases.push((Store::Rgw, CopyObject, &star, true, true));
+    cases.push((Store::Garage, CopyObject, &if_match, true, true));
     for (store, op, headers, proxy_writes, refused) in cases {
-        let got = store.ignored_write_conditions(op, headers, proxy_writes);
+        let got = store.write_condition_refusal(op, headers, proxy_writes);
         assert_eq!(got.is_some(), refused, "{store:?} {op:?} {headers:?}");
         if let Some(e) = got {
             assert_eq!(e.code, S3ErrorCode::NotImplemented);
@@ -843,4 +848,95 @@ fn write_conditions_pass_only_where_the_store_applies_them() {
             );
         }
     }
+}
+
+#[test]
+fn an_append_is_refused_on_every_store() {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "x-amz-write-offset-bytes",
+        http::HeaderValue::from_static("10"),
+    );
+    let e = Store::append_refusal(S3Op::PutObject, &headers).expect("refused");
+    assert_eq!(e.code, S3ErrorCode::NotImplemented);
+    assert_eq!(e.reason, Some(Reason::StoreRefusal));
+    assert!(Store::append_refusal(S3Op::PutObject, &HeaderMap::new()).is_none());
+    assert!(Store::append_refusal(S3Op::GetObject, &headers).is_none());
+}
+
+#[test]
+fn a_write_condition_has_one_reading_or_is_refused() {
+    let headers = |pairs: &[(&'static str, &'static str)]| {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, http::HeaderValue::from_static(value));
+        }
+        headers
+    };
+    // SeaweedFS applies every condition of these: only the form is refused.
+    for (pairs, code) in [
+        (
+            &[("if-none-match", "\"*\"")][..],
+            S3ErrorCode::NotImplemented,
+        ),
+        (
+            &[("if-none-match", "\"0123\"")],
+            S3ErrorCode::NotImplemented,
+        ),
+        (
+            &[("if-none-match", "*, \"x\"")],
+            S3ErrorCode::NotImplemented,
+        ),
+        (&[("if-none-match", "W/*")], S3ErrorCode::NotImplemented),
+        (&[("if-none-match", "")], S3ErrorCode::NotImplemented),
+        (&[("if-match", "")], S3ErrorCode::InvalidArgument),
+        (&[("if-match", "  ")], S3ErrorCode::InvalidArgument),
+        (
+            &[("if-match", "\"a\", \"b\"")],
+            S3ErrorCode::InvalidArgument,
+        ),
+        (
+            &[("if-match", "\"a\""), ("if-match", "\"b\"")],
+            S3ErrorCode::InvalidArgument,
+        ),
+        (
+            &[("if-none-match", "*"), ("if-none-match", "*")],
+            S3ErrorCode::InvalidArgument,
+        ),
+    ] {
+        let headers = headers(pairs);
+        for op in [
+            S3Op::PutObject,
+            S3Op::CopyObject,
+            S3Op::CompleteMultipartUpload,
+            S3Op::DeleteObject,
+        ] {
+            let delete_none_match = op == S3Op::DeleteObject && pairs[0].0 == "if-none-match";
+            let got = Store::Seaweedfs.write_condition_refusal(op, &headers, false);
+            match delete_none_match {
+                // DeleteObject has no If-None-Match: not read, not refused.
+                true => assert!(got.is_none(), "{op:?} {pairs:?}"),
+                false => {
+                    let e = got.unwrap_or_else(|| panic!("{op:?} {pairs:?}: passed"));
+                    assert_eq!(e.code, code, "{op:?} {pairs:?}");
+                }
+            }
+        }
+    }
+    for pairs in [
+        &[("if-none-match", "*")][..],
+        &[("if-none-match", " * ")],
+        &[("if-match", "\"0123\"")],
+        &[("if-match", "\"0123-2\""), ("if-none-match", "*")],
+    ] {
+        let got = Store::Seaweedfs.write_condition_refusal(S3Op::PutObject, &headers(pairs), false);
+        assert!(got.is_none(), "{pairs:?}: {got:?}");
+    }
+    // A time is no list: refused only as a condition no store applies.
+    let time = headers(&[(
+        "x-amz-if-match-last-modified-time",
+        "Mon, 01 Jan 1990 00:00:00 GMT",
+    )]);
+    let e = Store::Seaweedfs.write_condition_refusal(S3Op::DeleteObject, &time, false);
+    assert_eq!(e.expect("refused").code, S3ErrorCode::NotImplemented);
 }
