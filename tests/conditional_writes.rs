@@ -88,20 +88,9 @@ async fn conditions_hold_or_are_refused_in(
     let applies = applies(store);
     let bucket = bucket.to_owned();
     for key in ["k", "src"] {
-        direct
-            .put_object()
-            .bucket(&bucket)
-            .key(key)
-            .body(ByteStream::from_static(HELD))
-            .send()
-            .await
-            .unwrap();
+        put_held(direct, &bucket, key).await;
     }
-    let still_held = || async {
-        let read = direct.get_object().bucket(&bucket).key("k").send().await;
-        let read = read.expect("the object is still there");
-        assert_eq!(read.body.collect().await.unwrap().into_bytes(), HELD);
-    };
+    let still_held = || assert_held(direct, &bucket);
 
     let put = |if_match: Option<&str>, if_none_match: Option<&str>| {
         client
@@ -270,14 +259,7 @@ async fn an_append_is_refused(store: Store, mode: Mode) {
     let direct = direct_client(&store);
     let bucket = bucket_name("append");
     client.create_bucket().bucket(&bucket).send().await.unwrap();
-    direct
-        .put_object()
-        .bucket(&bucket)
-        .key("k")
-        .body(ByteStream::from_static(HELD))
-        .send()
-        .await
-        .unwrap();
+    put_held(&direct, &bucket, "k").await;
     let e = client
         .put_object()
         .bucket(&bucket)
@@ -288,9 +270,26 @@ async fn an_append_is_refused(store: Store, mode: Mode) {
         .await
         .unwrap_err();
     assert_eq!(failure(&e), expected(false));
-    let read = direct.get_object().bucket(&bucket).key("k").send().await;
-    let read = read.unwrap().body.collect().await.unwrap().into_bytes();
-    assert_eq!(read, HELD, "the object is as it was");
+    assert_held(&direct, &bucket).await;
+}
+
+/// [`HELD`] written at `bucket`/`key` directly at the store.
+async fn put_held(direct: &aws_sdk_s3::Client, bucket: &str, key: &str) {
+    direct
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from_static(HELD))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The store still holds [`HELD`] at `bucket`/`k`, read directly.
+async fn assert_held(direct: &aws_sdk_s3::Client, bucket: &str) {
+    let read = direct.get_object().bucket(bucket).key("k").send().await;
+    let read = read.expect("the object is still there");
+    assert_eq!(read.body.collect().await.unwrap().into_bytes(), HELD);
 }
 
 per_store_and_mode!(conditions_hold_or_are_refused, an_append_is_refused);

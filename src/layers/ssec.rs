@@ -119,8 +119,7 @@ where
             }
         } else {
             let injected = req.extensions().get::<Injected>().copied();
-            // Resign mode (a verified signature) sends copy conditionals under the
-            // store's own names too (the etag layer); passthrough cannot.
+            // Resign mode: a verified signature.
             let resign = req.extensions().get::<Verified>().is_some();
             check(
                 &self.settings,
@@ -131,18 +130,6 @@ where
                 injected.unwrap_or_default(),
                 resign,
             )
-            .and_then(|checked| {
-                let headers = req.headers();
-                let proxy_writes = resign && store.copy_plan(s3.op, &checked) == CopyPlan::Stream;
-                let refusal = store
-                    .ignored_copy_conditions(s3.op, headers, &checked, resign)
-                    .or_else(|| store.write_condition_refusal(s3.op, headers, proxy_writes))
-                    .or_else(|| Store::append_refusal(s3.op, headers));
-                match refusal {
-                    Some(refusal) => Err(refusal),
-                    None => Ok(checked),
-                }
-            })
         };
         let checked = match checked {
             Ok(checked) => checked,
@@ -184,7 +171,8 @@ const LISTING_START: [&str; 5] = [
 ];
 
 /// Every request-side check, in order: AWS's header validation, the bucket policy,
-/// the store's known failures.
+/// the store's known failures (`resign`: resign mode, which makes some requests of its
+/// own).
 fn check(
     settings: &SsecSettings,
     s3: &S3Request,
@@ -249,7 +237,18 @@ fn check(
             }
         }
     }
-    Ok(checked)
+    // Conditions and appends the store would not apply. Resign mode sends copy
+    // conditionals under the store's own names too (the etag layer), and performs some
+    // copies itself, ending in a PutObject.
+    let proxy_writes = resign && store.copy_plan(s3.op, &checked) == CopyPlan::Stream;
+    let refusal = store
+        .ignored_copy_conditions(s3.op, headers, &checked, resign)
+        .or_else(|| store.write_condition_refusal(s3.op, headers, proxy_writes))
+        .or_else(|| Store::append_refusal(s3.op, headers));
+    match refusal {
+        Some(refusal) => Err(refusal),
+        None => Ok(checked),
+    }
 }
 
 /// The POST Object form fields through the same rules as PutObject headers;

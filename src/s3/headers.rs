@@ -36,6 +36,13 @@ pub const COPY_SOURCE_IF_MATCH: HeaderName = HeaderName::from_static("x-amz-copy
 /// `x-amz-copy-source-if-none-match`.
 pub const COPY_SOURCE_IF_NONE_MATCH: HeaderName =
     HeaderName::from_static("x-amz-copy-source-if-none-match");
+/// DeleteObject's condition on the object's size.
+pub const IF_MATCH_SIZE: HeaderName = HeaderName::from_static("x-amz-if-match-size");
+/// DeleteObject's condition on the object's modification time.
+pub const IF_MATCH_LAST_MODIFIED_TIME: HeaderName =
+    HeaderName::from_static("x-amz-if-match-last-modified-time");
+/// PutObject's append offset (S3 Express One Zone).
+pub const WRITE_OFFSET_BYTES: HeaderName = HeaderName::from_static("x-amz-write-offset-bytes");
 /// Request id the store (and the proxy, for its own errors) returns.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
 /// Payload hash the client signed (`UNSIGNED-PAYLOAD`, `STREAMING-…`, or a hex SHA-256).

@@ -3,9 +3,11 @@
 //! requests refused before they reach the store, writes whose success must be
 //! confirmed by the store's echo, and store errors given AWS's wording.
 
-use http::{HeaderMap, Method};
+use http::header::{IF_MATCH, IF_NONE_MATCH};
+use http::{HeaderMap, HeaderName, Method};
 
 use super::error::{Reason, S3Error, S3ErrorCode};
+use super::headers::{IF_MATCH_LAST_MODIFIED_TIME, IF_MATCH_SIZE, WRITE_OFFSET_BYTES};
 use super::op::{BucketSub, S3Op};
 use super::ssec::{self, Checked};
 use super::strict::HostReading;
@@ -226,12 +228,6 @@ pub enum UnknownUploads {
 /// SeaweedFS's folder of multipart upload parts, in every bucket.
 const UPLOADS_FOLDER: &str = ".uploads";
 
-/// DeleteObject's conditions on the object's size and modification time.
-const IF_MATCH_SIZE: &str = "x-amz-if-match-size";
-const IF_MATCH_LAST_MODIFIED: &str = "x-amz-if-match-last-modified-time";
-/// PutObject's append offset.
-const WRITE_OFFSET: &str = "x-amz-write-offset-bytes";
-
 /// Whether a key or listing start is in SeaweedFS's uploads folder: its first
 /// non-empty segment (SeaweedFS ignores empty ones, and reads `\` as `/`) is the
 /// folder.
@@ -340,24 +336,24 @@ impl Store {
             S3Op::CopyObject if proxy_writes => S3Op::PutObject,
             op => op,
         };
-        let names: &[&str] = match op {
+        let names: &[HeaderName] = match op {
             S3Op::PutObject | S3Op::CopyObject | S3Op::CompleteMultipartUpload => {
-                &["if-match", "if-none-match"]
+                &[IF_MATCH, IF_NONE_MATCH]
             }
-            S3Op::DeleteObject => &["if-match", IF_MATCH_SIZE, IF_MATCH_LAST_MODIFIED],
+            S3Op::DeleteObject => &[IF_MATCH, IF_MATCH_SIZE, IF_MATCH_LAST_MODIFIED_TIME],
             _ => return None,
         };
         let action = match op {
             S3Op::DeleteObject => "delete",
             _ => "write",
         };
-        for &name in names {
+        for name in names {
             let mut values = headers.get_all(name).iter();
             let Some(value) = values.next() else {
                 continue;
             };
             let value = value.as_bytes().trim_ascii();
-            if name == "if-none-match" && value != b"*" {
+            if name == IF_NONE_MATCH && value != b"*" {
                 return Some(S3Error::new(
                     S3ErrorCode::NotImplemented,
                     format!(
@@ -366,18 +362,19 @@ impl Store {
                     ),
                 ));
             }
-            let listed = name == "if-match" && value.contains(&b',');
+            let listed = name == IF_MATCH && value.contains(&b',');
             if values.next().is_some() || value.is_empty() || listed {
                 return Some(S3Error::new(
                     S3ErrorCode::InvalidArgument,
                     format!(
-                        "The {name} condition of a {} must be one value; stores read an empty, repeated or listed one differently.",
+                        "The {} condition of a {} must be one value; stores read an empty, repeated or listed one differently.",
+                        name.as_str(),
                         op.as_str()
                     ),
                 ));
             }
             if !self.applies(op, name) {
-                let condition = format!("{name} condition of a {}", op.as_str());
+                let condition = format!("{} condition of a {}", name.as_str(), op.as_str());
                 return Some(self.condition_refusal(&condition, action));
             }
         }
@@ -389,7 +386,7 @@ impl Store {
     /// 16.2 and Garage 2.5 stores the body as the whole object instead, replacing what
     /// was there. Refused on every store.
     pub fn append_refusal(op: S3Op, headers: &HeaderMap) -> Option<S3Error> {
-        (op == S3Op::PutObject && headers.contains_key(WRITE_OFFSET)).then(|| {
+        (op == S3Op::PutObject && headers.contains_key(WRITE_OFFSET_BYTES)).then(|| {
             S3Error::new(
                 S3ErrorCode::NotImplemented,
                 "Appending with x-amz-write-offset-bytes is not implemented by the supported stores, which store the body as the whole object, replacing it, so the proxy refuses this request.",
@@ -432,14 +429,14 @@ impl Store {
     }
 
     /// Whether this store was shown to apply the write condition `name` to `op`.
-    fn applies(self, op: S3Op, name: &str) -> bool {
+    fn applies(self, op: S3Op, name: &HeaderName) -> bool {
         match (self, op) {
             (
                 Self::Seaweedfs,
                 S3Op::PutObject | S3Op::CopyObject | S3Op::CompleteMultipartUpload,
             ) => true,
-            (Self::Seaweedfs, S3Op::DeleteObject) => name == "if-match",
-            (Self::Rgw, S3Op::PutObject) => name == "if-match",
+            (Self::Seaweedfs, S3Op::DeleteObject) => name == IF_MATCH,
+            (Self::Rgw, S3Op::PutObject) => name == IF_MATCH,
             (Self::Minio, S3Op::PutObject | S3Op::CompleteMultipartUpload) => true,
             _ => false,
         }
