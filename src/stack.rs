@@ -170,7 +170,7 @@ pub fn build(config: &Config, upstream: Upstream, state: StackState) -> ProxySer
             Arc::clone(&credentials),
         ))
         // aws-chunked bodies checked against their framing as they stream.
-        .layer(AwsChunkedLayer)
+        .layer(AwsChunkedLayer::new(Arc::clone(&store)))
         // Resign mode: bodies checked against their signature and checksum, aws-chunked
         // decoded for the store (framed again to pass on a trailer checksum), the end
         // held back until the checks pass.

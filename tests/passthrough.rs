@@ -15,6 +15,10 @@ use support::mock::MockStore;
 use support::{Proxy, ProxyOptions, RawClient, xml_code};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// An `Authorization` of SigV4 header authentication, as aws-chunked bodies need (the
+/// mock store does not check it).
+const SIGV4: &str = "AWS4-HMAC-SHA256 Credential=AK/20261205/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+
 fn request(method: Method, uri: &str) -> http::request::Builder {
     Request::builder().method(method).uri(uri)
 }
@@ -146,7 +150,8 @@ async fn forwards_chunked_and_aws_chunked_bodies_unchanged() {
     // Transfer-Encoding: chunked, as SDKs do over HTTPS.
     let aws_chunked = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n";
     let mut wire = format!(
-        "PUT /b/k HTTP/1.1\r\nHost: signed.example\r\nx-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\r\n\
+        "PUT /b/k HTTP/1.1\r\nHost: signed.example\r\nAuthorization: {SIGV4}\r\n\
+         x-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\r\n\
          content-encoding: aws-chunked\r\nx-amz-decoded-content-length: 5\r\nx-amz-trailer: x-amz-checksum-crc32\r\n\
          transfer-encoding: chunked\r\nconnection: close\r\n\r\n{:x}\r\n",
         aws_chunked.len()
@@ -174,6 +179,7 @@ async fn refuses_aws_chunked_bodies_that_break_their_framing() {
     // (mode, decoded length, body, expected code); every body is whole as far as
     // Content-Length goes, only its aws-chunked framing is wrong.
     let big = "a".repeat(70_000);
+    let sig = "0".repeat(64);
     let cases = [
         (
             "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
@@ -202,6 +208,17 @@ async fn refuses_aws_chunked_bodies_that_break_their_framing() {
             "5\r\nhello\r\n0\r\n\r\n".to_owned(),
             "InvalidRequest",
         ),
+        // No checksum to hold the body back for: its first frames go before the
+        // framing breaks at the end.
+        (
+            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            "70000",
+            format!(
+                "{:x};chunk-signature={sig}\r\n{big}x\r\n0;chunk-signature={sig}\r\n\r\n",
+                big.len()
+            ),
+            "InvalidRequest",
+        ),
         (
             "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
             "5",
@@ -219,6 +236,7 @@ async fn refuses_aws_chunked_bodies_that_break_their_framing() {
         let client = RawClient::new(&proxy.pki.ca_pem, h2);
         for (mode, length, body, code) in &cases {
             let mut req = request(Method::PUT, &format!("{}/b/k", proxy.url()))
+                .header("authorization", SIGV4)
                 .header("x-amz-content-sha256", *mode)
                 .header("content-encoding", "aws-chunked")
                 .header("x-amz-decoded-content-length", *length);

@@ -13,10 +13,16 @@ use crate::layers::test_support::{
     Log, TestBody, answer, body_bytes, failing, pieces, read_body, recorder, rejected, sized,
 };
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
+use crate::s3::store::{Store, StoreSetting};
 
 const SIG: &str = "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648";
 const HMAC: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
 const KEY_NAME: &str = "x-amz-server-side-encryption-customer-key";
+
+/// The layer, in front of `store`.
+fn layer(store: Store) -> AwsChunkedLayer {
+    AwsChunkedLayer::new(Arc::new(LiveStore::new(StoreSetting::Named(store))))
+}
 
 fn chunk(payload: &str) -> String {
     format!("{:x};chunk-signature={SIG}\r\n{payload}\r\n", payload.len())
@@ -26,9 +32,19 @@ fn last() -> String {
     format!("0;chunk-signature={SIG}\r\n\r\n")
 }
 
-/// A PUT with these headers and body.
+/// The `Authorization` of a SigV4-signed request (the layer reads only its scheme).
+const SIGV4: &str = "AWS4-HMAC-SHA256 Credential=AK/20261205/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+
+/// A PUT with these headers and body, SigV4-signed unless `headers` name an
+/// `authorization`.
 fn put<B>(headers: &[(&str, &str)], body: B) -> Request<B> {
     let mut builder = Request::builder().method(Method::PUT).uri("/b/k");
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+    {
+        builder = builder.header("authorization", SIGV4);
+    }
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
@@ -54,7 +70,7 @@ where
 {
     let log = Log::default();
     let svc = ServiceBuilder::new()
-        .layer(AwsChunkedLayer)
+        .layer(layer(Store::Generic))
         .service(recorder(&log, |_| {
             Ok(answer(StatusCode::OK, &[], "stored"))
         }));
@@ -297,13 +313,13 @@ async fn forwards_a_trailer_section_only_when_it_is_one_checksum() {
 
 #[tokio::test]
 async fn maps_a_framing_failure_the_store_client_calls_a_bad_gateway() {
-    let svc = ServiceBuilder::new().layer(AwsChunkedLayer).service_fn(
-        |req: Request<FramedBody<TestBody>>| async move {
+    let svc = ServiceBuilder::new()
+        .layer(layer(Store::Generic))
+        .service_fn(|req: Request<FramedBody<TestBody>>| async move {
             let (_, error) = read_body(req.into_body()).await;
             let error = error.expect("the framing check fails the body");
             Err::<Response<Full<Bytes>>, _>(ProxyError::BadGateway(error))
-        },
-    );
+        });
     let headers = signed("3");
     let body = pieces(&[format!("3;chunk-signature={SIG}\r\nabcX").as_bytes()]);
     let err = rejected(svc.oneshot(put(&pairs(&headers), body)).await);
@@ -328,9 +344,30 @@ async fn passes_unrelated_errors_unchanged() {
     // The store's failure.
     let log = Log::default();
     let svc = ServiceBuilder::new()
-        .layer(AwsChunkedLayer)
+        .layer(layer(Store::Generic))
         .service(recorder(&log, |_| Err(ProxyError::UpstreamTimeout)));
     let body = Full::new(Bytes::from(chunk("abc") + &last()));
     let result = svc.oneshot(put(&pairs(&signed("3")), body)).await;
     assert!(matches!(result, Err(ProxyError::UpstreamTimeout)));
+}
+
+#[tokio::test]
+async fn refuses_aws_chunked_bodies_without_sigv4_header_authentication() {
+    // A store reading a SigV2 or presigned request ignores the framing and keeps the
+    // body as sent, which is not what the proxy would have checked.
+    let body = || Full::new(Bytes::from(chunk("abc") + &last()));
+    let headers = signed("3");
+    for authorization in [None, Some("AWS AK:c2lnbmF0dXJl"), Some("Bearer x")] {
+        let mut all = pairs(&headers);
+        // `put` adds SigV4 unless one is named: an empty name stands for none.
+        all.push(("authorization", authorization.unwrap_or_default()));
+        let (result, log) = send(put(&all, body())).await;
+        let err = rejected(result);
+        assert_eq!(err.code, S3ErrorCode::InvalidRequest, "{authorization:?}");
+        assert_eq!(err.reason, Some(Reason::AwsChunkedMode));
+        assert_eq!(log.calls(), 0);
+    }
+    let (result, log) = send(put(&pairs(&headers), body())).await;
+    assert!(result.is_ok());
+    assert_eq!(log.only().body, (chunk("abc") + &last()).as_bytes());
 }

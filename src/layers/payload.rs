@@ -94,7 +94,7 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let check = match req.extensions().get::<Verified>() {
-            None => Ok(None),
+            None => self.passthrough_check(&req),
             Some(verified) => check_for(verified, &req),
         };
         let mut check = match check {
@@ -146,6 +146,28 @@ where
 }
 
 impl<S> Payload<S> {
+    /// Passthrough: a plain body's `x-amz-checksum-*` header, checked here before the
+    /// store commits the body when the store does not check it itself
+    /// (`Store::checks_checksums`); an aws-chunked body's checksum is checked by
+    /// `layers::aws_chunked`, which sees its payload, unless the body is empty (no
+    /// payload, and no trailer to carry a checksum).
+    fn passthrough_check<B: Body>(&self, req: &Request<B>) -> Result<Option<Check>, S3Error> {
+        if self.store.get().checks_checksums() || !covers_body(req) {
+            return Ok(None);
+        }
+        let framing = Framing::from_headers(req.headers())?;
+        if framing.is_some() && !req.body().is_end_stream() {
+            return Ok(None);
+        }
+        let announced = checksum::announced(req.headers(), framing.as_ref())?;
+        Ok(
+            checksum::Verifier::new(&announced).map(|checksum| Check::Plain {
+                hash: None,
+                checksum: Some(checksum),
+            }),
+        )
+    }
+
     /// The store's framing of a decoded aws-chunked body whose checksum came as a
     /// trailer: for the writes whose checksum the store keeps (PutObject, UploadPart), of
     /// a length announced in advance, to a store that reads trailers.
@@ -182,15 +204,9 @@ fn check_for<B>(verified: &Verified, req: &Request<B>) -> Result<Option<Check>, 
         // Both read `x-amz-content-sha256`: a streaming mode has a framing.
         true => Some(Framing::from_headers(headers)?.ok_or_else(S3Error::internal)?),
     };
-    // CompleteMultipartUpload's checksum is the whole object's, a form upload's is a
-    // field: neither covers the request body.
-    let other = req
-        .extensions()
-        .get::<S3Request>()
-        .is_some_and(|s3| matches!(s3.op, S3Op::CompleteMultipartUpload | S3Op::PostObject));
-    let announced = match other && framing.is_none() {
-        true => Announced::None,
-        false => checksum::announced(headers, framing.as_ref())?,
+    let announced = match covers_body(req) || framing.is_some() {
+        true => checksum::announced(headers, framing.as_ref())?,
+        false => Announced::None,
     };
     if let Some(framing) = framing {
         let verifier = chunked::Verifier::new(verified, framing, &announced);
@@ -199,6 +215,14 @@ fn check_for<B>(verified: &Verified, req: &Request<B>) -> Result<Option<Check>, 
     let hash = verified.payload.hasher();
     let checksum = checksum::Verifier::new(&announced);
     Ok((hash.is_some() || checksum.is_some()).then_some(Check::Plain { hash, checksum }))
+}
+
+/// Whether a request's `x-amz-checksum-*` header is its body's: CompleteMultipartUpload's
+/// checksum is the whole object's, a form upload's is a field.
+pub fn covers_body<B>(req: &Request<B>) -> bool {
+    !req.extensions()
+        .get::<S3Request>()
+        .is_some_and(|s3| matches!(s3.op, S3Op::CompleteMultipartUpload | S3Op::PostObject))
 }
 
 /// The headers of a body decoded from aws-chunked: its length (when announced), no

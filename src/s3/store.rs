@@ -6,6 +6,7 @@
 use http::header::{IF_MATCH, IF_NONE_MATCH};
 use http::{HeaderMap, HeaderName, Method};
 
+use super::checksum::Algorithm;
 use super::error::{Reason, S3Error, S3ErrorCode};
 use super::headers::{IF_MATCH_LAST_MODIFIED_TIME, IF_MATCH_SIZE, WRITE_OFFSET_BYTES};
 use super::op::{BucketSub, S3Op};
@@ -687,6 +688,34 @@ impl Store {
     /// 411 or 400); `generic` and `minio` get the plain body every store reads.
     pub fn takes_trailer_checksums(self) -> bool {
         matches!(self, Self::Seaweedfs | Self::Garage)
+    }
+
+    /// Whether the store was shown to check a request body against the `x-amz-checksum-*`
+    /// header or trailer it announces, and to write nothing when they differ. SeaweedFS
+    /// 4.48 and Garage 2.5 do (400 `BadDigest` / `InvalidDigest`) for plain and
+    /// aws-chunked bodies. Ceph RGW 16.2 ignores the header on PutObject and UploadPart,
+    /// plain or aws-chunked (200, the body kept as sent); MinIO, not run here, and
+    /// `generic` are not relied on. Where the store is not, passthrough checks the body
+    /// itself (`layers::payload`, `layers::aws_chunked`), as resign mode does everywhere.
+    pub fn checks_checksums(self) -> bool {
+        matches!(self, Self::Seaweedfs | Self::Garage)
+    }
+
+    /// A CompleteMultipartUpload carrying the whole object's checksum
+    /// (`x-amz-checksum-crc32`, …) to a store not shown to check it: the store would make
+    /// the object whatever its checksum, and only the store could compute it, so
+    /// `501 NotImplemented`. Garage 2.5 checks it (400 `InvalidDigest`, no object);
+    /// SeaweedFS 4.48 only for an upload created with a checksum algorithm, which a
+    /// completion does not show (200 otherwise, the object made); Ceph RGW 16.2 never.
+    pub fn completion_checksum_refusal(self, op: S3Op, headers: &HeaderMap) -> Option<S3Error> {
+        if op != S3Op::CompleteMultipartUpload || self == Self::Garage {
+            return None;
+        }
+        let name = headers
+            .keys()
+            .find(|name| Algorithm::from_header(name.as_str().as_bytes()).is_some())?;
+        let condition = format!("{} of a CompleteMultipartUpload", name.as_str());
+        Some(self.condition_refusal(&condition, "complete the upload"))
     }
 
     /// Whether an aws-chunked body must be named in `Content-Encoding`: Garage refuses a

@@ -865,6 +865,54 @@ fn an_append_is_refused_on_every_store() {
 }
 
 #[test]
+fn a_completions_checksum_is_refused_where_the_store_would_not_check_it() {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "x-amz-checksum-type",
+        http::HeaderValue::from_static("FULL_OBJECT"),
+    );
+    let all = [
+        Store::Generic,
+        Store::Rgw,
+        Store::Seaweedfs,
+        Store::Minio,
+        Store::Garage,
+    ];
+    // The type alone asks for no check.
+    for store in all {
+        assert!(
+            store
+                .completion_checksum_refusal(S3Op::CompleteMultipartUpload, &headers)
+                .is_none()
+        );
+    }
+    headers.insert(
+        "X-Amz-Checksum-CRC32",
+        http::HeaderValue::from_static("AAAAAQ=="),
+    );
+    for store in all {
+        let got = store.completion_checksum_refusal(S3Op::CompleteMultipartUpload, &headers);
+        assert_eq!(got.is_none(), store == Store::Garage, "{store:?}");
+        if let Some(e) = got {
+            assert_eq!(e.code, S3ErrorCode::NotImplemented);
+            assert_eq!(e.reason, Some(Reason::StoreRefusal));
+            if store == Store::Rgw {
+                assert_eq!(
+                    e.message,
+                    "Ceph RGW 16.2 ignores the x-amz-checksum-crc32 of a CompleteMultipartUpload and would complete the upload unconditionally, so the proxy refuses this request."
+                );
+            }
+        }
+        // A body's checksum is checked as it streams, not refused.
+        assert!(
+            store
+                .completion_checksum_refusal(S3Op::PutObject, &headers)
+                .is_none()
+        );
+    }
+}
+
+#[test]
 fn a_write_condition_has_one_reading_or_is_refused() {
     let headers = |pairs: &[(&'static str, &'static str)]| {
         let mut headers = HeaderMap::new();

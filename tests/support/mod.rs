@@ -846,6 +846,92 @@ pub fn signed_for(
     body: Bytes,
     payload: &str,
 ) -> http::Request<Full<Bytes>> {
+    let now = std::time::SystemTime::now();
+    signed_at(service, store, method, url, headers, body, payload, now)
+}
+
+/// A PUT of `data` as `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`: chunks of `chunk` bytes,
+/// each signed in the chain the request's signature starts (`aws_sigv4::sign_chunk`),
+/// for `store`'s credentials, with `headers` signed too.
+pub fn signed_chunks(
+    store: &Store,
+    url: &str,
+    headers: &[(&str, &str)],
+    data: &[u8],
+    chunk: usize,
+) -> http::Request<Full<Bytes>> {
+    const SIGNATURE: usize = ";chunk-signature=".len() + 64;
+    let time = std::time::SystemTime::now();
+    let chunks: Vec<&[u8]> = data.chunks(chunk).chain([&[][..]]).collect();
+    let encoded: usize = chunks
+        .iter()
+        .map(|c| format!("{:x}", c.len()).len() + SIGNATURE + 2 + c.len() + 2)
+        .sum();
+    let (encoded, decoded) = (encoded.to_string(), data.len().to_string());
+    let mut all = vec![
+        ("content-encoding", "aws-chunked"),
+        ("content-length", encoded.as_str()),
+        ("x-amz-decoded-content-length", decoded.as_str()),
+    ];
+    all.extend_from_slice(headers);
+    let head = signed_at(
+        "s3",
+        store,
+        "PUT",
+        url,
+        &all,
+        Bytes::new(),
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        time,
+    );
+    let authorization = head.headers()["authorization"].to_str().unwrap();
+    let mut previous = authorization
+        .rsplit("Signature=")
+        .next()
+        .unwrap()
+        .to_owned();
+    let identity = identity(store);
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("s3")
+        .time(time)
+        .settings(())
+        .build()
+        .unwrap();
+    let mut body = Vec::with_capacity(encoded.parse().unwrap());
+    for c in chunks {
+        let signature =
+            aws_sigv4::sign::v4::sign_chunk(&Bytes::copy_from_slice(c), &previous, &params)
+                .unwrap()
+                .signature()
+                .to_owned();
+        body.extend_from_slice(format!("{:x};chunk-signature={signature}\r\n", c.len()).as_bytes());
+        body.extend_from_slice(c);
+        body.extend_from_slice(b"\r\n");
+        previous = signature;
+    }
+    head.map(|_| Full::new(Bytes::from(body)))
+}
+
+/// `store`'s credentials as the signer takes them.
+fn identity(store: &Store) -> aws_smithy_runtime_api::client::identity::Identity {
+    aws_credential_types::Credentials::new(&store.access_key, &store.secret_key, None, None, "test")
+        .into()
+}
+
+/// [`signed_for`] at `time`.
+#[allow(clippy::too_many_arguments)]
+pub fn signed_at(
+    service: &str,
+    store: &Store,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+    payload: &str,
+    time: std::time::SystemTime,
+) -> http::Request<Full<Bytes>> {
     use aws_sigv4::http_request::{
         PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
         UriPathNormalizationMode, sign,
@@ -861,19 +947,12 @@ pub fn signed_for(
     settings.percent_encoding_mode = PercentEncodingMode::Single;
     settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let identity = aws_credential_types::Credentials::new(
-        &store.access_key,
-        &store.secret_key,
-        None,
-        None,
-        "test",
-    )
-    .into();
+    let identity = identity(store);
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
         .name(service)
-        .time(std::time::SystemTime::now())
+        .time(time)
         .settings(settings)
         .build()
         .unwrap()

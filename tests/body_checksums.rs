@@ -1,0 +1,198 @@
+//! A body's `x-amz-checksum-*` against the real stores in both modes: a PutObject or
+//! UploadPart whose body does not match the checksum it announces — plain, or in signed
+//! aws-chunked chunks — is refused and the store keeps nothing, read directly from the
+//! store. SeaweedFS 4.48 and Garage 2.5 check it themselves; Ceph RGW 16.2 ignores it
+//! and keeps the body (probed), so in passthrough the proxy checks it there; resign mode
+//! checks it everywhere, including when the end of the body comes later than its payload
+//! (RGW keeps a body once it has the announced payload). A body that matches is kept,
+//! byte for byte. A CompleteMultipartUpload's whole-object checksum, which RGW and
+//! SeaweedFS may ignore, is refused there (`501`), and no object is made.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::time::Duration;
+
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt as _};
+use http::Request;
+use http_body::Frame;
+use http_body_util::{BodyExt as _, StreamBody};
+use support::s3::{crc32_base64, create_upload, data, failure};
+use support::wire::{direct_client, route};
+use support::{
+    Mode, RawClient, RawResponse, Store, bucket_name, client_tls, signed, signed_chunks,
+    store_client, store_proxy_mode, store_upload_id, xml_code,
+};
+
+/// The answer to a body that does not match its CRC32: the proxy's, or where the store
+/// checks in passthrough the store's own (Garage names it `InvalidDigest`).
+fn refused(store: &Store, mode: Mode, resp: &RawResponse, what: &str) {
+    // Where the store's own answer comes back.
+    let by_store = mode == Mode::Passthrough && store.name != "RGW";
+    let code = match by_store && store.name == "GARAGE" {
+        true => "InvalidDigest",
+        false => "BadDigest",
+    };
+    let body = resp.text();
+    assert_eq!(resp.status, 400, "{what}: {body}");
+    assert_eq!(xml_code(&body).as_deref(), Some(code), "{what}: {body}");
+    if !by_store {
+        assert!(
+            body.contains("The CRC32 you specified did not match the calculated checksum."),
+            "{what}: {body}"
+        );
+    }
+}
+
+/// A request body sent in two writes with a pause between.
+type Paced = StreamBody<Pin<Box<dyn Stream<Item = Result<Frame<Bytes>, Infallible>> + Send>>>;
+
+/// `body` up to `at`, then after 200 ms the rest.
+fn paced(body: &Bytes, at: usize) -> Paced {
+    let pieces = [(body.slice(..at), 0), (body.slice(at..), 200)];
+    let stream = futures_util::stream::iter(pieces).then(|(piece, pause)| async move {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        Ok(Frame::data(piece))
+    });
+    StreamBody::new(Box::pin(stream))
+}
+
+async fn checksums_are_checked_before_the_store_keeps_a_body(store: Store, mode: Mode) {
+    let proxy = store_proxy_mode(&store, route(&store), "default = \"allow\"", mode);
+    let client = store_client(&proxy, &proxy.client);
+    let direct = direct_client(&store);
+    let raw = RawClient::new(&proxy.pki.ca_pem, false);
+    let bucket = bucket_name("bodysum");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let body = data(70_000, 7);
+    let (good, bad) = (crc32_base64(&body), crc32_base64(b"x"));
+    let url = |key: &str| format!("{}/{bucket}/{key}", proxy.url());
+    let put = |key: &str, value: &str, chunked: bool| {
+        let headers = [("x-amz-checksum-crc32", value)];
+        match chunked {
+            false => signed(
+                &proxy.client,
+                "PUT",
+                &url(key),
+                &headers,
+                Bytes::from(body.clone()),
+            ),
+            true => signed_chunks(&proxy.client, &url(key), &headers, &body, 16_384),
+        }
+    };
+    for chunked in [false, true] {
+        let what = if chunked { "signed chunks" } else { "plain" };
+        let key = format!("wrong-{chunked}");
+        let resp = raw.send(put(&key, &bad, chunked)).await;
+        refused(&store, mode, &resp, what);
+        let held = direct.head_object().bucket(&bucket).key(&key).send().await;
+        assert_eq!(
+            held.map_err(|e| failure(&e).0).err(),
+            Some(404),
+            "{what}: the store kept a body that failed its checksum"
+        );
+        let key = format!("right-{chunked}");
+        let resp = raw.send(put(&key, &good, chunked)).await;
+        assert_eq!(resp.status, 200, "{what}: {}", resp.text());
+        let got = direct.get_object().bucket(&bucket).key(&key).send().await;
+        let got = got.unwrap().body.collect().await.unwrap().into_bytes();
+        assert!(got == body, "{what}: the store holds other bytes");
+    }
+    // Signed chunks whose end comes later than the payload, over HTTP/1.1 and HTTP/2:
+    // RGW keeps a body once it has its announced payload, final chunk or not.
+    for h2 in [false, true] {
+        let raw = RawClient::<Paced>::with_tls(client_tls(&proxy.pki.ca_pem, None), h2);
+        let key = format!("late-end-{h2}");
+        let req = put(&key, &bad, true);
+        let (head, sent) = req.into_parts();
+        let sent = sent.collect().await.unwrap().to_bytes();
+        let end = sent
+            .windows(20)
+            .rposition(|w| w == b"\r\n0;chunk-signature=")
+            .unwrap();
+        let resp = raw.send(Request::from_parts(head, paced(&sent, end))).await;
+        refused(&store, mode, &resp, "signed chunks, end later");
+        let held = direct.head_object().bucket(&bucket).key(&key).send().await;
+        assert_eq!(
+            held.map_err(|e| failure(&e).0).err(),
+            Some(404),
+            "signed chunks, end later, h2 {h2}: the store kept the body"
+        );
+    }
+    // A part, the same way: refused, and the store lists no part.
+    let id = create_upload(&client, &bucket, "upload", None).await;
+    let part = |value: &str| {
+        let target = format!("{}?partNumber=1&uploadId={id}", url("upload"));
+        let headers = [("x-amz-checksum-crc32", value)];
+        signed(
+            &proxy.client,
+            "PUT",
+            &target,
+            &headers,
+            Bytes::from(body.clone()),
+        )
+    };
+    let resp = raw.send(part(&bad)).await;
+    refused(&store, mode, &resp, "UploadPart");
+    let parts = direct
+        .list_parts()
+        .bucket(&bucket)
+        .key("upload")
+        .upload_id(store_upload_id(&id))
+        .send()
+        .await
+        .unwrap();
+    assert!(parts.parts().is_empty(), "the store kept the part");
+    let resp = raw.send(part(&good)).await;
+    assert_eq!(resp.status, 200, "UploadPart: {}", resp.text());
+    // The whole object's checksum on completion: checked by Garage, ignored by RGW and
+    // (for an upload created without a checksum algorithm) SeaweedFS, so refused there.
+    // Either way no object is made.
+    let etag = resp.headers["etag"].to_str().unwrap().to_owned();
+    let list = CompletedMultipartUpload::builder()
+        .parts(CompletedPart::builder().part_number(1).e_tag(etag).build())
+        .build();
+    let complete = |checksum: Option<&str>| {
+        client
+            .complete_multipart_upload()
+            .bucket(&bucket)
+            .key("upload")
+            .upload_id(&id)
+            .multipart_upload(list.clone())
+            .set_checksum_crc32(checksum.map(str::to_owned))
+            .send()
+    };
+    let err = complete(Some(&bad)).await.unwrap_err();
+    let expected = match store.name {
+        "GARAGE" => (400, "InvalidDigest"),
+        _ => (501, "NotImplemented"),
+    };
+    assert_eq!(failure(&err), (expected.0, expected.1.to_owned()));
+    let held = direct
+        .head_object()
+        .bucket(&bucket)
+        .key("upload")
+        .send()
+        .await;
+    assert_eq!(
+        held.map_err(|e| failure(&e).0).err(),
+        Some(404),
+        "the store made an object whose checksum failed"
+    );
+    complete(None).await.unwrap();
+    let got = direct
+        .get_object()
+        .bucket(&bucket)
+        .key("upload")
+        .send()
+        .await;
+    let got = got.unwrap().body.collect().await.unwrap().into_bytes();
+    assert!(got == body, "the completed object holds other bytes");
+}
+
+per_store_and_mode!(checksums_are_checked_before_the_store_keeps_a_body);
