@@ -606,6 +606,17 @@ async fn maps_a_refusal_the_store_client_calls_a_bad_gateway() {
     );
 }
 
+/// The headers of `body`, `data` in signed chunks, with `value` as its
+/// `x-amz-checksum-crc32`.
+fn signed_with_crc32(data: &[u8], body: &[u8], value: &str) -> Vec<(String, String)> {
+    streaming_headers(
+        STREAMING_SIGNED,
+        data.len(),
+        body.len(),
+        &[("x-amz-checksum-crc32", value)],
+    )
+}
+
 /// A passthrough PUT of `body` (sent in frames of 3,000 bytes) with these headers, to
 /// the proxy acting for `store`.
 async fn passthrough(
@@ -634,14 +645,7 @@ async fn passthrough_checks_the_checksums_a_store_would_not() {
     };
     // Signed chunks with the checksum in a header.
     let signed = encode(&data, 8192, PayloadMode::StreamingSigned, &[]);
-    let chunked = |value: &str| {
-        streaming_headers(
-            STREAMING_SIGNED,
-            data.len(),
-            signed.len(),
-            &[("x-amz-checksum-crc32", value)],
-        )
-    };
+    let chunked = |value: &str| signed_with_crc32(&data, &signed, value);
     // The SDKs' default: the checksum in a trailer.
     let (trailer_headers, trailer_good) = sdk_upload(&data, Algorithm::Crc32, 8192);
     let trailer_bad = encode(
@@ -725,14 +729,7 @@ async fn passthrough_holds_back_the_last_payload_until_the_checksum_matched() {
         .windows(20)
         .rposition(|w| w == b"\r\n0;chunk-signature=")
         .unwrap();
-    let with = |value: &str| {
-        streaming_headers(
-            STREAMING_SIGNED,
-            data.len(),
-            body.len(),
-            &[("x-amz-checksum-crc32", value)],
-        )
-    };
+    let with = |value: &str| signed_with_crc32(&data, &body, value);
     let (good, bad) = (
         checksum(Algorithm::Crc32, &data),
         checksum(Algorithm::Crc32, b"x"),

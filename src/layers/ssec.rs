@@ -237,9 +237,9 @@ fn check(
             }
         }
     }
-    // Conditions, appends and completion checksums the store would not apply. Resign mode sends copy
-    // conditionals under the store's own names too (the etag layer), and performs some
-    // copies itself, ending in a PutObject.
+    // Conditions, appends and completion checksums the store would not apply. Resign
+    // mode sends copy conditionals under the store's own names too (the etag layer), and
+    // performs some copies itself, ending in a PutObject.
     let proxy_writes = resign && store.copy_plan(s3.op, &checked) == CopyPlan::Stream;
     let refusal = store
         .ignored_copy_conditions(s3.op, headers, &checked, resign)
