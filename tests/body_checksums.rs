@@ -169,7 +169,7 @@ async fn checksums_are_checked_before_the_store_keeps_a_body(store: Store, mode:
     let list = CompletedMultipartUpload::builder()
         .parts(CompletedPart::builder().part_number(1).e_tag(etag).build())
         .build();
-    let complete = |checksum: Option<&str>| {
+    let complete = |checksum: Option<&str>, size: Option<i64>| {
         client
             .complete_multipart_upload()
             .bucket(&bucket)
@@ -177,9 +177,10 @@ async fn checksums_are_checked_before_the_store_keeps_a_body(store: Store, mode:
             .upload_id(&id)
             .multipart_upload(list.clone())
             .set_checksum_crc32(checksum.map(str::to_owned))
+            .set_mpu_object_size(size)
             .send()
     };
-    let err = complete(Some(&bad)).await.unwrap_err();
+    let err = complete(Some(&bad), None).await.unwrap_err();
     let expected = match store.name {
         "GARAGE" => (400, "InvalidDigest"),
         _ => (501, "NotImplemented"),
@@ -189,7 +190,15 @@ async fn checksums_are_checked_before_the_store_keeps_a_body(store: Store, mode:
         !exists(&direct, &bucket, "upload").await,
         "the store made an object whose checksum failed"
     );
-    complete(None).await.unwrap();
+    // The object size AWS compares with the parts': every store here ignores it.
+    let wrong_size = i64::try_from(body.len()).unwrap() + 1;
+    let err = complete(None, Some(wrong_size)).await.unwrap_err();
+    assert_eq!(failure(&err), (501, "NotImplemented".to_owned()));
+    assert!(
+        !exists(&direct, &bucket, "upload").await,
+        "the store made an object of another size than asked"
+    );
+    complete(None, None).await.unwrap();
     let got = direct
         .get_object()
         .bucket(&bucket)

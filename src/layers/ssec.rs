@@ -237,7 +237,7 @@ fn check(
             }
         }
     }
-    // Conditions, appends and completion checksums the store would not apply. Resign
+    // Conditions, appends and completion checks the store would not apply. Resign
     // mode sends copy conditionals under the store's own names too (the etag layer), and
     // performs some copies itself, ending in a PutObject.
     let proxy_writes = resign && store.copy_plan(s3.op, &checked) == CopyPlan::Stream;
@@ -245,7 +245,7 @@ fn check(
         .ignored_copy_conditions(s3.op, headers, &checked, resign)
         .or_else(|| store.write_condition_refusal(s3.op, headers, proxy_writes))
         .or_else(|| Store::append_refusal(s3.op, headers))
-        .or_else(|| store.completion_checksum_refusal(s3.op, headers));
+        .or_else(|| store.completion_refusal(s3.op, headers));
     match refusal {
         Some(refusal) => Err(refusal),
         None => Ok(checked),

@@ -74,6 +74,8 @@ pub const CHECKSUM_SHA256: HeaderName = HeaderName::from_static("x-amz-checksum-
 pub const CHECKSUM_ALGORITHM: HeaderName = HeaderName::from_static("x-amz-checksum-algorithm");
 /// `FULL_OBJECT` or `COMPOSITE` (CreateMultipartUpload, CompleteMultipartUpload).
 pub const CHECKSUM_TYPE: HeaderName = HeaderName::from_static("x-amz-checksum-type");
+/// The object size a CompleteMultipartUpload expects (AWS compares it with the parts').
+pub const MP_OBJECT_SIZE: HeaderName = HeaderName::from_static("x-amz-mp-object-size");
 /// `ENABLED` asks GetObject and HeadObject for the stored checksum.
 pub const CHECKSUM_MODE: HeaderName = HeaderName::from_static("x-amz-checksum-mode");
 /// The algorithm an SDK used for the checksum it sends in a header or trailer.

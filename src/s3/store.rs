@@ -8,7 +8,9 @@ use http::{HeaderMap, HeaderName, Method};
 
 use super::checksum::Algorithm;
 use super::error::{Reason, S3Error, S3ErrorCode};
-use super::headers::{IF_MATCH_LAST_MODIFIED_TIME, IF_MATCH_SIZE, WRITE_OFFSET_BYTES};
+use super::headers::{
+    IF_MATCH_LAST_MODIFIED_TIME, IF_MATCH_SIZE, MP_OBJECT_SIZE, WRITE_OFFSET_BYTES,
+};
 use super::op::{BucketSub, S3Op};
 use super::ssec::{self, Checked};
 use super::strict::HostReading;
@@ -701,20 +703,33 @@ impl Store {
         matches!(self, Self::Seaweedfs | Self::Garage)
     }
 
-    /// A CompleteMultipartUpload carrying the whole object's checksum
-    /// (`x-amz-checksum-crc32`, …) to a store not shown to check it: the store would make
-    /// the object whatever its checksum, and only the store could compute it, so
-    /// `501 NotImplemented`. Garage 2.5 checks it (400 `InvalidDigest`, no object);
-    /// SeaweedFS 4.48 only for an upload created with a checksum algorithm, which a
-    /// completion does not show (200 otherwise, the object made); Ceph RGW 16.2 never.
-    pub fn completion_checksum_refusal(self, op: S3Op, headers: &HeaderMap) -> Option<S3Error> {
-        if op != S3Op::CompleteMultipartUpload || self == Self::Garage {
+    /// A CompleteMultipartUpload asking for a check its store would not make, `501
+    /// NotImplemented`: the store would make the object anyway, and only the store could
+    /// make the check.
+    /// * The whole object's checksum (`x-amz-checksum-crc32`, …): Garage 2.5 checks it
+    ///   (400 `InvalidDigest`, no object); SeaweedFS 4.48 only for an upload created with
+    ///   a checksum algorithm, which a completion does not show (200 otherwise, the object
+    ///   made); Ceph RGW 16.2 never.
+    /// * The object's size (`x-amz-mp-object-size`, which AWS compares with the parts'
+    ///   total, 400 `InvalidRequest` when they differ): SeaweedFS 4.48, Ceph RGW 16.2 and
+    ///   Garage 2.5 all ignore it (200, the object made whatever its size); MinIO and
+    ///   `generic` are not relied on.
+    pub fn completion_refusal(self, op: S3Op, headers: &HeaderMap) -> Option<S3Error> {
+        if op != S3Op::CompleteMultipartUpload {
             return None;
         }
-        let name = headers
-            .keys()
-            .find(|name| Algorithm::from_header(name.as_str().as_bytes()).is_some())?;
-        let condition = format!("{} of a CompleteMultipartUpload", name.as_str());
+        let size = MP_OBJECT_SIZE;
+        let name = if headers.contains_key(&size) {
+            size.as_str()
+        } else if self == Self::Garage {
+            return None;
+        } else {
+            headers
+                .keys()
+                .find(|name| Algorithm::from_header(name.as_str().as_bytes()).is_some())?
+                .as_str()
+        };
+        let condition = format!("{name} of a CompleteMultipartUpload");
         Some(self.condition_refusal(&condition, "complete the upload"))
     }
 

@@ -882,7 +882,7 @@ fn a_completions_checksum_is_refused_where_the_store_would_not_check_it() {
     for store in all {
         assert!(
             store
-                .completion_checksum_refusal(S3Op::CompleteMultipartUpload, &headers)
+                .completion_refusal(S3Op::CompleteMultipartUpload, &headers)
                 .is_none()
         );
     }
@@ -891,7 +891,7 @@ fn a_completions_checksum_is_refused_where_the_store_would_not_check_it() {
         http::HeaderValue::from_static("AAAAAQ=="),
     );
     for store in all {
-        let got = store.completion_checksum_refusal(S3Op::CompleteMultipartUpload, &headers);
+        let got = store.completion_refusal(S3Op::CompleteMultipartUpload, &headers);
         assert_eq!(got.is_none(), store == Store::Garage, "{store:?}");
         if let Some(e) = got {
             assert_eq!(e.code, S3ErrorCode::NotImplemented);
@@ -906,7 +906,38 @@ fn a_completions_checksum_is_refused_where_the_store_would_not_check_it() {
         // A body's checksum is checked as it streams, not refused.
         assert!(
             store
-                .completion_checksum_refusal(S3Op::PutObject, &headers)
+                .completion_refusal(S3Op::PutObject, &headers)
+                .is_none()
+        );
+    }
+}
+
+#[test]
+fn a_completions_object_size_is_refused_on_every_store() {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-amz-mp-object-size", http::HeaderValue::from_static("7"));
+    for store in [
+        Store::Generic,
+        Store::Rgw,
+        Store::Seaweedfs,
+        Store::Minio,
+        Store::Garage,
+    ] {
+        let e = store
+            .completion_refusal(S3Op::CompleteMultipartUpload, &headers)
+            .unwrap_or_else(|| panic!("{store:?} completes an upload of the wrong size"));
+        assert_eq!(e.code, S3ErrorCode::NotImplemented);
+        assert_eq!(e.reason, Some(Reason::StoreRefusal));
+        if store == Store::Garage {
+            assert_eq!(
+                e.message,
+                "Garage 2.5 ignores the x-amz-mp-object-size of a CompleteMultipartUpload and would complete the upload unconditionally, so the proxy refuses this request."
+            );
+        }
+        // Another operation's is no completion's.
+        assert!(
+            store
+                .completion_refusal(S3Op::PutObject, &headers)
                 .is_none()
         );
     }
