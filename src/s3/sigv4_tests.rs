@@ -58,10 +58,12 @@ pub(super) fn set(wire: &mut Wire, name: &'static str, value: &str) {
 }
 
 pub(super) fn edit_authorization(wire: &mut Wire, from: &str, to: &str) {
-    let value = wire.headers["authorization"]
-        .to_str()
-        .unwrap()
-        .replace(from, to);
+    let value = wire.headers["authorization"].to_str().unwrap();
+    assert!(
+        value.contains(from),
+        "{from} is not in the Authorization header"
+    );
+    let value = value.replace(from, to);
     set(wire, "authorization", &value);
 }
 
@@ -263,6 +265,10 @@ fn refuses_malformed_authorization_components() {
             "SignedHeaders=x-amz-content-sha256;host",
         ),
         ("SignedHeaders=host", "SignedHeaders=Host"),
+        ("SignedHeaders=host;", "SignedHeaders=host;host;"),
+        ("SignedHeaders=host;", "SignedHeaders=host;;"),
+        ("SignedHeaders=host;", "SignedHeaders=ho st;"),
+        (", Signature=", "; , Signature="),
         ("Credential=", "Credential"),
     ];
     for (from, to) in edits {
