@@ -224,6 +224,15 @@ fn refuses_queries_stores_read_differently() {
         "X-Amz-Server-Side-Encryption-Customer-Key=a",
         "x-amz-server-side-encryption=AES256",
         "x-amz-copy-source=b%2Fk",
+        // Checks and conditions the stores read as headers only.
+        "uploadId=u&x-amz-mp-object-size=999",
+        "uploadId=u&X-Amz-Mp-Object-Size=999",
+        "x-amz-checksum-crc32=AAAAAA%3D%3D",
+        "X-Amz-Checksum-Sha256=AAAA",
+        "x-amz-checksum-algorithm=CRC32",
+        "x-amz-if-match-size=1",
+        "x-amz-if-match-last-modified-time=x",
+        "x-amz-write-offset-bytes=100",
         // Go's ParseQuery drops a pair it cannot unescape: SeaweedFS would not see it.
         "list-type=2&append=dir%2partNumberF",
         "prefix=%",
@@ -242,6 +251,8 @@ fn refuses_queries_stores_read_differently() {
             "{raw}"
         );
     }
+    // Asking for the stored checksum in the answer is read alike, or ignored alike.
+    assert!(Query::parse(Some("x-amz-checksum-mode=ENABLED")).is_ok());
     // `torrent=` has an empty value: still a flag.
     assert!(Query::parse(Some("torrent=")).unwrap().has("torrent"));
 }

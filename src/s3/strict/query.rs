@@ -161,6 +161,21 @@ impl<'a> Query<'a> {
                 "SSE-C and copy-source parameters are accepted as headers only, not in the query string.",
             ));
         }
+        // A presigner may move `x-amz-*` headers into the query (aws-sdk-go-v2 does), and
+        // S3 applies them there; the stores read these as headers only, so a checksum,
+        // a condition or an expected size in the query would be ignored.
+        let checks = [
+            "x-amz-checksum-",
+            "x-amz-if-",
+            "x-amz-mp-object-size",
+            "x-amz-write-offset-bytes",
+        ];
+        if checks.iter().any(|p| lower(p)) && !name.eq_ignore_ascii_case("x-amz-checksum-mode") {
+            return Err(ambiguous(
+                REASON_QUERY,
+                "Checksums, conditions, sizes and offsets are accepted as headers only, not in the query string.",
+            ));
+        }
         let known = FLAGS.iter().chain(VALUED.iter());
         if let Some(canonical) = known.clone().find(|k| k.eq_ignore_ascii_case(name))
             && *canonical != name
