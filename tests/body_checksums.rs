@@ -209,4 +209,143 @@ async fn checksums_are_checked_before_the_store_keeps_a_body(store: Store, mode:
     assert!(got == body, "the completed object holds other bytes");
 }
 
-per_store_and_mode!(checksums_are_checked_before_the_store_keeps_a_body);
+/// The base64 of `body`'s MD5, as `Content-MD5` carries it.
+fn content_md5(body: &[u8]) -> String {
+    use base64::Engine as _;
+    use md5::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body))
+}
+
+/// The checks the stores make on object data only: a DeleteObjects list's checksum and
+/// `Content-MD5` and a completion's `Content-MD5` (SeaweedFS 4.48, Ceph RGW 16.2 and
+/// Garage 2.5 run them wrong, probed), checksum algorithms none of them knows
+/// (`x-amz-checksum-sha512`, which they ignore), and checks sent in the query string
+/// (which they read as headers only). Each is checked by the proxy or refused, and the
+/// store keeps or makes nothing.
+async fn checks_the_store_ignores_are_made_or_refused(store: Store, mode: Mode) {
+    let proxy = store_proxy_mode(&store, route(&store), "default = \"allow\"", mode);
+    let client = store_client(&proxy, &proxy.client);
+    let direct = direct_client(&store);
+    let raw = RawClient::new(&proxy.pki.ca_pem, false);
+    let bucket = bucket_name("listsum");
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let url = |rest: &str| format!("{}/{bucket}{rest}", proxy.url());
+    let put = |key: &str, headers: &[(&str, &str)]| {
+        signed(
+            &proxy.client,
+            "PUT",
+            &url(&format!("/{key}")),
+            headers,
+            Bytes::from_static(b"value"),
+        )
+    };
+    let resp = raw.send(put("kept", &[])).await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let list = Bytes::from_static(b"<Delete><Object><Key>kept</Key></Object></Delete>");
+    let delete = |name: &str, value: &str| {
+        let headers = [(name, value)];
+        signed(
+            &proxy.client,
+            "POST",
+            &url("?delete"),
+            &headers,
+            list.clone(),
+        )
+    };
+    let (wrong_crc, wrong_md5) = (crc32_base64(b"x"), content_md5(b"x"));
+    for (name, value, code) in [
+        ("x-amz-checksum-crc32", wrong_crc.as_str(), "BadDigest"),
+        ("content-md5", wrong_md5.as_str(), "BadDigest"),
+        ("content-md5", "AAAA", "InvalidDigest"),
+    ] {
+        let resp = raw.send(delete(name, value)).await;
+        let body = resp.text();
+        assert_eq!(resp.status, 400, "DeleteObjects, {name}: {body}");
+        assert_eq!(xml_code(&body).as_deref(), Some(code), "{name}: {body}");
+        assert!(
+            exists(&direct, &bucket, "kept").await,
+            "DeleteObjects, {name} {value}: the store ran the list"
+        );
+    }
+    // A checksum algorithm no store here checks.
+    let sha512 = [("x-amz-checksum-sha512", "AAAA")];
+    let resp = raw.send(put("sha512", &sha512)).await;
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert_eq!(xml_code(&resp.text()).as_deref(), Some("InvalidRequest"));
+    assert!(!exists(&direct, &bucket, "sha512").await);
+    // A completion: its Content-MD5, an unknown algorithm's checksum, checks in the query.
+    let id = create_upload(&client, &bucket, "upload", None).await;
+    let part = signed(
+        &proxy.client,
+        "PUT",
+        &url(&format!("/upload?partNumber=1&uploadId={id}")),
+        &[],
+        Bytes::from_static(b"part"),
+    );
+    let resp = raw.send(part).await;
+    assert_eq!(resp.status, 200, "UploadPart: {}", resp.text());
+    let etag = resp.headers["etag"].to_str().unwrap().to_owned();
+    let parts = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+    );
+    let parts = Bytes::from(parts);
+    let complete = |query: &str, headers: &[(&str, &str)]| {
+        let target = url(&format!("/upload?uploadId={id}{query}"));
+        signed(&proxy.client, "POST", &target, headers, parts.clone())
+    };
+    for (query, headers, status, code) in [
+        (
+            "",
+            vec![("content-md5", wrong_md5.as_str())],
+            400,
+            "BadDigest",
+        ),
+        (
+            "",
+            vec![("x-amz-checksum-sha512", "AAAA")],
+            501,
+            "NotImplemented",
+        ),
+        ("&x-amz-mp-object-size=1", vec![], 400, "InvalidRequest"),
+        (
+            "&x-amz-checksum-crc32=AAAAAA%3D%3D",
+            vec![],
+            400,
+            "InvalidRequest",
+        ),
+    ] {
+        let resp = raw.send(complete(query, &headers)).await;
+        let body = resp.text();
+        assert_eq!(
+            resp.status, status,
+            "completion {query} {headers:?}: {body}"
+        );
+        assert_eq!(xml_code(&body).as_deref(), Some(code), "{body}");
+        assert!(
+            !exists(&direct, &bucket, "upload").await,
+            "completion {query} {headers:?}: the store made the object"
+        );
+    }
+    let right = content_md5(&parts);
+    let resp = raw.send(complete("", &[("content-md5", &right)])).await;
+    assert_eq!(resp.status, 200, "completion: {}", resp.text());
+    assert!(exists(&direct, &bucket, "upload").await);
+    // A delete in the query's form, then one whose Content-MD5 matches.
+    let target = url("/kept?x-amz-if-match-size=1");
+    let resp = raw
+        .send(signed(&proxy.client, "DELETE", &target, &[], Bytes::new()))
+        .await;
+    assert_eq!(resp.status, 400, "{}", resp.text());
+    assert!(exists(&direct, &bucket, "kept").await);
+    let resp = raw.send(delete("content-md5", &content_md5(&list))).await;
+    assert_eq!(resp.status, 200, "DeleteObjects: {}", resp.text());
+    assert!(
+        !exists(&direct, &bucket, "kept").await,
+        "DeleteObjects with the right Content-MD5 deleted nothing"
+    );
+}
+
+per_store_and_mode!(
+    checksums_are_checked_before_the_store_keeps_a_body,
+    checks_the_store_ignores_are_made_or_refused
+);

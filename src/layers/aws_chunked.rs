@@ -31,6 +31,7 @@ use crate::s3::checksum::{self, Algorithm, Announced};
 use crate::s3::chunked::{ChunkedError, Decoder, Framing};
 use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::AMZ_TRAILER;
+use crate::s3::op::{S3Op, S3Request};
 use crate::s3::sigv4::Verified;
 use crate::s3::store::LiveStore;
 
@@ -87,7 +88,11 @@ where
         let decoder = match framing {
             Ok(None) => None,
             Ok(Some((framing, announced))) => {
-                let checked = !self.store.get().checks_checksums() && covers_body(&req);
+                let op = req
+                    .extensions()
+                    .get::<S3Request>()
+                    .map_or(S3Op::Unknown, |s3| s3.op);
+                let checked = !self.store.get().checks_checksums(op) && covers_body(&req);
                 let checksum = checked.then(|| Expected::new(&announced)).flatten();
                 Some(Box::new(Decoding::new(framing, checksum)))
             }

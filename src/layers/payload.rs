@@ -19,20 +19,20 @@ use http_body::Body;
 use http_body_util::BodyExt as _;
 use tower::{Layer, Service, ServiceExt as _};
 
-pub use body::{BodyRefused, PayloadBody};
+pub use body::{BodyRefused, ContentMd5, PayloadBody};
 
 use crate::error::{BoxError, ProxyError};
 use crate::layers::finish::{Finish, Next};
 use crate::layers::resign::StorePayload;
 use crate::s3::checksum::{self, Algorithm, Announced};
 use crate::s3::chunked::{self, Encoder, Framing};
-use crate::s3::error::S3Error;
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
 use crate::s3::headers::{
     AMZ_TRAILER, AWS_CHUNKED, DECODED_CONTENT_LENGTH, SDK_CHECKSUM_ALGORITHM, drop_aws_chunked,
 };
 use crate::s3::op::{S3Op, S3Request};
 use crate::s3::sigv4::{STREAMING_UNSIGNED_TRAILER, Verified};
-use crate::s3::store::LiveStore;
+use crate::s3::store::{LiveStore, Store};
 use body::Check;
 
 /// Adds [`Payload`].
@@ -95,7 +95,7 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let check = match req.extensions().get::<Verified>() {
             None => self.passthrough_check(&req),
-            Some(verified) => check_for(verified, &req),
+            Some(verified) => check_for(verified, &req, self.store.get()),
         };
         let mut check = match check {
             Ok(Some(check)) => check,
@@ -146,24 +146,41 @@ where
 }
 
 impl<S> Payload<S> {
-    /// Passthrough: a plain body's `x-amz-checksum-*` header, checked here before the
-    /// store commits the body when the store does not check it itself
-    /// (`Store::checks_checksums`); an aws-chunked body's checksum is checked by
-    /// `layers::aws_chunked`, which sees its payload, unless the body is empty (no
-    /// payload, and no trailer to carry a checksum).
+    /// Passthrough: what the store would not check of a plain body, checked here before
+    /// the store commits it: its `x-amz-checksum-*` header (`Store::checks_checksums`)
+    /// and its `Content-MD5` (`Store::checks_content_md5`). An aws-chunked body's
+    /// checksum is checked by `layers::aws_chunked`, which sees its payload, unless the
+    /// body is empty (no payload, and no trailer to carry a checksum). Checksum headers
+    /// are read (and refused when malformed) on every store.
     fn passthrough_check<B: Body>(&self, req: &Request<B>) -> Result<Option<Check>, S3Error> {
-        if self.store.get().checks_checksums() || !covers_body(req) {
-            return Ok(None);
-        }
+        let store = self.store.get();
+        let op = op_of(req);
+        let md5 = match store.checks_content_md5(op) {
+            true => None,
+            false => ContentMd5::from_headers(req.headers())?,
+        };
         let framing = Framing::from_headers(req.headers())?;
         if framing.is_some() && !req.body().is_end_stream() {
-            return Ok(None);
+            return match md5 {
+                None => Ok(None),
+                Some(_) => Err(md5_with_aws_chunked()),
+            };
         }
-        let announced = checksum::announced(req.headers(), framing.as_ref())?;
+        let checksum = match covers_body(req) {
+            true => {
+                let announced = checksum::announced(req.headers(), framing.as_ref())?;
+                match store.checks_checksums(op) {
+                    true => None,
+                    false => checksum::Verifier::new(&announced),
+                }
+            }
+            false => None,
+        };
         Ok(
-            checksum::Verifier::new(&announced).map(|checksum| Check::Plain {
+            (checksum.is_some() || md5.is_some()).then_some(Check::Plain {
                 hash: None,
-                checksum: Some(checksum),
+                checksum,
+                md5,
             }),
         )
     }
@@ -197,8 +214,16 @@ fn refused_body(e: ProxyError) -> ProxyError {
 
 /// What the body of a verified request must be checked for; `None` when nothing (an
 /// `UNSIGNED-PAYLOAD` body without a checksum).
-fn check_for<B>(verified: &Verified, req: &Request<B>) -> Result<Option<Check>, S3Error> {
+fn check_for<B>(
+    verified: &Verified,
+    req: &Request<B>,
+    store: Store,
+) -> Result<Option<Check>, S3Error> {
     let headers = req.headers();
+    let md5 = match store.checks_content_md5(op_of(req)) {
+        true => None,
+        false => ContentMd5::from_headers(headers)?,
+    };
     let framing = match verified.payload.is_streaming() {
         false => None,
         // Both read `x-amz-content-sha256`: a streaming mode has a framing.
@@ -209,12 +234,37 @@ fn check_for<B>(verified: &Verified, req: &Request<B>) -> Result<Option<Check>, 
         false => Announced::None,
     };
     if let Some(framing) = framing {
+        if md5.is_some() {
+            return Err(md5_with_aws_chunked());
+        }
         let verifier = chunked::Verifier::new(verified, framing, &announced);
         return Ok(Some(Check::Chunked(verifier)));
     }
     let hash = verified.payload.hasher();
     let checksum = checksum::Verifier::new(&announced);
-    Ok((hash.is_some() || checksum.is_some()).then_some(Check::Plain { hash, checksum }))
+    let any = hash.is_some() || checksum.is_some() || md5.is_some();
+    Ok(any.then_some(Check::Plain {
+        hash,
+        checksum,
+        md5,
+    }))
+}
+
+/// The operation of a classified request (`Unknown` when it is not one).
+fn op_of<B>(req: &Request<B>) -> S3Op {
+    req.extensions()
+        .get::<S3Request>()
+        .map_or(S3Op::Unknown, |s3| s3.op)
+}
+
+/// A `Content-MD5` the proxy would check, on an aws-chunked body: SDKs send it on
+/// PutObject and UploadPart only, where the store checks it.
+fn md5_with_aws_chunked() -> S3Error {
+    S3Error::new(
+        S3ErrorCode::NotImplemented,
+        "A Content-MD5 with an aws-chunked body is supported on PutObject and UploadPart only.",
+    )
+    .with_reason(Reason::AwsChunkedMode)
 }
 
 /// Whether a request's `x-amz-checksum-*` header is its body's: CompleteMultipartUpload's

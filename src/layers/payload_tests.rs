@@ -779,3 +779,38 @@ async fn passthrough_checks_the_checksum_of_an_empty_streaming_body() {
         }
     }
 }
+
+#[test]
+fn reads_a_content_md5_as_s3_does() {
+    let headers = |values: &[&'static str]| {
+        let mut h = http::HeaderMap::new();
+        for v in values {
+            h.append("content-md5", http::HeaderValue::from_static(v));
+        }
+        h
+    };
+    assert!(ContentMd5::from_headers(&headers(&[])).unwrap().is_none());
+    // The MD5 of "x".
+    let x = "ndTkYSaMgDT1yFZOFVxnpg==";
+    assert!(ContentMd5::from_headers(&headers(&[x])).unwrap().is_some());
+    for bad in [
+        &["AAAA"][..],
+        &["ndTkYSaMgDT1yFZOFVxnpg"],
+        &["not base64!"],
+        &[x, x],
+    ] {
+        let e = ContentMd5::from_headers(&headers(bad)).err().unwrap();
+        assert_eq!(e.code, S3ErrorCode::InvalidDigest, "{bad:?}");
+    }
+    let check = |body: &[u8]| {
+        let md5 = ContentMd5::from_headers(&headers(&[x])).unwrap();
+        let mut check = Check::Plain {
+            hash: None,
+            checksum: None,
+            md5,
+        };
+        check.feed(body, |_| {}).and_then(|()| check.finish())
+    };
+    check(b"x").unwrap();
+    assert_eq!(check(b"y").unwrap_err().code, S3ErrorCode::BadDigest);
+}

@@ -39,6 +39,8 @@ pub enum S3ErrorCode {
     InvalidAccessKeyId,
     /// 400: a header or parameter value is not acceptable.
     InvalidArgument,
+    /// 400: a `Content-MD5` that is not the base64 of 16 bytes.
+    InvalidDigest,
     /// 400: the SSE-C algorithm is not `AES256`.
     InvalidEncryptionAlgorithmError,
     /// 400: a form upload's policy document is not one S3 reads.
@@ -96,6 +98,7 @@ impl S3ErrorCode {
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             Self::InvalidAccessKeyId => StatusCode::FORBIDDEN,
             Self::InvalidArgument => StatusCode::BAD_REQUEST,
+            Self::InvalidDigest => StatusCode::BAD_REQUEST,
             Self::InvalidEncryptionAlgorithmError => StatusCode::BAD_REQUEST,
             Self::InvalidPolicyDocument => StatusCode::BAD_REQUEST,
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
@@ -134,6 +137,7 @@ impl S3ErrorCode {
             Self::InternalError => "InternalError",
             Self::InvalidAccessKeyId => "InvalidAccessKeyId",
             Self::InvalidArgument => "InvalidArgument",
+            Self::InvalidDigest => "InvalidDigest",
             Self::InvalidEncryptionAlgorithmError => "InvalidEncryptionAlgorithmError",
             Self::InvalidPolicyDocument => "InvalidPolicyDocument",
             Self::InvalidRequest => "InvalidRequest",

@@ -692,22 +692,35 @@ impl Store {
         matches!(self, Self::Seaweedfs | Self::Garage)
     }
 
-    /// Whether the store was shown to check a request body against the `x-amz-checksum-*`
-    /// header or trailer it announces, and to write nothing when they differ. SeaweedFS
-    /// 4.48 and Garage 2.5 do (400 `BadDigest` / `InvalidDigest`) for plain and
-    /// aws-chunked bodies. Ceph RGW 16.2 ignores the header on PutObject and UploadPart,
-    /// plain or aws-chunked (200, the body kept as sent); MinIO, not run here, and
-    /// `generic` are not relied on. Where the store is not, passthrough checks the body
-    /// itself (`layers::payload`, `layers::aws_chunked`), as resign mode does everywhere.
-    pub fn checks_checksums(self) -> bool {
+    /// Whether the store was shown to check the body of `op` against the
+    /// `x-amz-checksum-*` header or trailer it announces, and to write nothing when they
+    /// differ. SeaweedFS 4.48 and Garage 2.5 do (400 `BadDigest` / `InvalidDigest`) for
+    /// the plain and aws-chunked bodies of PutObject and UploadPart, and for no other
+    /// operation (a DeleteObjects list with a wrong checksum is run). Ceph RGW 16.2
+    /// ignores the header on PutObject and UploadPart, plain or aws-chunked (200, the body
+    /// kept as sent); MinIO, not run here, and `generic` are not relied on. Where the
+    /// store is not, passthrough checks the body itself (`layers::payload`,
+    /// `layers::aws_chunked`), as resign mode does everywhere.
+    pub fn checks_checksums(self, op: S3Op) -> bool {
         matches!(self, Self::Seaweedfs | Self::Garage)
+            && matches!(op, S3Op::PutObject | S3Op::UploadPart)
+    }
+
+    /// Whether the store was shown to check the body of `op` against its `Content-MD5`
+    /// (400 `BadDigest`, nothing written): SeaweedFS 4.48, Ceph RGW 16.2 and Garage 2.5
+    /// do for PutObject and UploadPart and for no other operation (a DeleteObjects list
+    /// or a PutObjectTagging with a wrong one is run). The proxy checks the others.
+    pub fn checks_content_md5(self, op: S3Op) -> bool {
+        !matches!(self, Self::Generic | Self::Minio)
+            && matches!(op, S3Op::PutObject | S3Op::UploadPart)
     }
 
     /// A CompleteMultipartUpload asking for a check its store would not make, `501
     /// NotImplemented`: the store would make the object anyway, and only the store could
     /// make the check.
     /// * The whole object's checksum (`x-amz-checksum-crc32`, …): Garage 2.5 checks it
-    ///   (400 `InvalidDigest`, no object); SeaweedFS 4.48 only for an upload created with
+    ///   (400 `InvalidDigest`, no object) for the algorithms the proxy knows, and ignores
+    ///   others (`x-amz-checksum-sha512`); SeaweedFS 4.48 only for an upload created with
     ///   a checksum algorithm, which a completion does not show (200 otherwise, the object
     ///   made); Ceph RGW 16.2 never.
     /// * The object's size (`x-amz-mp-object-size`, which AWS compares with the parts'
@@ -721,13 +734,13 @@ impl Store {
         let size = MP_OBJECT_SIZE;
         let name = if headers.contains_key(&size) {
             size.as_str()
-        } else if self == Self::Garage {
-            return None;
         } else {
-            headers
-                .keys()
-                .find(|name| Algorithm::from_header(name.as_str().as_bytes()).is_some())?
-                .as_str()
+            // Garage checks the algorithms it knows, which are the proxy's.
+            headers.keys().map(HeaderName::as_str).find(|name| {
+                name.strip_prefix("x-amz-checksum-")
+                    .is_some_and(|rest| !matches!(rest, "type" | "algorithm" | "mode"))
+                    && !(self == Self::Garage && Algorithm::from_header(name.as_bytes()).is_some())
+            })?
         };
         let condition = format!("{name} of a CompleteMultipartUpload");
         Some(self.condition_refusal(&condition, "complete the upload"))

@@ -1019,3 +1019,55 @@ fn a_write_condition_has_one_reading_or_is_refused() {
     let e = Store::Seaweedfs.write_condition_refusal(S3Op::DeleteObject, &time, false);
     assert_eq!(e.expect("refused").code, S3ErrorCode::NotImplemented);
 }
+
+#[test]
+fn the_stores_check_bodies_of_object_writes_only() {
+    for op in [S3Op::PutObject, S3Op::UploadPart] {
+        assert!(Store::Seaweedfs.checks_checksums(op));
+        assert!(Store::Garage.checks_checksums(op));
+        assert!(!Store::Rgw.checks_checksums(op), "RGW ignores checksums");
+        for store in [Store::Seaweedfs, Store::Rgw, Store::Garage] {
+            assert!(store.checks_content_md5(op), "{store:?}");
+        }
+    }
+    for op in [
+        S3Op::DeleteObjects,
+        S3Op::CompleteMultipartUpload,
+        S3Op::PutObjectTagging,
+        S3Op::Unknown,
+    ] {
+        for store in [
+            Store::Generic,
+            Store::Rgw,
+            Store::Seaweedfs,
+            Store::Minio,
+            Store::Garage,
+        ] {
+            assert!(!store.checks_checksums(op), "{store:?} {op:?}");
+            assert!(!store.checks_content_md5(op), "{store:?} {op:?}");
+        }
+    }
+    // Stores not run here are trusted with nothing.
+    assert!(!Store::Minio.checks_content_md5(S3Op::PutObject));
+    assert!(!Store::Generic.checks_content_md5(S3Op::PutObject));
+}
+
+#[test]
+fn a_completions_checksum_of_an_unknown_algorithm_is_refused_on_every_store() {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "x-amz-checksum-sha512",
+        http::HeaderValue::from_static("AAAA"),
+    );
+    headers.insert(
+        "x-amz-checksum-type",
+        http::HeaderValue::from_static("FULL_OBJECT"),
+    );
+    for store in [Store::Rgw, Store::Seaweedfs, Store::Garage] {
+        let e = store
+            .completion_refusal(S3Op::CompleteMultipartUpload, &headers)
+            .unwrap_or_else(|| panic!("{store:?}"));
+        assert_eq!(e.code, S3ErrorCode::NotImplemented);
+        assert!(e.message.contains("x-amz-checksum-sha512"), "{}", e.message);
+    }
+}

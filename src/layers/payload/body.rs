@@ -7,15 +7,21 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
+use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
+use md5::{Digest as _, Md5};
 use pin_project_lite::pin_project;
+use subtle::ConstantTimeEq as _;
 
 use crate::error::BoxError;
 use crate::layers::stream::seen;
 use crate::s3::checksum::{self, Checksum};
 use crate::s3::chunked::{self, Encoder};
-use crate::s3::error::S3Error;
+use crate::s3::error::{Reason, S3Error, S3ErrorCode};
+use crate::s3::headers::CONTENT_MD5;
 use crate::s3::sigv4::PayloadHasher;
 
 /// A request body its checks refused; carries S3's answer for the client.
@@ -34,6 +40,8 @@ pub enum Check {
         hash: Option<PayloadHasher>,
         /// The announced checksum.
         checksum: Option<checksum::Verifier>,
+        /// The `Content-MD5`, where the store would not check it.
+        md5: Option<ContentMd5>,
     },
     /// An aws-chunked body, decoded.
     Chunked(chunked::Verifier),
@@ -44,12 +52,19 @@ impl Check {
     /// `data`).
     pub fn feed(&mut self, data: &[u8], mut out: impl FnMut(&[u8])) -> Result<(), S3Error> {
         match self {
-            Self::Plain { hash, checksum } => {
+            Self::Plain {
+                hash,
+                checksum,
+                md5,
+            } => {
                 if let Some(hash) = hash {
                     hash.update(data);
                 }
                 if let Some(checksum) = checksum {
                     checksum.update(data);
+                }
+                if let Some(md5) = md5 {
+                    md5.hasher.update(data);
                 }
                 out(data);
                 Ok(())
@@ -59,12 +74,19 @@ impl Check {
     }
 
     /// The end of the body: every check must pass. The signed hash is checked before the
-    /// checksum (`XAmzContentSHA256Mismatch` before `BadDigest`).
+    /// checksums (`XAmzContentSHA256Mismatch` before `BadDigest`).
     pub fn finish(&mut self) -> Result<(), S3Error> {
         match self {
-            Self::Plain { hash, checksum } => {
+            Self::Plain {
+                hash,
+                checksum,
+                md5,
+            } => {
                 if let Some(hash) = hash.take() {
                     hash.finish()?;
+                }
+                if let Some(md5) = md5.take() {
+                    md5.finish()?;
                 }
                 if let Some(checksum) = checksum.take() {
                     checksum.finish(None)?;
@@ -89,6 +111,56 @@ impl Check {
             Self::Plain { .. } => None,
             Self::Chunked(verifier) => verifier.decoded_length(),
         }
+    }
+}
+
+/// A body's `Content-MD5`, checked as the body streams.
+pub struct ContentMd5 {
+    hasher: Md5,
+    expected: [u8; 16],
+}
+
+impl ContentMd5 {
+    /// The `Content-MD5` of `headers`, if any; `InvalidDigest` when it is repeated or not
+    /// the base64 of 16 bytes, as S3 answers.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, S3Error> {
+        let mut values = headers.get_all(CONTENT_MD5).iter();
+        let Some(value) = values.next() else {
+            return Ok(None);
+        };
+        let invalid = || {
+            S3Error::new(
+                S3ErrorCode::InvalidDigest,
+                "The Content-MD5 you specified was invalid.",
+            )
+        };
+        if values.next().is_some() {
+            return Err(invalid());
+        }
+        let decoded = STANDARD.decode(value.as_bytes()).map_err(|_| invalid())?;
+        let expected = <[u8; 16]>::try_from(decoded).map_err(|_| invalid())?;
+        Ok(Some(Self {
+            hasher: Md5::new(),
+            expected,
+        }))
+    }
+
+    fn finish(self) -> Result<(), S3Error> {
+        let got: [u8; 16] = self.hasher.finalize().into();
+        if bool::from(got.ct_eq(&self.expected)) {
+            return Ok(());
+        }
+        Err(S3Error::new(
+            S3ErrorCode::BadDigest,
+            "The Content-MD5 you specified did not match what we received.",
+        )
+        .with_reason(Reason::ChecksumMismatch))
+    }
+}
+
+impl std::fmt::Debug for ContentMd5 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContentMd5").finish_non_exhaustive()
     }
 }
 
@@ -161,6 +233,7 @@ impl<B: Body> PayloadBody<B> {
             Check::Plain {
                 hash: None,
                 checksum: None,
+                md5: None,
             },
             None,
         );
