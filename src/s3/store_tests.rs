@@ -2,6 +2,15 @@ use super::*;
 use crate::s3::ssec::KeyDigest;
 use http::StatusCode;
 
+/// Every store setting.
+const EVERY_STORE: [Store; 5] = [
+    Store::Generic,
+    Store::Rgw,
+    Store::Seaweedfs,
+    Store::Minio,
+    Store::Garage,
+];
+
 fn checked(dest: Option<u8>, source: Option<u8>) -> Checked {
     Checked {
         destination: dest.map(|b| KeyDigest::of_key(&[b; 32])),
@@ -871,13 +880,7 @@ fn a_completions_checksum_is_refused_where_the_store_would_not_check_it() {
         "x-amz-checksum-type",
         http::HeaderValue::from_static("FULL_OBJECT"),
     );
-    let all = [
-        Store::Generic,
-        Store::Rgw,
-        Store::Seaweedfs,
-        Store::Minio,
-        Store::Garage,
-    ];
+    let all = EVERY_STORE;
     // The type alone asks for no check.
     for store in all {
         assert!(
@@ -916,13 +919,7 @@ fn a_completions_checksum_is_refused_where_the_store_would_not_check_it() {
 fn a_completions_object_size_is_refused_on_every_store() {
     let mut headers = HeaderMap::new();
     headers.insert("x-amz-mp-object-size", http::HeaderValue::from_static("7"));
-    for store in [
-        Store::Generic,
-        Store::Rgw,
-        Store::Seaweedfs,
-        Store::Minio,
-        Store::Garage,
-    ] {
+    for store in EVERY_STORE {
         let e = store
             .completion_refusal(S3Op::CompleteMultipartUpload, &headers)
             .unwrap_or_else(|| panic!("{store:?} completes an upload of the wrong size"));
@@ -1036,13 +1033,7 @@ fn the_stores_check_bodies_of_object_writes_only() {
         S3Op::PutObjectTagging,
         S3Op::Unknown,
     ] {
-        for store in [
-            Store::Generic,
-            Store::Rgw,
-            Store::Seaweedfs,
-            Store::Minio,
-            Store::Garage,
-        ] {
+        for store in EVERY_STORE {
             assert!(!store.checks_checksums(op), "{store:?} {op:?}");
             assert!(!store.checks_content_md5(op), "{store:?} {op:?}");
         }
